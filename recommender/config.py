@@ -1,0 +1,168 @@
+"""One typed settings object, built from defaults < environment (``RECSYS_*``) < CLI flags.
+
+The same object is passed down to every stage; nothing reads the environment elsewhere.
+Every job records ``Settings.as_record()`` in the warehouse so a number can be traced
+back to the values that produced it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+SPLIT_STRATEGIES = ("global", "per_user")
+HOLDOUT_UNITS = ("count", "fraction")
+
+
+class ConfigError(ValueError):
+    """A setting has an unknown name or a value outside its documented range."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a job needs to know; immutable, so it can be shared freely.
+
+    Paths are relative to the current directory unless absolute.
+    """
+
+    #: DuckDB warehouse file (raw tables, views, splits, run log).
+    warehouse: Path = Path("warehouse/movielens.duckdb")
+    #: Where ``recsys download`` unpacks data sets (``DATA_DIR/ml-latest-small``).
+    data_dir: Path = Path("data/raw")
+    #: Folder of the versioned SQL (migrations, ingest, splits, checks).
+    sql_dir: Path = REPO_ROOT / "sql"
+    #: A rating >= this counts as positive implicit feedback.
+    rating_threshold: float = 4.0
+    #: ``global`` (one time cut-off for everybody) or ``per_user`` (each user's latest positives).
+    split_strategy: str = "global"
+    #: Global split: quantile of positive timestamps where validation starts / test starts.
+    val_quantile: float = 0.8
+    test_quantile: float = 0.9
+    #: Global split: explicit ISO dates overriding the quantiles (both or neither).
+    val_start: str | None = None
+    test_start: str | None = None
+    #: Per-user split: ``count`` (last N positives) or ``fraction`` (last share, at least one).
+    holdout_unit: str = "fraction"
+    holdout_val: float = 0.1
+    holdout_test: float = 0.1
+    #: Window for the "recent" popularity count, in days before the newest train interaction.
+    recent_days: int = 365
+    #: Seed for every random choice (model init, tuning samples, bootstrap).
+    seed: int = 42
+    #: Cut-offs evaluated and logged.
+    ks: tuple[int, ...] = (5, 10, 20)
+    #: DuckDB threads (None: DuckDB's default, all cores).
+    threads: int | None = None
+    #: Models artefacts and serving files live beside the warehouse unless set.
+    artifacts_dir: Path | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.split_strategy not in SPLIT_STRATEGIES:
+            raise ConfigError(f"split_strategy must be one of {SPLIT_STRATEGIES}, got {self.split_strategy!r}")
+        if self.holdout_unit not in HOLDOUT_UNITS:
+            raise ConfigError(f"holdout_unit must be one of {HOLDOUT_UNITS}, got {self.holdout_unit!r}")
+        if not 0.5 <= self.rating_threshold <= 5.0:
+            raise ConfigError(f"rating_threshold must be within 0.5..5.0, got {self.rating_threshold}")
+        if not 0.0 < self.val_quantile < self.test_quantile < 1.0:
+            raise ConfigError("quantiles must satisfy 0 < val_quantile < test_quantile < 1")
+        if (self.val_start is None) != (self.test_start is None):
+            raise ConfigError("set both val_start and test_start, or neither")
+        if self.val_start is not None and self.val_start >= self.test_start:  # ISO dates sort as text
+            raise ConfigError("val_start must be before test_start")
+        for name in ("holdout_val", "holdout_test"):
+            value = getattr(self, name)
+            if self.holdout_unit == "fraction" and not 0.0 < value < 1.0:
+                raise ConfigError(f"{name} must be a fraction in (0, 1) when holdout_unit=fraction")
+            if self.holdout_unit == "count" and (value < 1 or value != int(value)):
+                raise ConfigError(f"{name} must be a whole number >= 1 when holdout_unit=count")
+        if not self.ks or any(k <= 0 for k in self.ks):
+            raise ConfigError("ks must be positive cut-offs")
+        if self.recent_days <= 0:
+            raise ConfigError("recent_days must be positive")
+
+    # -- derived locations ------------------------------------------------------------
+    @property
+    def artifacts_root(self) -> Path:
+        return self.artifacts_dir or self.warehouse.parent
+
+    @property
+    def models_dir(self) -> Path:
+        return self.artifacts_root / "models"
+
+    @property
+    def serving_dir(self) -> Path:
+        return self.artifacts_root / "serving"
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(self.extra.get("reports_dir", "reports"))
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def from_sources(
+        cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> "Settings":
+        """Defaults, then ``RECSYS_<FIELD>`` environment variables, then ``overrides`` (CLI flags).
+
+        ``None`` values in ``overrides`` mean "not given" and are ignored; unknown keys are refused.
+        """
+        environ = os.environ if environ is None else environ
+        known = {f.name: f for f in fields(cls) if f.name != "extra"}
+        values: dict[str, Any] = {}
+        for name, f in known.items():
+            raw = environ.get(f"RECSYS_{name.upper()}")
+            if raw is not None and raw != "":
+                values[name] = _coerce(name, f.type, raw)
+        for name, value in (overrides or {}).items():
+            if name not in known:
+                raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
+            if value is not None:
+                values[name] = _coerce(name, known[name].type, value)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def as_record(self) -> dict[str, Any]:
+        """JSON-ready dict of every setting (what a run records)."""
+        out = {}
+        for f in fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+        return out
+
+    def as_json(self) -> str:
+        return json.dumps(self.as_record(), sort_keys=True)
+
+
+def _coerce(name: str, type_name: Any, raw: Any) -> Any:
+    """Turn text from the environment / CLI into the field's type."""
+    t = str(type_name)
+    try:
+        if isinstance(raw, str):
+            if t.startswith("Path"):
+                return Path(raw)
+            if t.startswith("int"):
+                return int(raw)
+            if t.startswith("float"):
+                return float(raw)
+            if t.startswith("tuple"):
+                return tuple(int(x) for x in raw.split(",") if x.strip())
+            if t.startswith("str"):
+                return raw
+        if t.startswith("Path") and raw is not None:
+            return Path(raw)
+        if t.startswith("tuple"):
+            return tuple(raw)
+        return raw
+    except ValueError as exc:
+        raise ConfigError(f"setting {name}: cannot read {raw!r} as {t}") from exc

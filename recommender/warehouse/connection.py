@@ -1,0 +1,104 @@
+"""Opening the warehouse and running SQL files in transactions."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import duckdb
+
+from recommender.config import Settings
+
+
+def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file named by ``settings.warehouse``.
+
+    DuckDB allows one read-write process per file (or many read-only ones), so jobs
+    open it for as short as they can and never keep it as a global.
+    """
+    path = Path(settings.warehouse)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"warehouse {path} does not exist; run `recsys migrate` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {}
+    if settings.threads:
+        config["threads"] = settings.threads
+    return duckdb.connect(str(path), read_only=read_only, config=config)
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``begin`` ... ``commit``, or ``rollback`` on any exception."""
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+class SqlLibrary:
+    """Reads the project's ``.sql`` files (``sql/<group>/<name>.sql``) once each."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._cache: dict[str, str] = {}
+
+    def text(self, relative: str) -> str:
+        if relative not in self._cache:
+            path = self.root / relative
+            if not path.exists():
+                raise FileNotFoundError(f"SQL file {path} is missing (is RECSYS_SQL_DIR right?)")
+            self._cache[relative] = path.read_text(encoding="utf-8")
+        return self._cache[relative]
+
+    def run(self, con: duckdb.DuckDBPyConnection, relative: str, params: Mapping[str, Any] | None = None):
+        """Run every statement of the file; returns the last statement's result."""
+        statements = [s for s in _split_statements(self.text(relative)) if s.strip()]
+        result = None
+        for statement in statements:
+            names = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+            result = con.execute(statement, names) if names else con.execute(statement)
+        return result
+
+    def arrow(self, con: duckdb.DuckDBPyConnection, relative: str, params: Mapping[str, Any] | None = None):
+        """Run a one-query file and return a ``pyarrow.Table``."""
+        return query_arrow(con, self.text(relative), params)
+
+
+def query_arrow(con: duckdb.DuckDBPyConnection, sql_text: str, params: Mapping[str, Any] | None = None):
+    """Run one query as a relation and return all rows as a ``pyarrow.Table``."""
+    rel = con.sql(sql_text, params=dict(params) if params else None)
+    return rel.to_arrow_table()
+
+
+def _split_statements(text: str) -> list[str]:
+    """Split a SQL script on ``;`` outside quotes and ``--`` comments."""
+    statements, current, quote, i = [], [], None, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            current.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+            current.append(ch)
+        elif ch == "-" and text.startswith("--", i):
+            end = text.find("\n", i)
+            i = len(text) if end == -1 else end  # comments are dropped: `$name` there is no parameter
+            continue
+        elif ch == ";":
+            statements.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    statements.append("".join(current))
+    return [s for s in statements if _has_code(s)]
+
+
+def _has_code(statement: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in statement.splitlines())

@@ -1,0 +1,103 @@
+"""``recsys download``: fetch a GroupLens zip, verify it, unpack it atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+BASE_URL = "https://files.grouplens.org/datasets/movielens"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    #: md5 published by GroupLens; None: read it from the ``.md5`` file beside the zip.
+    md5: str | None
+
+
+DATASETS = {
+    "ml-latest-small": Dataset("ml-latest-small", None),
+    "ml-25m": Dataset("ml-25m", "6b51fb2759a8657d3bfcbfc42b592ada"),
+}
+
+
+class DownloadError(RuntimeError):
+    """Network failure, checksum mismatch or a broken archive; nothing was left behind."""
+
+
+def download(name: str, data_dir: Path, *, base_url: str = BASE_URL, progress: bool = True) -> Path:
+    """Download ``name`` into ``data_dir/name`` and return that folder.
+
+    Everything is written to a temporary folder next to the target and renamed into
+    place only after the checksum and the unpacking succeeded.
+    """
+    if name not in DATASETS:
+        raise DownloadError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+    dataset = DATASETS[name]
+    data_dir = Path(data_dir)
+    target = data_dir / name
+    if (target / "ratings.csv").exists():
+        return target
+    data_dir.mkdir(parents=True, exist_ok=True)
+    zip_url = f"{base_url.rstrip('/')}/{name}.zip"
+    with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=data_dir) as tmp:
+        tmp_path = Path(tmp)
+        archive = tmp_path / f"{name}.zip"
+        digest = _fetch(zip_url, archive, progress)
+        expected = dataset.md5 or _fetch_text(zip_url + ".md5").split()[0].lower()
+        if digest != expected:
+            raise DownloadError(f"{zip_url}: md5 {digest} does not match the published {expected}")
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                _safe_extract(zf, tmp_path / "unpacked")
+        except zipfile.BadZipFile as exc:
+            raise DownloadError(f"{zip_url}: not a valid zip archive ({exc})") from exc
+        unpacked = tmp_path / "unpacked" / name
+        if not (unpacked / "ratings.csv").exists():
+            raise DownloadError(f"{zip_url}: the archive has no {name}/ratings.csv")
+        if target.exists():
+            shutil.rmtree(target)
+        unpacked.rename(target)
+    return target
+
+
+def _fetch(url: str, dest: Path, progress: bool) -> str:
+    md5 = hashlib.md5()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    md5.update(chunk)
+                    bar.update(len(chunk))
+            if total is not None and dest.stat().st_size != total:
+                raise DownloadError(f"{url}: connection closed after {dest.stat().st_size} of {total} bytes")
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise DownloadError(f"{url}: download failed ({exc})") from exc
+    return md5.hexdigest()
+
+
+def _fetch_text(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.read().decode("ascii", errors="replace")
+    except (urllib.error.URLError, OSError) as exc:
+        raise DownloadError(f"{url}: could not fetch the checksum ({exc})") from exc
+
+
+def _safe_extract(zf: zipfile.ZipFile, dest: Path) -> None:
+    root = dest.resolve()
+    for member in zf.infolist():
+        target = (dest / member.filename).resolve()
+        if not target.is_relative_to(root):
+            raise DownloadError(f"archive member {member.filename!r} would land outside the target folder")
+    zf.extractall(dest)

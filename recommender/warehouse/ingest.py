@@ -1,0 +1,188 @@
+"""Loading the MovieLens CSVs (ml-25m / ml-latest-small layout) into the raw tables.
+
+One ingest is one transaction: any bad file leaves the previous contents untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from recommender.warehouse.connection import SqlLibrary, transaction
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    file: str
+    table: str
+    header: tuple[str, ...]
+    required: bool
+
+
+SOURCES = (
+    Source("ratings", "ratings.csv", "raw_ratings", ("userId", "movieId", "rating", "timestamp"), True),
+    Source("movies", "movies.csv", "raw_movies", ("movieId", "title", "genres"), True),
+    Source("tags", "tags.csv", "raw_tags", ("userId", "movieId", "tag", "timestamp"), False),
+    Source("links", "links.csv", "raw_links", ("movieId", "imdbId", "tmdbId"), False),
+)
+
+#: Files above this size get DuckDB's progress bar.
+LARGE_FILE_BYTES = 64 * 1024 * 1024
+
+
+class IngestError(RuntimeError):
+    """A data file is missing or malformed; ``file`` and ``line`` say where."""
+
+    def __init__(self, file: str, message: str, line: int | None = None) -> None:
+        self.file, self.line, self.message = file, line, message
+        where = f"{file} line {line}" if line is not None else file
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    source: Source
+    path: Path
+    rows: int
+    bytes: int
+    content_hash: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    ingest_id: str
+    files: tuple[LoadedFile, ...]
+    unchanged: bool
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    data_dir: Path,
+    *,
+    force: bool = False,
+    say: Callable[[str], None] = lambda message: None,
+) -> IngestResult:
+    """Replace the raw tables with the CSVs in ``data_dir``; refuses bad input with IngestError.
+
+    Re-ingesting files whose content hashes match the last ingest is a no-op unless ``force``.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise IngestError(str(data_dir), "is not a folder (expected ratings.csv, movies.csv, ...)")
+    present = []
+    for source in SOURCES:
+        path = data_dir / source.file
+        if path.exists():
+            _check_header(path, source)
+            present.append((source, path))
+        elif source.required:
+            raise IngestError(source.file, f"is missing from {data_dir}")
+
+    # Hash in background threads (hashlib releases the GIL) while DuckDB loads.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        hashes: dict[str, Future[str]] = {s.file: pool.submit(file_sha256, p) for s, p in present}
+        if not force and _same_as_last(con, present, hashes):
+            say(f"{data_dir}: same files as the last ingest, nothing to do (use --force to reload)")
+            return IngestResult("", (), True)
+        loaded = _load_all(con, sql, present, hashes, data_dir, say)
+    return loaded
+
+
+def _load_all(con, sql, present, hashes, data_dir, say) -> IngestResult:
+    ingest_id = uuid.uuid4().hex[:12]
+    files = []
+    large_files = any(p.stat().st_size >= LARGE_FILE_BYTES for _, p in present)
+    con.execute(f"set enable_progress_bar = {str(large_files).lower()}")
+    with transaction(con):
+        for source in SOURCES:
+            path = next((p for s, p in present if s is source), None)
+            if path is None:
+                con.execute(f"delete from {source.table}")  # table names come from SOURCES, not input
+                continue
+            size = path.stat().st_size
+            large = size >= LARGE_FILE_BYTES
+            say(f"loading {source.file} ({size / 1e6:,.1f} MB)" + (" ..." if large else ""))
+            started = time.perf_counter()
+            try:
+                sql.run(con, f"ingest/load_{source.name}.sql", {"path": str(path)})
+            except duckdb.Error as exc:
+                raise _csv_error(source.file, exc) from None
+            (bad,) = sql.run(con, f"ingest/check_{source.name}.sql").fetchone()
+            if bad:
+                line, problem = sql.run(con, f"ingest/locate_{source.name}.sql", {"path": str(path)}).fetchone()
+                raise IngestError(source.file, f"{problem} ({bad} bad row(s) in the file)", line)
+            (rows,) = con.execute(f"select count(*) from {source.table}").fetchone()
+            if rows == 0:
+                raise IngestError(source.file, "has a header but no rows")
+            duration = time.perf_counter() - started
+            files.append(LoadedFile(source, path, rows, size, hashes[source.file].result(), duration))
+            say(f"  {source.file}: {rows:,} rows in {duration:.1f} s")
+        for f in files:
+            con.execute(
+                "insert into ingest_log values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?)",
+                [ingest_id, str(data_dir), f.source.file, f.source.table, f.rows, f.bytes, f.content_hash, f.duration_s],
+            )
+    return IngestResult(ingest_id, tuple(files), False)
+
+
+def _check_header(path: Path, source: Source) -> None:
+    with open(path, "rb") as handle:
+        first = handle.readline().decode("utf-8", errors="replace")
+    header = tuple(c.strip().strip('"') for c in first.lstrip("\ufeff").rstrip("\r\n").split(","))
+    if header != source.header:
+        raise IngestError(
+            source.file, f"wrong header {','.join(header)!r}, expected {','.join(source.header)!r}", 1
+        )
+
+
+def _same_as_last(con, present, hashes) -> bool:
+    rows = con.execute(
+        """
+        select file, content_hash, bytes
+        from ingest_log
+        where ingest_id = (select ingest_id from ingest_log order by ingested_at desc limit 1)
+        """
+    ).fetchall()
+    last = {file: (h, size) for file, h, size in rows}
+    if set(last) != {s.file for s, _ in present}:
+        return False
+    if any(last[s.file][1] != p.stat().st_size for s, p in present):
+        return False  # cheap check first: no need to wait for the hashes
+    return all(last[s.file][0] == hashes[s.file].result() for s, _ in present)
+
+
+_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_ORIGINAL = re.compile(r"Original Line:\s*\n?(.*)")
+
+
+def _csv_error(file: str, exc: duckdb.Error) -> IngestError:
+    """Turn DuckDB's CSV reader error into 'file line N: what is wrong: the line'."""
+    text = str(exc)
+    line_match = _LINE.search(text)
+    original = _ORIGINAL.search(text)
+    reason = next(
+        (
+            ln.strip()
+            for ln in text.splitlines()
+            if ln.startswith(("Expected Number of Columns", "Error when converting", "Value with unterminated quote", "Invalid unicode"))
+        ),
+        text.splitlines()[0] if text else "unreadable",
+    )
+    message = reason + (f": {original.group(1).strip()!r}" if original and original.group(1).strip() else "")
+    return IngestError(file, message, int(line_match.group(1)) if line_match else None)

@@ -1,0 +1,35 @@
+"""Materialising both time-based splits (logic in sql/migrations/004_splits.sql)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from recommender.config import Settings
+from recommender.warehouse.connection import SqlLibrary, transaction
+from recommender.warehouse.jobs import write_settings
+
+
+def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> None:
+    """Rebuild ``split_interactions`` and ``split_cutoffs`` for both strategies, atomically."""
+    with transaction(con):
+        write_settings(con, settings)
+        sql.run(
+            con,
+            "splits/materialize.sql",
+            {
+                "val_q": settings.val_quantile,
+                "test_q": settings.test_quantile,
+                "val_start": settings.val_start,
+                "test_start": settings.test_start,
+                "unit": settings.holdout_unit,
+                "val_holdout": settings.holdout_val,
+                "test_holdout": settings.holdout_test,
+            },
+        )
+
+
+def summary(con: duckdb.DuckDBPyConnection, strategy: str | None = None) -> list[tuple]:
+    query = "select * from split_summary"
+    if strategy:
+        return con.execute(query + " where strategy = ?", [strategy]).fetchall()
+    return con.execute(query).fetchall()

@@ -1,0 +1,28 @@
+-- Rebuild both splits from the current interactions view, in one transaction run by
+-- recommender.warehouse.splits. Parameters:
+--   $val_q, $test_q, $val_start, $test_start   (global)
+--   $unit, $val_holdout, $test_holdout          (per-user)
+create or replace table split_interactions as
+select * from split_global($val_q, $test_q, $val_start, $test_start)
+union all
+select * from split_per_user($unit, $val_holdout, $test_holdout);
+
+create or replace table split_cutoffs as
+select
+    'global' as strategy,
+    make_timestamp(val_start_ts * 1000000) as val_start,
+    make_timestamp(test_start_ts * 1000000) as test_start,
+    null::varchar as holdout_unit,
+    null::double as holdout_val,
+    null::double as holdout_test,
+    now()::timestamp as built_at
+from split_global_cutoffs($val_q, $test_q, $val_start, $test_start)
+union all
+select
+    'per_user',
+    null,
+    null,
+    $unit,
+    $val_holdout,
+    $test_holdout,
+    now()::timestamp;
