@@ -71,6 +71,7 @@ def download(name: str, data_dir: Path, *, base_url: str = BASE_URL, progress: b
 
 def _fetch(url: str, dest: Path, progress: bool) -> str:
     md5 = hashlib.md5()
+    received = 0
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -79,8 +80,9 @@ def _fetch(url: str, dest: Path, progress: bool) -> str:
                     out.write(chunk)
                     md5.update(chunk)
                     bar.update(len(chunk))
-            if total is not None and dest.stat().st_size != total:
-                raise DownloadError(f"{url}: connection closed after {dest.stat().st_size} of {total} bytes")
+                    received += len(chunk)
+        if total is not None and received != total:
+            raise DownloadError(f"{url}: connection closed after {received} of {total} bytes")
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         raise DownloadError(f"{url}: download failed ({exc})") from exc
     return md5.hexdigest()

@@ -16,7 +16,7 @@ from typing import Callable
 
 import duckdb
 
-from recommender.warehouse.connection import SqlLibrary, transaction
+from recommender.warehouse.connection import SqlLibrary, scalar, transaction
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,11 @@ def _load_all(con, sql, present, hashes, data_dir, say) -> IngestResult:
                 sql.run(con, f"ingest/load_{source.name}.sql", {"path": str(path)})
             except duckdb.Error as exc:
                 raise _csv_error(source.file, exc) from None
-            (bad,) = sql.run(con, f"ingest/check_{source.name}.sql").fetchone()
+            (bad,) = sql.run(con, f"ingest/check_{source.name}.sql").fetchall()[0]
             if bad:
-                line, problem = sql.run(con, f"ingest/locate_{source.name}.sql", {"path": str(path)}).fetchone()
+                line, problem = sql.run(con, f"ingest/locate_{source.name}.sql", {"path": str(path)}).fetchall()[0]
                 raise IngestError(source.file, f"{problem} ({bad} bad row(s) in the file)", line)
-            (rows,) = con.execute(f"select count(*) from {source.table}").fetchone()
+            rows = scalar(con, f"select count(*) from {source.table}")
             if rows == 0:
                 raise IngestError(source.file, "has a header but no rows")
             duration = time.perf_counter() - started

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from recommender.warehouse.connection import SqlLibrary, transaction
+from recommender.warehouse.connection import SqlLibrary, scalar, transaction
 
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -94,9 +94,7 @@ def migrate(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[Migration]:
 
 def pending(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[Migration]:
     """Migrations not yet applied (the warehouse is usable only when this is empty)."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_name = 'schema_migrations'"
-    ).fetchone()[0]
+    exists = scalar(con, "select count(*) from information_schema.tables where table_name = 'schema_migrations'")
     applied = set()
     if exists:
         applied = {v for (v,) in con.execute("select version from schema_migrations").fetchall()}

@@ -1,0 +1,37 @@
+from pathlib import Path
+
+import pytest
+
+from recommender.config import ConfigError, Settings
+
+
+def test_precedence_defaults_env_flags():
+    env = {"RECSYS_WAREHOUSE": "/x/w.duckdb", "RECSYS_RATING_THRESHOLD": "3.5", "RECSYS_KS": "5,10"}
+    s = Settings.from_sources({"rating_threshold": 4.5, "seed": None}, environ=env)
+    assert s.warehouse == Path("/x/w.duckdb")
+    assert s.rating_threshold == 4.5  # the flag beats the environment
+    assert s.ks == (5, 10)
+    assert s.seed == 42
+    assert s.as_record()["warehouse"] == "/x/w.duckdb"
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"nope": 1}, "unknown setting 'nope'"),
+        ({"split_strategy": "random"}, "split_strategy"),
+        ({"rating_threshold": 9}, "rating_threshold"),
+        ({"val_quantile": 0.95, "test_quantile": 0.9}, "quantiles"),
+        ({"val_start": "2015-01-01"}, "both"),
+        ({"holdout_unit": "count", "holdout_test": 0.5}, "whole number"),
+        ({"holdout_test": 1.5}, "fraction"),
+    ],
+)
+def test_bad_settings_are_refused(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_sources(overrides, environ={})
+
+
+def test_bad_environment_value():
+    with pytest.raises(ConfigError, match="RECSYS|seed"):
+        Settings.from_sources(environ={"RECSYS_SEED": "abc"})
