@@ -19,9 +19,10 @@ PARTS = ("train", "val", "test")
 class SplitData:
     """One split, in two id spaces.
 
-    ``train``/``val``/``test`` are Arrow tables (user_id, movie_id, ts) in MovieLens ids.
-    Matrices are user x item CSR in *index* space: row ``u`` is ``user_ids[u]``, column
-    ``i`` is ``item_ids[i]``; both maps are sorted and cover exactly the train users/items
+    ``train``/``val``/``test`` are Arrow tables with MovieLens ids (user_id, movie_id, ts)
+    and model indices (user_idx, item_idx), in no particular order. Matrices are
+    user x item CSR in index space: row ``u`` is ``user_ids[u]``, column ``i`` is
+    ``item_ids[i]``; both maps are sorted and cover exactly the train users/movies
     (val/test rows were already restricted to them by the split SQL).
     """
 
@@ -60,37 +61,47 @@ class SplitData:
     @functools.cache
     def _matrix(self, parts: tuple[str, ...], values: str) -> sp.csr_matrix:
         tables = [self.part(p) for p in parts]
-        users = np.concatenate([t.column("user_id").to_numpy() for t in tables])
-        items = np.concatenate([t.column("movie_id").to_numpy() for t in tables])
-        rows, cols = self.user_index(users), self.item_index(items)
-        if (rows < 0).any() or (cols < 0).any():
-            raise ValueError("rows outside the train id maps; the split was not restricted to train users/items")
+        rows = np.concatenate([t.column("user_idx").to_numpy() for t in tables])
+        cols = np.concatenate([t.column("item_idx").to_numpy() for t in tables])
         if values == "ones":
             data = np.ones(len(rows), dtype=np.float32)
         else:
             data = np.concatenate([t.column("ts").to_numpy() for t in tables]).astype(np.float64)
-        matrix = sp.csr_matrix((data, (rows, cols)), shape=self.shape)
-        matrix.sum_duplicates()
-        return matrix
+        # COO -> CSR is a counting sort by row (linear), and leaves indices sorted
+        return sp.csr_matrix((data, (rows, cols)), shape=self.shape)
 
 
 def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    pos = np.searchsorted(sorted_ids, ids)
-    pos = np.clip(pos, 0, max(len(sorted_ids) - 1, 0))
-    found = sorted_ids[pos] == ids if len(sorted_ids) else np.zeros(len(ids), bool)
-    return np.where(found, pos, -1).astype(np.int64)
+    if len(sorted_ids) == 0:
+        return np.full(len(ids), -1, dtype=np.int64)
+    pos = np.clip(np.searchsorted(sorted_ids, ids), 0, len(sorted_ids) - 1)
+    return np.where(sorted_ids[pos] == ids, pos, -1).astype(np.int64)
 
 
 def load_split(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str) -> SplitData:
-    """Read ``strategy``'s train/val/test from ``split_interactions`` (no Python row loops)."""
-    tables = {part: sql.arrow(con, "splits/export.sql", {"strategy": strategy, "part": part}) for part in PARTS}
-    if tables["train"].num_rows == 0:
-        raise ValueError(f"split {strategy!r} has no train rows; run `recsys ingest` (or `recsys split`) first")
-    users = sql.arrow(con, "splits/train_users.sql", {"strategy": strategy})
-    items = sql.arrow(con, "splits/train_items.sql", {"strategy": strategy})
+    """Read ``strategy``'s kept rows from ``split_interactions`` (no Python row loops)."""
+    rows = sql.arrow(con, "splits/export.sql", {"strategy": strategy})
+    # NumPy masks over whole columns: much faster than Arrow filters over many small chunks
+    columns = {name: rows.column(name).to_numpy() for name in rows.column_names}
+    codes = columns.pop("part_code")
+    tables = {}
+    for code, part in enumerate(PARTS):
+        mask = codes == code
+        tables[part] = pa.table({name: values[mask] for name, values in columns.items()})
+    train = tables["train"]
+    if train.num_rows == 0:
+        raise ValueError(f"split {strategy!r} has no train rows; run `recsys ingest DIR` (or `recsys split`) first")
     return SplitData(
         strategy=strategy,
-        user_ids=users.column(0).to_numpy(),
-        item_ids=items.column(0).to_numpy(),
+        user_ids=_scatter(train.column("user_idx"), train.column("user_id")),
+        item_ids=_scatter(train.column("item_idx"), train.column("movie_id")),
         **tables,
     )
+
+
+def _scatter(index: pa.ChunkedArray, ids: pa.ChunkedArray) -> np.ndarray:
+    """ids placed at their index: the index -> MovieLens id map."""
+    idx = index.to_numpy()
+    out = np.zeros(int(idx.max()) + 1 if len(idx) else 0, dtype=np.int64)
+    out[idx] = ids.to_numpy()
+    return out

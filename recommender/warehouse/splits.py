@@ -11,6 +11,9 @@ from recommender.warehouse.jobs import write_settings
 
 def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> None:
     """Rebuild ``split_interactions`` and ``split_cutoffs`` for both strategies, atomically."""
+    # Row order inside the split tables carries no meaning; letting DuckDB write them
+    # unordered makes the build faster and lighter.
+    con.execute("set preserve_insertion_order = false")
     with transaction(con):
         write_settings(con, settings)
         sql.run(
@@ -26,6 +29,7 @@ def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
                 "test_holdout": settings.holdout_test,
             },
         )
+    con.execute("reset preserve_insertion_order")
 
 
 def summary(con: duckdb.DuckDBPyConnection, strategy: str | None = None) -> list[tuple]:

@@ -1,64 +1,40 @@
--- Time-based splits as table macros (called with bound parameters by `recsys split`,
--- or by hand: `select * from split_global(0.8, 0.9, null, null)`), and the tables
--- they are materialised into by sql/splits/materialize.sql.
+-- Time-based splits. Both strategies are computed in one pass over the positives by the
+-- `split_assign` macro (called with bound parameters by `recsys split` through
+-- sql/splits/materialize.sql) and stored in `split_assignments`, one row per positive.
+-- `split_interactions` is the same data in long form (strategy, part, ...), for queries.
 --
 -- Rules, both strategies:
 --   * every positive interaction lands in exactly one part (train | val | test);
---   * val/test rows whose user or movie never occurs in train are kept out of
---     evaluation (kept = false) but stay in the table, so they are counted, not hidden.
+--   * val/test rows whose user or movie never occurs in that strategy's train are kept
+--     out of evaluation (kept = false) but stay in the table: counted, not hidden.
+--
+-- Global temporal: train < val_start <= val < test_start <= test; the cut-offs are the
+-- given dates, or quantiles of the positives' timestamps.
+-- Per-user temporal: each user's latest positives go to test, the ones before to val;
+-- unit = 'count': exactly N each, unit = 'fraction': round(share * positives), at least 1.
+-- Ties in time are broken by movie_id, so both splits are deterministic.
 
--- Global temporal: train < val_start <= val < test_start <= test.
--- Cut-offs are the given dates, or quantiles of the positives' timestamps.
+-- Parts as an enum: read as text, stored and compared as a small integer.
+create type split_part as enum ('train', 'val', 'test');
+
+-- Snapshot of the `interactions` view taken at the start of each build, so its
+-- de-duplication runs once per build.
+create table split_positives (
+    user_id integer,
+    movie_id integer,
+    ts bigint
+);
+
 create or replace macro split_global_cutoffs(val_q, test_q, val_start, test_start) as table
 select
     coalesce(epoch(val_start::timestamp)::bigint, quantile_disc(ts, val_q)) as val_start_ts,
     coalesce(epoch(test_start::timestamp)::bigint, quantile_disc(ts, test_q)) as test_start_ts
-from interactions;
+from split_positives;
 
-create or replace macro split_global(val_q, test_q, val_start, test_start) as table
+create or replace macro split_assign(val_q, test_q, val_start, test_start, unit, val_holdout, test_holdout) as table
 with
-positives as (
-    select user_id, movie_id, ts from interactions
-),
 cutoffs as (
     select * from split_global_cutoffs(val_q, test_q, val_start, test_start)
-),
-assigned as (
-    select
-        positives.user_id,
-        positives.movie_id,
-        positives.ts,
-        case
-            when positives.ts < cutoffs.val_start_ts then 'train'
-            when positives.ts < cutoffs.test_start_ts then 'val'
-            else 'test'
-        end as part
-    from positives, cutoffs
-),
-train_users as (
-    select distinct user_id from assigned where part = 'train'
-),
-train_items as (
-    select distinct movie_id from assigned where part = 'train'
-)
-select
-    'global' as strategy,
-    part,
-    user_id,
-    movie_id,
-    ts,
-    part = 'train'
-        or (user_id in (select user_id from train_users)
-            and movie_id in (select movie_id from train_items)) as kept
-from assigned;
-
--- Per-user temporal: each user's latest positives go to test, the ones before to val.
--- unit = 'count': exactly N each; unit = 'fraction': round(share * positives), at least 1.
--- Ties in time are broken by movie_id so the split is deterministic.
-create or replace macro split_per_user(unit, val_holdout, test_holdout) as table
-with
-positives as (
-    select user_id, movie_id, ts from interactions
 ),
 ranked as (
     select
@@ -67,7 +43,7 @@ ranked as (
         ts,
         row_number() over (partition by user_id order by ts desc, movie_id desc) as recency_rank,
         count(*) over (partition by user_id) as n_positives
-    from positives
+    from split_positives
 ),
 sized as (
     select
@@ -80,41 +56,80 @@ sized as (
 ),
 assigned as (
     select
-        user_id,
-        movie_id,
-        ts,
+        sized.user_id,
+        sized.movie_id,
+        sized.ts,
         case
-            when recency_rank <= n_test then 'test'
-            when recency_rank <= n_test + n_val then 'val'
+            when sized.ts < cutoffs.val_start_ts then 'train'
+            when sized.ts < cutoffs.test_start_ts then 'val'
+            else 'test'
+        end::split_part as global_part,
+        case
+            when sized.recency_rank <= sized.n_test then 'test'
+            when sized.recency_rank <= sized.n_test + sized.n_val then 'val'
             else 'train'
-        end as part
-    from sized
+        end::split_part as per_user_part
+    from sized, cutoffs
 ),
-train_users as (
-    select distinct user_id from assigned where part = 'train'
+-- Who and what occurs in each strategy's train part (aggregates: one pass each).
+user_in_train as (
+    select
+        user_id,
+        bool_or(global_part = 'train') as global_train,
+        bool_or(per_user_part = 'train') as per_user_train
+    from assigned
+    group by user_id
 ),
-train_items as (
-    select distinct movie_id from assigned where part = 'train'
+movie_in_train as (
+    select
+        movie_id,
+        bool_or(global_part = 'train') as global_train,
+        bool_or(per_user_part = 'train') as per_user_train
+    from assigned
+    group by movie_id
 )
 select
-    'per_user' as strategy,
-    part,
-    user_id,
-    movie_id,
-    ts,
-    part = 'train'
-        or (user_id in (select user_id from train_users)
-            and movie_id in (select movie_id from train_items)) as kept
-from assigned;
+    assigned.user_id,
+    assigned.movie_id,
+    assigned.ts,
+    assigned.global_part,
+    assigned.global_part = 'train'
+        or (user_in_train.global_train and movie_in_train.global_train) as global_kept,
+    assigned.per_user_part,
+    assigned.per_user_part = 'train'
+        or (user_in_train.per_user_train and movie_in_train.per_user_train) as per_user_kept
+from assigned
+join user_in_train using (user_id)
+join movie_in_train using (movie_id);
 
-create table split_interactions (
-    strategy varchar,
-    part varchar,
+create table split_assignments (
     user_id integer,
     movie_id integer,
     ts bigint,
-    kept boolean
+    global_part split_part,
+    global_kept boolean,
+    per_user_part split_part,
+    per_user_kept boolean
 );
+
+create or replace view split_interactions as
+select
+    'global' as strategy,
+    global_part as part,
+    user_id,
+    movie_id,
+    ts,
+    global_kept as kept
+from split_assignments
+union all
+select
+    'per_user' as strategy,
+    per_user_part as part,
+    user_id,
+    movie_id,
+    ts,
+    per_user_kept as kept
+from split_assignments;
 
 create table split_cutoffs (
     strategy varchar,

@@ -1,11 +1,16 @@
--- Rebuild both splits from the current interactions view, in one transaction run by
--- recommender.warehouse.splits. Parameters:
+-- Rebuild both splits from the current interactions view, inside the transaction opened
+-- by recommender.warehouse.splits. Parameters:
 --   $val_q, $test_q, $val_start, $test_start   (global)
 --   $unit, $val_holdout, $test_holdout          (per-user)
-create or replace table split_interactions as
-select * from split_global($val_q, $test_q, $val_start, $test_start)
-union all
-select * from split_per_user($unit, $val_holdout, $test_holdout);
+create or replace table split_positives as
+select
+    user_id,
+    movie_id,
+    ts
+from interactions;
+
+create or replace table split_assignments as
+select * from split_assign($val_q, $test_q, $val_start, $test_start, $unit, $val_holdout, $test_holdout);
 
 create or replace table split_cutoffs as
 select

@@ -99,3 +99,17 @@ def test_optional_files_may_be_absent(memory_warehouse, sql, tmp_path):
     assert {f.source.name for f in result.files} == {"ratings", "movies"}
     assert _count(memory_warehouse, "raw_tags") == 0
     assert memory_warehouse.execute("select count(*) from catalog where imdb_id is null").fetchall()[0][0] == 6
+
+
+def test_interactions_keep_the_latest_rating_of_a_repeated_pair(memory_warehouse, sql, tmp_path):
+    ratings = [
+        (1, 1, 5.0, 100), (1, 1, 2.0, 200),   # liked, then disliked: not a positive
+        (1, 2, 2.0, 100), (1, 2, 4.5, 300),   # disliked, then liked: positive at t=300
+        (1, 3, 4.0, 100), (1, 3, 5.0, 100),   # same time: the higher rating wins
+        (2, 1, 4.0, 50),                      # rated once
+    ]
+    folder = make_movielens(tmp_path / "dups", ratings=ratings)
+    ingest(memory_warehouse, sql, folder)
+    memory_warehouse.execute("insert into settings (rating_threshold, recent_days) values (4.0, 365)")
+    rows = memory_warehouse.execute("select user_id, movie_id, ts, rating from interactions order by all").fetchall()
+    assert rows == [(1, 2, 300, 4.5), (1, 3, 100, 5.0), (2, 1, 50, 4.0)]
