@@ -1,0 +1,92 @@
+"""Scoring a fitted model on one part of a split: the same lists the API will serve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.evaluation import metrics as M
+from recommender.models import Recommender, TopN
+from recommender.sparse import row_lengths
+from recommender.warehouse.export import SplitData
+
+
+@dataclass(frozen=True)
+class ItemSpace:
+    """What list metrics need about the items (index space of a SplitData).
+
+    ``vectors``: (n_items, d) L2-normalised item descriptions for intra-list diversity
+    (genre vectors by default: model-independent, so every model is judged alike).
+    ``user_counts``: (n_items,) users per item in the history the model saw (for novelty).
+    """
+
+    vectors: np.ndarray
+    user_counts: np.ndarray
+    n_users: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Per-user metric values for the evaluated users, plus the lists themselves."""
+
+    part: str
+    ks: tuple[int, ...]
+    user_index: np.ndarray          # (n,) row indices of the evaluated users
+    user_ids: np.ndarray            # (n,) their MovieLens ids
+    top: TopN                       # (n, max(ks)) lists, index space
+    per_user: dict[tuple[str, int], np.ndarray] = field(repr=False)
+    catalog: dict[tuple[str, int], float] = field(repr=False)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_index)
+
+    def value(self, metric: str, k: int) -> float:
+        if (metric, k) in self.catalog:
+            return self.catalog[(metric, k)]
+        values = self.per_user[(metric, k)]
+        return float(np.nanmean(values)) if len(values) else float("nan")
+
+    def summary(self) -> dict[tuple[str, int], float]:
+        keys = list(self.per_user) + list(self.catalog)
+        return {key: self.value(*key) for key in keys}
+
+
+def item_space(history: sp.csr_matrix, item_genres: sp.csr_matrix) -> ItemSpace:
+    counts = np.asarray((history > 0).sum(axis=0)).ravel()
+    return ItemSpace(M.normalise_rows(item_genres.toarray()), counts, history.shape[0])
+
+
+def evaluate(
+    model: Recommender,
+    data: SplitData,
+    part: str,
+    history_parts: tuple[str, ...],
+    ks: tuple[int, ...],
+    items: ItemSpace,
+) -> Evaluation:
+    """Recommend max(ks) items to every user with relevant items in ``part``, filtering
+    what they had in ``history_parts``, and compute every metric at every k."""
+    history = data.matrix(*history_parts)
+    truth = data.matrix(part)
+    n_relevant_all = row_lengths(truth)
+    users = np.flatnonzero(n_relevant_all > 0)
+    k_max = max(ks)
+    top = model.recommend(users, history, k_max)
+    hits = M.hit_matrix(top.items, truth, users)
+    n_relevant = n_relevant_all[users]
+    per_user: dict[tuple[str, int], np.ndarray] = {}
+    catalog: dict[tuple[str, int], float] = {}
+    for k in ks:
+        per_user[("precision", k)] = M.precision(hits, k)
+        per_user[("recall", k)] = M.recall(hits, n_relevant, k)
+        per_user[("ndcg", k)] = M.ndcg(hits, n_relevant, k)
+        per_user[("map", k)] = M.average_precision(hits, n_relevant, k)
+        per_user[("mrr", k)] = M.reciprocal_rank(hits, k)
+        per_user[("hit_rate", k)] = M.hit_rate(hits, k)
+        per_user[("diversity", k)] = M.intra_list_diversity(top.items, items.vectors, k)
+        per_user[("novelty", k)] = M.novelty(top.items, items.user_counts, items.n_users, k)
+        catalog[("coverage", k)] = M.coverage(top.items, data.shape[1], k)
+    return Evaluation(part, tuple(ks), users, data.user_ids[users], top, per_user, catalog)

@@ -1,0 +1,39 @@
+"""Recommendation models behind one interface (``Recommender``).
+
+Names used everywhere (CLI, tables, API): ``popular``, ``itemknn``, ``als``, ``diverse``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from recommender.models.als import ALS, ALSParams
+from recommender.models.base import ModelError, Recommender, TopN, load_arrays
+from recommender.models.diverse import DiverseALS, DiverseParams, mmr_rerank
+from recommender.models.itemknn import ItemKNN, ItemKNNParams
+from recommender.models.popular import Popular, PopularParams
+
+MODELS: dict[str, type[Recommender]] = {cls.name: cls for cls in (Popular, ItemKNN, ALS, DiverseALS)}
+MODEL_NAMES = tuple(MODELS)
+
+
+def create(name: str, params: Mapping[str, Any] | None = None, *, seed: int = 42, **extra) -> Recommender:
+    """A new, unfitted model by name; unknown names and parameters raise ModelError."""
+    if name not in MODELS:
+        raise ModelError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    return MODELS[name](params, seed=seed, **extra)
+
+
+def load(path: Path) -> Recommender:
+    """A fitted model from an ``.npz`` artifact written by ``Recommender.save``."""
+    meta, arrays = load_arrays(path)
+    model = create(meta["model"], meta["params"], seed=meta["seed"])
+    model._restore(arrays)
+    return model
+
+
+__all__ = [
+    "ALS", "ALSParams", "DiverseALS", "DiverseParams", "ItemKNN", "ItemKNNParams", "MODELS", "MODEL_NAMES",
+    "ModelError", "Popular", "PopularParams", "Recommender", "TopN", "create", "load", "mmr_rerank",
+]

@@ -1,0 +1,82 @@
+"""Implicit-feedback matrix factorisation (`implicit`'s AlternatingLeastSquares)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+
+from recommender.models._implicit import as_user_items, single_threaded_blas
+from recommender.models.base import ModelError, Params, Recommender
+
+
+@dataclass(frozen=True)
+class ALSParams(Params):
+    #: Latent dimensions.
+    factors: int = 64
+    #: L2 penalty on the factors.
+    regularization: float = 0.05
+    #: Confidence weight of a positive (implicit's alpha: C = alpha * r).
+    alpha: float = 10.0
+    #: Alternating sweeps.
+    iterations: int = 15
+
+    def __post_init__(self) -> None:
+        if self.factors < 1 or self.iterations < 1:
+            raise ValueError("factors and iterations must be >= 1")
+        if self.regularization < 0 or self.alpha <= 0:
+            raise ValueError("regularization must be >= 0 and alpha > 0")
+
+
+class ALS(Recommender):
+    name = "als"
+    Params = ALSParams
+
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "ALS":
+        with single_threaded_blas():  # implicit checks the BLAS set-up in its constructor
+            self.model_ = self._new_model()
+            self.model_.fit(as_user_items(user_items), show_progress=False)
+        self.n_items = user_items.shape[1]
+        return self
+
+    def _new_model(self) -> AlternatingLeastSquares:
+        p = self.params
+        return AlternatingLeastSquares(
+            factors=p.factors, regularization=p.regularization, alpha=p.alpha,
+            iterations=p.iterations, random_state=self.seed,
+        )
+
+    @property
+    def n_users(self) -> int:
+        return int(self.model_.user_factors.shape[0])
+
+    def _candidates(self, users, user_items, n):
+        if users.max(initial=-1) >= self.n_users:
+            raise ModelError(f"als: user index {users.max()} was not in the training matrix; use fold_in()")
+        return self.model_.recommend(users, as_user_items(user_items[users]), N=n, filter_already_liked_items=True)
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        """(n_items, factors) float32."""
+        return np.asarray(self.model_.item_factors)
+
+    def fold_in(self, history: sp.csr_matrix, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Recommend for a user unknown at training time from a 1 x n_items history row
+        (implicit's recalculate_user: one least-squares solve against the item factors)."""
+        history = as_user_items(history)
+        with single_threaded_blas():
+            ids, scores = self.model_.recommend(0, history, N=n, recalculate_user=True, filter_already_liked_items=True)
+        return np.asarray(ids), np.asarray(scores)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"user_factors": np.asarray(self.model_.user_factors), "item_factors": self.item_factors}
+
+    def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        with single_threaded_blas():
+            self.model_ = self._new_model()
+        self.model_.user_factors = arrays["user_factors"]
+        self.model_.item_factors = arrays["item_factors"]
+        self.n_items = arrays["item_factors"].shape[0]

@@ -1,0 +1,176 @@
+"""The one interface every model implements, and the shared top-N machinery.
+
+Id space: models only see *indices* (row ``u`` of the user x item CSR matrix,
+column ``i``); mapping to MovieLens ids is the caller's job (``SplitData``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.sparse import csr_contains, row_lengths
+
+#: Bumped whenever the artifact layout changes; load() refuses other versions.
+ARTIFACT_VERSION = 1
+#: Users scored per batch (bounds the dense batch x items score matrix).
+BATCH_USERS = 1024
+
+
+class ModelError(ValueError):
+    """Bad model name, bad parameters, or an artifact that cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class TopN:
+    """Top-N lists for a batch of users, in index space.
+
+    ``items``: (n_users, k) int32, best first, ``-1`` where fewer than k items exist.
+    ``scores``: (n_users, k) float32, the model's score per item, NaN where ``items`` is -1.
+    """
+
+    items: np.ndarray
+    scores: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return self.items.shape[1]
+
+
+class Params:
+    """Base of every model's typed parameters: frozen dataclasses with documented fields."""
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None):
+        values = dict(values or {})
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(values) - set(known)
+        if unknown:
+            raise ModelError(f"{cls.__qualname__}: unknown parameter(s) {sorted(unknown)}; known: {sorted(known)}")
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{cls.__qualname__}: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class Recommender(ABC):
+    """Fit on a user x item CSR matrix; recommend top-N unseen items for batches of users."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[Params]]
+
+    def __init__(self, params: Params | Mapping[str, Any] | None = None, *, seed: int = 42) -> None:
+        self.params = params if isinstance(params, Params) else self.Params.from_dict(params)
+        self.seed = seed
+        self.n_items: int | None = None
+
+    # -- to implement ------------------------------------------------------------------
+    @abstractmethod
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "Recommender":
+        """Learn from binary user x item interactions (``times``: same structure, Unix seconds)."""
+
+    @abstractmethod
+    def _candidates(self, users: np.ndarray, user_items: sp.csr_matrix, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``n`` best (items, scores) per user, best first; may contain seen items,
+        ``-1`` or -inf padding: ``recommend`` cleans them."""
+
+    @abstractmethod
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """The fitted state as plain arrays (what ``save`` writes)."""
+
+    @abstractmethod
+    def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Inverse of ``_arrays``."""
+
+    # -- shared behaviour --------------------------------------------------------------
+    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> TopN:
+        """Top-``k`` items per user in ``users`` (row indices), excluding items stored in
+        ``user_items[user]`` (the history to filter: train, or train+val for test)."""
+        self._require_fitted()
+        if k <= 0:
+            raise ModelError(f"k must be positive, got {k}")
+        users = np.asarray(users, dtype=np.int64)
+        if len(users) and (users.min() < 0 or users.max() >= user_items.shape[0]):
+            raise ModelError(f"{self.name}: user index outside 0..{user_items.shape[0] - 1}")
+        items = np.full((len(users), k), -1, dtype=np.int32)
+        scores = np.full((len(users), k), np.nan, dtype=np.float32)
+        seen_counts = row_lengths(user_items)
+        for start in range(0, len(users), BATCH_USERS):
+            batch = users[start : start + BATCH_USERS]
+            n = int(min(self.n_items, k + (seen_counts[batch].max() if len(batch) else 0)))
+            cand, cand_scores = self._candidates(batch, user_items, n)
+            top_items, top_scores = _clean_top(batch, cand, cand_scores, user_items, k)
+            items[start : start + len(batch)] = top_items
+            scores[start : start + len(batch)] = top_scores
+        return TopN(items, scores)
+
+    def save(self, path: Path) -> Path:
+        """Write the model as ``.npz`` (plain arrays, no pickle), stamped with versions."""
+        self._require_fitted()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"artifact_version": ARTIFACT_VERSION, "model": self.name, "params": self.params.to_dict(),
+                "seed": self.seed, "n_items": self.n_items}
+        with open(path, "wb") as handle:
+            np.savez(handle, __meta__=np.array(json.dumps(meta)), **self._arrays())
+        return path
+
+    def _require_fitted(self) -> None:
+        if self.n_items is None:
+            raise ModelError(f"{self.name}: fit() or load() first")
+
+
+def _clean_top(users, cand, cand_scores, user_items, k):
+    """Drop seen items, padding and -inf scores; keep order; pad rows to k with -1."""
+    cand = np.asarray(cand, dtype=np.int64)
+    cand_scores = np.asarray(cand_scores, dtype=np.float32)
+    valid = (cand >= 0) & (cand_scores > np.finfo(np.float32).min) & np.isfinite(cand_scores)
+    valid &= ~csr_contains(user_items, users[:, None], np.where(cand >= 0, cand, 0))
+    # implicit pads short lists with item 0: keep only each item's first occurrence
+    valid &= _first_occurrence(cand)
+    order = np.argsort(~valid, axis=1, kind="stable")[:, :k]
+    rows = np.arange(len(users))[:, None]
+    top_valid = valid[rows, order]
+    out_items = np.where(top_valid, cand[rows, order], -1).astype(np.int32)
+    out_scores = np.where(top_valid, cand_scores[rows, order], np.nan).astype(np.float32)
+    if out_items.shape[1] < k:  # fewer candidates than k (tiny catalogs)
+        pad = k - out_items.shape[1]
+        out_items = np.pad(out_items, ((0, 0), (0, pad)), constant_values=-1)
+        out_scores = np.pad(out_scores, ((0, 0), (0, pad)), constant_values=np.nan)
+    return out_items, out_scores
+
+
+def _first_occurrence(cand: np.ndarray) -> np.ndarray:
+    """True where ``cand[r, j]`` does not occur earlier in row r."""
+    order = np.argsort(cand, axis=1, kind="stable")  # equal items keep their left-to-right order
+    ordered = np.take_along_axis(cand, order, axis=1)
+    repeat = np.zeros(cand.shape, dtype=bool)
+    repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    first = np.empty(cand.shape, dtype=bool)
+    np.put_along_axis(first, order, ~repeat, axis=1)
+    return first
+
+
+def load_arrays(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read an artifact written by ``Recommender.save`` (refusing pickles and other versions)."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: not a model artifact ({exc})") from exc
+    if "__meta__" not in arrays:
+        raise ModelError(f"{path}: no metadata; not written by Recommender.save")
+    meta = json.loads(str(arrays.pop("__meta__")))
+    if meta.get("artifact_version") != ARTIFACT_VERSION:
+        raise ModelError(f"{path}: artifact version {meta.get('artifact_version')}, expected {ARTIFACT_VERSION}")
+    return meta, arrays

@@ -1,0 +1,145 @@
+"""ALS with greedy diversity re-ranking (maximal marginal relevance).
+
+For each user, take ALS's top-``candidates`` unseen items; then pick k of them one at a
+time, each maximising
+
+    (1 - lam) * relevance(item) - lam * max_{picked p} similarity(item, p)
+
+where relevance is the ALS score min-max normalised over the user's candidates (so lam
+means the same for every user) and similarity is the cosine of ALS item factors, or of
+genre vectors. ``lam = 0`` returns exactly ALS's list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.models.als import ALS, ALSParams
+from recommender.models.base import BATCH_USERS, ModelError, Params, Recommender, TopN
+
+SIMILARITIES = ("factors", "genres")
+
+
+@dataclass(frozen=True)
+class DiverseParams(ALSParams):
+    #: Trade-off: 0 = pure relevance (ALS), 1 = pure dissimilarity.
+    lam: float = 0.3
+    #: ALS candidates re-ranked per user.
+    candidates: int = 100
+    #: ``factors`` (cosine of ALS item factors) or ``genres`` (cosine of genre vectors).
+    similarity: str = "factors"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.lam <= 1.0:
+            raise ValueError("lam must be within 0..1")
+        if self.candidates < 1:
+            raise ValueError("candidates must be >= 1")
+        if self.similarity not in SIMILARITIES:
+            raise ValueError(f"similarity must be one of {SIMILARITIES}")
+
+    def als_params(self) -> ALSParams:
+        return ALSParams(**{f.name: getattr(self, f.name) for f in fields(ALSParams)})
+
+
+class DiverseALS(Recommender):
+    name = "diverse"
+    Params = DiverseParams
+
+    def __init__(self, params=None, *, seed: int = 42, item_genres: sp.csr_matrix | None = None) -> None:
+        super().__init__(params, seed=seed)
+        #: (n_items, n_genres) multi-hot, needed when similarity = "genres".
+        self.item_genres = item_genres
+        self.als: ALS | None = None
+
+    @classmethod
+    def from_als(cls, als: ALS, params=None, *, item_genres=None) -> "DiverseALS":
+        """Re-rank an already fitted ALS (its parameters must match ``params``'s ALS part)."""
+        model = cls(params, seed=als.seed, item_genres=item_genres)
+        if model.params.als_params() != als.params:
+            raise ModelError("from_als: the ALS model was fitted with other parameters")
+        model._attach(als)
+        return model
+
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "DiverseALS":
+        self._attach(ALS(self.params.als_params(), seed=self.seed).fit(user_items))
+        return self
+
+    def _attach(self, als: ALS) -> None:
+        self.als = als
+        self.n_items = als.n_items
+        if self.params.similarity == "genres":
+            if self.item_genres is None or self.item_genres.shape[0] != als.n_items:
+                raise ModelError("diverse: similarity='genres' needs item_genres with one row per item")
+            vectors = np.asarray(self.item_genres.todense(), dtype=np.float32)
+        else:
+            vectors = als.item_factors.astype(np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        self.vectors_ = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> TopN:
+        self._require_fitted()
+        pool = self.als.recommend(users, user_items, max(k, self.params.candidates))
+        items = np.full((len(pool.items), k), -1, dtype=np.int32)
+        scores = np.full((len(pool.items), k), np.nan, dtype=np.float32)
+        for start in range(0, len(pool.items), BATCH_USERS):
+            sl = slice(start, start + BATCH_USERS)
+            items[sl], scores[sl] = mmr_rerank(pool.items[sl], pool.scores[sl], self.vectors_, self.params.lam, k)
+        return TopN(items, scores)
+
+    def _candidates(self, users, user_items, n):  # pragma: no cover - recommend() is overridden
+        return self.als._candidates(users, user_items, n)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays = self.als._arrays()
+        if self.item_genres is not None:
+            g = sp.csr_matrix(self.item_genres)
+            arrays.update(genre_data=g.data, genre_indices=g.indices, genre_indptr=g.indptr, genre_shape=np.array(g.shape))
+        return arrays
+
+    def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        if "genre_data" in arrays:
+            self.item_genres = sp.csr_matrix(
+                (arrays["genre_data"], arrays["genre_indices"], arrays["genre_indptr"]), shape=tuple(arrays["genre_shape"])
+            )
+        als = ALS(self.params.als_params(), seed=self.seed)
+        als._restore(arrays)
+        self._attach(als)
+
+
+def mmr_rerank(cand: np.ndarray, rel_scores: np.ndarray, vectors: np.ndarray, lam: float, k: int):
+    """Greedy MMR over candidate lists.
+
+    cand: (B, C) item indices best first, -1 = none; rel_scores: (B, C) with NaN for none;
+    vectors: (n_items, d) L2-normalised. Returns (items (B, k) int32, their original scores).
+    Vectorised over users; the only loop is over the k picks.
+    """
+    n_users, n_cand = cand.shape
+    valid = cand >= 0
+    rel = np.where(valid, rel_scores, np.nan).astype(np.float64)
+    lo, hi = np.nanmin(np.where(valid, rel, np.inf), axis=1, keepdims=True), np.nanmax(np.where(valid, rel, -np.inf), axis=1, keepdims=True)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    rel = np.where(valid, (rel - lo) / span, 0.0)
+    v = vectors[np.where(valid, cand, 0)]                       # (B, C, d)
+    sim = np.einsum("bcd,bed->bce", v, v, optimize=True)        # (B, C, C) cosine
+    max_sim = np.zeros((n_users, n_cand))
+    available = valid.copy()
+    rows = np.arange(n_users)
+    picked = np.full((n_users, k), -1, dtype=np.int64)
+    for step in range(min(k, n_cand)):
+        score = (1.0 - lam) * rel - lam * max_sim
+        score[~available] = -np.inf
+        choice = np.argmax(score, axis=1)  # ties: the earlier (more relevant) candidate
+        ok = available[rows, choice]
+        picked[:, step] = np.where(ok, choice, -1)
+        available[rows, choice] = False
+        max_sim = np.maximum(max_sim, sim[rows, choice, :])
+    has = picked >= 0
+    safe = np.where(has, picked, 0)
+    items = np.where(has, cand[rows[:, None], safe], -1).astype(np.int32)
+    scores = np.where(has, rel_scores[rows[:, None], safe], np.nan).astype(np.float32)
+    return items, scores

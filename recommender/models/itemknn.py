@@ -1,0 +1,66 @@
+"""Item-based k-nearest-neighbours with cosine similarity (`implicit`'s CosineRecommender)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+import warnings
+
+from implicit.nearest_neighbours import CosineRecommender, NearestNeighboursScorer
+from implicit.utils import ParameterWarning
+
+from recommender.models._implicit import as_user_items
+from recommender.models.base import Params, Recommender
+
+
+@dataclass(frozen=True)
+class ItemKNNParams(Params):
+    #: Neighbours kept per item.
+    neighbours: int = 100
+
+    def __post_init__(self) -> None:
+        if self.neighbours < 1:
+            raise ValueError("neighbours must be >= 1")
+
+
+class ItemKNN(Recommender):
+    name = "itemknn"
+    Params = ItemKNNParams
+
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "ItemKNN":
+        # implicit >= 0.5 takes user x item: an item x user matrix here would silently
+        # learn user-user similarities (a test guards this)
+        self.model_ = CosineRecommender(K=self.params.neighbours)
+        with warnings.catch_warnings():
+            # implicit converts its own normalised copy to COO internally and warns about it
+            warnings.filterwarnings("ignore", category=ParameterWarning, message=".*coo_matrix.*")
+            self.model_.fit(as_user_items(user_items), show_progress=False)
+        self.n_items = user_items.shape[1]
+        return self
+
+    def _candidates(self, users, user_items, n):
+        return self.model_.recommend(users, as_user_items(user_items[users]), N=n, filter_already_liked_items=True)
+
+    def similar_items(self, item: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``n`` most similar items to ``item`` (index space), itself excluded."""
+        row = self.model_.similarity[item]
+        order = np.argsort(-row.data, kind="stable")
+        items, scores = row.indices[order], row.data[order]
+        keep = items != item
+        return items[keep][:n], scores[keep][:n]
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        sim = self.model_.similarity.tocsr()
+        return {"sim_data": sim.data, "sim_indices": sim.indices, "sim_indptr": sim.indptr,
+                "sim_shape": np.array(sim.shape)}
+
+    def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self.model_ = CosineRecommender(K=self.params.neighbours)
+        self.model_.similarity = sp.csr_matrix(
+            (arrays["sim_data"], arrays["sim_indices"], arrays["sim_indptr"]), shape=tuple(arrays["sim_shape"])
+        )
+        self.model_.scorer = NearestNeighboursScorer(self.model_.similarity)  # as implicit's own load()
+        self.n_items = int(arrays["sim_shape"][0])

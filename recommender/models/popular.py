@@ -1,0 +1,58 @@
+"""Popularity: the most-interacted items in train, optionally within a recent window.
+
+Also the cold-start fallback of the serving layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.models.base import ModelError, Params, Recommender
+
+
+@dataclass(frozen=True)
+class PopularParams(Params):
+    #: Count only interactions in the last N days before the newest train interaction (None: all).
+    window_days: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.window_days is not None and self.window_days <= 0:
+            raise ValueError("window_days must be positive or None")
+
+
+class Popular(Recommender):
+    name = "popular"
+    Params = PopularParams
+
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "Popular":
+        counts = np.asarray((user_items > 0).sum(axis=0)).ravel().astype(np.float64)
+        if self.params.window_days is not None:
+            if times is None:
+                raise ModelError("popular: window_days needs interaction times")
+            newest = times.data.max() if times.nnz else 0.0
+            recent = times.copy()
+            recent.data = (recent.data >= newest - self.params.window_days * 86400).astype(np.float64)
+            recent_counts = np.asarray(recent.sum(axis=0)).ravel()
+            # recent count first; the all-time count only breaks ties
+            counts = recent_counts + counts / (counts.max() + 1.0)
+        self.scores_ = counts.astype(np.float32)
+        # stable: equal scores rank by item index, so lists are deterministic
+        self.ranking_ = np.argsort(-self.scores_, kind="stable").astype(np.int32)
+        self.n_items = user_items.shape[1]
+        return self
+
+    def _candidates(self, users, user_items, n):
+        top = self.ranking_[:n]
+        return np.broadcast_to(top, (len(users), len(top))), np.broadcast_to(self.scores_[top], (len(users), len(top)))
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"scores": self.scores_}
+
+    def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self.scores_ = arrays["scores"]
+        self.ranking_ = np.argsort(-self.scores_, kind="stable").astype(np.int32)
+        self.n_items = len(self.scores_)

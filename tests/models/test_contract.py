@@ -1,0 +1,150 @@
+"""One contract, every model (as implicit's own RecommenderBase test mixin does)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommender.models import MODEL_NAMES, ModelError, create, load
+
+
+def two_taste_matrix():
+    """Users 0-4 like items 0-4, users 5-9 like items 5-9; each user misses one item of their taste.
+
+    The known right answer: a personalised model puts the missing item of the user's own
+    taste first. Item 10 is liked by nobody in train but exists in the catalogue.
+    """
+    rows, cols = [], []
+    for u in range(10):
+        group = range(0, 5) if u < 5 else range(5, 10)
+        missing = list(group)[u % 5]
+        for i in group:
+            if i != missing:
+                rows.append(u)
+                cols.append(i)
+    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(11, 11))  # row 10: no history
+    return m
+
+
+FACTORIES = {
+    "popular": lambda: create("popular"),
+    "itemknn": lambda: create("itemknn", {"neighbours": 20}),
+    "als": lambda: create("als", {"factors": 4, "iterations": 30, "regularization": 0.01, "alpha": 5.0}, seed=3),
+    "diverse": lambda: create("diverse", {"factors": 4, "iterations": 30, "regularization": 0.01, "alpha": 5.0, "lam": 0.3}, seed=3),
+}
+assert set(FACTORIES) == set(MODEL_NAMES)
+
+
+@pytest.fixture(params=MODEL_NAMES)
+def fitted(request):
+    m = two_taste_matrix()
+    return request.param, FACTORIES[request.param]().fit(m), m
+
+
+def test_lists_are_unseen_unique_and_padded(fitted):
+    name, model, m = fitted
+    users = np.arange(11)
+    top = model.recommend(users, m, 5)
+    assert top.items.shape == top.scores.shape == (11, 5)
+    for u in users:
+        items = top.items[u][top.items[u] >= 0]
+        assert len(set(items)) == len(items), f"{name}: repeated item"
+        assert not set(items) & set(m[u].indices), f"{name}: recommended a seen item"
+        assert np.isfinite(top.scores[u][: len(items)]).all()
+
+
+#: ItemKNN scores only items similar to something in the history; the others it cannot rank.
+SCORES_EVERY_ITEM = {"popular", "als", "diverse"}
+
+
+def test_k_larger_than_catalogue_pads_with_minus_one(fitted):
+    name, model, m = fitted
+    top = model.recommend(np.array([0]), m, 50)
+    items = top.items[0]
+    n_valid = (items >= 0).sum()
+    if name in SCORES_EVERY_ITEM:
+        assert n_valid == 11 - m[0].nnz, f"{name}: every unseen item, once"
+    else:
+        assert 0 < n_valid <= 11 - m[0].nnz
+    assert (items[:n_valid] >= 0).all(), "valid items first"
+    assert (items[n_valid:] == -1).all() and np.isnan(top.scores[0][n_valid:]).all()
+
+
+def test_empty_history(fitted):
+    """A user with no history: k items from models that score everything, else an empty
+    (all -1) list - never an error. The serving layer's popular fallback covers the latter."""
+    name, model, m = fitted
+    top = model.recommend(np.array([10]), m, 3)
+    if name in SCORES_EVERY_ITEM:
+        assert (top.items[0] >= 0).all(), f"{name}: a user with no history got an empty list"
+    else:
+        assert (top.items[0] == -1).all()
+
+
+def test_unknown_user_is_refused(fitted):
+    name, model, m = fitted
+    with pytest.raises(ModelError, match="user"):
+        model.recommend(np.array([11]), m, 3)
+
+
+@pytest.mark.parametrize("name", ["itemknn", "als", "diverse"])
+def test_personalised_models_find_the_missing_item(name):
+    m = two_taste_matrix()
+    model = FACTORIES[name]().fit(m)
+    top = model.recommend(np.arange(10), m, 1)
+    expected = [list(range(0, 5))[u % 5] if u < 5 else list(range(5, 10))[u % 5] for u in range(10)]
+    assert top.items[:, 0].tolist() == expected
+
+
+def test_popular_ranks_by_count_and_filters_seen():
+    m = sp.csr_matrix(np.array([[1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32))
+    model = create("popular").fit(m)
+    assert model.recommend(np.array([3]), m, 4).items[0].tolist() == [0, 1, 2, 3]
+    assert model.recommend(np.array([1]), m, 2).items[0].tolist() == [2, 3]
+
+
+def test_popular_recent_window():
+    m = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [1, 0, 1]], dtype=np.float32))
+    day = 86400.0
+    times = m.copy()
+    times.data = np.array([0, 100 * day, 0, 100 * day, 0, 99 * day])  # item 0 old; item 2 recent twice
+    model = create("popular", {"window_days": 30}).fit(m, times=times)
+    assert model.recommend(np.array([0]), sp.csr_matrix((1, 3), dtype=np.float32), 3).items[0].tolist() == [2, 1, 0]
+    with pytest.raises(ModelError, match="needs interaction times"):
+        create("popular", {"window_days": 30}).fit(m)
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    name, model, m = fitted
+    path = model.save(tmp_path / f"{name}.npz")
+    with np.load(path, allow_pickle=False) as data:  # plain arrays: loads without pickle
+        assert "__meta__" in data.files
+    again = load(path)
+    assert type(again) is type(model) and again.params == model.params
+    a, b = model.recommend(np.arange(11), m, 4), again.recommend(np.arange(11), m, 4)
+    np.testing.assert_array_equal(a.items, b.items)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
+
+
+def test_same_seed_same_lists():
+    m = two_taste_matrix()
+    a = FACTORIES["als"]().fit(m).recommend(np.arange(11), m, 5)
+    b = FACTORIES["als"]().fit(m).recommend(np.arange(11), m, 5)
+    np.testing.assert_array_equal(a.items, b.items)
+    np.testing.assert_array_equal(a.scores, b.scores)
+
+
+def test_bad_names_params_and_usage(tmp_path):
+    with pytest.raises(ModelError, match="unknown model"):
+        create("svd")
+    with pytest.raises(ModelError, match="unknown parameter"):
+        create("als", {"factor": 3})
+    with pytest.raises(ModelError, match="lam"):
+        create("diverse", {"lam": 2})
+    with pytest.raises(ModelError, match="fit"):
+        create("als").recommend(np.array([0]), two_taste_matrix(), 3)
+    bogus = tmp_path / "x.npz"
+    np.savez(bogus, a=np.zeros(3))
+    with pytest.raises(ModelError, match="no metadata"):
+        load(bogus)
+    with pytest.raises(ModelError, match="k must be positive"):
+        create("popular").fit(two_taste_matrix()).recommend(np.array([0]), two_taste_matrix(), 0)
