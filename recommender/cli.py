@@ -28,12 +28,12 @@ def say(message: str) -> None:
 
 # -- argument parsing -----------------------------------------------------------------
 
-def _settings_flags(parser: argparse.ArgumentParser) -> None:
+def _settings_flags(parser: argparse.ArgumentParser, strategy_flags: tuple[str, ...] = ("--split", "--strategy")) -> None:
     g = parser.add_argument_group("settings (each also read from RECSYS_<NAME>)")
     g.add_argument("--warehouse", type=Path, help="DuckDB warehouse file [warehouse/movielens.duckdb]")
     g.add_argument("--data-dir", dest="data_dir", type=Path, help="download folder [data/raw]")
     g.add_argument("--rating-threshold", dest="rating_threshold", type=float, help="positive if rating >= this [4.0]")
-    g.add_argument("--split", dest="split_strategy", choices=["global", "per-user", "per_user"], help="split strategy [global]")
+    g.add_argument(*strategy_flags, dest="split_strategy", choices=["global", "per-user", "per_user"], help="split strategy [global]")
     g.add_argument("--val-quantile", dest="val_quantile", type=float, help="global split: val starts here [0.8]")
     g.add_argument("--test-quantile", dest="test_quantile", type=float, help="global split: test starts here [0.9]")
     g.add_argument("--val-start", dest="val_start", help="global split: explicit val start date (ISO)")
@@ -55,9 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+    def add(name: str, help_text: str, strategy_flags: tuple[str, ...] = ("--split", "--strategy")) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        _settings_flags(p)
+        _settings_flags(p, strategy_flags)
         return p
 
     add("migrate", "create or update the warehouse schema from sql/migrations")
@@ -114,4 +114,4 @@ class UserFacingError(RuntimeError):
 
 def _load_command_modules() -> None:
     # Imported for their @command registrations; kept lazy so `recsys --help` is quick.
-    from recommender import commands  # noqa: F401
+    from recommender import commands, commands_models  # noqa: F401

@@ -36,9 +36,9 @@ def open_warehouse(settings: Settings, *, read_only: bool = False) -> Iterator[t
         con.close()
 
 
-def print_relation(con: duckdb.DuckDBPyConnection, query: str, max_rows: int = 40) -> None:
+def print_relation(con: duckdb.DuckDBPyConnection, query: str, max_rows: int = 40, params: dict | None = None) -> None:
     """Print a query result as DuckDB's box table (the readable format of its own shell)."""
-    rel = con.sql(query)
+    rel = con.sql(query, params=params)
     if rel is None:
         print("ok")
         return

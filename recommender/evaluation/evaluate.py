@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,7 @@ class Evaluation:
     top: TopN                       # (n, max(ks)) lists, index space
     per_user: dict[tuple[str, int], np.ndarray] = field(repr=False)
     catalog: dict[tuple[str, int], float] = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_users(self) -> int:
@@ -74,7 +76,9 @@ def evaluate(
     n_relevant_all = row_lengths(truth)
     users = np.flatnonzero(n_relevant_all > 0)
     k_max = max(ks)
+    started = time.perf_counter()
     top = model.recommend(users, history, k_max)
+    recommended = time.perf_counter()
     hits = M.hit_matrix(top.items, truth, users)
     n_relevant = n_relevant_all[users]
     per_user: dict[tuple[str, int], np.ndarray] = {}
@@ -89,4 +93,5 @@ def evaluate(
         per_user[("diversity", k)] = M.intra_list_diversity(top.items, items.vectors, k)
         per_user[("novelty", k)] = M.novelty(top.items, items.user_counts, items.n_users, k)
         catalog[("coverage", k)] = M.coverage(top.items, data.shape[1], k)
-    return Evaluation(part, tuple(ks), users, data.user_ids[users], top, per_user, catalog)
+    timings = {"recommend_s": recommended - started, "metrics_s": time.perf_counter() - recommended}
+    return Evaluation(part, tuple(ks), users, data.user_ids[users], top, per_user, catalog, timings)

@@ -105,3 +105,18 @@ def _scatter(index: pa.ChunkedArray, ids: pa.ChunkedArray) -> np.ndarray:
     out = np.zeros(int(idx.max()) + 1 if len(idx) else 0, dtype=np.int64)
     out[idx] = ids.to_numpy()
     return out
+
+
+def load_item_genres(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, item_ids: np.ndarray) -> tuple[sp.csr_matrix, list[str]]:
+    """(n_items, n_genres) multi-hot genre matrix in the index space of ``item_ids``, and the
+    genre names (column order). Movies without genres get an all-zero row."""
+    pairs = sql.arrow(con, "catalog/item_genres.sql")
+    names = sorted(set(pairs.column("genre").to_pylist()))
+    rows = _lookup(np.asarray(item_ids), pairs.column("movie_id").to_numpy())
+    cols = np.searchsorted(names, pairs.column("genre").to_numpy(zero_copy_only=False)) if names else np.array([], int)
+    keep = rows >= 0
+    matrix = sp.csr_matrix(
+        (np.ones(keep.sum(), np.float32), (rows[keep], cols[keep])), shape=(len(item_ids), len(names))
+    )
+    matrix.data[:] = 1.0  # a genre listed twice still counts once
+    return matrix, names

@@ -1,0 +1,135 @@
+"""Writing runs, their metrics and per-user values to DuckDB."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import resource
+import subprocess
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from recommender import __version__
+from recommender.config import REPO_ROOT, Settings
+from recommender.evaluation.evaluate import Evaluation
+from recommender.warehouse.connection import SqlLibrary
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run is, beyond its numbers."""
+
+    kind: str                 # train | tune | evaluate | sweep
+    model: str
+    params: dict[str, Any]
+    fit_parts: tuple[str, ...]
+    fit_s: float
+    total_s: float
+    artifact: str | None = None
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@functools.cache
+def code_version() -> str:
+    """Git commit of the checkout (with -dirty), else the package version."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+
+
+def data_hash(con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> str:
+    rows = sql.run(con, "runs/data_hash.sql").fetchall()
+    return hashlib.sha256("".join(f"{f}:{h};" for f, h in rows).encode()).hexdigest()[:16]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def log_run(
+    con: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    settings: Settings,
+    record: RunRecord,
+    evaluation: Evaluation,
+    *,
+    run_id: str | None = None,
+) -> str:
+    """Insert one run with its summary metrics and per-user values, in one transaction."""
+    run_id = run_id or new_run_id()
+    cutoffs = con.execute(
+        "select to_json(c) from split_cutoffs c where strategy = ?", [settings.split_strategy]
+    ).fetchall()
+    timings = evaluation.timings
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            "insert into runs values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id, record.kind, record.model, json.dumps(record.params), settings.split_strategy,
+                evaluation.part, "+".join(record.fit_parts), cutoffs[0][0] if cutoffs else None,
+                data_hash(con, sql), code_version(), settings.seed, record.fit_s, timings["recommend_s"],
+                timings["metrics_s"], record.total_s, peak_rss_mb(), evaluation.n_users, record.artifact,
+                settings.as_json(),
+            ],
+        )
+        summary = pa.table({
+            "run_id": [run_id] * len(evaluation.summary()),
+            "split": [evaluation.part] * len(evaluation.summary()),
+            "k": [k for (_, k) in evaluation.summary()],
+            "metric": [m for (m, _) in evaluation.summary()],
+            "value": list(evaluation.summary().values()),
+            "n_users": [evaluation.n_users] * len(evaluation.summary()),
+        })
+        con.register("new_run_metrics", summary)
+        con.execute("insert into run_metrics select * from new_run_metrics")
+        con.unregister("new_run_metrics")
+        per_user = _per_user_table(run_id, evaluation)
+        con.register("new_user_metrics", per_user)
+        con.execute("insert into run_user_metrics select * from new_user_metrics")
+        con.unregister("new_user_metrics")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return run_id
+
+
+def _per_user_table(run_id: str, evaluation: Evaluation) -> pa.Table:
+    n = evaluation.n_users
+    keys = list(evaluation.per_user)
+    values = np.concatenate([evaluation.per_user[key] for key in keys]) if keys else np.array([])
+    return pa.table({
+        "run_id": pa.array([run_id] * (n * len(keys)), pa.string()),
+        "split": pa.array([evaluation.part] * (n * len(keys)), pa.string()),
+        "k": pa.array(np.repeat([k for _, k in keys], n).astype(np.int32)),
+        "metric": pa.array(np.repeat([m for m, _ in keys], n)),
+        "user_id": pa.array(np.tile(evaluation.user_ids, len(keys)).astype(np.int32)),
+        "value": pa.array(values.astype(np.float64)),
+    })
+
+
+def save_best_config(con, settings: Settings, model: str, params: dict, run_id: str, metric: str, k: int, value: float) -> None:
+    con.execute(
+        "insert into model_configs values (?, ?, ?, ?, ?, ?, ?, now()::timestamp)",
+        [model, json.dumps(params), run_id, settings.split_strategy, metric, k, value],
+    )
+
+
+def best_config(con, sql: SqlLibrary, settings: Settings, model: str) -> dict | None:
+    rows = sql.run(con, "runs/best_config.sql", {"model": model, "strategy": settings.split_strategy}).fetchall()
+    return json.loads(rows[0][0]) if rows else None

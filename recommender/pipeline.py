@@ -1,0 +1,138 @@
+"""Model jobs: train (fit on train, score val), tune (val only), sweep, evaluate (refit
+on train+val, score test once). Every run is logged in the warehouse."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import duckdb
+
+from recommender.config import Settings
+from recommender.evaluation.evaluate import Evaluation, evaluate, item_space
+from recommender.evaluation.runlog import RunRecord, best_config, log_run, new_run_id, save_best_config
+from recommender.evaluation.tuning import LAMBDAS, MAX_NDCG_LOSS, SIMILARITIES, candidate_configs, choose_diverse
+from recommender.models import ALS, MODEL_NAMES, DiverseALS, Recommender, create
+from recommender.warehouse.connection import SqlLibrary
+from recommender.warehouse.export import SplitData, load_item_genres, load_split
+
+#: Tuning and lambda choice optimise this metric at this cut-off (on val).
+OBJECTIVE = ("ndcg", 10)
+FIT_PARTS = {"val": ("train",), "test": ("train", "val")}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    model: str
+    params: dict[str, Any]
+    evaluation: Evaluation
+    fitted: Recommender
+
+
+class Workbench:
+    """An open warehouse with the configured split loaded once, shared by a job's runs."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
+                 say: Callable[[str], None] = lambda m: None) -> None:
+        if OBJECTIVE[1] not in settings.ks:
+            settings = settings.replace(ks=tuple(sorted({*settings.ks, OBJECTIVE[1]})))
+        self.con, self.sql, self.settings, self.say = con, sql, settings, say
+        self.data: SplitData = load_split(con, sql, settings.split_strategy)
+        self.item_genres, self.genre_names = load_item_genres(con, sql, self.data.item_ids)
+        self._fitted: dict[tuple, Recommender] = {}
+
+    # -- configuration ----------------------------------------------------------------
+    def params_for(self, model: str) -> dict[str, Any]:
+        """The tuned configuration if there is one, else the model's defaults."""
+        if model == "diverse":
+            tuned = best_config(self.con, self.sql, self.settings, "diverse") or {}
+            als = self.params_for("als")
+            return {**als, **{k: v for k, v in tuned.items() if k in ("lam", "candidates", "similarity")}}
+        return best_config(self.con, self.sql, self.settings, model) or {}
+
+    # -- fitting ----------------------------------------------------------------------
+    def fit(self, model: str, params: dict[str, Any], parts: tuple[str, ...]) -> tuple[Recommender, float]:
+        """Fit (or reuse a model fitted in this job with the same config and data)."""
+        key = (model, json.dumps(params, sort_keys=True), parts)
+        if key in self._fitted:
+            return self._fitted[key], 0.0
+        started = time.perf_counter()
+        if model == "diverse":
+            candidate = create("diverse", params, seed=self.settings.seed, item_genres=self.item_genres)
+            als, _ = self.fit("als", candidate.params.als_params().to_dict(), parts)
+            fitted = DiverseALS.from_als(als, params, item_genres=self.item_genres)
+        else:
+            times = self.data.time_matrix(*parts) if model == "popular" else None
+            fitted = create(model, params, seed=self.settings.seed).fit(self.data.matrix(*parts), times=times)
+        self._fitted[key] = fitted
+        return fitted, time.perf_counter() - started
+
+    def run(self, kind: str, model: str, params: dict[str, Any], eval_part: str, *, save: bool = False) -> RunResult:
+        """Fit on the parts before ``eval_part``, score ``eval_part``, log the run."""
+        if eval_part not in FIT_PARTS:
+            raise ValueError(f"eval_part must be val or test, got {eval_part!r}")
+        started = time.perf_counter()
+        parts = FIT_PARTS[eval_part]
+        fitted, fit_s = self.fit(model, params, parts)
+        items = item_space(self.data.matrix(*parts), self.item_genres)
+        evaluation = evaluate(fitted, self.data, eval_part, parts, self.settings.ks, items)
+        run_id = new_run_id()
+        artifact = None
+        if save:
+            artifact = str(fitted.save(self.settings.models_dir / f"{run_id}-{model}.npz"))
+        record = RunRecord(kind, model, fitted.params.to_dict(), parts, fit_s, time.perf_counter() - started, artifact)
+        log_run(self.con, self.sql, self.settings, record, evaluation, run_id=run_id)
+        metric, k = OBJECTIVE
+        self.say(f"  {kind:8s} {model:8s} {eval_part:4s} {metric}@{k}={evaluation.value(metric, k):.4f} "
+                 f"users={evaluation.n_users} fit={fit_s:.1f}s run={run_id}")
+        return RunResult(run_id, model, fitted.params.to_dict(), evaluation, fitted)
+
+
+# -- jobs -----------------------------------------------------------------------------
+
+def expand(models: str | list[str]) -> list[str]:
+    names = list(MODEL_NAMES) if models in ("all", ["all"]) else ([models] if isinstance(models, str) else models)
+    return names
+
+
+def train(wb: Workbench, models: list[str]) -> list[RunResult]:
+    """Fit each model on train with its current config, score val, save the artifact."""
+    return [wb.run("train", m, wb.params_for(m), "val", save=True) for m in expand(models)]
+
+
+def tune(wb: Workbench, model: str, trials: int) -> RunResult:
+    """Search the model's space on val; store and return the best run."""
+    metric, k = OBJECTIVE
+    if model == "diverse":
+        return sweep_lambda(wb)
+    results = [wb.run("tune", model, params, "val") for params in candidate_configs(model, trials, wb.settings.seed)]
+    best = max(results, key=lambda r: r.evaluation.value(metric, k))
+    save_best_config(wb.con, wb.settings, model, best.params, best.run_id, metric, k, best.evaluation.value(metric, k))
+    wb.say(f"  best {model}: {best.params} ({metric}@{k}={best.evaluation.value(metric, k):.4f}, run {best.run_id})")
+    return best
+
+
+def sweep_lambda(wb: Workbench, lambdas=LAMBDAS, similarities=SIMILARITIES) -> RunResult:
+    """The relevance-diversity curves on val (one per similarity); stores the chosen
+    (similarity, lambda) as diverse's config. ALS is fitted once and re-ranked."""
+    metric, k = OBJECTIVE
+    base = wb.params_for("diverse")
+    results = [
+        wb.run("sweep", "diverse", {**base, "lam": lam, "similarity": sim}, "val")
+        for sim in similarities
+        for lam in lambdas
+    ]
+    base_ndcg = next(r.evaluation.value(metric, k) for r in results if r.params["lam"] == 0.0)
+    best = choose_diverse([(r, r.evaluation.value(metric, k), r.evaluation.value("diversity", k)) for r in results], base_ndcg)
+    save_best_config(wb.con, wb.settings, "diverse", best.params, best.run_id, metric, k, best.evaluation.value(metric, k))
+    wb.say(f"  chosen for diverse: similarity={best.params['similarity']} lambda={best.params['lam']} "
+           f"(most diverse on val within {MAX_NDCG_LOSS:.0%} of ALS's {metric}@{k})")
+    return best
+
+
+def evaluate_final(wb: Workbench, models: list[str], split: str = "test") -> list[RunResult]:
+    """Refit each model's chosen config on train+val and score test, once per model."""
+    return [wb.run("evaluate", m, wb.params_for(m), split, save=True) for m in expand(models)]
