@@ -98,7 +98,10 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from recommender.evaluation.report import write_report
 
     with open_warehouse(settings) as (con, sql):
-        path = write_report(con, sql, settings, args.out, say=say)
+        try:
+            path = write_report(con, sql, settings, args.out, say=say)
+        except ValueError as exc:
+            raise UserFacingError(str(exc)) from exc
     print(path)
     return 0
 
@@ -114,7 +117,7 @@ def _print_runs(con, run_ids: list[str]) -> None:
     if not run_ids:
         return
     rel = con.sql(
-        "select model, split, users, precision, recall, ndcg, map, mrr, hit_rate, coverage, diversity, novelty, fit_s, run_id "
+        "select model, strategy, split, users, precision, recall, ndcg, map, mrr, hit_rate, coverage, diversity, novelty, fit_s, run_id "
         "from run_table(10) where list_contains($ids, run_id) order by model",
         params={"ids": run_ids},
     )

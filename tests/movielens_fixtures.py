@@ -49,3 +49,20 @@ def make_movielens(
     if links:
         write_csv(folder / "links.csv", "movieId,imdbId,tmdbId", [f"{m},{m:07d},{m * 10}" for m, _, _ in movies[:-1]] + [f"{movies[-1][0]},0000000,"], newline)
     return folder
+
+
+def random_movielens(folder: Path, users: int = 80, movies: int = 40, seed: int = 0) -> Path:
+    """A larger random MovieLens folder with two taste groups (enough for every model)."""
+    import random
+
+    rng = random.Random(seed)
+    genres = ["Action", "Comedy", "Drama", "Horror", "Romance"]
+    movie_rows = [(m, f"Film {m} ({1980 + m % 40})", "|".join(rng.sample(genres, rng.randint(1, 2))))
+                  for m in range(1, movies + 1)]
+    ratings = []
+    for u in range(1, users + 1):
+        liked = range(1, movies // 2 + 1) if u % 2 else range(movies // 2 + 1, movies + 1)
+        for m in rng.sample(range(1, movies + 1), k=movies // 2):
+            rating = rng.choice([4.0, 4.5, 5.0]) if m in liked else rng.choice([1.0, 2.0, 3.0, 4.0])
+            ratings.append((u, m, rating, 1_000_000_000 + rng.randint(0, 10_000_000)))
+    return make_movielens(folder, ratings=ratings, movies=movie_rows)

@@ -1,0 +1,114 @@
+"""The quality bars of the models issue, on real MovieLens data (per-user split, K = 10).
+
+Thresholds live here, not in the code. The main job runs once for the module (~20 s).
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from recommender.cli import main
+from recommender.config import Settings
+from recommender.evaluation import metrics as M
+from recommender.models import DiverseALS
+from recommender.pipeline import Workbench
+from recommender.sparse import row_lengths
+from recommender.warehouse import connect
+from recommender.warehouse.connection import SqlLibrary
+from tests.conftest import real_data_dir
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    folder = real_data_dir()
+    root = tmp_path_factory.mktemp("quality")
+    settings = Settings(warehouse=root / "movielens.duckdb", split_strategy="per_user")
+    code = main(["run", str(folder), "--split", "per-user", "--warehouse", str(settings.warehouse),
+                 "--out", str(root / "reports"), "--no-precompute"])
+    assert code == 0
+    con = connect(settings)
+    yield con, settings, root
+    con.close()
+
+
+def _value(con, kind, model, split, metric="ndcg", pick="newest"):
+    rows = con.execute(
+        """
+        select m.value from runs r join run_metrics m using (run_id)
+        where r.kind = ? and r.model = ? and r.eval_split = ? and m.metric = ? and m.k = 10
+        order by r.created_at desc
+        """,
+        [kind, model, split, metric],
+    ).fetchall()
+    return rows[0][0]
+
+
+def _best_val(con, model):
+    (value,) = con.execute(
+        "select value from model_configs where model = ? order by selected_at desc limit 1", [model]
+    ).fetchall()[0]
+    return value
+
+
+def test_tuned_als_beats_popularity(job):
+    con, _, _ = job
+    assert _best_val(con, "als") >= 1.25 * _best_val(con, "popular")
+    assert _value(con, "evaluate", "als", "test") >= 1.40 * _value(con, "evaluate", "popular", "test")
+
+
+def test_itemknn_beats_popularity_and_als_at_least_matches_itemknn(job):
+    con, _, _ = job
+    pop, knn, als = (_value(con, "evaluate", m, "test") for m in ("popular", "itemknn", "als"))
+    assert knn >= 1.20 * pop
+    assert als >= knn
+
+
+def test_moderate_lambda_raises_diversity_at_small_ndcg_cost(job):
+    """Diverse re-ranking at a moderate lambda (0.6, genre similarity) against ALS, on test."""
+    con, settings, _ = job
+    wb = Workbench(con, SqlLibrary(settings.sql_dir), settings)
+    als_params = wb.params_for("als")
+    als, _ = wb.fit("als", als_params, ("train", "val"))
+    history, truth = wb.data.matrix("train", "val"), wb.data.matrix("test")
+    users = np.flatnonzero(row_lengths(truth) > 0)
+    genres = M.normalise_rows(wb.item_genres.toarray())
+
+    def measure(lam):
+        model = DiverseALS.from_als(als, {**als_params, "lam": lam, "similarity": "genres"}, item_genres=wb.item_genres)
+        top = model.recommend(users, history, 10)
+        ndcg = M.ndcg(M.hit_matrix(top.items, truth, users), row_lengths(truth)[users], 10).mean()
+        return ndcg, np.nanmean(M.intra_list_diversity(top.items, genres, 10))
+
+    base_ndcg, base_div = measure(0.0)
+    ndcg, div = measure(0.6)
+    assert div >= 1.20 * base_div
+    assert ndcg > 0.85 * base_ndcg
+
+
+def test_served_diverse_config_keeps_ndcg_and_adds_diversity(job):
+    con, _, _ = job
+    als, div = (_value(con, "evaluate", m, "test") for m in ("als", "diverse"))
+    assert div > 0.85 * als
+    assert _value(con, "evaluate", "diverse", "test", "diversity") > 1.10 * _value(con, "evaluate", "als", "test", "diversity")
+
+
+def test_every_number_is_in_duckdb_with_its_split(job):
+    con, _, root = job
+    kinds = dict(con.execute("select kind, count(*) from runs group by kind").fetchall())
+    assert kinds["evaluate"] == 4 and kinds["tune"] == 7 + 6 + 12 and kinds["sweep"] == 20
+    # tuning and sweeps scored val only; final numbers come from test only
+    assert con.execute("select count(*) from runs where kind in ('tune', 'sweep') and eval_split <> 'val'").fetchall()[0][0] == 0
+    assert con.execute("select count(*) from runs where kind = 'evaluate' and (eval_split <> 'test' or fit_parts <> 'train+val')").fetchall()[0][0] == 0
+    n_users = con.execute("select n_users from runs where kind = 'evaluate' and model = 'als'").fetchall()[0][0]
+    per_user = con.execute(
+        "select count(*) from run_user_metrics u join runs r using (run_id) where r.kind = 'evaluate' and r.model = 'als' and u.metric = 'ndcg' and u.k = 10"
+    ).fetchall()[0][0]
+    assert per_user == n_users
+    report = (root / "reports" / "report.md").read_text()
+    assert "als - popular" in report and (root / "reports" / "models.png").stat().st_size > 10_000
+    assert (root / "reports" / "tradeoff.png").exists()
+    run = con.execute("select params, data_hash, code_version, seed, fit_s, peak_rss_mb from runs where kind = 'evaluate' and model = 'als'").fetchall()[0]
+    assert json.loads(run[0])["factors"] > 0 and len(run[1]) == 16 and run[2] and run[3] == 42 and run[5] > 0
