@@ -35,6 +35,7 @@ def _register(sub, add) -> None:
     p.add_argument("--trials", type=int, default=12, help="tuning configurations per model [12]")
     p.add_argument("--out", type=Path, default=Path("reports"), help="report folder [reports]")
     p.add_argument("--no-precompute", action="store_true", help="stop after the report")
+    add("precompute", "write every user's lists to a new serving version, check it, publish it")
 
 
 _EXTENSIONS.append(_register)
@@ -122,3 +123,16 @@ def _print_runs(con, run_ids: list[str]) -> None:
         params={"ids": run_ids},
     )
     rel.show(max_width=250)
+
+
+@command("precompute")
+def cmd_precompute(args: argparse.Namespace, settings: Settings) -> int:
+    from recommender.serving.precompute import PublishError, precompute_and_publish
+
+    with open_warehouse(settings) as (con, sql):
+        try:
+            published = precompute_and_publish(con, sql, settings, say=say)
+        except (PublishError, ValueError) as exc:
+            raise UserFacingError(str(exc)) from exc
+    print(published.path)
+    return 0

@@ -9,7 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.evaluation import metrics as M
-from recommender.models import Recommender, TopN
+from recommender.models import Recommender
+from recommender.serving.lists import ServedLists, popularity_fallback, served_lists
 from recommender.sparse import row_lengths
 from recommender.warehouse.export import SplitData
 
@@ -36,7 +37,7 @@ class Evaluation:
     ks: tuple[int, ...]
     user_index: np.ndarray          # (n,) row indices of the evaluated users
     user_ids: np.ndarray            # (n,) their MovieLens ids
-    top: TopN                       # (n, max(ks)) lists, index space
+    top: ServedLists                # (n, max(ks)) lists, index space: exactly what is served
     per_user: dict[tuple[str, int], np.ndarray] = field(repr=False)
     catalog: dict[tuple[str, int], float] = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)
@@ -73,11 +74,12 @@ def evaluate(
     what they had in ``history_parts``, and compute every metric at every k."""
     history = data.matrix(*history_parts)
     truth = data.matrix(part)
+    fallback = popularity_fallback(history)
     n_relevant_all = row_lengths(truth)
     users = np.flatnonzero(n_relevant_all > 0)
     k_max = max(ks)
     started = time.perf_counter()
-    top = model.recommend(users, history, k_max)
+    top = served_lists(model, users, history, k_max, fallback)
     recommended = time.perf_counter()
     hits = M.hit_matrix(top.items, truth, users)
     n_relevant = n_relevant_all[users]

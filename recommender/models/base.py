@@ -137,12 +137,17 @@ def _clean_top(users, cand, cand_scores, user_items, k):
     valid = (cand >= 0) & (cand_scores > np.finfo(np.float32).min) & np.isfinite(cand_scores)
     valid &= ~csr_contains(user_items, users[:, None], np.where(cand >= 0, cand, 0))
     # implicit pads short lists with item 0: keep only each item's first occurrence
-    valid &= _first_occurrence(cand)
+    valid &= first_occurrence(cand)
+    return compact(cand, cand_scores, valid, k)
+
+
+def compact(items: np.ndarray, scores: np.ndarray, valid: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the valid entries of each row in order, first k; pad with -1 / NaN."""
     order = np.argsort(~valid, axis=1, kind="stable")[:, :k]
-    rows = np.arange(len(users))[:, None]
+    rows = np.arange(len(items))[:, None]
     top_valid = valid[rows, order]
-    out_items = np.where(top_valid, cand[rows, order], -1).astype(np.int32)
-    out_scores = np.where(top_valid, cand_scores[rows, order], np.nan).astype(np.float32)
+    out_items = np.where(top_valid, items[rows, order], -1).astype(np.int32)
+    out_scores = np.where(top_valid, scores[rows, order], np.nan).astype(np.float32)
     if out_items.shape[1] < k:  # fewer candidates than k (tiny catalogs)
         pad = k - out_items.shape[1]
         out_items = np.pad(out_items, ((0, 0), (0, pad)), constant_values=-1)
@@ -150,7 +155,7 @@ def _clean_top(users, cand, cand_scores, user_items, k):
     return out_items, out_scores
 
 
-def _first_occurrence(cand: np.ndarray) -> np.ndarray:
+def first_occurrence(cand: np.ndarray) -> np.ndarray:
     """True where ``cand[r, j]`` does not occur earlier in row r."""
     order = np.argsort(cand, axis=1, kind="stable")  # equal items keep their left-to-right order
     ordered = np.take_along_axis(cand, order, axis=1)

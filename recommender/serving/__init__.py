@@ -1,0 +1,1 @@
+"""Serving-side artefacts: the lists users get, precomputed tables, versions and publication."""

@@ -1,0 +1,292 @@
+"""`recsys precompute`: every known user's lists for every model, similar movies, popular
+movies, written to a new immutable version folder, checked, then published atomically.
+
+Layout (beside the warehouse, never inside it, so serving never locks the warehouse):
+
+    serving/v0007/recs.duckdb   recommendations, catalog, popular_movies, similar_movies, ...
+    serving/v0007/als.npz       the served ALS model (fold-in for users unknown at training)
+    serving/ACTIVE.json         {"version": 7, "path": "v0007", ...}; replaced atomically
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+
+from recommender import pipeline
+from recommender.config import Settings
+from recommender.models import ALS, DiverseALS, ItemKNN, Recommender
+from recommender.models import load as load_model
+from recommender.serving.lists import ServedLists, popularity_fallback, served_lists
+from recommender.warehouse.connection import SqlLibrary
+
+SIMILAR_N = 20
+POPULAR_N = 1000
+#: Reasons for factor models are searched among the user's most recent history items.
+REASON_WINDOW = 200
+BATCH = 2048
+ACTIVE_FILE = "ACTIVE.json"
+
+
+class PublishError(RuntimeError):
+    """A data check returned rows (or the inputs are missing); the old version stays active."""
+
+
+@dataclass(frozen=True)
+class Published:
+    version: int
+    path: Path
+    rows: int
+    seconds: float
+
+
+def active_pointer(settings: Settings) -> dict | None:
+    path = settings.serving_dir / ACTIVE_FILE
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
+                           say: Callable[[str], None] = lambda m: None) -> Published:
+    started = time.perf_counter()
+    wb = pipeline.Workbench(con, sql, settings, say=say)
+    models = _final_models(wb, say)
+    data = wb.data
+    history = data.matrix("train", "val")
+    n_serve = max(settings.ks)
+    fallback = popularity_fallback(history)
+    users = np.arange(history.shape[0])
+    version = (con.execute("select coalesce(max(version), 0) + 1 from model_versions").fetchall()[0][0])
+    serving = settings.serving_dir
+    serving.mkdir(parents=True, exist_ok=True)
+    staging = serving / f".staging-v{version:04d}"
+    final = serving / f"v{version:04d}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+
+    recs = duckdb.connect(str(staging / "recs.duckdb"))
+    total_rows = 0
+    try:
+        sql.run(recs, "serving/schema.sql")
+        for name, (run_id, model) in models.items():
+            t = time.perf_counter()
+            for start in range(0, len(users), 65536):  # bounded memory per chunk of users
+                chunk = users[start:start + 65536]
+                lists = served_lists(model, chunk, history, n_serve, fallback)
+                reasons = reason_items(model, chunk, lists, history, data.time_matrix("train", "val"))
+                table = _recommendation_rows(name, data.user_ids[chunk], data.item_ids, lists, reasons)
+                recs.register("new_rows", table)
+                recs.execute("insert into recommendations select * from new_rows")
+                recs.unregister("new_rows")
+                total_rows += table.num_rows
+            say(f"  {name}: {len(users):,} users x {n_serve} in {time.perf_counter() - t:.1f}s")
+        _write_catalog(con, recs, data, history)
+        _write_popular(recs, data, fallback)
+        _write_similar(recs, data, models["itemknn"][1])
+        recs.register("items", pa.table({"item_idx": np.arange(len(data.item_ids), dtype=np.int32),
+                                         "movie_id": data.item_ids.astype(np.int32)}))
+        recs.execute("insert into model_items select * from items")
+        metrics = _final_metrics(con, {m: r for m, (r, _) in models.items()})
+        diverse_params = models["diverse"][1].params.to_dict()
+        recs.execute(
+            "insert into version_info values (?, now()::timestamp, ?, ?, ?, ?, ?)",
+            [version, settings.split_strategy, n_serve, json.dumps({m: r for m, (r, _) in models.items()}),
+             json.dumps(metrics), json.dumps(diverse_params)],
+        )
+        # data checks, against the train+val history the lists were filtered by
+        recs.register("seen_history", pa.table({"user_id": data.user_ids[history.tocoo().row].astype(np.int32),
+                                                "movie_id": data.item_ids[history.tocoo().col].astype(np.int32)}))
+        failed = run_checks(recs, sql, settings.sql_dir, {"expected": n_serve})
+        recs.unregister("seen_history")
+        recs.execute("checkpoint")
+    finally:
+        recs.close()
+    if failed:
+        shutil.rmtree(staging, ignore_errors=True)
+        _record_version(con, version, None, "rejected", settings, models, metrics, failed, total_rows)
+        raise PublishError(f"check {failed} returned rows; version {version} was not published "
+                           f"and the active version is unchanged")
+    models["als"][1].save(staging / "als.npz")
+    os.replace(staging, final)  # the folder appears complete or not at all
+    publish_pointer(settings, version, final.name)
+    _record_version(con, version, str(final), "active", settings, models, metrics, None, total_rows)
+    seconds = time.perf_counter() - started
+    say(f"published version {version} ({total_rows:,} rows) in {seconds:.1f}s -> {final}")
+    return Published(version, final, total_rows, seconds)
+
+
+def run_checks(recs: duckdb.DuckDBPyConnection, sql: SqlLibrary, sql_dir: Path, params: dict) -> str | None:
+    """Run every sql/checks/*.sql; returns the name of the first that returns rows."""
+    for path in sorted((Path(sql_dir) / "checks").glob("*.sql")):
+        rows = sql.run(recs, f"checks/{path.name}", params).fetchall()
+        if rows:
+            return f"{path.stem} (e.g. {rows[0]})"
+    return None
+
+
+def publish_pointer(settings: Settings, version: int, folder: str) -> None:
+    """Point ACTIVE.json at a version folder: write a temporary file, then rename over."""
+    pointer = settings.serving_dir / ACTIVE_FILE
+    tmp = pointer.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"version": version, "path": folder, "published_at": time.time()}))
+    os.replace(tmp, pointer)
+
+
+def _final_models(wb: pipeline.Workbench, say) -> dict[str, tuple[str, Recommender]]:
+    """The models evaluated on test (their saved artifacts); fitted now where missing."""
+    rows = wb.sql.run(wb.con, "runs/final_runs.sql", {"strategy": wb.settings.split_strategy}).fetchall()
+    artifacts = dict(wb.con.execute(
+        "select run_id, artifact from runs where list_contains(?, run_id)", [[r[0] for r in rows]]).fetchall())
+    found = {model: run_id for run_id, model, *_ in rows if artifacts.get(run_id) and Path(artifacts[run_id]).exists()}
+    missing = [m for m in ("popular", "itemknn", "als", "diverse") if m not in found]
+    if missing:
+        say(f"  no evaluated artifact for {', '.join(missing)}: evaluating them on test now")
+        for result in pipeline.evaluate_final(wb, missing):
+            found[result.model] = result.run_id
+            artifacts[result.run_id] = wb.con.execute("select artifact from runs where run_id = ?", [result.run_id]).fetchall()[0][0]
+    out = {}
+    for model in ("popular", "itemknn", "als", "diverse"):
+        fitted = load_model(Path(artifacts[found[model]]))
+        if isinstance(fitted, DiverseALS) and fitted.params.similarity == "genres" and fitted.item_genres is None:
+            fitted.item_genres = wb.item_genres
+        out[model] = (found[model], fitted)
+    return out
+
+
+def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, history: sp.csr_matrix,
+                 times: sp.csr_matrix) -> np.ndarray:
+    """(n, k) index of the history item that contributed most to each recommended item, -1 for none.
+
+    ItemKNN: the history item with the largest similarity (its exact share of the score).
+    ALS / diverse: the history item closest in factor space, among the REASON_WINDOW most recent.
+    Popular and top-up entries: none.
+    """
+    out = np.full(lists.items.shape, -1, dtype=np.int32)
+    if isinstance(model, ItemKNN):
+        sim = model.model_.similarity.tocsr()
+        for start in range(0, len(users), BATCH):
+            sl = slice(start, start + BATCH)
+            items = lists.items[sl]
+            flat = np.where(items >= 0, items, 0).ravel()
+            contrib = sim[flat].multiply(history[np.repeat(users[sl], items.shape[1])]).tocsr()
+            best = np.asarray(contrib.argmax(axis=1)).ravel()
+            has = np.diff(contrib.indptr) > 0
+            out[sl] = np.where(has, best, -1).reshape(items.shape)
+    elif isinstance(model, (ALS, DiverseALS)):
+        als = model if isinstance(model, ALS) else model.als
+        vectors = als.item_factors / np.maximum(np.linalg.norm(als.item_factors, axis=1, keepdims=True), 1e-12)
+        recent = _recent_history(history[users], times[users], REASON_WINDOW)
+        for start in range(0, len(users), BATCH):
+            sl = slice(start, start + BATCH)
+            items, hist = lists.items[sl], recent[sl]
+            s = np.einsum("bnf,bwf->bnw", vectors[np.maximum(items, 0)], vectors[np.maximum(hist, 0)], optimize=True)
+            s[np.broadcast_to((hist < 0)[:, None, :], s.shape)] = -np.inf
+            best = np.argmax(s, axis=2)
+            chosen = np.take_along_axis(hist, best, axis=1)
+            out[sl] = np.where((items >= 0) & (hist >= 0).any(axis=1)[:, None], chosen, -1)
+    out[lists.filled] = -1
+    return out
+
+
+def _recent_history(history: sp.csr_matrix, times: sp.csr_matrix, window: int) -> np.ndarray:
+    """(n, window) item indices of each row's newest entries, -1 padded (no Python row loop)."""
+    n = history.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(history.indptr))
+    order = np.lexsort((-times.data, rows))  # by row, newest first
+    pos = np.arange(len(order)) - history.indptr[rows[order]]
+    keep = pos < window
+    out = np.full((n, window), -1, dtype=np.int64)
+    out[rows[order][keep], pos[keep]] = history.indices[order][keep]
+    return out
+
+
+def _recommendation_rows(model: str, user_ids: np.ndarray, item_ids: np.ndarray, lists: ServedLists,
+                         reasons: np.ndarray) -> pa.Table:
+    n, k = lists.items.shape
+    valid = lists.items >= 0
+    ranks = np.cumsum(valid, axis=1)  # 1..k over the valid entries (valid ones come first)
+    reason_ids = np.where(reasons >= 0, item_ids[np.maximum(reasons, 0)], -1)
+    return pa.table({
+        "model": pa.array([model] * int(valid.sum()), pa.string()),
+        "user_id": pa.array(np.repeat(user_ids, k).reshape(n, k)[valid].astype(np.int32)),
+        "rank": pa.array(ranks[valid].astype(np.int32)),
+        "movie_id": pa.array(item_ids[lists.items[valid]].astype(np.int32)),
+        "score": pa.array(lists.scores[valid].astype(np.float32), mask=np.isnan(lists.scores[valid])),
+        "reason_movie_id": pa.array(reason_ids[valid].astype(np.int32), mask=reason_ids[valid] < 0),
+        "source": pa.array(np.where(lists.filled[valid], "popular_fill", "model")),
+    })
+
+
+def _write_catalog(con, recs, data, history) -> None:
+    catalog = con.sql("select movie_id, title, year, genres from catalog").to_arrow_table()
+    counts = np.zeros(len(catalog), dtype=np.int64)
+    idx = data.item_index(catalog.column("movie_id").to_numpy())
+    item_counts = np.asarray(history.sum(axis=0)).ravel().astype(np.int64)
+    counts[idx >= 0] = item_counts[idx[idx >= 0]]
+    recs.register("new_catalog", catalog.append_column("positive_count", pa.array(counts)))
+    recs.execute("insert into catalog select * from new_catalog")
+    recs.unregister("new_catalog")
+
+
+def _write_popular(recs, data, fallback) -> None:
+    top = fallback.ranking_[:POPULAR_N]
+    recs.register("new_popular", pa.table({
+        "rank": pa.array(np.arange(1, len(top) + 1, dtype=np.int32)),
+        "movie_id": pa.array(data.item_ids[top].astype(np.int32)),
+        "score": pa.array(fallback.scores_[top].astype(np.float32)),
+    }))
+    recs.execute("insert into popular_movies select * from new_popular")
+    recs.unregister("new_popular")
+
+
+def _write_similar(recs, data, itemknn: ItemKNN) -> None:
+    sim = itemknn.model_.similarity.tocoo()
+    keep = sim.row != sim.col
+    row, col, val = sim.row[keep], sim.col[keep], sim.data[keep]
+    order = np.lexsort((-val, row))
+    row, col, val = row[order], col[order], val[order]
+    starts = np.searchsorted(row, row, side="left")
+    rank = np.arange(len(row)) - starts + 1
+    top = rank <= SIMILAR_N
+    recs.register("new_similar", pa.table({
+        "movie_id": pa.array(data.item_ids[row[top]].astype(np.int32)),
+        "rank": pa.array(rank[top].astype(np.int32)),
+        "similar_movie_id": pa.array(data.item_ids[col[top]].astype(np.int32)),
+        "score": pa.array(val[top].astype(np.float32)),
+    }))
+    recs.execute("insert into similar_movies select * from new_similar")
+    recs.unregister("new_similar")
+
+
+def _final_metrics(con, runs: dict[str, str]) -> dict:
+    rows = con.execute(
+        "select r.model, m.metric, m.value from run_metrics m join runs r using (run_id) "
+        "where list_contains(?, run_id) and m.k = 10", [list(runs.values())]).fetchall()
+    out: dict[str, dict[str, float]] = {}
+    for model, metric, value in rows:
+        out.setdefault(model, {})[metric] = round(value, 5)
+    return out
+
+
+def _record_version(con, version, path, status, settings, models, metrics, failed, rows) -> None:
+    con.execute("begin transaction")
+    if status == "active":
+        con.execute("update model_versions set status = 'superseded' where status = 'active'")
+    con.execute(
+        "insert into model_versions values "
+        "(?, ?, ?, now()::timestamp, case when ? = 'active' then now()::timestamp end, ?, ?, ?, ?, ?)",
+        [version, path, status, status, settings.split_strategy, json.dumps({m: r for m, (r, _) in models.items()}), json.dumps(metrics), failed, rows],
+    )
+    con.execute("commit")

@@ -1,0 +1,47 @@
+-- Tables of one serving version file (recs.duckdb). No indexes: zonemaps make
+-- `where user_id = ?` fast, and the file is never modified after publication.
+create table recommendations (
+    model varchar,            -- popular | itemknn | als | diverse
+    user_id integer,
+    rank integer,             -- 1 = best
+    movie_id integer,
+    score float,              -- the model's score; null where the popular top-up filled the list
+    reason_movie_id integer,  -- the history movie that contributed most (null: none / popular)
+    source varchar            -- model | popular_fill
+);
+
+create table catalog (
+    movie_id integer,
+    title varchar,
+    year integer,
+    genres varchar[],
+    positive_count bigint     -- positives in the history the models saw (popularity)
+);
+
+create table popular_movies (
+    rank integer,
+    movie_id integer,
+    score float
+);
+
+create table similar_movies (
+    movie_id integer,
+    rank integer,
+    similar_movie_id integer,
+    score float
+);
+
+create table model_items (
+    item_idx integer,         -- column of the ALS item factors
+    movie_id integer
+);
+
+create table version_info (
+    version integer,
+    created_at timestamp,
+    split_strategy varchar,
+    serve_n integer,
+    runs json,
+    metrics json,
+    diverse_params json
+);
