@@ -36,6 +36,10 @@ def _register(sub, add) -> None:
     p.add_argument("--out", type=Path, default=Path("reports"), help="report folder [reports]")
     p.add_argument("--no-precompute", action="store_true", help="stop after the report")
     add("precompute", "write every user's lists to a new serving version, check it, publish it")
+    p = add("serve", "start the API (uvicorn + Litestar); precomputes first if nothing is published")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on [127.0.0.1]")
+    p.add_argument("--port", type=int, default=8000, help="port [8000]")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
 _EXTENSIONS.append(_register)
@@ -135,4 +139,30 @@ def cmd_precompute(args: argparse.Namespace, settings: Settings) -> int:
         except (PublishError, ValueError) as exc:
             raise UserFacingError(str(exc)) from exc
     print(published.path)
+    return 0
+
+
+@command("serve")
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    import uvicorn
+
+    from recommender.serving.precompute import PublishError, active_pointer, precompute_and_publish
+    from server import ServerConfig, create_app
+
+    if active_pointer(settings) is None:
+        say("no published recommendation version: precomputing one first ...")
+        with open_warehouse(settings) as (con, sql):
+            try:
+                precompute_and_publish(con, sql, settings, say=say)
+            except (PublishError, ValueError) as exc:
+                raise UserFacingError(f"cannot serve: {exc}") from exc
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = ServerConfig.from_env(settings)
+    say(f"serving on http://{args.host}:{args.port} (OpenAPI: /schema; admin routes "
+        f"{'enabled' if config.admin_key else 'disabled: set RECSYS_ADMIN_KEY'})")
+    # one worker: the server owns feedback.duckdb read-write, which only one process may do
+    uvicorn.run(create_app(config), host=args.host, port=args.port, workers=1, log_level=args.log_level,
+                access_log=False)
     return 0

@@ -1,0 +1,49 @@
+"""Server settings: the shared Settings plus what only the API needs (env ``RECSYS_*``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from recommender.config import ConfigError, Settings
+
+DEFAULT_CORS = ("http://localhost:8081", "http://localhost:19006", "http://127.0.0.1:8081")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    settings: Settings
+    #: Admin API key (``RECSYS_ADMIN_KEY``); None disables the admin routes.
+    admin_key: str | None = field(default=None, repr=False)
+    #: Browser origins allowed by CORS (``RECSYS_CORS_ORIGINS``, comma-separated).
+    cors_origins: tuple[str, ...] = DEFAULT_CORS
+    #: TTL cache in front of the table lookups (entries, seconds); size 0 disables it.
+    cache_size: int = 10_000
+    cache_ttl_s: float = 300.0
+    #: Largest k a client may ask for (precomputed lists are this long at most).
+    max_k: int = 20
+    #: Seconds an old version stays open after a reload (for requests already using it).
+    reload_grace_s: float = 30.0
+    #: Largest request body in bytes.
+    max_body_bytes: int = 16 * 1024
+
+    @classmethod
+    def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None, **overrides) -> "ServerConfig":
+        env = os.environ if environ is None else environ
+        values: dict = {"settings": settings, "max_k": max(settings.ks)}
+        try:
+            if env.get("RECSYS_ADMIN_KEY"):
+                values["admin_key"] = env["RECSYS_ADMIN_KEY"]
+            if env.get("RECSYS_CORS_ORIGINS"):
+                values["cors_origins"] = tuple(o.strip() for o in env["RECSYS_CORS_ORIGINS"].split(",") if o.strip())
+            if env.get("RECSYS_CACHE_SIZE"):
+                values["cache_size"] = int(env["RECSYS_CACHE_SIZE"])
+            if env.get("RECSYS_CACHE_TTL"):
+                values["cache_ttl_s"] = float(env["RECSYS_CACHE_TTL"])
+        except ValueError as exc:
+            raise ConfigError(f"server setting: {exc}") from exc
+        if "*" in values.get("cors_origins", ()):
+            raise ConfigError("RECSYS_CORS_ORIGINS must list origins explicitly, not '*'")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,114 @@
+"""Request and response types. Responses are frozen; requests refuse unknown fields; value
+limits live in the types, so bad input becomes a 400 without hand-written checks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+ModelName = Literal["als", "diverse", "itemknn", "popular"]
+Tier = Literal["personalised", "fold-in", "popular"]
+MAX_ID = 2**31 - 1
+
+
+class Reason(msgspec.Struct, frozen=True):
+    movie_id: int
+    title: str
+
+
+class RecItem(msgspec.Struct, frozen=True):
+    movie_id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    score: float | None
+    reason: Reason | None
+
+
+class Recommendations(msgspec.Struct, frozen=True):
+    user_id: int
+    model: ModelName
+    k: int
+    tier: Tier
+    model_version: int
+    items: list[RecItem]
+
+
+class ListStats(msgspec.Struct, frozen=True):
+    intra_list_diversity: float | None
+    mean_popularity: float | None
+
+
+class Overlap(msgspec.Struct, frozen=True):
+    count: int
+    jaccard: float
+    movie_ids: list[int]
+
+
+class Comparison(msgspec.Struct, frozen=True):
+    user_id: int
+    k: int
+    model_version: int
+    accuracy: Recommendations
+    discovery: Recommendations
+    overlap: Overlap
+    accuracy_stats: ListStats
+    discovery_stats: ListStats
+
+
+class Movie(msgspec.Struct, frozen=True):
+    movie_id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    popularity: int
+
+
+class SimilarItem(msgspec.Struct, frozen=True):
+    movie_id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    score: float
+
+
+class Similar(msgspec.Struct, frozen=True):
+    movie_id: int
+    title: str
+    model_version: int
+    items: list[SimilarItem]
+
+
+class RatingIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    movie_id: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+    rating: Annotated[float, msgspec.Meta(ge=0.5, le=5.0, multiple_of=0.5)]
+
+
+class RatingStored(msgspec.Struct, frozen=True):
+    user_id: int
+    movie_id: int
+    rating: float
+    cached_lists_invalidated: bool
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: Literal["ok", "not_ready"]
+    live: bool
+    ready: bool
+    reason: str | None
+    model_version: int | None
+    serving_files_reachable: bool
+    tables: dict[str, int]
+
+
+class Reloaded(msgspec.Struct, frozen=True):
+    previous_version: int | None
+    active_version: int
+    changed: bool
+
+
+class UserSample(msgspec.Struct, frozen=True):
+    model_version: int
+    user_ids: list[int]
+    cold_start_example: int

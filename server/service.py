@@ -1,0 +1,107 @@
+"""What the endpoints compute, independent of HTTP: tiers, caching, comparisons."""
+
+from __future__ import annotations
+
+import math
+
+from litestar.exceptions import NotFoundException, ValidationException
+
+from server import schemas as S
+from server.snapshot import Snapshot
+from server.state import ServingState
+
+
+def parse_id(raw: str, name: str) -> int:
+    """Path ids arrive as text so that 'abc' gets a 400 saying what is wrong, not a bare 404."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationException(f"{name} must be an integer, got {raw!r}") from None
+    if not 1 <= value <= S.MAX_ID:
+        raise ValidationException(f"{name} must be between 1 and {S.MAX_ID}, got {value}")
+    return value
+
+
+def check_k(snap: Snapshot, k: int) -> None:
+    if k > snap.info["serve_n"]:
+        raise ValidationException(f"k must be at most {snap.info['serve_n']} (the precomputed list length), got {k}")
+
+
+def recommend(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> S.Recommendations:
+    check_k(snap, k)
+    key = ("recommend", snap.version, user_id, model, k, state.feedback.generation(user_id))
+    result, _ = state.cache.get_or_compute(key, lambda: _compute(state, snap, user_id, model, k))
+    state.stats.tier(result.tier)
+    return result
+
+
+def _compute(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> S.Recommendations:
+    feedback = state.feedback.of_user(user_id) if state.feedback.generation(user_id) else []
+    rated = {movie_id for movie_id, _ in feedback}
+    rows = snap.precomputed(model, user_id)
+    if rows:
+        items = [
+            S.RecItem(r[1], r[2], r[3], list(r[4] or []), _num(r[5]), S.Reason(r[7], r[8]) if r[7] is not None else None)
+            for r in rows if r[1] not in rated
+        ][:k]
+        return S.Recommendations(user_id, model, k, "personalised", snap.version, items)
+    threshold = state.config.settings.rating_threshold
+    positives = [m for m, rating in feedback if rating >= threshold]
+    if positives:
+        picks = snap.fold_in(positives, rated, model, k)
+        if picks:
+            movies = snap.movies([m for m, _, _ in picks] + [r for _, _, r in picks if r is not None])
+            items = [_item(movies, m, score, reason) for m, score, reason in picks if m in movies]
+            return S.Recommendations(user_id, model, k, "fold-in", snap.version, items)
+    picks = snap.popular_excluding(rated, k)
+    movies = snap.movies([m for m, _ in picks])
+    items = [_item(movies, m, score, None) for m, score in picks if m in movies]
+    return S.Recommendations(user_id, model, k, "popular", snap.version, items)
+
+
+def compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> S.Comparison:
+    accuracy = recommend(state, snap, user_id, "als", k)
+    discovery = recommend(state, snap, user_id, "diverse", k)
+    a = [i.movie_id for i in accuracy.items]
+    d = [i.movie_id for i in discovery.items]
+    common = [m for m in a if m in set(d)]
+    union = set(a) | set(d)
+    movies = snap.movies(list(union))
+    return S.Comparison(
+        user_id, k, snap.version, accuracy, discovery,
+        S.Overlap(len(common), round(len(common) / len(union), 4) if union else 0.0, common),
+        _list_stats(movies, a), _list_stats(movies, d),
+    )
+
+
+def _list_stats(movies, ids: list[int]) -> S.ListStats:
+    """Intra-list diversity over genre vectors (the evaluation's definition) and mean popularity."""
+    known = [movies[m] for m in ids if m in movies]
+    if not known:
+        return S.ListStats(None, None)
+    pop = sum(m.popularity for m in known) / len(known)
+    if len(known) < 2:
+        return S.ListStats(None, round(pop, 2))
+    sims = []
+    for i in range(len(known)):
+        for j in range(i + 1, len(known)):
+            a, b = set(known[i].genres), set(known[j].genres)
+            sims.append(len(a & b) / math.sqrt(len(a) * len(b)) if a and b else 0.0)
+    return S.ListStats(round(1 - sum(sims) / len(sims), 4), round(pop, 2))
+
+
+def _item(movies, movie_id: int, score: float | None, reason_id: int | None) -> S.RecItem:
+    m = movies[movie_id]
+    reason = S.Reason(reason_id, movies[reason_id].title) if reason_id is not None and reason_id in movies else None
+    return S.RecItem(m.movie_id, m.title, m.year, list(m.genres), _num(score), reason)
+
+
+def _num(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 6)
+
+
+def movie_or_404(snap: Snapshot, movie_id: int):
+    movies = snap.movies([movie_id])
+    if movie_id not in movies:
+        raise NotFoundException(f"movie {movie_id} is not in the catalog")
+    return movies[movie_id]

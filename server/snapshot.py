@@ -1,0 +1,176 @@
+"""One published version, opened read-only: the lists, the catalog and the fold-in model.
+
+A Snapshot is immutable once built; the server swaps whole snapshots, so one request
+(which holds one snapshot) can never mix versions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.evaluation import metrics as M
+from recommender.models import ALS, load as load_model, mmr_rerank
+from recommender.serving.precompute import ACTIVE_FILE
+from recommender.warehouse.connection import SqlLibrary
+
+
+class NotReady(RuntimeError):
+    """No published version can be opened (the reason says why)."""
+
+
+@dataclass(frozen=True)
+class Movie:
+    movie_id: int
+    title: str
+    year: int | None
+    genres: tuple[str, ...]
+    popularity: int
+
+
+@dataclass
+class Snapshot:
+    version: int
+    path: Path
+    con: duckdb.DuckDBPyConnection = field(repr=False)
+    sql: SqlLibrary = field(repr=False)
+    als: ALS = field(repr=False)
+    item_ids: np.ndarray = field(repr=False)        # ALS column -> movie id
+    genre_vectors: np.ndarray = field(repr=False)   # ALS column -> normalised genre vector
+    popular: np.ndarray = field(repr=False)         # movie ids, most popular first
+    popular_scores: np.ndarray = field(repr=False)
+    diverse_params: dict[str, Any] = field(repr=False)
+    info: dict[str, Any] = field(repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    @staticmethod
+    def active_version(serving_dir: Path) -> tuple[int, Path]:
+        """(version, folder) that ACTIVE.json names."""
+        pointer = Path(serving_dir) / ACTIVE_FILE
+        if not pointer.exists():
+            raise NotReady(f"no published version ({pointer} is missing): run `recsys precompute`")
+        try:
+            active = json.loads(pointer.read_text())
+            return int(active["version"]), Path(serving_dir) / active["path"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise NotReady(f"{pointer} is unreadable: {exc}") from exc
+
+    @classmethod
+    def open_active(cls, serving_dir: Path, sql: SqlLibrary) -> "Snapshot":
+        return cls.open(cls.active_version(serving_dir)[1], sql)
+
+    @classmethod
+    def open(cls, folder: Path, sql: SqlLibrary) -> "Snapshot":
+        try:
+            # the version file is immutable and the only thing this connection may touch
+            con = duckdb.connect(str(folder / "recs.duckdb"), read_only=True,
+                                 config={"enable_external_access": False})
+        except duckdb.Error as exc:
+            raise NotReady(f"cannot open {folder / 'recs.duckdb'}: {exc}") from exc
+        try:
+            con.execute("set lock_configuration = true")
+        except duckdb.InvalidInputException:
+            pass  # the same file is already open in this process (DuckDB shares the instance): locked
+        version, serve_n, runs, metrics, diverse = con.execute(
+            "select version, serve_n, runs, metrics, diverse_params from version_info").fetchall()[0]
+        als = load_model(folder / "als.npz")
+        item_ids = con.sql("select movie_id from model_items order by item_idx").fetchnumpy()["movie_id"]
+        genre_rows = con.sql(
+            "select m.item_idx, g.genre from model_items m join catalog c using (movie_id), unnest(c.genres) as g(genre)"
+        ).fetchnumpy()
+        names = sorted(set(genre_rows["genre"].tolist()))
+        genres = sp.csr_matrix(
+            (np.ones(len(genre_rows["item_idx"]), np.float32),
+             (genre_rows["item_idx"], np.searchsorted(names, genre_rows["genre"]))),
+            shape=(len(item_ids), max(len(names), 1)),
+        ).toarray()
+        popular = con.sql("select movie_id, score from popular_movies order by rank").fetchnumpy()
+        return cls(
+            version=version, path=folder, con=con, sql=sql, als=als, item_ids=item_ids,
+            genre_vectors=M.normalise_rows(np.minimum(genres, 1.0)),
+            popular=popular["movie_id"], popular_scores=popular["score"],
+            diverse_params=json.loads(diverse), info={"serve_n": serve_n, "runs": json.loads(runs), "metrics": json.loads(metrics)},
+        )
+
+    # -- connections ----------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self.con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- lookups ----------------------------------------------------------------------
+    def precomputed(self, model: str, user_id: int) -> list[tuple]:
+        """(rank, movie_id, title, year, genres, score, source, reason_id, reason_title) rows."""
+        return self.sql.run(self.cursor(), "serving/lookup_recommendations.sql",
+                            {"model": model, "user_id": user_id}).fetchall()
+
+    def movies(self, movie_ids: list[int]) -> dict[int, Movie]:
+        rows = self.sql.run(self.cursor(), "serving/lookup_catalog.sql", {"movie_ids": movie_ids}).fetchall()
+        return {r[0]: Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0)) for r in rows}
+
+    def search(self, text: str, limit: int) -> list[Movie]:
+        rows = self.sql.run(self.cursor(), "serving/search_movies.sql", {"text": text, "limit": limit}).fetchall()
+        return [Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0)) for r in rows]
+
+    def similar(self, movie_id: int, k: int) -> list[tuple]:
+        return self.sql.run(self.cursor(), "serving/similar.sql", {"movie_id": movie_id, "k": k}).fetchall()
+
+    def table_counts(self) -> dict[str, int]:
+        return dict(self.sql.run(self.cursor(), "serving/table_counts.sql").fetchall())
+
+    def sample_users(self, n: int) -> list[int]:
+        rows = self.cursor().execute(
+            "select distinct user_id from recommendations where model = 'als' order by user_id limit ?", [n]
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- computed tiers -------------------------------------------------------------------
+    def popular_excluding(self, rated: set[int], k: int) -> list[tuple[int, float]]:
+        out = []
+        for movie_id, score in zip(self.popular.tolist(), self.popular_scores.tolist()):
+            if movie_id not in rated:
+                out.append((movie_id, score))
+                if len(out) == k:
+                    break
+        return out
+
+    def fold_in(self, positives: list[int], rated: set[int], model: str, k: int) -> list[tuple[int, float, int | None]]:
+        """ALS fold-in (implicit's recalculate_user) from a new user's positive feedback;
+        re-ranked by MMR for ``diverse``. Returns (movie_id, score, reason_movie_id)."""
+        index = {m: i for i, m in enumerate(self.item_ids.tolist())}
+        cols = sorted({index[m] for m in positives if m in index})
+        if not cols:
+            return []
+        history = sp.csr_matrix((np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)),
+                                shape=(1, len(self.item_ids)))
+        n = min(len(self.item_ids), max(k, int(self.diverse_params.get("candidates", 100))) + len(rated))
+        ids, scores = self.als.fold_in(history, n)
+        keep = [(i, s) for i, s in zip(ids.tolist(), scores.tolist())
+                if i >= 0 and np.isfinite(s) and s > -1e30 and self.item_ids[i] not in rated and i not in cols]
+        if model == "diverse" and keep:
+            vectors = self.genre_vectors if self.diverse_params.get("similarity") == "genres" else \
+                M.normalise_rows(self.als.item_factors)
+            cand = np.array([[i for i, _ in keep]])
+            rel = np.array([[s for _, s in keep]], dtype=np.float32)
+            picked, picked_scores = mmr_rerank(cand, rel, vectors, float(self.diverse_params.get("lam", 0.0)), k)
+            keep = [(i, s) for i, s in zip(picked[0].tolist(), picked_scores[0].tolist()) if i >= 0]
+        keep = keep[:k]
+        factors = M.normalise_rows(self.als.item_factors)
+        out = []
+        for i, s in keep:
+            reason = cols[int(np.argmax(factors[cols] @ factors[i]))]
+            out.append((int(self.item_ids[i]), float(s), int(self.item_ids[reason])))
+        return out

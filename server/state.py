@@ -1,0 +1,163 @@
+"""Process-wide serving state, created in the app's lifespan (never at import):
+the active snapshot, the TTL cache, the feedback store and the request statistics."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Hashable
+
+import duckdb
+import numpy as np
+from cachetools import TTLCache
+
+from recommender.warehouse.connection import SqlLibrary
+from server.config import ServerConfig
+from server.snapshot import NotReady, Snapshot
+
+
+class RecCache:
+    """TTLCache behind a lock (handlers run in a thread pool; cachetools is not thread-safe).
+
+    Keys carry the snapshot version and the user's feedback generation, so a new version
+    or new feedback makes old entries unreachable at once (they then expire by TTL).
+    """
+
+    def __init__(self, size: int, ttl_s: float, timer: Callable[[], float] = time.monotonic) -> None:
+        self.enabled = size > 0
+        self._cache: TTLCache = TTLCache(maxsize=max(size, 1), ttl=ttl_s, timer=timer)
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> tuple[Any, bool]:
+        if not self.enabled:
+            return compute(), False
+        with self._lock:
+            if key in self._cache:
+                self.hits += 1
+                return self._cache[key], True
+            self.misses += 1
+        value = compute()  # outside the lock: a slow lookup must not serialise the others
+        with self._lock:
+            self._cache[key] = value
+        return value, False
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            total = self.hits + self.misses
+            return {"enabled": self.enabled, "size": len(self._cache), "max_size": self._cache.maxsize,
+                    "ttl_s": self._cache.ttl, "hits": self.hits, "misses": self.misses,
+                    "hit_rate": round(self.hits / total, 4) if total else None}
+
+
+class FeedbackStore:
+    """Ratings posted to the API, in the server's own DuckDB file (never the warehouse)."""
+
+    def __init__(self, path: Path, sql: SqlLibrary) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(path))
+        sql.run(self._con, "serving/feedback.sql")
+        self._lock = threading.Lock()
+        self.generations: dict[int, int] = collections.defaultdict(int)
+
+    def add(self, user_id: int, movie_id: int, rating: float) -> None:
+        with self._lock:
+            self._con.execute("insert into feedback values (?, ?, ?, now()::timestamp)", [user_id, movie_id, rating])
+            self.generations[user_id] += 1
+
+    def of_user(self, user_id: int) -> list[tuple[int, float]]:
+        """(movie_id, rating) of the user's latest rating per movie."""
+        with self._lock:
+            return self._con.execute(
+                "select movie_id, arg_max(rating, created_at) from feedback where user_id = ? group by movie_id",
+                [user_id],
+            ).fetchall()
+
+    def generation(self, user_id: int) -> int:
+        return self.generations.get(user_id, 0)
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class Stats:
+    """Request counts and latency percentiles per endpoint, fallback counts, uptime."""
+
+    def __init__(self, window: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._latency: dict[str, collections.deque] = collections.defaultdict(lambda: collections.deque(maxlen=window))
+        self._count: collections.Counter = collections.Counter()
+        self._errors: collections.Counter = collections.Counter()
+        self.tiers: collections.Counter = collections.Counter()
+        self.started = time.time()
+
+    def record(self, endpoint: str, seconds: float, status: int) -> None:
+        with self._lock:
+            self._latency[endpoint].append(seconds * 1000)
+            self._count[endpoint] += 1
+            if status >= 400:
+                self._errors[endpoint] += 1
+
+    def tier(self, name: str) -> None:
+        with self._lock:
+            self.tiers[name] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            endpoints = {}
+            for name, values in self._latency.items():
+                arr = np.fromiter(values, float)
+                p50, p95, p99 = np.percentile(arr, [50, 95, 99]) if len(arr) else (None, None, None)
+                endpoints[name] = {"requests": self._count[name], "errors": self._errors[name],
+                                   "latency_ms": {"p50": _r(p50), "p95": _r(p95), "p99": _r(p99)}}
+            return {"endpoints": endpoints, "tiers": dict(self.tiers), "uptime_s": round(time.time() - self.started, 1)}
+
+
+def _r(value):
+    return None if value is None else round(float(value), 3)
+
+
+class ServingState:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.sql = SqlLibrary(config.settings.sql_dir)
+        self.cache = RecCache(config.cache_size, config.cache_ttl_s)
+        self.stats = Stats()
+        self.feedback = FeedbackStore(config.settings.artifacts_root / "feedback.duckdb", self.sql)
+        self._swap_lock = threading.Lock()
+        self.snapshot: Snapshot | None = None
+        self.not_ready_reason: str | None = None
+        try:
+            self.snapshot = Snapshot.open_active(config.settings.serving_dir, self.sql)
+        except NotReady as exc:
+            self.not_ready_reason = str(exc)
+
+    def current(self) -> Snapshot:
+        snap = self.snapshot  # one attribute read: the whole request uses this version
+        if snap is None:
+            raise NotReady(self.not_ready_reason or "no published version")
+        return snap
+
+    def reload(self) -> tuple[int | None, int]:
+        """Open the version ACTIVE.json names and switch to it; the old one closes after a grace period."""
+        with self._swap_lock:
+            version, folder = Snapshot.active_version(self.config.settings.serving_dir)
+            old = self.snapshot
+            if old is not None and old.version == version:
+                return old.version, old.version
+            new = Snapshot.open(folder, self.sql)
+            self.snapshot = new
+            self.not_ready_reason = None
+        if old is not None:
+            timer = threading.Timer(self.config.reload_grace_s, old.close)
+            timer.daemon = True
+            timer.start()
+        return (old.version if old else None), new.version
+
+    def close(self) -> None:
+        if self.snapshot is not None:
+            self.snapshot.close()
+        self.feedback.close()
