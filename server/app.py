@@ -21,7 +21,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.openapi import OpenAPIConfig
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from recommender import __version__
@@ -34,7 +34,7 @@ from server.state import ServingState
 access_log = logging.getLogger("recsys.access")
 log = logging.getLogger("recsys.server")
 
-K = Annotated[int, Parameter(ge=1, le=100, description="list length (at most the precomputed length)")]
+K = Annotated[int, QueryParameter(ge=1, le=100, description="list length (at most the precomputed length)")]
 LOOKUP_ERRORS = [ValidationException, NotFoundException, ServiceUnavailableException]
 
 
@@ -54,19 +54,19 @@ class RecommendationController(Controller):
 
     @get("/recommend/{user_id:str}", sync_to_thread=True, raises=LOOKUP_ERRORS,
          summary="Top-k movies for a user, with the tier that answered")
-    def recommend(self, state: State, user_id: str, k: K = 10, model: S.ModelName = "als") -> S.Recommendations:
+    def recommend(self, state: State, user_id: FromPath[str], k: K = 10, model: FromQuery[S.ModelName] = "als") -> S.Recommendations:
         snap = _snapshot(state)
         return service.recommend(_serving(state), snap, service.parse_id(user_id, "user_id"), model, k)
 
     @get("/compare/{user_id:str}", sync_to_thread=True, raises=LOOKUP_ERRORS,
          summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side")
-    def compare(self, state: State, user_id: str, k: K = 10) -> S.Comparison:
+    def compare(self, state: State, user_id: FromPath[str], k: K = 10) -> S.Comparison:
         snap = _snapshot(state)
         return service.compare(_serving(state), snap, service.parse_id(user_id, "user_id"), k)
 
     @post("/users/{user_id:str}/ratings", sync_to_thread=True, status_code=HTTP_201_CREATED, raises=LOOKUP_ERRORS,
           summary="Store a rating; the user's cached lists are invalidated")
-    def rate(self, state: State, user_id: str, data: S.RatingIn) -> S.RatingStored:
+    def rate(self, state: State, user_id: FromPath[str], data: JSONBody[S.RatingIn]) -> S.RatingStored:
         snap = _snapshot(state)
         uid = service.parse_id(user_id, "user_id")
         service.movie_or_404(snap, data.movie_id)
@@ -75,7 +75,7 @@ class RecommendationController(Controller):
 
     @get("/users/sample", sync_to_thread=True, raises=[ServiceUnavailableException],
          summary="A few known user ids (and an unknown one) for trying the API")
-    def sample_users(self, state: State, n: Annotated[int, Parameter(ge=1, le=50)] = 5) -> S.UserSample:
+    def sample_users(self, state: State, n: Annotated[int, QueryParameter(ge=1, le=50)] = 5) -> S.UserSample:
         snap = _snapshot(state)
         users = snap.sample_users(n)
         return S.UserSample(snap.version, users, S.MAX_ID - 7)
@@ -86,19 +86,19 @@ class MovieController(Controller):
 
     @get("/movies", sync_to_thread=True, raises=[ValidationException, ServiceUnavailableException],
          summary="Search titles (case-insensitive substring)")
-    def search(self, state: State, q: Annotated[str, Parameter(min_length=1, max_length=200)],
-               limit: Annotated[int, Parameter(ge=1, le=100)] = 20) -> list[S.Movie]:
+    def search(self, state: State, q: Annotated[str, QueryParameter(min_length=1, max_length=200)],
+               limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20) -> list[S.Movie]:
         snap = _snapshot(state)
         return [S.Movie(m.movie_id, m.title, m.year, list(m.genres), m.popularity) for m in snap.search(q, limit)]
 
     @get("/movies/{movie_id:str}", sync_to_thread=True, raises=LOOKUP_ERRORS, summary="One movie")
-    def movie(self, state: State, movie_id: str) -> S.Movie:
+    def movie(self, state: State, movie_id: FromPath[str]) -> S.Movie:
         m = service.movie_or_404(_snapshot(state), service.parse_id(movie_id, "movie_id"))
         return S.Movie(m.movie_id, m.title, m.year, list(m.genres), m.popularity)
 
     @get("/similar/{movie_id:str}", sync_to_thread=True, raises=LOOKUP_ERRORS,
          summary="Most similar movies (item-item cosine)")
-    def similar(self, state: State, movie_id: str, k: K = 10) -> S.Similar:
+    def similar(self, state: State, movie_id: FromPath[str], k: K = 10) -> S.Similar:
         snap = _snapshot(state)
         m = service.movie_or_404(snap, service.parse_id(movie_id, "movie_id"))
         rows = snap.similar(m.movie_id, k)
@@ -138,7 +138,7 @@ class OpsController(Controller):
     @post("/admin/reload", sync_to_thread=True, status_code=200,
           raises=[NotAuthorizedException, PermissionDeniedException, ServiceUnavailableException],
           summary="Switch to the version serving/ACTIVE.json names (needs X-API-Key)")
-    def reload(self, state: State, api_key: Annotated[str | None, Parameter(header="X-API-Key")] = None) -> S.Reloaded:
+    def reload(self, state: State, api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None) -> S.Reloaded:
         serving = _serving(state)
         expected = serving.config.admin_key
         if not expected:

@@ -1,0 +1,49 @@
+"""A small served warehouse built once per test module: ingest, evaluate, precompute."""
+
+from __future__ import annotations
+
+import pytest
+from litestar.testing import TestClient
+
+from recommender import pipeline
+from recommender.config import Settings
+from recommender.serving.precompute import precompute_and_publish
+from recommender.warehouse import build_splits, connect, ingest, migrate
+from recommender.warehouse.connection import SqlLibrary
+from server import ServerConfig, create_app
+from tests.movielens_fixtures import random_movielens
+
+
+def build_served_warehouse(root, **settings_overrides) -> Settings:
+    settings = Settings(warehouse=root / "warehouse" / "movielens.duckdb", split_strategy="per_user",
+                        **settings_overrides)
+    folder = random_movielens(root / "ml", users=80, movies=40)
+    sql = SqlLibrary(settings.sql_dir)
+    con = connect(settings)
+    try:
+        migrate(con, settings.sql_dir)
+        ingest(con, sql, folder)
+        build_splits(con, sql, settings)
+        wb = pipeline.Workbench(con, sql, settings)
+        pipeline.evaluate_final(wb, ["all"])
+        precompute_and_publish(con, sql, settings)
+    finally:
+        con.close()
+    return settings
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Settings:
+    return build_served_warehouse(tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture
+def client(served, tmp_path):
+    # a fresh feedback file per test; the published version is shared (read-only)
+    settings = served.replace(artifacts_dir=None)
+    config = ServerConfig.from_env(settings, environ={"RECSYS_ADMIN_KEY": "test-key"})
+    app = create_app(config)
+    with TestClient(app) as c:
+        c.app.state.serving.feedback._con.execute("delete from feedback")
+        c.app.state.serving.feedback.generations.clear()
+        yield c

@@ -1,0 +1,189 @@
+"""Every endpoint, its tiers, its errors and its cache behaviour."""
+
+import duckdb
+import pytest
+
+from recommender.config import Settings
+from server import ServerConfig, create_app
+from litestar.testing import TestClient
+
+pytestmark = pytest.mark.slow
+
+
+def known_user(client) -> int:
+    return client.get("/users/sample?n=1").json()["user_ids"][0]
+
+
+def test_recommend_personalised_with_titles_and_reasons(client):
+    uid = known_user(client)
+    for model in ("als", "diverse", "itemknn", "popular"):
+        body = client.get(f"/recommend/{uid}?k=5&model={model}").json()
+        assert body["tier"] == "personalised" and body["model"] == model and body["model_version"] == 1
+        assert len(body["items"]) == 5
+        assert all(i["title"].startswith("Film ") and i["genres"] for i in body["items"])
+    als = client.get(f"/recommend/{uid}?k=5").json()
+    assert any(i["reason"] for i in als["items"])
+
+
+def test_cold_start_then_fold_in_after_feedback(client):
+    uid = 1_000_000
+    cold = client.get(f"/recommend/{uid}?k=5").json()
+    assert cold["tier"] == "popular" and len(cold["items"]) == 5
+    top = cold["items"][0]["movie_id"]
+    res = client.post(f"/users/{uid}/ratings", json={"movie_id": top, "rating": 5.0})
+    assert res.status_code == 201 and res.json()["cached_lists_invalidated"]
+    warm = client.get(f"/recommend/{uid}?k=5").json()
+    assert warm["tier"] == "fold-in"
+    assert top not in [i["movie_id"] for i in warm["items"]], "a rated movie came back"
+    assert all(i["reason"]["movie_id"] == top for i in warm["items"])
+    diverse = client.get(f"/recommend/{uid}?k=5&model=diverse").json()
+    assert diverse["tier"] == "fold-in" and len(diverse["items"]) == 5
+
+
+def test_a_low_rating_only_excludes_the_movie(client):
+    uid = 1_000_001
+    first = client.get(f"/recommend/{uid}?k=3").json()["items"][0]["movie_id"]
+    client.post(f"/users/{uid}/ratings", json={"movie_id": first, "rating": 1.0})
+    body = client.get(f"/recommend/{uid}?k=3").json()
+    assert body["tier"] == "popular" and first not in [i["movie_id"] for i in body["items"]]
+
+
+def test_known_users_feedback_invalidates_their_cached_list(client):
+    uid = known_user(client)
+    before = client.get(f"/recommend/{uid}?k=5").json()["items"]
+    client.post(f"/users/{uid}/ratings", json={"movie_id": before[0]["movie_id"], "rating": 4.0})
+    after = client.get(f"/recommend/{uid}?k=5").json()["items"]
+    assert before[0]["movie_id"] not in [i["movie_id"] for i in after]
+    assert [i["movie_id"] for i in after[:4]] == [i["movie_id"] for i in before[1:5]]
+
+
+def test_compare_lists_overlap_and_stats(client):
+    uid = known_user(client)
+    body = client.get(f"/compare/{uid}?k=6").json()
+    a = [i["movie_id"] for i in body["accuracy"]["items"]]
+    d = [i["movie_id"] for i in body["discovery"]["items"]]
+    assert body["accuracy"]["model"] == "als" and body["discovery"]["model"] == "diverse"
+    assert body["overlap"]["count"] == len(set(a) & set(d)) == len(body["overlap"]["movie_ids"])
+    for stats in (body["accuracy_stats"], body["discovery_stats"]):
+        assert 0 <= stats["intra_list_diversity"] <= 1 and stats["mean_popularity"] > 0
+    assert body["accuracy"]["model_version"] == body["discovery"]["model_version"] == body["model_version"]
+
+
+def test_movies_search_detail_and_similar(client):
+    found = client.get("/movies?q=film 1&limit=3").json()
+    assert 0 < len(found) <= 3 and all("Film 1" in m["title"] for m in found)
+    assert client.get("/movies?q=%25").json() == []  # '%' is a literal, not a wildcard
+    assert client.get("/movies/1").json()["movie_id"] == 1
+    similar = client.get("/similar/1?k=3").json()
+    assert similar["movie_id"] == 1 and 0 < len(similar["items"]) <= 3
+    assert all(i["movie_id"] != 1 for i in similar["items"])
+
+
+BAD_REQUESTS = [
+    ("get", "/recommend/abc", 400, "user_id must be an integer"),
+    ("get", "/recommend/1.5", 400, "user_id must be an integer"),
+    ("get", "/recommend/0", 400, "between 1 and"),
+    ("get", "/recommend/99999999999", 400, "between 1 and"),
+    ("get", "/recommend/1?k=0", 400, "Validation failed"),
+    ("get", "/recommend/1?k=-3", 400, "Validation failed"),
+    ("get", "/recommend/1?k=21", 400, "k must be at most 20"),
+    ("get", "/recommend/1?k=500", 400, "Validation failed"),
+    ("get", "/recommend/1?k=ten", 400, "Validation failed"),
+    ("get", "/recommend/1?model=svd", 400, "Invalid enum value"),
+    ("get", "/compare/x", 400, "user_id must be an integer"),
+    ("get", "/movies/999999", 404, "not in the catalog"),
+    ("get", "/movies/abc", 400, "movie_id must be an integer"),
+    ("get", "/similar/999999", 404, "not in the catalog"),
+    ("get", "/movies", 400, "Missing required query parameter 'q'"),
+    ("get", "/movies?q=", 400, "Validation failed"),
+]
+
+
+@pytest.mark.parametrize("method,url,status,detail", BAD_REQUESTS)
+def test_bad_input_gets_a_clear_4xx(client, method, url, status, detail):
+    res = getattr(client, method)(url)
+    assert res.status_code == status
+    assert detail in res.text and res.headers["content-type"].startswith("application/json")
+
+
+BAD_BODIES = [
+    (b'{"movie_id": 1, "rating": 7}', 400, "<= 5.0"),
+    (b'{"movie_id": 1, "rating": 0}', 400, ">= 0.5"),
+    (b'{"movie_id": 1, "rating": 3.3}', 400, "multiple of 0.5"),
+    (b'{"movie_id": 1}', 400, "rating"),
+    (b'{"movie_id": "one", "rating": 4}', 400, "Expected `int`"),
+    (b'{"movie_id": 1, "rating": 4, "extra": true}', 400, "unknown field"),
+    (b'{"movie_id": 1, "rating"', 400, "truncated"),
+    (b'not json', 400, "malformed"),
+    (b'{"movie_id": 99999, "rating": 4}', 404, "not in the catalog"),
+]
+
+
+@pytest.mark.parametrize("body,status,detail", BAD_BODIES)
+def test_bad_rating_bodies(client, body, status, detail):
+    res = client.post("/users/5/ratings", content=body, headers={"content-type": "application/json"})
+    assert res.status_code == status and detail in res.text
+    assert client.app.state.serving.feedback.of_user(5) == []  # nothing stored
+
+
+def test_oversized_body_is_refused(client):
+    res = client.post("/users/5/ratings", content=b" " * 100_000, headers={"content-type": "application/json"})
+    assert res.status_code == 413
+
+
+def test_health_stats_and_cache(client):
+    health = client.get("/health").json()
+    assert health["ready"] and health["tables"]["recommendations"] > 0
+    uid = known_user(client)
+    for _ in range(3):
+        client.get(f"/recommend/{uid}?k=4")
+    client.get("/recommend/1000002?k=4")
+    stats = client.get("/stats").json()
+    assert stats["cache"]["hits"] >= 2 and stats["cache"]["hit_rate"] > 0
+    assert stats["endpoints"]["GET /recommend/{user_id}"]["requests"] >= 4
+    assert stats["endpoints"]["GET /recommend/{user_id}"]["latency_ms"]["p99"] is not None
+    assert stats["tiers"]["personalised"] >= 3 and stats["tiers"]["popular"] >= 1
+    assert stats["model_version"] == 1 and stats["uptime_s"] >= 0
+
+
+def test_admin_reload_key_handling(client, served):
+    assert client.post("/admin/reload").status_code == 401
+    assert client.post("/admin/reload", headers={"X-API-Key": "wrong"}).status_code == 401
+    res = client.post("/admin/reload", headers={"X-API-Key": "test-key"})
+    assert res.status_code == 200 and res.json() == {"previous_version": 1, "active_version": 1, "changed": False}
+    app = create_app(ServerConfig.from_env(served, environ={}))
+    with TestClient(app) as c:
+        res = c.post("/admin/reload", headers={"X-API-Key": "anything"})
+        assert res.status_code == 403 and "RECSYS_ADMIN_KEY" in res.text
+
+
+def test_not_ready_is_503_with_the_reason(tmp_path):
+    settings = Settings(warehouse=tmp_path / "none" / "movielens.duckdb")
+    with TestClient(create_app(ServerConfig.from_env(settings, environ={}))) as c:
+        res = c.get("/health")
+        assert res.status_code == 503 and "recsys precompute" in res.json()["reason"]
+        assert c.get("/health/live").json() == {"live": True}
+        res = c.get("/recommend/1")
+        assert res.status_code == 503 and "not ready" in res.text
+
+
+def test_cors_lists_origins_explicitly(client):
+    ok = client.options("/recommend/1", headers={"Origin": "http://localhost:8081", "Access-Control-Request-Method": "GET"})
+    assert ok.headers.get("access-control-allow-origin") == "http://localhost:8081"
+    bad = client.options("/recommend/1", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"})
+    assert bad.headers.get("access-control-allow-origin") is None
+    with pytest.raises(Exception, match="explicitly"):
+        ServerConfig.from_env(Settings(), environ={"RECSYS_CORS_ORIGINS": "*"})
+
+
+def test_openapi_documents_errors(client):
+    schema = client.get("/schema/openapi.json").json()
+    responses = schema["paths"]["/recommend/{user_id}"]["get"]["responses"]
+    assert {"200", "400", "404", "503"} <= set(responses)
+
+
+def test_api_key_is_never_logged(client, caplog):
+    with caplog.at_level("INFO"):
+        client.post("/admin/reload", headers={"X-API-Key": "test-key"})
+        client.post("/admin/reload", headers={"X-API-Key": "guess-123"})
+    assert "test-key" not in caplog.text and "guess-123" not in caplog.text
