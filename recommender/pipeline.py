@@ -82,7 +82,7 @@ class Workbench:
         run_id = new_run_id()
         artifact = None
         if save:
-            artifact = str(fitted.save(self.settings.models_dir / f"{run_id}-{model}.npz"))
+            artifact = str(fitted.save(self.settings.models_dir / f"{run_id}-{model}.npz").resolve())
         record = RunRecord(kind, model, fitted.params.to_dict(), parts, fit_s, time.perf_counter() - started, artifact)
         log_run(self.con, self.sql, self.settings, record, evaluation, run_id=run_id)
         metric, k = OBJECTIVE

@@ -1,0 +1,213 @@
+"""Serving benchmark: precompute cost vs bare `implicit` batch calls, and HTTP throughput.
+
+    python benchmarks/bench_warehouse.py --data data/synthetic/ml-25m-synth   # the warehouse
+    python benchmarks/bench_serving.py                                         # precompute + load test
+
+1. Precompute (subprocess, peak memory measured there): every user's top-20 for the four
+   models, reasons, similar movies, checks and publication; compared with the bare library
+   calls that produce the same lists (ALS top-20 and top-100 for the re-ranker's candidates,
+   ItemKNN top-20, a popularity argsort) in the same process.
+2. Load (wrk if installed, else a Python generator; one uvicorn worker each, same machine,
+   same run): a bare Litestar endpoint returning 10 constant items; /recommend with a warm
+   cache; /recommend with the cache disabled; /compare.
+Results: printed and written to benchmarks/out/serving.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def phase_precompute(warehouse: Path, strategy: str) -> dict:
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from recommender import pipeline
+    from recommender.config import Settings
+    from recommender.serving.precompute import _final_models, precompute_and_publish
+    from recommender.warehouse import connect
+    from recommender.warehouse.connection import SqlLibrary
+
+    settings = Settings(warehouse=warehouse, split_strategy=strategy,
+                        artifacts_dir=warehouse.parent / "artifacts")
+    con = connect(settings)
+    sql = SqlLibrary(settings.sql_dir)
+    wb = pipeline.Workbench(con, sql, settings)
+    started = time.perf_counter()
+    models = _final_models(wb, print)  # fits and evaluates whatever has no artifact yet (not timed below)
+    prepare_s = time.perf_counter() - started
+    history = wb.data.matrix("train", "val")
+    users = np.arange(history.shape[0])
+    bare = {}
+    als = models["als"][1].model_
+    knn = models["itemknn"][1].model_
+    t = time.perf_counter(); als.recommend(users, history, N=20); bare["als_top20"] = time.perf_counter() - t
+    t = time.perf_counter(); als.recommend(users, history, N=100); bare["als_top100"] = time.perf_counter() - t
+    t = time.perf_counter(); knn.recommend(users, history, N=20); bare["itemknn_top20"] = time.perf_counter() - t
+    t = time.perf_counter(); np.argsort(-np.asarray(history.sum(axis=0)).ravel()); bare["popular"] = time.perf_counter() - t
+    del models
+    t = time.perf_counter()
+    published = precompute_and_publish(con, sql, settings, say=print)
+    ours = time.perf_counter() - t
+    con.close()
+    return {"prepare_s": prepare_s, "bare_s": bare, "bare_total_s": sum(bare.values()), "precompute_s": ours,
+            "rows": published.rows, "version": published.version, "users": int(len(users)),
+            "serving_dir": str(settings.serving_dir), "artifacts_root": str(settings.artifacts_root)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(cmd: list[str], env: dict, port: int, path: str) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", path)
+            if conn.getresponse().status < 500:
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server {' '.join(cmd)} did not start")
+
+
+def _wrk(port: int, paths: list[str], seconds: int, connections: int) -> dict:
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    script.write("paths = {" + ",".join(json.dumps(p) for p in paths) + "}\ncounter = 0\n"
+                 "request = function()\n counter = counter + 1\n"
+                 " return wrk.format('GET', paths[(counter % #paths) + 1])\nend\n")
+    script.close()
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name,
+                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+
+    def ms(label):
+        m = re.search(rf"^\s*{label}%?\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return None
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": ms("50"), "p99_ms": ms("99"),
+            "errors": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)}
+
+
+def _python_load(port: int, paths: list[str], seconds: int, connections: int) -> dict:
+    latencies, errors, lock = [], [0], threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker(offset):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        i = offset
+        while time.monotonic() < deadline:
+            t = time.perf_counter()
+            conn.request("GET", paths[i % len(paths)])
+            res = conn.getresponse()
+            res.read()
+            with lock:
+                latencies.append((time.perf_counter() - t) * 1000)
+                errors[0] += res.status >= 400
+            i += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    q = statistics.quantiles(latencies, n=100)
+    return {"rps": len(latencies) / seconds, "p50_ms": q[49], "p99_ms": q[98], "errors": errors[0]}
+
+
+def load_test(phase: dict, seconds: int, connections: int) -> dict:
+    load = _wrk if shutil.which("wrk") else _python_load
+    settings_env = {**os.environ, "RECSYS_ARTIFACTS_DIR": phase["artifacts_root"], "RECSYS_SPLIT_STRATEGY": "per_user"}
+    results = {"tool": "wrk" if shutil.which("wrk") else "python", "seconds": seconds, "connections": connections}
+    users = list(range(1, 2001))
+
+    port = _free_port()
+    proc = _start([sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(port),
+                   "--log-level", "warning", "--no-access-log"], {**os.environ, "PYTHONPATH": str(ROOT)}, port, "/items")
+    try:
+        results["bare_constant_list"] = load(port, ["/items"], seconds, connections)
+    finally:
+        proc.terminate(); proc.wait()
+
+    for name, cache_size, paths in (
+        ("recommend_warm_cache", "10000", [f"/recommend/{u}?k=10&model=als" for u in users[:200]]),
+        ("recommend_no_cache", "0", [f"/recommend/{u}?k=10&model=als" for u in users]),
+        ("compare_warm_cache", "10000", [f"/compare/{u}?k=10" for u in users[:200]]),
+    ):
+        port = _free_port()
+        env = {**settings_env, "RECSYS_CACHE_SIZE": cache_size}
+        proc = _start([sys.executable, "-m", "recommender", "serve", "--port", str(port), "--log-level", "warning"],
+                      env, port, "/health")
+        try:
+            for p in paths:  # warm-up: one request each (fills the cache when it is on)
+                conn = http.client.HTTPConnection("127.0.0.1", port)
+                conn.request("GET", p)
+                conn.getresponse().read()
+            results[name] = load(port, paths, seconds, connections)
+        finally:
+            proc.terminate(); proc.wait()
+    bare = results["bare_constant_list"]["rps"]
+    results["warm_recommend_share_of_bare"] = round(results["recommend_warm_cache"]["rps"] / bare, 3)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--warehouse", type=Path, default=Path("benchmarks/out/warehouse/movielens.duckdb"))
+    parser.add_argument("--strategy", default="per_user")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--phase", choices=["precompute"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        result = phase_precompute(args.warehouse.resolve(), args.strategy)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    out = subprocess.run([sys.executable, __file__, "--phase", "precompute", "--warehouse", str(args.warehouse),
+                          "--strategy", args.strategy], capture_output=True, text=True, check=True)
+    phase = json.loads(out.stdout.strip().splitlines()[-1])
+    report = {
+        "precompute": {
+            "users": phase["users"], "rows": phase["rows"],
+            "ours_s": round(phase["precompute_s"], 2), "bare_calls_s": {k: round(v, 2) for k, v in phase["bare_s"].items()},
+            "bare_total_s": round(phase["bare_total_s"], 2),
+            "ratio": round(phase["precompute_s"] / phase["bare_total_s"], 3),
+            "peak_rss_mb": round(phase["peak_rss_mb"]),
+        },
+        "load": load_test(phase, args.seconds, args.connections),
+    }
+    Path("benchmarks/out").mkdir(parents=True, exist_ok=True)
+    Path("benchmarks/out/serving.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
