@@ -34,6 +34,7 @@ class ALSParams(Params):
 class ALS(Recommender):
     name = "als"
     Params = ALSParams
+    candidates_exclude_history = True  # implicit filters liked items itself
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "ALS":
         with single_threaded_blas():  # implicit checks the BLAS set-up in its constructor

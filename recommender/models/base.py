@@ -68,6 +68,9 @@ class Recommender(ABC):
 
     name: ClassVar[str]
     Params: ClassVar[type[Params]]
+    #: Whether ``_candidates`` already leaves out the user's history. If not, ``recommend``
+    #: asks for k + (longest history in the batch) candidates so k unseen ones remain.
+    candidates_exclude_history: ClassVar[bool] = False
 
     def __init__(self, params: Params | Mapping[str, Any] | None = None, *, seed: int = 42) -> None:
         self.params = params if isinstance(params, Params) else self.Params.from_dict(params)
@@ -107,7 +110,8 @@ class Recommender(ABC):
         seen_counts = row_lengths(user_items)
         for start in range(0, len(users), BATCH_USERS):
             batch = users[start : start + BATCH_USERS]
-            n = int(min(self.n_items, k + (seen_counts[batch].max() if len(batch) else 0)))
+            extra = 0 if self.candidates_exclude_history else (seen_counts[batch].max() if len(batch) else 0)
+            n = int(min(self.n_items, k + extra))
             cand, cand_scores = self._candidates(batch, user_items, n)
             top_items, top_scores = _clean_top(batch, cand, cand_scores, user_items, k)
             items[start : start + len(batch)] = top_items

@@ -29,6 +29,7 @@ class ItemKNNParams(Params):
 class ItemKNN(Recommender):
     name = "itemknn"
     Params = ItemKNNParams
+    candidates_exclude_history = True  # implicit filters liked items itself
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "ItemKNN":
         # implicit >= 0.5 takes user x item: an item x user matrix here would silently

@@ -1,0 +1,57 @@
+import { fireEvent, render, screen, waitFor } from '@testing-library/react-native';
+
+import { ApiError } from '../src/api';
+import DemoScreen from '../src/DemoScreen';
+
+function listOf(model, tier, titles) {
+  return { user_id: 7, model, k: 2, tier, model_version: 1,
+    items: titles.map((t, i) => ({ movie_id: i + (model === 'als' ? 1 : 10), title: t, year: 2000, genres: ['Drama'], score: 1, reason: null })) };
+}
+
+const comparison = (tier) => ({
+  user_id: 7, k: 2, model_version: 1,
+  accuracy: listOf('als', tier, ['Alpha', 'Beta']),
+  discovery: listOf('diverse', tier, ['Gamma', 'Delta']),
+  overlap: { count: 0, jaccard: 0, movie_ids: [] },
+  accuracy_stats: { intra_list_diversity: 0.5, mean_popularity: 10 },
+  discovery_stats: { intra_list_diversity: 0.8, mean_popularity: 5 },
+});
+
+function fakeClient(compare) {
+  return () => ({
+    sampleUsers: async () => ({ model_version: 1, user_ids: [7, 8], cold_start_example: 2147483640 }),
+    compare,
+  });
+}
+
+test('shows both lists for a user', async () => {
+  render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(async () => comparison('personalised'))} />);
+  fireEvent.changeText(screen.getByTestId('user-id'), '7');
+  fireEvent.press(screen.getByTestId('show'));
+  await waitFor(() => expect(screen.getByTestId('results')).toBeTruthy());
+  expect(screen.getByText('Alpha (2000)')).toBeTruthy();
+  expect(screen.getByText('Gamma (2000)')).toBeTruthy();
+  expect(screen.getByTestId('overlap')).toBeTruthy();
+  expect(screen.queryByTestId('cold-start-banner')).toBeNull();
+});
+
+test('a cold-start user shows the fallback clearly', async () => {
+  render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(async () => comparison('popular'))} />);
+  await waitFor(() => expect(screen.getByTestId('example-cold')).toBeTruthy());
+  fireEvent.press(screen.getByTestId('example-cold'));
+  await waitFor(() => expect(screen.getByTestId('cold-start-banner')).toBeTruthy());
+});
+
+test('errors are visible, not silent', async () => {
+  const failing = async () => { throw new ApiError('Cannot reach the server at http://x'); };
+  render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(failing)} />);
+  fireEvent.changeText(screen.getByTestId('user-id'), '7');
+  fireEvent.press(screen.getByTestId('show'));
+  await waitFor(() => expect(screen.getByTestId('error')).toBeTruthy());
+  expect(screen.getByText('Cannot reach the server at http://x')).toBeTruthy();
+});
+
+test('idle state explains what to do', () => {
+  render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(async () => comparison('personalised'))} />);
+  expect(screen.getByTestId('idle')).toBeTruthy();
+});

@@ -1,0 +1,30 @@
+import { render, screen } from '@testing-library/react-native';
+
+import RecList from '../src/components/RecList';
+
+const list = {
+  user_id: 1, model: 'als', k: 2, tier: 'personalised', model_version: 3,
+  items: [
+    { movie_id: 1036, title: 'Die Hard', year: 1988, genres: ['Action', 'Thriller'], score: 1.2,
+      reason: { movie_id: 2000, title: 'Lethal Weapon' } },
+    { movie_id: 5, title: 'Unknown Film', year: null, genres: [], score: null, reason: null },
+  ],
+};
+
+test('renders titles, years, genres, reasons and the tier', () => {
+  render(<RecList heading="Accuracy" caption="ALS" list={list} stats={{ intra_list_diversity: 0.71, mean_popularity: 120 }}
+    shared={new Set([1036])} testID="accuracy" />);
+  expect(screen.getByText('Die Hard (1988)  ◆')).toBeTruthy();
+  expect(screen.getByText('Action · Thriller')).toBeTruthy();
+  expect(screen.getByText('Because you liked Lethal Weapon')).toBeTruthy();
+  expect(screen.getByText('Unknown Film')).toBeTruthy();
+  expect(screen.getByText('no genres listed')).toBeTruthy();
+  expect(screen.getByText('Personalised for this user')).toBeTruthy();
+  expect(screen.getByText('diversity 0.71 · mean popularity 120')).toBeTruthy();
+});
+
+test('shows the fallback tier and an empty state', () => {
+  render(<RecList heading="Discovery" caption="" list={{ ...list, tier: 'popular', items: [] }} testID="discovery" />);
+  expect(screen.getByText(/cold-start fallback/)).toBeTruthy();
+  expect(screen.getByTestId('discovery-empty')).toBeTruthy();
+});

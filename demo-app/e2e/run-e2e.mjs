@@ -1,0 +1,240 @@
+// End-to-end test of the demo app in a real browser.
+//
+// 1. builds the web export (dist/) if it is missing;
+// 2. builds a warehouse from RECSYS_TEST_DATA with the real main job (`recsys run`);
+// 3. starts the real API (`recsys serve`) and a static server for dist/;
+// 4. drives Debian's Chromium (/usr/bin/chromium) with playwright-core: a known user shows
+//    both lists with real catalog titles, a cold-start id shows the fallback, a bad id and a
+//    server that is down show their errors. Screenshots go to e2e/artifacts/.
+//
+// Usage: RECSYS_TEST_DATA=../../shared/data/ml-latest-small npm run e2e
+// Env: RECSYS_PYTHON (python with the project installed, default python3), CHROMIUM_PATH.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const appDir = path.resolve(here, '..');
+const repoDir = path.resolve(appDir, '..');
+const artifacts = path.join(here, 'artifacts');
+const python = process.env.RECSYS_PYTHON || 'python3';
+const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const COLD_START_ID = '2147483640';
+
+const children = [];
+const results = [];
+
+function log(message) {
+  console.log(`[e2e] ${message}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function run(cmd, args, options) {
+  log(`$ ${cmd} ${args.join(' ')}`);
+  const res = spawnSync(cmd, args, { stdio: 'inherit', ...options });
+  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${res.status}`);
+}
+
+function start(cmd, args, options) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  child.lastStderr = () => stderr;
+  children.push(child);
+  return child;
+}
+
+async function waitFor(url, child, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited early: ${child.lastStderr()}`);
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
+}
+
+function serveStatic(root, port) {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
+    '.png': 'image/png', '.ico': 'image/x-icon', '.ttf': 'font/ttf' };
+  const server = http.createServer((req, res) => {
+    const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let file = path.join(root, urlPath);
+    if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      file = path.join(root, 'index.html'); // single-page app fallback
+    }
+    res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+function catalogIds(dataDir) {
+  const text = fs.readFileSync(path.join(dataDir, 'movies.csv'), 'utf8');
+  const ids = new Set();
+  for (const line of text.split(/\r?\n/).slice(1)) {
+    const id = Number(line.split(',', 1)[0]);
+    if (Number.isInteger(id) && id > 0) ids.add(id);
+  }
+  return ids;
+}
+
+async function check(name, fn) {
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    log(`PASS ${name}`);
+  } catch (error) {
+    results.push({ name, ok: false, error });
+    log(`FAIL ${name}: ${error.stack || error}`);
+  }
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function main() {
+  const dataDir = process.env.RECSYS_TEST_DATA;
+  if (!dataDir || !fs.existsSync(path.join(dataDir, 'ratings.csv'))) {
+    throw new Error('RECSYS_TEST_DATA must name a MovieLens folder (e.g. ml-latest-small)');
+  }
+  if (!fs.existsSync(chromiumPath)) throw new Error(`no browser at ${chromiumPath} (apt-get install chromium)`);
+  fs.mkdirSync(artifacts, { recursive: true });
+
+  const dist = path.join(appDir, 'dist');
+  if (!fs.existsSync(path.join(dist, 'index.html'))) {
+    run('npx', ['expo', 'export', '--platform', 'web', '--output-dir', 'dist'], { cwd: appDir });
+  }
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'recsys-e2e-'));
+  const env = { ...process.env, RECSYS_WAREHOUSE: path.join(work, 'warehouse', 'movielens.duckdb'),
+    RECSYS_SPLIT_STRATEGY: 'per_user' };
+  run(python, ['-m', 'recommender', 'run', dataDir, '--split', 'per-user', '--trials', '4',
+    '--out', path.join(work, 'reports')], { cwd: repoDir, env });
+
+  const [apiPort, webPort] = [await freePort(), await freePort()];
+  const api = `http://127.0.0.1:${apiPort}`;
+  const web = `http://127.0.0.1:${webPort}`;
+  const apiProcess = start(python, ['-m', 'recommender', 'serve', '--port', String(apiPort), '--log-level', 'warning'],
+    { cwd: repoDir, env: { ...env, RECSYS_CORS_ORIGINS: web } });
+  await waitFor(`${api}/health`, apiProcess);
+  const staticServer = await serveStatic(dist, webPort);
+  log(`API ${api}, web app ${web}`);
+
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const ids = catalogIds(dataDir);
+    const sample = await (await fetch(`${api}/users/sample?n=3`)).json();
+    const userId = String(sample.user_ids[0]);
+
+    await check('a known user sees both lists with real catalog titles', async () => {
+      await page.goto(`${web}/?api=${encodeURIComponent(api)}`);
+      await page.getByTestId('user-id').fill(userId);
+      await page.getByTestId('show').click();
+      await page.getByTestId('results').waitFor({ timeout: 20000 });
+      const expected = await (await fetch(`${api}/compare/${userId}?k=10`)).json();
+      for (const side of ['accuracy', 'discovery']) {
+        const shown = await page.getByTestId(`${side}-title`).allInnerTexts();
+        const want = expected[side].items;
+        assert(shown.length === want.length && shown.length === 10, `${side}: ${shown.length} titles shown`);
+        want.forEach((item, i) => {
+          assert(ids.has(item.movie_id), `${side}: movie ${item.movie_id} is not in movies.csv`);
+          assert(shown[i].startsWith(item.title), `${side}: shown "${shown[i]}", API says "${item.title}"`);
+        });
+        const tier = await page.getByTestId(`${side}-tier`).innerText();
+        assert(tier.includes('Personalised'), `${side}: tier "${tier}"`);
+      }
+      assert((await page.getByTestId('overlap').innerText()).includes('in both lists'), 'overlap line missing');
+      await page.screenshot({ path: path.join(artifacts, 'compare.png'), fullPage: true });
+    });
+
+    await check('a cold-start id shows the popular fallback', async () => {
+      await page.getByTestId('user-id').fill(COLD_START_ID);
+      await page.getByTestId('show').click();
+      await page.getByTestId('cold-start-banner').waitFor({ timeout: 20000 });
+      const tier = await page.getByTestId('accuracy-tier').innerText();
+      assert(tier.includes('cold-start fallback'), `tier "${tier}"`);
+      assert((await page.getByTestId('accuracy-title').count()) === 10, 'fallback list is not 10 movies');
+      await page.screenshot({ path: path.join(artifacts, 'cold-start.png'), fullPage: true });
+    });
+
+    await check('a malformed id shows an error', async () => {
+      await page.getByTestId('user-id').fill('abc');
+      await page.getByTestId('show').click();
+      await page.getByTestId('error').waitFor({ timeout: 10000 });
+      assert((await page.getByTestId('error').innerText()).includes('whole number'), 'no explanation shown');
+    });
+
+    await check('a server that is down shows an error', async () => {
+      const down = `http://127.0.0.1:${await freePort()}`;
+      await page.goto(`${web}/?api=${encodeURIComponent(down)}`);
+      await page.getByTestId('user-id').fill(userId);
+      await page.getByTestId('show').click();
+      await page.getByTestId('error').waitFor({ timeout: 20000 });
+      assert((await page.getByTestId('error').innerText()).includes('Cannot reach the server'), 'no explanation shown');
+      await page.screenshot({ path: path.join(artifacts, 'server-down.png') });
+    });
+
+    await check('a narrow screen stacks the lists', async () => {
+      const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      await phone.goto(`${web}/?api=${encodeURIComponent(api)}`);
+      await phone.getByTestId('user-id').fill(userId);
+      await phone.getByTestId('show').click();
+      await phone.getByTestId('results').waitFor({ timeout: 20000 });
+      const a = await phone.getByTestId('accuracy').boundingBox();
+      const d = await phone.getByTestId('discovery').boundingBox();
+      assert(d.y >= a.y + a.height - 1, 'lists are not stacked on a narrow screen');
+      await phone.screenshot({ path: path.join(artifacts, 'narrow.png'), fullPage: true });
+      await phone.close();
+    });
+  } finally {
+    await browser.close();
+    staticServer.close();
+  }
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (error) {
+  console.error(`[e2e] setup failed: ${error.stack || error}`);
+  results.push({ name: 'setup', ok: false, error });
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  exitCode = failed === 0 && passed > 0 ? 0 : 1;
+}
+process.exit(exitCode);
