@@ -36,7 +36,7 @@ from recommender.config import Settings  # noqa: E402
 from recommender.evaluation.evaluate import evaluate, item_space  # noqa: E402
 from recommender.models import ALS  # noqa: E402
 from recommender.sparse import row_lengths  # noqa: E402
-from recommender.warehouse import connect  # noqa: E402
+from recommender.warehouse import connect, migrate  # noqa: E402
 from recommender.warehouse.connection import SqlLibrary  # noqa: E402
 
 ALS_PARAMS = {"factors": 64, "iterations": 15, "regularization": 0.05, "alpha": 10.0}
@@ -65,6 +65,7 @@ def main() -> None:
     settings = Settings(warehouse=args.warehouse, split_strategy=args.strategy, ks=(10,),
                         artifacts_dir=Path("benchmarks/out/artifacts"))
     con = connect(settings)
+    migrate(con, settings.sql_dir)  # the benchmark warehouse may predate the run-log migrations
     sql = SqlLibrary(settings.sql_dir)
     wb, load_s = timed(lambda: pipeline.Workbench(con, sql, settings, say=print))
     data = wb.data

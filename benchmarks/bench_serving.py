@@ -42,12 +42,13 @@ def phase_precompute(warehouse: Path, strategy: str) -> dict:
     from recommender import pipeline
     from recommender.config import Settings
     from recommender.serving.precompute import _final_models, precompute_and_publish
-    from recommender.warehouse import connect
+    from recommender.warehouse import connect, migrate
     from recommender.warehouse.connection import SqlLibrary
 
     settings = Settings(warehouse=warehouse, split_strategy=strategy,
                         artifacts_dir=warehouse.parent / "artifacts")
     con = connect(settings)
+    migrate(con, settings.sql_dir)
     sql = SqlLibrary(settings.sql_dir)
     wb = pipeline.Workbench(con, sql, settings)
     started = time.perf_counter()

@@ -20,8 +20,8 @@ from recommender.sparse import csr_contains, row_lengths
 
 #: Bumped whenever the artifact layout changes; load() refuses other versions.
 ARTIFACT_VERSION = 1
-#: Users scored per batch (bounds the dense batch x items score matrix).
-BATCH_USERS = 1024
+#: Users per batch (implicit batches its dense scoring itself; this bounds our arrays).
+BATCH_USERS = 8192
 
 
 class ModelError(ValueError):
@@ -113,7 +113,8 @@ class Recommender(ABC):
             extra = 0 if self.candidates_exclude_history else (seen_counts[batch].max() if len(batch) else 0)
             n = int(min(self.n_items, k + extra))
             cand, cand_scores = self._candidates(batch, user_items, n)
-            top_items, top_scores = _clean_top(batch, cand, cand_scores, user_items, k)
+            # the batch's own history rows: filtering costs O(batch), not O(all users)
+            top_items, top_scores = _clean_top(cand, cand_scores, user_items[batch], k)
             items[start : start + len(batch)] = top_items
             scores[start : start + len(batch)] = top_scores
         return TopN(items, scores)
@@ -134,12 +135,14 @@ class Recommender(ABC):
             raise ModelError(f"{self.name}: fit() or load() first")
 
 
-def _clean_top(users, cand, cand_scores, user_items, k):
-    """Drop seen items, padding and -inf scores; keep order; pad rows to k with -1."""
+def _clean_top(cand, cand_scores, history, k):
+    """Drop seen items (row r of ``history`` is row r of ``cand``), padding and -inf scores;
+    keep order; pad rows to k with -1."""
     cand = np.asarray(cand, dtype=np.int64)
     cand_scores = np.asarray(cand_scores, dtype=np.float32)
     valid = (cand >= 0) & (cand_scores > np.finfo(np.float32).min) & np.isfinite(cand_scores)
-    valid &= ~csr_contains(user_items, users[:, None], np.where(cand >= 0, cand, 0))
+    rows = np.arange(len(cand))[:, None]
+    valid &= ~csr_contains(history, rows, np.where(cand >= 0, cand, 0))
     # implicit pads short lists with item 0: keep only each item's first occurrence
     valid &= first_occurrence(cand)
     return compact(cand, cand_scores, valid, k)

@@ -19,7 +19,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.als import ALS, ALSParams
-from recommender.models.base import BATCH_USERS, ModelError, Params, Recommender, TopN
+from recommender.models.base import ModelError, Params, Recommender, TopN
+
+#: Users per MMR batch: bounds the (batch, candidates, candidates) similarity tensor (~40 MB).
+MMR_BATCH = 1024
 
 SIMILARITIES = ("factors", "genres")
 
@@ -86,8 +89,8 @@ class DiverseALS(Recommender):
         pool = self.als.recommend(users, user_items, max(k, self.params.candidates))
         items = np.full((len(pool.items), k), -1, dtype=np.int32)
         scores = np.full((len(pool.items), k), np.nan, dtype=np.float32)
-        for start in range(0, len(pool.items), BATCH_USERS):
-            sl = slice(start, start + BATCH_USERS)
+        for start in range(0, len(pool.items), MMR_BATCH):
+            sl = slice(start, start + MMR_BATCH)
             items[sl], scores[sl] = mmr_rerank(pool.items[sl], pool.scores[sl], self.vectors_, self.params.lam, k)
         return TopN(items, scores)
 
