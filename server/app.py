@@ -10,6 +10,7 @@ import time
 from typing import Annotated, AsyncIterator
 
 from litestar import Controller, Litestar, MediaType, Request, Response, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.exceptions import (
@@ -52,17 +53,30 @@ def _snapshot(state: State):
 class RecommendationController(Controller):
     tags = ["recommendations"]
 
-    @get("/recommend/{user_id:str}", sync_to_thread=True, raises=LOOKUP_ERRORS,
+    # async: a cache hit is answered on the event loop; only misses (DuckDB reads) go to a thread
+    @get("/recommend/{user_id:str}", raises=LOOKUP_ERRORS,
          summary="Top-k movies for a user, with the tier that answered")
-    def recommend(self, state: State, user_id: FromPath[str], k: K = 10, model: FromQuery[S.ModelName] = "als") -> S.Recommendations:
-        snap = _snapshot(state)
-        return service.recommend(_serving(state), snap, service.parse_id(user_id, "user_id"), model, k)
+    async def recommend(self, state: State, user_id: FromPath[str], k: K = 10,
+                        model: FromQuery[S.ModelName] = "als") -> S.Recommendations:
+        serving, snap = _serving(state), _snapshot(state)
+        uid = service.parse_id(user_id, "user_id")
+        service.check_k(snap, k)
+        hit = serving.cache.peek(service.recommend_key(serving, snap, uid, model, k))
+        if hit is not None:
+            serving.stats.tier(hit.tier)
+            return hit
+        return await sync_to_thread(service.recommend, serving, snap, uid, model, k)
 
-    @get("/compare/{user_id:str}", sync_to_thread=True, raises=LOOKUP_ERRORS,
+    @get("/compare/{user_id:str}", raises=LOOKUP_ERRORS,
          summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side")
-    def compare(self, state: State, user_id: FromPath[str], k: K = 10) -> S.Comparison:
-        snap = _snapshot(state)
-        return service.compare(_serving(state), snap, service.parse_id(user_id, "user_id"), k)
+    async def compare(self, state: State, user_id: FromPath[str], k: K = 10) -> S.Comparison:
+        serving, snap = _serving(state), _snapshot(state)
+        uid = service.parse_id(user_id, "user_id")
+        service.check_k(snap, k)
+        hit = serving.cache.peek(service.compare_key(serving, snap, uid, k))
+        if hit is not None:
+            return hit
+        return await sync_to_thread(service.compare, serving, snap, uid, k)
 
     @post("/users/{user_id:str}/ratings", sync_to_thread=True, status_code=HTTP_201_CREATED, raises=LOOKUP_ERRORS,
           summary="Store a rating; the user's cached lists are invalidated")
@@ -176,8 +190,9 @@ def latency_middleware(app):
             serving = getattr(scope["litestar_app"].state, "serving", None) if "litestar_app" in scope else None
             if serving is not None:
                 serving.stats.record(endpoint, seconds, status["code"])
-            access_log.info(json.dumps({"endpoint": endpoint, "path": scope["path"], "status": status["code"],
-                                        "ms": round(seconds * 1000, 3)}))
+            if access_log.isEnabledFor(logging.INFO):  # no formatting cost when the level is off
+                access_log.info(json.dumps({"endpoint": endpoint, "path": scope["path"], "status": status["code"],
+                                            "ms": round(seconds * 1000, 3)}))
 
     return middleware
 

@@ -27,10 +27,20 @@ def check_k(snap: Snapshot, k: int) -> None:
         raise ValidationException(f"k must be at most {snap.info['serve_n']} (the precomputed list length), got {k}")
 
 
+def recommend_key(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> tuple:
+    """Cache key: the version and the user's feedback generation make stale entries unreachable."""
+    return ("recommend", snap.version, user_id, model, k, state.feedback.generation(user_id))
+
+
+def compare_key(state: ServingState, snap: Snapshot, user_id: int, k: int) -> tuple:
+    return ("compare", snap.version, user_id, k, state.feedback.generation(user_id))
+
+
 def recommend(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> S.Recommendations:
+    """Cached; the uncached path reads DuckDB (call it from a worker thread)."""
     check_k(snap, k)
-    key = ("recommend", snap.version, user_id, model, k, state.feedback.generation(user_id))
-    result, _ = state.cache.get_or_compute(key, lambda: _compute(state, snap, user_id, model, k))
+    result, _ = state.cache.get_or_compute(recommend_key(state, snap, user_id, model, k),
+                                           lambda: _compute(state, snap, user_id, model, k))
     state.stats.tier(result.tier)
     return result
 
@@ -40,10 +50,8 @@ def _compute(state: ServingState, snap: Snapshot, user_id: int, model: str, k: i
     rated = {movie_id for movie_id, _ in feedback}
     rows = snap.precomputed(model, user_id)
     if rows:
-        items = [
-            S.RecItem(r[1], r[2], r[3], list(r[4] or []), _num(r[5]), S.Reason(r[7], r[8]) if r[7] is not None else None)
-            for r in rows if r[1] not in rated
-        ][:k]
+        picks = [(movie_id, score, reason) for _, movie_id, score, _, reason in rows if movie_id not in rated][:k]
+        items = [_item(snap.catalog, m, score, reason) for m, score, reason in picks if m in snap.catalog]
         return S.Recommendations(user_id, model, k, "personalised", snap.version, items)
     threshold = state.config.settings.rating_threshold
     positives = [m for m, rating in feedback if rating >= threshold]
@@ -60,6 +68,13 @@ def _compute(state: ServingState, snap: Snapshot, user_id: int, model: str, k: i
 
 
 def compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> S.Comparison:
+    check_k(snap, k)
+    result, _ = state.cache.get_or_compute(compare_key(state, snap, user_id, k),
+                                           lambda: _compare(state, snap, user_id, k))
+    return result
+
+
+def _compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> S.Comparison:
     accuracy = recommend(state, snap, user_id, "als", k)
     discovery = recommend(state, snap, user_id, "diverse", k)
     a = [i.movie_id for i in accuracy.items]
@@ -90,7 +105,7 @@ def _list_stats(movies, ids: list[int]) -> S.ListStats:
     return S.ListStats(round(1 - sum(sims) / len(sims), 4), round(pop, 2))
 
 
-def _item(movies, movie_id: int, score: float | None, reason_id: int | None) -> S.RecItem:
+def _item(movies, movie_id: int, score, reason_id: int | None) -> S.RecItem:
     m = movies[movie_id]
     reason = S.Reason(reason_id, movies[reason_id].title) if reason_id is not None and reason_id in movies else None
     return S.RecItem(m.movie_id, m.title, m.year, list(m.genres), _num(score), reason)

@@ -48,6 +48,7 @@ class Snapshot:
     popular_scores: np.ndarray = field(repr=False)
     diverse_params: dict[str, Any] = field(repr=False)
     info: dict[str, Any] = field(repr=False)
+    catalog: dict[int, Movie] = field(repr=False)   # every movie of the version, in memory
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @staticmethod
@@ -70,8 +71,9 @@ class Snapshot:
     def open(cls, folder: Path, sql: SqlLibrary) -> "Snapshot":
         try:
             # the version file is immutable and the only thing this connection may touch
+            # one thread per query: lookups are tiny, concurrency comes from the requests
             con = duckdb.connect(str(folder / "recs.duckdb"), read_only=True,
-                                 config={"enable_external_access": False})
+                                 config={"enable_external_access": False, "threads": 1})
         except duckdb.Error as exc:
             raise NotReady(f"cannot open {folder / 'recs.duckdb'}: {exc}") from exc
         try:
@@ -92,11 +94,14 @@ class Snapshot:
             shape=(len(item_ids), max(len(names), 1)),
         ).toarray()
         popular = con.sql("select movie_id, score from popular_movies order by rank").fetchnumpy()
+        catalog = {r[0]: Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0))
+                   for r in sql.run(con, "serving/catalog_all.sql").fetchall()}
         return cls(
             version=version, path=folder, con=con, sql=sql, als=als, item_ids=item_ids,
             genre_vectors=M.normalise_rows(np.minimum(genres, 1.0)),
             popular=popular["movie_id"], popular_scores=popular["score"],
             diverse_params=json.loads(diverse), info={"serve_n": serve_n, "runs": json.loads(runs), "metrics": json.loads(metrics)},
+            catalog=catalog,
         )
 
     # -- connections ----------------------------------------------------------------
@@ -113,13 +118,12 @@ class Snapshot:
 
     # -- lookups ----------------------------------------------------------------------
     def precomputed(self, model: str, user_id: int) -> list[tuple]:
-        """(rank, movie_id, title, year, genres, score, source, reason_id, reason_title) rows."""
+        """(rank, movie_id, score, source, reason_movie_id) rows, best first."""
         return self.sql.run(self.cursor(), "serving/lookup_recommendations.sql",
                             {"model": model, "user_id": user_id}).fetchall()
 
-    def movies(self, movie_ids: list[int]) -> dict[int, Movie]:
-        rows = self.sql.run(self.cursor(), "serving/lookup_catalog.sql", {"movie_ids": movie_ids}).fetchall()
-        return {r[0]: Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0)) for r in rows}
+    def movies(self, movie_ids) -> dict[int, Movie]:
+        return {m: self.catalog[m] for m in movie_ids if m in self.catalog}
 
     def search(self, text: str, limit: int) -> list[Movie]:
         rows = self.sql.run(self.cursor(), "serving/search_movies.sql", {"text": text, "limit": limit}).fetchall()

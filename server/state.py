@@ -32,6 +32,16 @@ class RecCache:
         self.hits = 0
         self.misses = 0
 
+    def peek(self, key: Hashable) -> Any | None:
+        """The cached value (counted as a hit) or None; never computes (safe on the event loop)."""
+        if not self.enabled:
+            return None
+        with self._lock:
+            value = self._cache.get(key)
+            if value is not None:
+                self.hits += 1
+            return value
+
     def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> tuple[Any, bool]:
         if not self.enabled:
             return compute(), False

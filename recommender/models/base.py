@@ -110,14 +110,23 @@ class Recommender(ABC):
         seen_counts = row_lengths(user_items)
         for start in range(0, len(users), BATCH_USERS):
             batch = users[start : start + BATCH_USERS]
-            extra = 0 if self.candidates_exclude_history else (seen_counts[batch].max() if len(batch) else 0)
-            n = int(min(self.n_items, k + extra))
-            cand, cand_scores = self._candidates(batch, user_items, n)
-            # the batch's own history rows: filtering costs O(batch), not O(all users)
-            top_items, top_scores = _clean_top(cand, cand_scores, user_items[batch], k)
+            # Candidates that may include seen items: a modest first round for everyone,
+            # then a second round, as long as needed, only for the rows left short.
+            extra = 0 if self.candidates_exclude_history else 2 * k + 32
+            top_items, top_scores = self._top(batch, user_items, k, k + extra)
+            if not self.candidates_exclude_history:
+                needed = np.minimum(self.n_items, k + seen_counts[batch])
+                short = np.flatnonzero(((top_items < 0).any(axis=1)) & (needed > k + extra))
+                if len(short):
+                    top_items[short], top_scores[short] = self._top(batch[short], user_items, k, needed[short].max())
             items[start : start + len(batch)] = top_items
             scores[start : start + len(batch)] = top_scores
         return TopN(items, scores)
+
+    def _top(self, batch: np.ndarray, user_items: sp.csr_matrix, k: int, n: int):
+        cand, cand_scores = self._candidates(batch, user_items, int(min(self.n_items, n)))
+        # the batch's own history rows: filtering costs O(batch), not O(all users)
+        return _clean_top(cand, cand_scores, user_items[batch], k)
 
     def save(self, path: Path) -> Path:
         """Write the model as ``.npz`` (plain arrays, no pickle), stamped with versions."""

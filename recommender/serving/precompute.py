@@ -28,6 +28,7 @@ from recommender.config import Settings
 from recommender.models import ALS, DiverseALS, ItemKNN, Recommender
 from recommender.models import load as load_model
 from recommender.serving.lists import ServedLists, popularity_fallback, served_lists
+from recommender.sparse import csr_contains
 from recommender.warehouse.connection import SqlLibrary
 
 SIMILAR_N = 20
@@ -175,15 +176,19 @@ def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, hist
     """
     out = np.full(lists.items.shape, -1, dtype=np.int32)
     if isinstance(model, ItemKNN):
-        sim = model.model_.similarity.tocsr()
+        sim = _rows_sorted_by_value(model.model_.similarity.tocsr())
         for start in range(0, len(users), BATCH):
             sl = slice(start, start + BATCH)
             items = lists.items[sl]
-            flat = np.where(items >= 0, items, 0).ravel()
-            contrib = sim[flat].multiply(history[np.repeat(users[sl], items.shape[1])]).tocsr()
-            best = np.asarray(contrib.argmax(axis=1)).ravel()
-            has = np.diff(contrib.indptr) > 0
-            out[sl] = np.where(has, best, -1).reshape(items.shape)
+            rows = sim[np.where(items >= 0, items, 0).ravel()]
+            entry_row = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+            owner = entry_row // items.shape[1]  # the batch row (user) of each entry
+            # neighbours come best first in each row: the first one the user has seen is the reason
+            hit = np.flatnonzero(csr_contains(history[users[sl]], owner, rows.indices))
+            first_rows, first = np.unique(entry_row[hit], return_index=True)
+            reason = np.full(rows.shape[0], -1, dtype=np.int32)
+            reason[first_rows] = rows.indices[hit[first]]
+            out[sl] = reason.reshape(items.shape)
     elif isinstance(model, (ALS, DiverseALS)):
         als = model if isinstance(model, ALS) else model.als
         vectors = als.item_factors / np.maximum(np.linalg.norm(als.item_factors, axis=1, keepdims=True), 1e-12)
@@ -198,6 +203,13 @@ def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, hist
             out[sl] = np.where((items >= 0) & (hist >= 0).any(axis=1)[:, None], chosen, -1)
     out[lists.filled] = -1
     return out
+
+
+def _rows_sorted_by_value(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """The same CSR matrix with each row's entries ordered by value, largest first."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((-matrix.data, rows))
+    return sp.csr_matrix((matrix.data[order], matrix.indices[order], matrix.indptr), shape=matrix.shape)
 
 
 def _recent_history(history: sp.csr_matrix, times: sp.csr_matrix, window: int) -> np.ndarray:
