@@ -25,9 +25,9 @@ function fakeClient(compare) {
 }
 
 test('shows both lists for a user', async () => {
-  render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(async () => comparison('personalised'))} />);
-  fireEvent.changeText(screen.getByTestId('user-id'), '7');
-  fireEvent.press(screen.getByTestId('show'));
+  await render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(async () => comparison('personalised'))} />);
+  await fireEvent.changeText(screen.getByTestId('user-id'), '7');
+  await fireEvent.press(screen.getByTestId('show'));
   await waitFor(() => expect(screen.getByTestId('results')).toBeTruthy());
   expect(screen.getByText('Alpha (2000)')).toBeTruthy();
   expect(screen.getByText('Gamma (2000)')).toBeTruthy();
@@ -36,22 +36,22 @@ test('shows both lists for a user', async () => {
 });
 
 test('a cold-start user shows the fallback clearly', async () => {
-  render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(async () => comparison('popular'))} />);
+  await render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(async () => comparison('popular'))} />);
   await waitFor(() => expect(screen.getByTestId('example-cold')).toBeTruthy());
-  fireEvent.press(screen.getByTestId('example-cold'));
+  await fireEvent.press(screen.getByTestId('example-cold'));
   await waitFor(() => expect(screen.getByTestId('cold-start-banner')).toBeTruthy());
 });
 
 test('errors are visible, not silent', async () => {
   const failing = async () => { throw new ApiError('Cannot reach the server at http://x'); };
-  render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(failing)} />);
-  fireEvent.changeText(screen.getByTestId('user-id'), '7');
-  fireEvent.press(screen.getByTestId('show'));
+  await render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(failing)} />);
+  await fireEvent.changeText(screen.getByTestId('user-id'), '7');
+  await fireEvent.press(screen.getByTestId('show'));
   await waitFor(() => expect(screen.getByTestId('error')).toBeTruthy());
   expect(screen.getByText('Cannot reach the server at http://x')).toBeTruthy();
 });
 
-test('idle state explains what to do', () => {
-  render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(async () => comparison('personalised'))} />);
+test('idle state explains what to do', async () => {
+  await render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(async () => comparison('personalised'))} />);
   expect(screen.getByTestId('idle')).toBeTruthy();
 });

@@ -11,8 +11,8 @@ const list = {
   ],
 };
 
-test('renders titles, years, genres, reasons and the tier', () => {
-  render(<RecList heading="Accuracy" caption="ALS" list={list} stats={{ intra_list_diversity: 0.71, mean_popularity: 120 }}
+test('renders titles, years, genres, reasons and the tier', async () => {
+  await render(<RecList heading="Accuracy" caption="ALS" list={list} stats={{ intra_list_diversity: 0.71, mean_popularity: 120 }}
     shared={new Set([1036])} testID="accuracy" />);
   expect(screen.getByText('Die Hard (1988)  ◆')).toBeTruthy();
   expect(screen.getByText('Action · Thriller')).toBeTruthy();
@@ -23,8 +23,8 @@ test('renders titles, years, genres, reasons and the tier', () => {
   expect(screen.getByText('diversity 0.71 · mean popularity 120')).toBeTruthy();
 });
 
-test('shows the fallback tier and an empty state', () => {
-  render(<RecList heading="Discovery" caption="" list={{ ...list, tier: 'popular', items: [] }} testID="discovery" />);
+test('shows the fallback tier and an empty state', async () => {
+  await render(<RecList heading="Discovery" caption="" list={{ ...list, tier: 'popular', items: [] }} testID="discovery" />);
   expect(screen.getByText(/cold-start fallback/)).toBeTruthy();
   expect(screen.getByTestId('discovery-empty')).toBeTruthy();
 });

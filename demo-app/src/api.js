@@ -62,7 +62,7 @@ export function createApiClient(baseUrl, fetchImpl = globalThis.fetch, timeoutMs
 
   return {
     baseUrl: base,
-    compare: (userId, k = 10) => request(`/compare/${parseUserId(userId)}?k=${k}`),
+    compare: async (userId, k = 10) => request(`/compare/${parseUserId(userId)}?k=${k}`),
     sampleUsers: (n = 5) => request(`/users/sample?n=${n}`),
     health: () => request('/health'),
   };
