@@ -172,6 +172,8 @@ def load_test(phase: dict, seconds: int, connections: int) -> dict:
                 conn.request("GET", p)
                 conn.getresponse().read()
             results[name] = load(port, paths, seconds, connections)
+            if cache_size == "0":  # latency without queueing: two connections
+                results[name + "_2_connections"] = load(port, paths[::-1], seconds, 2)
         finally:
             proc.terminate(); proc.wait()
     bare = results["bare_constant_list"]["rps"]
@@ -185,12 +187,21 @@ def main() -> None:
     parser.add_argument("--strategy", default="per_user")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--only-load", action="store_true",
+                        help="reuse the published version and the precompute figures of the last run")
     parser.add_argument("--phase", choices=["precompute"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
         result = phase_precompute(args.warehouse.resolve(), args.strategy)
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
+        return
+    if args.only_load:
+        report = json.loads(Path("benchmarks/out/serving.json").read_text())
+        phase = {"artifacts_root": str(args.warehouse.resolve().parent / "artifacts")}
+        report["load"] = load_test(phase, args.seconds, args.connections)
+        Path("benchmarks/out/serving.json").write_text(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2))
         return
     out = subprocess.run([sys.executable, __file__, "--phase", "precompute", "--warehouse", str(args.warehouse),
                           "--strategy", args.strategy], capture_output=True, text=True, check=True)

@@ -6,6 +6,7 @@ import contextlib
 import hmac
 import json
 import logging
+import logging.handlers
 import time
 from typing import Annotated, AsyncIterator
 
@@ -33,6 +34,38 @@ from server.snapshot import NotReady
 from server.state import ServingState
 
 access_log = logging.getLogger("recsys.access")
+
+
+class _BatchedHandler(logging.handlers.MemoryHandler):
+    """MemoryHandler that also flushes once its oldest buffered line is a second old."""
+
+    def __init__(self, capacity: int, target: logging.Handler, max_age_s: float = 1.0) -> None:
+        super().__init__(capacity, flushLevel=logging.WARNING, target=target)
+        self.max_age_s = max_age_s
+        self._oldest: float | None = None
+
+    def shouldFlush(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if self._oldest is None:
+            self._oldest = now
+        if super().shouldFlush(record) or now - self._oldest >= self.max_age_s:
+            self._oldest = None
+            return True
+        return False
+
+
+def _configure_access_log() -> None:
+    """One JSON line per request on stderr, written in batches (a write per request costs
+    more than the rest of a cached answer): flushed every 256 lines, when the oldest line is
+    a second old, on any warning, and at shutdown. Level: the logger's (INFO by default)."""
+    if not access_log.handlers:
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("%(message)s"))
+        handler = _BatchedHandler(256, stream)
+        access_log.addHandler(handler)
+        access_log.propagate = False
+        if access_log.level == logging.NOTSET:
+            access_log.setLevel(logging.INFO)
 log = logging.getLogger("recsys.server")
 
 K = Annotated[int, QueryParameter(ge=1, le=100, description="list length (at most the precomputed length)")]
@@ -53,30 +86,32 @@ def _snapshot(state: State):
 class RecommendationController(Controller):
     tags = ["recommendations"]
 
-    # async: a cache hit is answered on the event loop; only misses (DuckDB reads) go to a thread
+    # async: a cache hit is answered on the event loop with its already-encoded body; only
+    # misses (DuckDB reads) go to a worker thread
     @get("/recommend/{user_id:str}", raises=LOOKUP_ERRORS,
          summary="Top-k movies for a user, with the tier that answered")
     async def recommend(self, state: State, user_id: FromPath[str], k: K = 10,
-                        model: FromQuery[S.ModelName] = "als") -> S.Recommendations:
+                        model: FromQuery[S.ModelName] = "als") -> Response[S.Recommendations]:
         serving, snap = _serving(state), _snapshot(state)
         uid = service.parse_id(user_id, "user_id")
         service.check_k(snap, k)
-        hit = serving.cache.peek(service.recommend_key(serving, snap, uid, model, k))
-        if hit is not None:
-            serving.stats.tier(hit.tier)
-            return hit
-        return await sync_to_thread(service.recommend, serving, snap, uid, model, k)
+        answer = serving.cache.peek(service.recommend_key(serving, snap, uid, model, k))
+        if answer is not None:
+            serving.stats.tier(answer.value.tier)
+        else:
+            answer = await sync_to_thread(service.recommend, serving, snap, uid, model, k)
+        return Response(answer.body, media_type=MediaType.JSON)
 
     @get("/compare/{user_id:str}", raises=LOOKUP_ERRORS,
          summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side")
-    async def compare(self, state: State, user_id: FromPath[str], k: K = 10) -> S.Comparison:
+    async def compare(self, state: State, user_id: FromPath[str], k: K = 10) -> Response[S.Comparison]:
         serving, snap = _serving(state), _snapshot(state)
         uid = service.parse_id(user_id, "user_id")
         service.check_k(snap, k)
-        hit = serving.cache.peek(service.compare_key(serving, snap, uid, k))
-        if hit is not None:
-            return hit
-        return await sync_to_thread(service.compare, serving, snap, uid, k)
+        answer = serving.cache.peek(service.compare_key(serving, snap, uid, k))
+        if answer is None:
+            answer = await sync_to_thread(service.compare, serving, snap, uid, k)
+        return Response(answer.body, media_type=MediaType.JSON)
 
     @post("/users/{user_id:str}/ratings", sync_to_thread=True, status_code=HTTP_201_CREATED, raises=LOOKUP_ERRORS,
           summary="Store a rating; the user's cached lists are invalidated")
@@ -203,6 +238,7 @@ def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: ServerConfig) -> Litestar:
+    _configure_access_log()
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.serving = ServingState(config)
@@ -210,6 +246,8 @@ def create_app(config: ServerConfig) -> Litestar:
             yield
         finally:
             app.state.serving.close()
+            for handler in access_log.handlers:
+                handler.flush()
 
     return Litestar(
         route_handlers=[RecommendationController, MovieController, OpsController],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import msgspec
+
 from litestar.exceptions import NotFoundException, ValidationException
 
 from server import schemas as S
@@ -36,13 +38,29 @@ def compare_key(state: ServingState, snap: Snapshot, user_id: int, k: int) -> tu
     return ("compare", snap.version, user_id, k, state.feedback.generation(user_id))
 
 
-def recommend(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> S.Recommendations:
+class Answer(tuple):
+    """A cached answer: the response object and its JSON body, encoded once."""
+
+    @classmethod
+    def of(cls, value) -> "Answer":
+        return cls((value, msgspec.json.encode(value)))
+
+    @property
+    def value(self):
+        return self[0]
+
+    @property
+    def body(self) -> bytes:
+        return self[1]
+
+
+def recommend(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> Answer:
     """Cached; the uncached path reads DuckDB (call it from a worker thread)."""
     check_k(snap, k)
-    result, _ = state.cache.get_or_compute(recommend_key(state, snap, user_id, model, k),
-                                           lambda: _compute(state, snap, user_id, model, k))
-    state.stats.tier(result.tier)
-    return result
+    answer, _ = state.cache.get_or_compute(recommend_key(state, snap, user_id, model, k),
+                                           lambda: Answer.of(_compute(state, snap, user_id, model, k)))
+    state.stats.tier(answer.value.tier)
+    return answer
 
 
 def _compute(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> S.Recommendations:
@@ -67,16 +85,16 @@ def _compute(state: ServingState, snap: Snapshot, user_id: int, model: str, k: i
     return S.Recommendations(user_id, model, k, "popular", snap.version, items)
 
 
-def compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> S.Comparison:
+def compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> Answer:
     check_k(snap, k)
-    result, _ = state.cache.get_or_compute(compare_key(state, snap, user_id, k),
-                                           lambda: _compare(state, snap, user_id, k))
-    return result
+    answer, _ = state.cache.get_or_compute(compare_key(state, snap, user_id, k),
+                                           lambda: Answer.of(_compare(state, snap, user_id, k)))
+    return answer
 
 
 def _compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> S.Comparison:
-    accuracy = recommend(state, snap, user_id, "als", k)
-    discovery = recommend(state, snap, user_id, "diverse", k)
+    accuracy = recommend(state, snap, user_id, "als", k).value
+    discovery = recommend(state, snap, user_id, "diverse", k).value
     a = [i.movie_id for i in accuracy.items]
     d = [i.movie_id for i in discovery.items]
     common = [m for m in a if m in set(d)]
