@@ -128,7 +128,7 @@ def mmr_rerank(cand: np.ndarray, rel_scores: np.ndarray, vectors: np.ndarray, la
     span = np.where(hi > lo, hi - lo, 1.0)
     rel = np.where(valid, (rel - lo) / span, 0.0)
     v = vectors[np.where(valid, cand, 0)]                       # (B, C, d)
-    sim = np.einsum("bcd,bed->bce", v, v, optimize=True)        # (B, C, C) cosine
+    sim = np.matmul(v, v.transpose(0, 2, 1))                    # (B, C, C) cosine, on BLAS
     max_sim = np.zeros((n_users, n_cand))
     available = valid.copy()
     rows = np.arange(n_users)

@@ -28,7 +28,6 @@ from recommender.config import Settings
 from recommender.models import ALS, DiverseALS, ItemKNN, Recommender
 from recommender.models import load as load_model
 from recommender.serving.lists import ServedLists, popularity_fallback, served_lists
-from recommender.sparse import csr_contains
 from recommender.warehouse.connection import SqlLibrary
 
 SIMILAR_N = 20
@@ -82,17 +81,25 @@ def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, sett
     try:
         sql.run(recs, "serving/schema.sql")
         for name, (run_id, model) in models.items():
-            t = time.perf_counter()
+            spent = {"lists": 0.0, "reasons": 0.0, "write": 0.0}
             for start in range(0, len(users), 65536):  # bounded memory per chunk of users
                 chunk = users[start:start + 65536]
+                t = time.perf_counter()
                 lists = served_lists(model, chunk, history, n_serve, fallback)
+                spent["lists"] += time.perf_counter() - t
+                t = time.perf_counter()
                 reasons = reason_items(model, chunk, lists, history, data.time_matrix("train", "val"))
+                spent["reasons"] += time.perf_counter() - t
+                t = time.perf_counter()
                 table = _recommendation_rows(name, data.user_ids[chunk], data.item_ids, lists, reasons)
                 recs.register("new_rows", table)
                 recs.execute("insert into recommendations select * from new_rows")
                 recs.unregister("new_rows")
+                spent["write"] += time.perf_counter() - t
                 total_rows += table.num_rows
-            say(f"  {name}: {len(users):,} users x {n_serve} in {time.perf_counter() - t:.1f}s")
+            say(f"  {name}: {len(users):,} users x {n_serve}: "
+                + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in spent.items()))
+        t = time.perf_counter()
         _write_catalog(con, recs, data, history)
         _write_popular(recs, data, fallback)
         _write_similar(recs, data, models["itemknn"][1])
@@ -109,9 +116,12 @@ def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, sett
         # data checks, against the train+val history the lists were filtered by
         recs.register("seen_history", pa.table({"user_id": data.user_ids[history.tocoo().row].astype(np.int32),
                                                 "movie_id": data.item_ids[history.tocoo().col].astype(np.int32)}))
+        say(f"  catalog, popular, similar movies: {time.perf_counter() - t:.1f}s")
+        t = time.perf_counter()
         failed = run_checks(recs, sql, settings.sql_dir, {"expected": n_serve})
         recs.unregister("seen_history")
         recs.execute("checkpoint")
+        say(f"  data checks: {time.perf_counter() - t:.1f}s")
     finally:
         recs.close()
     if failed:
@@ -177,14 +187,18 @@ def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, hist
     out = np.full(lists.items.shape, -1, dtype=np.int32)
     if isinstance(model, ItemKNN):
         sim = _rows_sorted_by_value(model.model_.similarity.tocsr())
-        for start in range(0, len(users), BATCH):
-            sl = slice(start, start + BATCH)
+        batch = 512  # bounds the dense (batch x items) history mask below (~30 MB)
+        for start in range(0, len(users), batch):
+            sl = slice(start, start + batch)
             items = lists.items[sl]
             rows = sim[np.where(items >= 0, items, 0).ravel()]
             entry_row = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
             owner = entry_row // items.shape[1]  # the batch row (user) of each entry
+            seen = history[users[sl]]
+            mask = np.zeros((seen.shape[0], history.shape[1]), dtype=bool)
+            mask[np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr)), seen.indices] = True
             # neighbours come best first in each row: the first one the user has seen is the reason
-            hit = np.flatnonzero(csr_contains(history[users[sl]], owner, rows.indices))
+            hit = np.flatnonzero(mask[owner, rows.indices])
             first_rows, first = np.unique(entry_row[hit], return_index=True)
             reason = np.full(rows.shape[0], -1, dtype=np.int32)
             reason[first_rows] = rows.indices[hit[first]]
@@ -196,7 +210,8 @@ def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, hist
         for start in range(0, len(users), BATCH):
             sl = slice(start, start + BATCH)
             items, hist = lists.items[sl], recent[sl]
-            s = np.einsum("bnf,bwf->bnw", vectors[np.maximum(items, 0)], vectors[np.maximum(hist, 0)], optimize=True)
+            # batched matrix products run on BLAS; einsum here would not
+            s = np.matmul(vectors[np.maximum(items, 0)], vectors[np.maximum(hist, 0)].transpose(0, 2, 1))
             s[np.broadcast_to((hist < 0)[:, None, :], s.shape)] = -np.inf
             best = np.argmax(s, axis=2)
             chosen = np.take_along_axis(hist, best, axis=1)
