@@ -86,7 +86,14 @@ class DiverseALS(Recommender):
 
     def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> TopN:
         self._require_fitted()
-        pool = self.als.recommend(users, user_items, max(k, self.params.candidates))
+        return self.rerank(self.als.recommend(users, user_items, self.pool_size(k)), k)
+
+    def pool_size(self, k: int) -> int:
+        """How many ALS candidates ``rerank`` wants for lists of k."""
+        return max(k, self.params.candidates)
+
+    def rerank(self, pool: TopN, k: int) -> TopN:
+        """Greedy MMR over ALS's top-``pool_size(k)`` lists (one row per user)."""
         items = np.full((len(pool.items), k), -1, dtype=np.int32)
         scores = np.full((len(pool.items), k), np.nan, dtype=np.float32)
         for start in range(0, len(pool.items), MMR_BATCH):

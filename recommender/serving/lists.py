@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.models import Popular, Recommender
+from recommender.models import Popular, Recommender, TopN
 from recommender.models.base import compact, first_occurrence
 
 
@@ -33,8 +33,9 @@ def popularity_fallback(history: sp.csr_matrix) -> Popular:
 
 
 def served_lists(model: Recommender, users: np.ndarray, history: sp.csr_matrix, k: int,
-                 fallback: Popular) -> ServedLists:
-    top = model.recommend(users, history, k)
+                 fallback: Popular, top: TopN | None = None) -> ServedLists:
+    """``top``: the model's lists when the caller already has them (else they are computed)."""
+    top = model.recommend(users, history, k) if top is None else top
     short = (top.items < 0).any(axis=1)
     filled = np.zeros(top.items.shape, dtype=bool)
     if not short.any():

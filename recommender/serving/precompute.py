@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from recommender import pipeline
 from recommender.config import Settings
-from recommender.models import ALS, DiverseALS, ItemKNN, Recommender
+from recommender.models import ALS, DiverseALS, ItemKNN, Recommender, TopN
 from recommender.models import load as load_model
 from recommender.serving.lists import ServedLists, popularity_fallback, served_lists
 from recommender.warehouse.connection import SqlLibrary
@@ -80,25 +80,37 @@ def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, sett
     total_rows = 0
     try:
         sql.run(recs, "serving/schema.sql")
-        for name, (run_id, model) in models.items():
-            spent = {"lists": 0.0, "reasons": 0.0, "write": 0.0}
-            for start in range(0, len(users), 65536):  # bounded memory per chunk of users
-                chunk = users[start:start + 65536]
+        spent = {name: {"lists": 0.0, "reasons": 0.0, "write": 0.0} for name in models}
+        shared_pool = _same_als(models["als"][1], models["diverse"][1])
+        for start in range(0, len(users), 65536):  # bounded memory per chunk of users
+            chunk = users[start:start + 65536]
+            pool = None
+            if shared_pool:  # ALS's top-20 is the prefix of the pool the re-ranker reads
                 t = time.perf_counter()
-                lists = served_lists(model, chunk, history, n_serve, fallback)
-                spent["lists"] += time.perf_counter() - t
+                pool = models["als"][1].recommend(chunk, history, models["diverse"][1].pool_size(n_serve))
+                spent["als"]["lists"] += time.perf_counter() - t
+            for name, (run_id, model) in models.items():
+                t = time.perf_counter()
+                top = None
+                if pool is not None and name == "als":
+                    top = TopN(pool.items[:, :n_serve], pool.scores[:, :n_serve])
+                elif pool is not None and name == "diverse":
+                    top = model.rerank(pool, n_serve)
+                lists = served_lists(model, chunk, history, n_serve, fallback, top=top)
+                spent[name]["lists"] += time.perf_counter() - t
                 t = time.perf_counter()
                 reasons = reason_items(model, chunk, lists, history, data.time_matrix("train", "val"))
-                spent["reasons"] += time.perf_counter() - t
+                spent[name]["reasons"] += time.perf_counter() - t
                 t = time.perf_counter()
                 table = _recommendation_rows(name, data.user_ids[chunk], data.item_ids, lists, reasons)
                 recs.register("new_rows", table)
                 recs.execute("insert into recommendations select * from new_rows")
                 recs.unregister("new_rows")
-                spent["write"] += time.perf_counter() - t
+                spent[name]["write"] += time.perf_counter() - t
                 total_rows += table.num_rows
+        for name, stages in spent.items():
             say(f"  {name}: {len(users):,} users x {n_serve}: "
-                + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in spent.items()))
+                + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in stages.items()))
         t = time.perf_counter()
         _write_catalog(con, recs, data, history)
         _write_popular(recs, data, fallback)
@@ -136,6 +148,13 @@ def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, sett
     seconds = time.perf_counter() - started
     say(f"published version {version} ({total_rows:,} rows) in {seconds:.1f}s -> {final}")
     return Published(version, final, total_rows, seconds)
+
+
+def _same_als(als: ALS, diverse: DiverseALS) -> bool:
+    """Whether the re-ranker sits on exactly the served ALS (then one candidate pool serves both)."""
+    return (diverse.als is not None
+            and np.array_equal(als.item_factors, diverse.als.item_factors)
+            and np.array_equal(np.asarray(als.model_.user_factors), np.asarray(diverse.als.model_.user_factors)))
 
 
 def run_checks(recs: duckdb.DuckDBPyConnection, sql: SqlLibrary, sql_dir: Path, params: dict) -> str | None:
