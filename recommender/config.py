@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -61,7 +61,6 @@ class Settings:
     threads: int | None = None
     #: Models artefacts and serving files live beside the warehouse unless set.
     artifacts_dir: Path | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.split_strategy not in SPLIT_STRATEGIES:
@@ -100,10 +99,6 @@ class Settings:
     def serving_dir(self) -> Path:
         return self.artifacts_root / "serving"
 
-    @property
-    def reports_dir(self) -> Path:
-        return Path(self.extra.get("reports_dir", "reports"))
-
     # -- construction -----------------------------------------------------------------
     @classmethod
     def from_sources(
@@ -114,7 +109,7 @@ class Settings:
         ``None`` values in ``overrides`` mean "not given" and are ignored; unknown keys are refused.
         """
         environ = os.environ if environ is None else environ
-        known = {f.name: f for f in fields(cls) if f.name != "extra"}
+        known = {f.name: f for f in fields(cls)}
         values: dict[str, Any] = {}
         for name, f in known.items():
             raw = environ.get(f"RECSYS_{name.upper()}")
@@ -134,8 +129,6 @@ class Settings:
         """JSON-ready dict of every setting (what a run records)."""
         out = {}
         for f in fields(self):
-            if f.name == "extra":
-                continue
             value = getattr(self, f.name)
             out[f.name] = str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
         return out

@@ -87,13 +87,14 @@ def log_run(
                 settings.as_json(),
             ],
         )
+        values = evaluation.summary()
         summary = pa.table({
-            "run_id": [run_id] * len(evaluation.summary()),
-            "split": [evaluation.part] * len(evaluation.summary()),
-            "k": [k for (_, k) in evaluation.summary()],
-            "metric": [m for (m, _) in evaluation.summary()],
-            "value": list(evaluation.summary().values()),
-            "n_users": [evaluation.n_users] * len(evaluation.summary()),
+            "run_id": [run_id] * len(values),
+            "split": [evaluation.part] * len(values),
+            "k": [k for (_, k) in values],
+            "metric": [m for (m, _) in values],
+            "value": list(values.values()),
+            "n_users": [evaluation.n_users] * len(values),
         })
         con.register("new_run_metrics", summary)
         con.execute("insert into run_metrics select * from new_run_metrics")

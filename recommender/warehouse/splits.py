@@ -31,9 +31,3 @@ def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
         )
     con.execute("reset preserve_insertion_order")
 
-
-def summary(con: duckdb.DuckDBPyConnection, strategy: str | None = None) -> list[tuple]:
-    query = "select * from split_summary"
-    if strategy:
-        return con.execute(query + " where strategy = ?", [strategy]).fetchall()
-    return con.execute(query).fetchall()
