@@ -82,8 +82,11 @@ def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, sett
         sql.run(recs, "serving/schema.sql")
         spent = {name: {"lists": 0.0, "reasons": 0.0, "write": 0.0} for name in models}
         shared_pool = _same_als(models["als"][1], models["diverse"][1])
+        times = data.time_matrix("train", "val")
+        sorted_sim = _rows_sorted_by_value(models["itemknn"][1].model_.similarity.tocsr())
         for start in range(0, len(users), 65536):  # bounded memory per chunk of users
             chunk = users[start:start + 65536]
+            recent = _recent_history(history[chunk], times[chunk], REASON_WINDOW)  # shared by als and diverse
             pool = None
             if shared_pool:  # ALS's top-20 is the prefix of the pool the re-ranker reads
                 t = time.perf_counter()
@@ -99,7 +102,7 @@ def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, sett
                 lists = served_lists(model, chunk, history, n_serve, fallback, top=top)
                 spent[name]["lists"] += time.perf_counter() - t
                 t = time.perf_counter()
-                reasons = reason_items(model, chunk, lists, history, data.time_matrix("train", "val"))
+                reasons = reason_items(model, chunk, lists, history, recent=recent, sorted_sim=sorted_sim)
                 spent[name]["reasons"] += time.perf_counter() - t
                 t = time.perf_counter()
                 table = _recommendation_rows(name, data.user_ids[chunk], data.item_ids, lists, reasons)
@@ -195,17 +198,19 @@ def _final_models(wb: pipeline.Workbench, say) -> dict[str, tuple[str, Recommend
     return out
 
 
-def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, history: sp.csr_matrix,
-                 times: sp.csr_matrix) -> np.ndarray:
+def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, history: sp.csr_matrix, *,
+                 recent: np.ndarray, sorted_sim: sp.csr_matrix) -> np.ndarray:
     """(n, k) index of the history item that contributed most to each recommended item, -1 for none.
 
     ItemKNN: the history item with the largest similarity (its exact share of the score).
     ALS / diverse: the history item closest in factor space, among the REASON_WINDOW most recent.
     Popular and top-up entries: none.
+    ``recent``: (len(users), window) newest history items per user (``_recent_history``);
+    ``sorted_sim``: ItemKNN's similarity with rows ordered best first (``_rows_sorted_by_value``).
     """
     out = np.full(lists.items.shape, -1, dtype=np.int32)
     if isinstance(model, ItemKNN):
-        sim = _rows_sorted_by_value(model.model_.similarity.tocsr())
+        sim = sorted_sim
         batch = 512  # bounds the dense (batch x items) history mask below (~30 MB)
         for start in range(0, len(users), batch):
             sl = slice(start, start + batch)
@@ -225,7 +230,6 @@ def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, hist
     elif isinstance(model, (ALS, DiverseALS)):
         als = model if isinstance(model, ALS) else model.als
         vectors = als.item_factors / np.maximum(np.linalg.norm(als.item_factors, axis=1, keepdims=True), 1e-12)
-        recent = _recent_history(history[users], times[users], REASON_WINDOW)
         for start in range(0, len(users), BATCH):
             sl = slice(start, start + BATCH)
             items, hist = lists.items[sl], recent[sl]
