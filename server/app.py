@@ -7,6 +7,8 @@ import hmac
 import json
 import logging
 import logging.handlers
+import sys
+import threading
 import time
 from typing import Annotated, AsyncIterator
 
@@ -36,36 +38,55 @@ from server.state import ServingState
 access_log = logging.getLogger("recsys.access")
 
 
-class _BatchedHandler(logging.handlers.MemoryHandler):
-    """MemoryHandler that also flushes once its oldest buffered line is a second old."""
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of writing (it may be replaced)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; the property wins
+        pass
+
+
+class BatchedHandler(logging.handlers.MemoryHandler):
+    """MemoryHandler that also flushes whatever it holds every ``max_age_s`` seconds (a
+    daemon thread), so an idle server's last lines do not wait for the next request."""
 
     def __init__(self, capacity: int, target: logging.Handler, max_age_s: float = 1.0) -> None:
         super().__init__(capacity, flushLevel=logging.WARNING, target=target)
-        self.max_age_s = max_age_s
-        self._oldest: float | None = None
+        self._stop = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_periodically, args=(max_age_s,),
+                                         name="access-log-flush", daemon=True)
+        self._flusher.start()
 
-    def shouldFlush(self, record: logging.LogRecord) -> bool:
-        now = time.monotonic()
-        if self._oldest is None:
-            self._oldest = now
-        if super().shouldFlush(record) or now - self._oldest >= self.max_age_s:
-            self._oldest = None
-            return True
-        return False
+    def _flush_periodically(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        super().close()
 
 
-def _configure_access_log() -> None:
+def _attach_access_log() -> logging.Handler:
     """One JSON line per request on stderr, written in batches (a write per request costs
-    more than the rest of a cached answer): flushed every 256 lines, when the oldest line is
-    a second old, on any warning, and at shutdown. Level: the logger's (INFO by default)."""
-    if not access_log.handlers:
-        stream = logging.StreamHandler()
-        stream.setFormatter(logging.Formatter("%(message)s"))
-        handler = _BatchedHandler(256, stream)
-        access_log.addHandler(handler)
-        access_log.propagate = False
-        if access_log.level == logging.NOTSET:
-            access_log.setLevel(logging.INFO)
+    more than the rest of a cached answer): flushed every 256 lines, every second, on any
+    warning, and at shutdown. Level: the logger's (INFO by default).
+
+    Attached in the lifespan, not at import or in create_app: Litestar and uvicorn both
+    run logging.config.dictConfig before that, which closes every handler that exists."""
+    stream = _CurrentStderr()
+    stream.setFormatter(logging.Formatter("%(message)s"))
+    handler = BatchedHandler(256, stream)
+    access_log.addHandler(handler)
+    access_log.propagate = False
+    if access_log.level == logging.NOTSET:
+        access_log.setLevel(logging.INFO)
+    return handler
+
+
 log = logging.getLogger("recsys.server")
 
 K = Annotated[int, QueryParameter(ge=1, le=100, description="list length (at most the precomputed length)")]
@@ -238,16 +259,16 @@ def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: ServerConfig) -> Litestar:
-    _configure_access_log()
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.serving = ServingState(config)
+        handler = _attach_access_log()
         try:
             yield
         finally:
             app.state.serving.close()
-            for handler in access_log.handlers:
-                handler.flush()
+            access_log.removeHandler(handler)
+            handler.close()  # flushes what is left
 
     return Litestar(
         route_handlers=[RecommendationController, MovieController, OpsController],

@@ -182,8 +182,60 @@ def test_openapi_documents_errors(client):
     assert {"200", "400", "404", "503"} <= set(responses)
 
 
-def test_api_key_is_never_logged(client, caplog):
+def _access_lines(capfd, expected: int, timeout_s: float = 3.0) -> str:
+    import time
+
+    seen, deadline = "", time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        seen += capfd.readouterr().err
+        if seen.count('"endpoint"') >= expected:
+            break
+        time.sleep(0.1)
+    return seen
+
+
+def test_each_request_gets_one_structured_log_line(capfd, client):
+    import json
+
+    capfd.readouterr()
+    client.get("/recommend/1?k=2")
+    client.get("/recommend/abc")
+    seen = _access_lines(capfd, 2)
+    lines = [json.loads(line) for line in seen.splitlines() if line.startswith('{"endpoint"')]
+    assert [(l["endpoint"], l["status"]) for l in lines] == [
+        ("GET /recommend/{user_id}", 200), ("GET /recommend/{user_id}", 400)]
+    assert all(l["ms"] > 0 for l in lines)
+
+
+def test_api_key_is_never_logged(capfd, client, caplog):
+    capfd.readouterr()
     with caplog.at_level("INFO"):
         client.post("/admin/reload", headers={"X-API-Key": "test-key"})
         client.post("/admin/reload", headers={"X-API-Key": "guess-123"})
-    assert "test-key" not in caplog.text and "guess-123" not in caplog.text
+    logged = caplog.text + _access_lines(capfd, 2)
+    assert '"POST /admin/reload"' in logged
+    assert "test-key" not in logged and "guess-123" not in logged
+
+
+def test_access_log_lines_are_batched_but_not_held(tmp_path):
+    import io
+    import logging
+    import time
+
+    from server.app import BatchedHandler
+
+    buffer = io.StringIO()
+    target = logging.StreamHandler(buffer)
+    handler = BatchedHandler(256, target, max_age_s=0.2)
+    log = logging.getLogger("test.batched")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    log.info('{"endpoint": "GET /x"}')
+    assert buffer.getvalue() == ""  # batched: not written per request
+    deadline = time.monotonic() + 3
+    while not buffer.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert '"GET /x"' in buffer.getvalue()  # written within the interval with no further traffic
+    log.removeHandler(handler)
+    handler.close()
