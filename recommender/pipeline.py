@@ -14,7 +14,7 @@ from recommender.config import Settings
 from recommender.evaluation.evaluate import Evaluation, evaluate, item_space
 from recommender.evaluation.runlog import RunRecord, best_config, log_run, new_run_id, save_best_config
 from recommender.evaluation.tuning import LAMBDAS, MAX_NDCG_LOSS, SIMILARITIES, candidate_configs, choose_diverse
-from recommender.models import ALS, MODEL_NAMES, DiverseALS, Recommender, create
+from recommender.models import MODEL_NAMES, DiverseALS, DiverseParams, Recommender, create
 from recommender.warehouse.connection import SqlLibrary
 from recommender.warehouse.export import SplitData, load_item_genres, load_split
 
@@ -61,8 +61,7 @@ class Workbench:
             return self._fitted[key], 0.0
         started = time.perf_counter()
         if model == "diverse":
-            candidate = create("diverse", params, seed=self.settings.seed, item_genres=self.item_genres)
-            als, _ = self.fit("als", candidate.params.als_params().to_dict(), parts)
+            als, _ = self.fit("als", DiverseParams.from_dict(params).als_params().to_dict(), parts)
             fitted = DiverseALS.from_als(als, params, item_genres=self.item_genres)
         else:
             times = self.data.time_matrix(*parts) if model == "popular" else None

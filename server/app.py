@@ -147,8 +147,8 @@ class RecommendationController(Controller):
          summary="A few known user ids (and an unknown one) for trying the API")
     def sample_users(self, state: State, n: Annotated[int, QueryParameter(ge=1, le=50)] = 5) -> S.UserSample:
         snap = _snapshot(state)
-        users = snap.sample_users(n)
-        return S.UserSample(snap.version, users, S.MAX_ID - 7)
+        users, unknown = snap.sample_users(n)
+        return S.UserSample(snap.version, users, unknown)
 
 
 class MovieController(Controller):

@@ -103,24 +103,16 @@ def _compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> S.Com
     return S.Comparison(
         user_id, k, snap.version, accuracy, discovery,
         S.Overlap(len(common), round(len(common) / len(union), 4) if union else 0.0, common),
-        _list_stats(movies, a), _list_stats(movies, d),
+        _list_stats(snap, movies, a), _list_stats(snap, movies, d),
     )
 
 
-def _list_stats(movies, ids: list[int]) -> S.ListStats:
-    """Intra-list diversity over genre vectors (the evaluation's definition) and mean popularity."""
+def _list_stats(snap: Snapshot, movies, ids: list[int]) -> S.ListStats:
+    """Intra-list diversity (the evaluation's metric, genre vectors) and mean popularity."""
     known = [movies[m] for m in ids if m in movies]
     if not known:
         return S.ListStats(None, None)
-    pop = sum(m.popularity for m in known) / len(known)
-    if len(known) < 2:
-        return S.ListStats(None, round(pop, 2))
-    sims = []
-    for i in range(len(known)):
-        for j in range(i + 1, len(known)):
-            a, b = set(known[i].genres), set(known[j].genres)
-            sims.append(len(a & b) / math.sqrt(len(a) * len(b)) if a and b else 0.0)
-    return S.ListStats(round(1 - sum(sims) / len(sims), 4), round(pop, 2))
+    return S.ListStats(snap.genre_diversity(ids), round(sum(m.popularity for m in known) / len(known), 2))
 
 
 def _item(movies, movie_id: int, score, reason_id: int | None) -> S.RecItem:

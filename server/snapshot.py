@@ -49,6 +49,8 @@ class Snapshot:
     diverse_params: dict[str, Any] = field(repr=False)
     info: dict[str, Any] = field(repr=False)
     catalog: dict[int, Movie] = field(repr=False)   # every movie of the version, in memory
+    item_index: dict[int, int] = field(repr=False)  # movie id -> ALS column
+    unit_factors: np.ndarray = field(repr=False)    # ALS item factors, L2-normalised
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @staticmethod
@@ -101,7 +103,8 @@ class Snapshot:
             genre_vectors=M.normalise_rows(np.minimum(genres, 1.0)),
             popular=popular["movie_id"], popular_scores=popular["score"],
             diverse_params=json.loads(diverse), info={"serve_n": serve_n, "runs": json.loads(runs), "metrics": json.loads(metrics)},
-            catalog=catalog,
+            catalog=catalog, item_index={m: i for i, m in enumerate(item_ids.tolist())},
+            unit_factors=M.normalise_rows(als.item_factors),
         )
 
     # -- connections ----------------------------------------------------------------
@@ -135,11 +138,16 @@ class Snapshot:
     def table_counts(self) -> dict[str, int]:
         return dict(self.sql.run(self.cursor(), "serving/table_counts.sql").fetchall())
 
-    def sample_users(self, n: int) -> list[int]:
-        rows = self.cursor().execute(
-            "select distinct user_id from recommendations where model = 'als' order by user_id limit ?", [n]
-        ).fetchall()
-        return [r[0] for r in rows]
+    def sample_users(self, n: int) -> tuple[list[int], int]:
+        """(n known user ids, one id that no model knows)."""
+        rows = self.sql.run(self.cursor(), "serving/sample_users.sql", {"n": n}).fetchall()
+        return [u for u, unknown in rows if not unknown], next(u for u, unknown in rows if unknown)
+
+    def genre_diversity(self, movie_ids: list[int]) -> float | None:
+        """Intra-list diversity over genre vectors: the evaluation's own metric function."""
+        idx = [self.item_index[m] for m in movie_ids if m in self.item_index]
+        value = M.intra_list_diversity(np.array([idx], dtype=np.int64), self.genre_vectors, len(idx))[0] if idx else np.nan
+        return None if np.isnan(value) else round(float(value), 4)
 
     # -- computed tiers -------------------------------------------------------------------
     def popular_excluding(self, rated: set[int], k: int) -> list[tuple[int, float]]:
@@ -154,8 +162,7 @@ class Snapshot:
     def fold_in(self, positives: list[int], rated: set[int], model: str, k: int) -> list[tuple[int, float, int | None]]:
         """ALS fold-in (implicit's recalculate_user) from a new user's positive feedback;
         re-ranked by MMR for ``diverse``. Returns (movie_id, score, reason_movie_id)."""
-        index = {m: i for i, m in enumerate(self.item_ids.tolist())}
-        cols = sorted({index[m] for m in positives if m in index})
+        cols = sorted({self.item_index[m] for m in positives if m in self.item_index})
         if not cols:
             return []
         history = sp.csr_matrix((np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)),
@@ -165,16 +172,14 @@ class Snapshot:
         keep = [(i, s) for i, s in zip(ids.tolist(), scores.tolist())
                 if i >= 0 and np.isfinite(s) and s > -1e30 and self.item_ids[i] not in rated and i not in cols]
         if model == "diverse" and keep:
-            vectors = self.genre_vectors if self.diverse_params.get("similarity") == "genres" else \
-                M.normalise_rows(self.als.item_factors)
+            vectors = self.genre_vectors if self.diverse_params.get("similarity") == "genres" else self.unit_factors
             cand = np.array([[i for i, _ in keep]])
             rel = np.array([[s for _, s in keep]], dtype=np.float32)
             picked, picked_scores = mmr_rerank(cand, rel, vectors, float(self.diverse_params.get("lam", 0.0)), k)
             keep = [(i, s) for i, s in zip(picked[0].tolist(), picked_scores[0].tolist()) if i >= 0]
         keep = keep[:k]
-        factors = M.normalise_rows(self.als.item_factors)
         out = []
         for i, s in keep:
-            reason = cols[int(np.argmax(factors[cols] @ factors[i]))]
+            reason = cols[int(np.argmax(self.unit_factors[cols] @ self.unit_factors[i]))]
             out.append((int(self.item_ids[i]), float(s), int(self.item_ids[reason])))
         return out

@@ -26,7 +26,7 @@ const repoDir = path.resolve(appDir, '..');
 const artifacts = path.join(here, 'artifacts');
 const python = process.env.RECSYS_PYTHON || 'python3';
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const COLD_START_ID = '2147483640';
+let COLD_START_ID = null; // from /users/sample
 
 const children = [];
 const results = [];
@@ -157,6 +157,7 @@ async function main() {
     const ids = catalogIds(dataDir);
     const sample = await (await fetch(`${api}/users/sample?n=3`)).json();
     const userId = String(sample.user_ids[0]);
+    COLD_START_ID = String(sample.cold_start_example);
 
     await check('a known user sees both lists with real catalog titles', async () => {
       await page.goto(`${web}/?api=${encodeURIComponent(api)}`);

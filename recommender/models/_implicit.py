@@ -26,3 +26,8 @@ def single_threaded_blas():
     with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*OpenBLAS is configured to use.*")
         yield
+
+
+def implicit_candidates(model, users, history: sp.csr_matrix, n: int):
+    """Top-``n`` (ids, scores) from an `implicit` model, liked items filtered by `implicit`."""
+    return model.recommend(users, as_user_items(history), N=n, filter_already_liked_items=True)

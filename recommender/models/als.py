@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 
-from recommender.models._implicit import as_user_items, single_threaded_blas
+from recommender.models._implicit import as_user_items, implicit_candidates, single_threaded_blas
 from recommender.models.base import ModelError, Params, Recommender
 
 
@@ -54,10 +54,10 @@ class ALS(Recommender):
     def n_users(self) -> int:
         return int(self.model_.user_factors.shape[0])
 
-    def _candidates(self, users, user_items, n):
+    def _candidates(self, users, history, n):
         if users.max(initial=-1) >= self.n_users:
             raise ModelError(f"als: user index {users.max()} was not in the training matrix; use fold_in()")
-        return self.model_.recommend(users, as_user_items(user_items[users]), N=n, filter_already_liked_items=True)
+        return implicit_candidates(self.model_, users, history, n)
 
     @property
     def item_factors(self) -> np.ndarray:

@@ -83,9 +83,10 @@ class Recommender(ABC):
         """Learn from binary user x item interactions (``times``: same structure, Unix seconds)."""
 
     @abstractmethod
-    def _candidates(self, users: np.ndarray, user_items: sp.csr_matrix, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Up to ``n`` best (items, scores) per user, best first; may contain seen items,
-        ``-1`` or -inf padding: ``recommend`` cleans them."""
+    def _candidates(self, users: np.ndarray, history: sp.csr_matrix, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``n`` best (items, scores) per user, best first; ``history`` holds the users'
+        rows (row r is ``users[r]``). May contain seen items, ``-1`` or -inf padding:
+        ``recommend`` cleans them."""
 
     @abstractmethod
     def _arrays(self) -> dict[str, np.ndarray]:
@@ -124,9 +125,10 @@ class Recommender(ABC):
         return TopN(items, scores)
 
     def _top(self, batch: np.ndarray, user_items: sp.csr_matrix, k: int, n: int):
-        cand, cand_scores = self._candidates(batch, user_items, int(min(self.n_items, n)))
-        # the batch's own history rows: filtering costs O(batch), not O(all users)
-        return _clean_top(cand, cand_scores, user_items[batch], k)
+        # the batch's own history rows, sliced once: filtering costs O(batch), not O(all users)
+        history = user_items[batch]
+        cand, cand_scores = self._candidates(batch, history, int(min(self.n_items, n)))
+        return _clean_top(cand, cand_scores, history, k)
 
     def save(self, path: Path) -> Path:
         """Write the model as ``.npz`` (plain arrays, no pickle), stamped with versions."""

@@ -12,7 +12,7 @@ import warnings
 from implicit.nearest_neighbours import CosineRecommender, NearestNeighboursScorer
 from implicit.utils import ParameterWarning
 
-from recommender.models._implicit import as_user_items
+from recommender.models._implicit import as_user_items, implicit_candidates
 from recommender.models.base import Params, Recommender
 
 
@@ -42,8 +42,8 @@ class ItemKNN(Recommender):
         self.n_items = user_items.shape[1]
         return self
 
-    def _candidates(self, users, user_items, n):
-        return self.model_.recommend(users, as_user_items(user_items[users]), N=n, filter_already_liked_items=True)
+    def _candidates(self, users, history, n):
+        return implicit_candidates(self.model_, users, history, n)
 
     def similar_items(self, item: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``n`` most similar items to ``item`` (index space), itself excluded."""
