@@ -9,7 +9,8 @@
    ItemKNN top-20, a popularity argsort) in the same process.
 2. Load (wrk if installed, else a Python generator; one uvicorn worker each, same machine,
    same run): a bare Litestar endpoint returning 10 constant items; /recommend with a warm
-   cache; /recommend with the cache disabled; /compare.
+   cache; /recommend with the cache disabled; /compare. Every scenario runs once per round,
+   back to back, for --rounds rounds; medians are reported.
 Results: printed and written to benchmarks/out/serving.json.
 """
 
@@ -37,7 +38,6 @@ sys.path.insert(0, str(ROOT))
 
 def phase_precompute(warehouse: Path, strategy: str) -> dict:
     import numpy as np
-    from threadpoolctl import threadpool_limits
 
     from recommender import pipeline
     from recommender.config import Settings
@@ -143,41 +143,62 @@ def _python_load(port: int, paths: list[str], seconds: int, connections: int) ->
     return {"rps": len(latencies) / seconds, "p50_ms": q[49], "p99_ms": q[98], "errors": errors[0]}
 
 
-def load_test(phase: dict, seconds: int, connections: int) -> dict:
+def load_test(phase: dict, seconds: int, connections: int, rounds: int) -> dict:
+    """All servers run side by side (an idle one costs nothing); each round measures every
+    scenario once, back to back, so the warm/bare ratio compares runs seconds apart. This
+    machine's speed drifts by ±30% over minutes, so medians over rounds are reported."""
     load = _wrk if shutil.which("wrk") else _python_load
     settings_env = {**os.environ, "RECSYS_ARTIFACTS_DIR": phase["artifacts_root"], "RECSYS_SPLIT_STRATEGY": "per_user"}
-    results = {"tool": "wrk" if shutil.which("wrk") else "python", "seconds": seconds, "connections": connections}
     users = list(range(1, 2001))
-
-    port = _free_port()
-    proc = _start([sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(port),
-                   "--log-level", "warning", "--no-access-log"], {**os.environ, "PYTHONPATH": str(ROOT)}, port, "/items")
+    warm_paths = [f"/recommend/{u}?k=10&model=als" for u in users[:200]]
+    cold_paths = [f"/recommend/{u}?k=10&model=als" for u in users]
+    compare_paths = [f"/compare/{u}?k=10" for u in users[:200]]
+    servers, ports = [], {}
     try:
-        results["bare_constant_list"] = load(port, ["/items"], seconds, connections)
+        ports["bare"] = _free_port()
+        servers.append(_start([sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(ports["bare"]),
+                               "--log-level", "warning", "--no-access-log"],
+                              {**os.environ, "PYTHONPATH": str(ROOT)}, ports["bare"], "/items"))
+        scratch = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+        for name, cache_size in (("cached", "10000"), ("uncached", "0")):
+            ports[name] = _free_port()
+            env = {**settings_env, "RECSYS_CACHE_SIZE": cache_size,
+                   "RECSYS_FEEDBACK_DB": str(scratch / f"{name}-feedback.duckdb")}  # one server per file
+            servers.append(_start([sys.executable, "-m", "recommender", "serve", "--port", str(ports[name]),
+                                   "--log-level", "warning"], env, ports[name], "/health"))
+        for p in warm_paths + compare_paths:  # warm-up: one request each fills the cache
+            conn = http.client.HTTPConnection("127.0.0.1", ports["cached"])
+            conn.request("GET", p)
+            conn.getresponse().read()
+        scenarios = {
+            "bare_constant_list": ("bare", ["/items"], connections),
+            "recommend_warm_cache": ("cached", warm_paths, connections),
+            "recommend_no_cache": ("uncached", cold_paths, connections),
+            "recommend_no_cache_2_connections": ("uncached", cold_paths[::-1], 2),  # latency without queueing
+            "compare_warm_cache": ("cached", compare_paths, connections),
+        }
+        runs: dict[str, list[dict]] = {name: [] for name in scenarios}
+        for _ in range(rounds):
+            for name, (server, paths, conns) in scenarios.items():
+                runs[name].append(load(ports[server], paths, seconds, conns))
     finally:
-        proc.terminate(); proc.wait()
-
-    for name, cache_size, paths in (
-        ("recommend_warm_cache", "10000", [f"/recommend/{u}?k=10&model=als" for u in users[:200]]),
-        ("recommend_no_cache", "0", [f"/recommend/{u}?k=10&model=als" for u in users]),
-        ("compare_warm_cache", "10000", [f"/compare/{u}?k=10" for u in users[:200]]),
-    ):
-        port = _free_port()
-        env = {**settings_env, "RECSYS_CACHE_SIZE": cache_size}
-        proc = _start([sys.executable, "-m", "recommender", "serve", "--port", str(port), "--log-level", "warning"],
-                      env, port, "/health")
-        try:
-            for p in paths:  # warm-up: one request each (fills the cache when it is on)
-                conn = http.client.HTTPConnection("127.0.0.1", port)
-                conn.request("GET", p)
-                conn.getresponse().read()
-            results[name] = load(port, paths, seconds, connections)
-            if cache_size == "0":  # latency without queueing: two connections
-                results[name + "_2_connections"] = load(port, paths[::-1], seconds, 2)
-        finally:
-            proc.terminate(); proc.wait()
-    bare = results["bare_constant_list"]["rps"]
-    results["warm_recommend_share_of_bare"] = round(results["recommend_warm_cache"]["rps"] / bare, 3)
+        for proc in servers:
+            proc.terminate()
+            proc.wait()
+    results = {"tool": "wrk" if shutil.which("wrk") else "python", "seconds": seconds, "connections": connections,
+               "rounds": rounds}
+    for name, measured in runs.items():
+        results[name] = {
+            "rps": round(statistics.median(r["rps"] for r in measured), 1),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in measured), 3),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in measured), 3),
+            "errors": sum(r["errors"] for r in measured),
+            "rps_per_round": [round(r["rps"]) for r in measured],
+            "p99_ms_per_round": [round(r["p99_ms"], 2) for r in measured],
+        }
+    shares = [w["rps"] / b["rps"] for w, b in zip(runs["recommend_warm_cache"], runs["bare_constant_list"])]
+    results["warm_recommend_share_of_bare"] = round(statistics.median(shares), 3)
+    results["warm_recommend_share_per_round"] = [round(x, 3) for x in shares]
     return results
 
 
@@ -185,8 +206,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warehouse", type=Path, default=Path("benchmarks/out/warehouse/movielens.duckdb"))
     parser.add_argument("--strategy", default="per_user")
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5, help="times each load scenario runs (medians reported)")
     parser.add_argument("--only-load", action="store_true",
                         help="reuse the published version and the precompute figures of the last run")
     parser.add_argument("--phase", choices=["precompute"], help=argparse.SUPPRESS)
@@ -199,7 +221,7 @@ def main() -> None:
     if args.only_load:
         report = json.loads(Path("benchmarks/out/serving.json").read_text())
         phase = {"artifacts_root": str(args.warehouse.resolve().parent / "artifacts")}
-        report["load"] = load_test(phase, args.seconds, args.connections)
+        report["load"] = load_test(phase, args.seconds, args.connections, args.rounds)
         Path("benchmarks/out/serving.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))
         return
@@ -214,7 +236,7 @@ def main() -> None:
             "ratio": round(phase["precompute_s"] / phase["bare_total_s"], 3),
             "peak_rss_mb": round(phase["peak_rss_mb"]),
         },
-        "load": load_test(phase, args.seconds, args.connections),
+        "load": load_test(phase, args.seconds, args.connections, args.rounds),
     }
     Path("benchmarks/out").mkdir(parents=True, exist_ok=True)
     Path("benchmarks/out/serving.json").write_text(json.dumps(report, indent=2))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 from recommender.config import ConfigError, Settings
@@ -27,6 +28,15 @@ class ServerConfig:
     reload_grace_s: float = 30.0
     #: Largest request body in bytes.
     max_body_bytes: int = 16 * 1024
+    #: Access log (``RECSYS_ACCESS_LOG``): "-" standard error, "off", or a file to append to.
+    access_log: str = "-"
+    #: The server's own DuckDB file for posted ratings (``RECSYS_FEEDBACK_DB``); one server
+    #: process per file. Default: ``<artifacts>/feedback.duckdb``.
+    feedback_db: Path | None = None
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.feedback_db or self.settings.artifacts_root / "feedback.duckdb"
 
     @classmethod
     def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None, **overrides) -> "ServerConfig":
@@ -39,6 +49,10 @@ class ServerConfig:
                 values["cors_origins"] = tuple(o.strip() for o in env["RECSYS_CORS_ORIGINS"].split(",") if o.strip())
             if env.get("RECSYS_CACHE_SIZE"):
                 values["cache_size"] = int(env["RECSYS_CACHE_SIZE"])
+            if env.get("RECSYS_FEEDBACK_DB"):
+                values["feedback_db"] = Path(env["RECSYS_FEEDBACK_DB"])
+            if env.get("RECSYS_ACCESS_LOG"):
+                values["access_log"] = env["RECSYS_ACCESS_LOG"]
             if env.get("RECSYS_CACHE_TTL"):
                 values["cache_ttl_s"] = float(env["RECSYS_CACHE_TTL"])
         except ValueError as exc:

@@ -6,7 +6,9 @@ import math
 
 import msgspec
 
+from litestar import MediaType
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.response.base import ASGIResponse
 
 from server import schemas as S
 from server.snapshot import Snapshot
@@ -29,6 +31,12 @@ def check_k(snap: Snapshot, k: int) -> None:
         raise ValidationException(f"k must be at most {snap.info['serve_n']} (the precomputed list length), got {k}")
 
 
+def reads_feedback(state: ServingState, user_id: int) -> bool:
+    """Whether answering this user reads feedback.duckdb (and may fold in with ALS): such
+    requests go to a worker thread. Every other answer comes from memory (cache, lists)."""
+    return state.feedback.generation(user_id) > 0
+
+
 def recommend_key(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> tuple:
     """Cache key: the version and the user's feedback generation make stale entries unreachable."""
     return ("recommend", snap.version, user_id, model, k, state.feedback.generation(user_id))
@@ -39,27 +47,32 @@ def compare_key(state: ServingState, snap: Snapshot, user_id: int, k: int) -> tu
 
 
 class Answer(tuple):
-    """A cached answer: the response object and its JSON body, encoded once."""
+    """A cached answer: the response object, and the ASGI response carrying its JSON body,
+    both built once. The ASGI response is stateless, so every cache hit can send it as is."""
 
     @classmethod
     def of(cls, value) -> "Answer":
-        return cls((value, msgspec.json.encode(value)))
+        return cls((value, ASGIResponse(body=msgspec.json.encode(value), media_type=MediaType.JSON)))
 
     @property
     def value(self):
         return self[0]
 
     @property
-    def body(self) -> bytes:
+    def response(self) -> ASGIResponse:
         return self[1]
+
+    @property
+    def body(self) -> bytes:
+        return self[1].body
 
 
 def recommend(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> Answer:
-    """Cached; the uncached path reads DuckDB (call it from a worker thread)."""
+    """Cached. Reads DuckDB only when ``reads_feedback`` (then call it from a worker thread)."""
     check_k(snap, k)
     answer, _ = state.cache.get_or_compute(recommend_key(state, snap, user_id, model, k),
                                            lambda: Answer.of(_compute(state, snap, user_id, model, k)))
-    state.stats.tier(answer.value.tier)
+    state.requests.tier(answer.value.tier)
     return answer
 
 
@@ -68,7 +81,7 @@ def _compute(state: ServingState, snap: Snapshot, user_id: int, model: str, k: i
     rated = {movie_id for movie_id, _ in feedback}
     rows = snap.precomputed(model, user_id)
     if rows:
-        picks = [(movie_id, score, reason) for _, movie_id, score, _, reason in rows if movie_id not in rated][:k]
+        picks = [(movie_id, score, reason) for movie_id, score, reason in rows if movie_id not in rated][:k]
         items = [_item(snap.catalog, m, score, reason) for m, score, reason in picks if m in snap.catalog]
         return S.Recommendations(user_id, model, k, "personalised", snap.version, items)
     threshold = state.config.settings.rating_threshold

@@ -17,9 +17,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.evaluation import metrics as M
-from recommender.models import ALS, load as load_model, mmr_rerank
+from recommender.models import ALS, MODEL_NAMES, load as load_model, mmr_rerank
 from recommender.serving.precompute import ACTIVE_FILE
 from recommender.warehouse.connection import SqlLibrary
+from server.precomputed import PrecomputedLists
 
 
 class NotReady(RuntimeError):
@@ -51,6 +52,7 @@ class Snapshot:
     catalog: dict[int, Movie] = field(repr=False)   # every movie of the version, in memory
     item_index: dict[int, int] = field(repr=False)  # movie id -> ALS column
     unit_factors: np.ndarray = field(repr=False)    # ALS item factors, L2-normalised
+    lists: dict[str, PrecomputedLists] = field(repr=False)  # model name -> every user's list
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @staticmethod
@@ -105,6 +107,7 @@ class Snapshot:
             diverse_params=json.loads(diverse), info={"serve_n": serve_n, "runs": json.loads(runs), "metrics": json.loads(metrics)},
             catalog=catalog, item_index={m: i for i, m in enumerate(item_ids.tolist())},
             unit_factors=M.normalise_rows(als.item_factors),
+            lists={model: PrecomputedLists.load(con, sql, model) for model in MODEL_NAMES},
         )
 
     # -- connections ----------------------------------------------------------------
@@ -120,10 +123,10 @@ class Snapshot:
         self.con.close()
 
     # -- lookups ----------------------------------------------------------------------
-    def precomputed(self, model: str, user_id: int) -> list[tuple]:
-        """(rank, movie_id, score, source, reason_movie_id) rows, best first."""
-        return self.sql.run(self.cursor(), "serving/lookup_recommendations.sql",
-                            {"model": model, "user_id": user_id}).fetchall()
+    def precomputed(self, model: str, user_id: int) -> list[tuple[int, float, int | None]]:
+        """(movie_id, score, reason_movie_id) rows of the user's list, best first; [] if unknown.
+        In memory: safe and cheap to call on the event loop."""
+        return self.lists[model].of_user(user_id)
 
     def movies(self, movie_ids) -> dict[int, Movie]:
         return {m: self.catalog[m] for m in movie_ids if m in self.catalog}

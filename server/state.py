@@ -1,25 +1,27 @@
 """Process-wide serving state, created in the app's lifespan (never at import):
-the active snapshot, the TTL cache, the feedback store and the request statistics."""
+the active snapshot, the TTL cache and the feedback store."""
 
 from __future__ import annotations
 
 import collections
+import gc
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Hashable
 
 import duckdb
-import numpy as np
 from cachetools import TTLCache
 
 from recommender.warehouse.connection import SqlLibrary
 from server.config import ServerConfig
+from server.requestlog import RequestLog
 from server.snapshot import NotReady, Snapshot
 
 
 class RecCache:
-    """TTLCache behind a lock (handlers run in a thread pool; cachetools is not thread-safe).
+    """TTLCache behind a lock (the event loop and worker threads share it; cachetools is not
+    thread-safe). Values are never None.
 
     Keys carry the snapshot version and the user's feedback generation, so a new version
     or new feedback makes old entries unreachable at once (they then expire by TTL).
@@ -32,23 +34,14 @@ class RecCache:
         self.hits = 0
         self.misses = 0
 
-    def peek(self, key: Hashable) -> Any | None:
-        """The cached value (counted as a hit) or None; never computes (safe on the event loop)."""
-        if not self.enabled:
-            return None
-        with self._lock:
-            value = self._cache.get(key)
-            if value is not None:
-                self.hits += 1
-            return value
-
     def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> tuple[Any, bool]:
         if not self.enabled:
             return compute(), False
         with self._lock:
-            if key in self._cache:
+            value = self._cache.get(key)
+            if value is not None:
                 self.hits += 1
-                return self._cache[key], True
+                return value, True
             self.misses += 1
         value = compute()  # outside the lock: a slow lookup must not serialise the others
         with self._lock:
@@ -63,12 +56,21 @@ class RecCache:
                     "hit_rate": round(self.hits / total, 4) if total else None}
 
 
+class FeedbackStoreBusy(RuntimeError):
+    """Another process holds the feedback file."""
+
+
 class FeedbackStore:
     """Ratings posted to the API, in the server's own DuckDB file (never the warehouse)."""
 
     def __init__(self, path: Path, sql: SqlLibrary) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(str(path))
+        try:
+            self._con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:  # DuckDB: one writing process per file
+            raise FeedbackStoreBusy(
+                f"{path} is in use by another process (one server per feedback file; give a second "
+                f"server its own with RECSYS_FEEDBACK_DB): {exc}") from exc
         sql.run(self._con, "serving/feedback.sql")
         self._lock = threading.Lock()
         self.generations: dict[int, int] = collections.defaultdict(int)
@@ -93,50 +95,22 @@ class FeedbackStore:
         self._con.close()
 
 
-class Stats:
-    """Request counts and latency percentiles per endpoint, fallback counts, uptime."""
-
-    def __init__(self, window: int = 10_000) -> None:
-        self._lock = threading.Lock()
-        self._latency: dict[str, collections.deque] = collections.defaultdict(lambda: collections.deque(maxlen=window))
-        self._count: collections.Counter = collections.Counter()
-        self._errors: collections.Counter = collections.Counter()
-        self.tiers: collections.Counter = collections.Counter()
-        self.started = time.time()
-
-    def record(self, endpoint: str, seconds: float, status: int) -> None:
-        with self._lock:
-            self._latency[endpoint].append(seconds * 1000)
-            self._count[endpoint] += 1
-            if status >= 400:
-                self._errors[endpoint] += 1
-
-    def tier(self, name: str) -> None:
-        with self._lock:
-            self.tiers[name] += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            endpoints = {}
-            for name, values in self._latency.items():
-                arr = np.fromiter(values, float)
-                p50, p95, p99 = np.percentile(arr, [50, 95, 99]) if len(arr) else (None, None, None)
-                endpoints[name] = {"requests": self._count[name], "errors": self._errors[name],
-                                   "latency_ms": {"p50": _r(p50), "p95": _r(p95), "p99": _r(p99)}}
-            return {"endpoints": endpoints, "tiers": dict(self.tiers), "uptime_s": round(time.time() - self.started, 1)}
-
-
-def _r(value):
-    return None if value is None else round(float(value), 3)
-
-
 class ServingState:
-    def __init__(self, config: ServerConfig) -> None:
+    """The active snapshot, the cache and the feedback store of one server process.
+
+    Every object alive once a snapshot is open (its catalog, id maps, model) is frozen out
+    of the cyclic GC's sight (``gc.freeze``): those objects live as long as the version,
+    and a full collection walking them paused every in-flight request for ~100 ms. A
+    snapshot holds no reference cycles, so an old version is still freed by reference
+    counting (tests/server/test_state.py checks this).
+    """
+
+    def __init__(self, config: ServerConfig, requests: RequestLog) -> None:
         self.config = config
+        self.requests = requests  # counts requests and answering tiers (for /stats)
         self.sql = SqlLibrary(config.settings.sql_dir)
         self.cache = RecCache(config.cache_size, config.cache_ttl_s)
-        self.stats = Stats()
-        self.feedback = FeedbackStore(config.settings.artifacts_root / "feedback.duckdb", self.sql)
+        self.feedback = FeedbackStore(config.feedback_path, self.sql)
         self._swap_lock = threading.Lock()
         self.snapshot: Snapshot | None = None
         self.not_ready_reason: str | None = None
@@ -144,6 +118,8 @@ class ServingState:
             self.snapshot = Snapshot.open_active(config.settings.serving_dir, self.sql)
         except NotReady as exc:
             self.not_ready_reason = str(exc)
+        gc.collect()  # the start-up garbage, before the survivors are frozen
+        gc.freeze()
 
     def current(self) -> Snapshot:
         snap = self.snapshot  # one attribute read: the whole request uses this version
@@ -159,6 +135,7 @@ class ServingState:
             if old is not None and old.version == version:
                 return old.version, old.version
             new = Snapshot.open(folder, self.sql)
+            gc.freeze()
             self.snapshot = new
             self.not_ready_reason = None
         if old is not None:

@@ -1,6 +1,5 @@
 """Every endpoint, its tiers, its errors and its cache behaviour."""
 
-import duckdb
 import pytest
 
 from recommender.config import Settings
@@ -176,6 +175,18 @@ def test_cors_lists_origins_explicitly(client):
         ServerConfig.from_env(Settings(), environ={"RECSYS_CORS_ORIGINS": "*"})
 
 
+def test_a_cached_answer_is_sent_again_unchanged(client):
+    # cache hits reuse one prebuilt response: per-request headers (CORS) must not stick to it
+    first = client.get("/recommend/1?k=3", headers={"Origin": "http://localhost:8081"})
+    second = client.get("/recommend/1?k=3")
+    assert first.status_code == second.status_code == 200 and first.content == second.content
+    assert first.headers.get("access-control-allow-origin") == "http://localhost:8081"
+    assert "access-control-allow-origin" not in second.headers
+    assert second.headers["content-type"] == "application/json"
+    assert int(second.headers["content-length"]) == len(second.content)
+    assert client.get("/stats").json()["cache"]["hits"] >= 1
+
+
 def test_openapi_documents_errors(client):
     schema = client.get("/schema/openapi.json").json()
     responses = schema["paths"]["/recommend/{user_id}"]["get"]["responses"]
@@ -201,7 +212,7 @@ def test_each_request_gets_one_structured_log_line(capfd, client):
     client.get("/recommend/1?k=2")
     client.get("/recommend/abc")
     seen = _access_lines(capfd, 2)
-    lines = [json.loads(line) for line in seen.splitlines() if line.startswith('{"endpoint"')]
+    lines = [json.loads(line) for line in seen.splitlines() if '"endpoint"' in line]
     assert [(l["endpoint"], l["status"]) for l in lines] == [
         ("GET /recommend/{user_id}", 200), ("GET /recommend/{user_id}", 400)]
     assert all(l["ms"] > 0 for l in lines)
@@ -217,25 +228,36 @@ def test_api_key_is_never_logged(capfd, client, caplog):
     assert "test-key" not in logged and "guess-123" not in logged
 
 
-def test_access_log_lines_are_batched_but_not_held(tmp_path):
-    import io
-    import logging
+def test_access_log_is_written_in_batches_but_not_held(tmp_path):
+    import json
     import time
 
-    from server.app import BatchedHandler
+    from server.requestlog import RequestLog
 
-    buffer = io.StringIO()
-    target = logging.StreamHandler(buffer)
-    handler = BatchedHandler(256, target, max_age_s=0.2)
-    log = logging.getLogger("test.batched")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    log.info('{"endpoint": "GET /x"}')
-    assert buffer.getvalue() == ""  # batched: not written per request
+    target = tmp_path / "logs" / "access.jsonl"
+    requests = RequestLog(str(target), interval_s=0.2)
+    requests.start()
+    requests.record("GET", "/recommend/{user_id}", "/recommend/7", 200, 0.0012)
+    requests.record("GET", None, "/nowhere", 404, 0.0003)
+    assert not target.read_text()  # batched: nothing written on the request path
     deadline = time.monotonic() + 3
-    while not buffer.getvalue() and time.monotonic() < deadline:
+    while not target.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert '"GET /x"' in buffer.getvalue()  # written within the interval with no further traffic
-    log.removeHandler(handler)
-    handler.close()
+    lines = [json.loads(line) for line in target.read_text().splitlines()]  # within the interval, no further traffic
+    assert [(l["endpoint"], l["path"], l["status"], l["ms"]) for l in lines] == [
+        ("GET /recommend/{user_id}", "/recommend/7", 200, 1.2), ("GET unmatched", "/nowhere", 404, 0.3)]
+    assert lines[0]["ts"].endswith("Z")
+    requests.record("GET", "/health", "/health", 200, 0.001)
+    requests.close()  # writes what is left
+    assert target.read_text().count("\n") == 3
+    stats = requests.snapshot()["endpoints"]
+    assert stats["GET unmatched"]["errors"] == 1 and stats["GET /recommend/{user_id}"]["requests"] == 1
+
+
+def test_access_log_can_be_switched_off(capfd, served):
+    settings = served.replace(artifacts_dir=None)
+    with TestClient(create_app(ServerConfig.from_env(settings, environ={"RECSYS_ACCESS_LOG": "off"}))) as c:
+        capfd.readouterr()
+        c.get("/recommend/1")
+        assert c.get("/stats").json()["endpoints"]["GET /recommend/{user_id}"]["requests"] == 1
+    assert '"endpoint"' not in capfd.readouterr().err

@@ -1,6 +1,6 @@
-"""Served lists equal evaluated lists; a failing data check blocks publication."""
+"""Served lists equal evaluated lists (tables and the server's in-memory index); a failing data
+check blocks publication."""
 
-import json
 import shutil
 
 import duckdb
@@ -77,3 +77,25 @@ def test_publishing_a_new_version_supersedes_the_old(served):
     assert active_pointer(served)["version"] == published.version
     assert rows[published.version] == "active" and list(rows.values()).count("active") == 1
     assert (published.path / "recs.duckdb").exists() and (published.path / "als.npz").exists()
+
+
+def test_the_servers_in_memory_lists_equal_the_tables(served):
+    from server.snapshot import Snapshot
+
+    sql = SqlLibrary(served.sql_dir)
+    snap = Snapshot.open_active(served.serving_dir, sql)
+    try:
+        rows = snap.con.execute("select model, user_id, list((movie_id, score, reason_movie_id) order by rank) "
+                                "from recommendations group by all").fetchall()
+        assert rows
+        for model, user_id, items in rows:
+            expected = [tuple(i.values()) if isinstance(i, dict) else tuple(i) for i in items]
+            got = snap.precomputed(model, user_id)
+            assert [(m, r) for m, _, r in got] == [(m, r) for m, _, r in expected], (model, user_id)
+            assert all((s is None and np.isnan(g)) or np.isclose(g, s) for (_, g, _), (_, s, _) in zip(got, expected))
+        known = {u for _, u, _ in rows}
+        unknown = max(known) + 1
+        assert all(snap.precomputed(model, unknown) == [] for model in snap.lists)
+        assert snap.precomputed("als", 0) == [] and unknown not in snap.lists["als"] and min(known) in snap.lists["als"]
+    finally:
+        snap.close()

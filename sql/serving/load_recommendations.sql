@@ -1,0 +1,11 @@
+-- One model's precomputed lists, for the server's in-memory index: rows in (user, rank)
+-- order. NULLs become sentinels so the columns load as plain arrays: score NaN (the
+-- popular top-up has no model score), reason 0 (no history movie).
+select
+    user_id,
+    movie_id,
+    coalesce(score, 'nan'::float) as score,
+    coalesce(reason_movie_id, 0) as reason_movie_id
+from recommendations
+where model = $model
+order by user_id, rank;

@@ -1,0 +1,50 @@
+"""Serving state pieces that need no HTTP: the feedback file's single-writer rule."""
+
+import subprocess
+import sys
+
+import pytest
+
+from recommender.config import Settings
+from recommender.warehouse.connection import SqlLibrary
+from server.state import FeedbackStore, FeedbackStoreBusy
+
+
+def test_a_feedback_file_held_by_another_process_is_refused_clearly(tmp_path):
+    path = tmp_path / "feedback.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+                               "time.sleep(60)", str(path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(FeedbackStoreBusy, match="RECSYS_FEEDBACK_DB"):
+            FeedbackStore(path, SqlLibrary(Settings().sql_dir))
+    finally:
+        holder.kill()
+        holder.wait()
+    store = FeedbackStore(path, SqlLibrary(Settings().sql_dir))  # free again once the holder is gone
+    store.add(1, 2, 4.0)
+    assert store.of_user(1) == [(2, 4.0)]
+    store.close()
+
+
+def test_a_closed_snapshot_is_freed_without_the_cyclic_gc(served):
+    # the server freezes live objects (gc.freeze), so an old version must not need the GC
+    import gc
+    import weakref
+
+    from server.snapshot import Snapshot
+
+    gc.disable()
+    try:
+        snap = Snapshot.open_active(served.serving_dir, SqlLibrary(served.sql_dir))
+        user = int(snap.lists["als"].users[0])
+        assert snap.precomputed("als", user) and snap.table_counts()
+        snap.fold_in([next(iter(snap.item_index))], set(), "diverse", 3)
+        refs = [weakref.ref(snap), weakref.ref(snap.als), weakref.ref(snap.lists["als"])]
+        snap.close()
+        del snap
+        assert all(ref() is None for ref in refs)
+    finally:
+        gc.enable()
