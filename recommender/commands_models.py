@@ -7,7 +7,7 @@ from pathlib import Path
 
 from recommender import pipeline
 from recommender.cli import UserFacingError, _EXTENSIONS, command, say
-from recommender.commands import open_warehouse, print_relation
+from recommender.commands import open_warehouse
 from recommender.config import Settings
 from recommender.models import MODEL_NAMES, ModelError
 

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.als import ALS, ALSParams
-from recommender.models.base import ModelError, Params, Recommender, TopN
+from recommender.models.base import ModelError, Recommender, TopN
 
 #: Users per MMR batch: bounds the (batch, candidates, candidates) similarity tensor (~40 MB).
 MMR_BATCH = 1024
