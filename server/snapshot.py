@@ -84,20 +84,17 @@ class Snapshot:
             con.execute("set lock_configuration = true")
         except duckdb.InvalidInputException:
             pass  # the same file is already open in this process (DuckDB shares the instance): locked
-        version, serve_n, runs, metrics, diverse = con.execute(
-            "select version, serve_n, runs, metrics, diverse_params from version_info").fetchall()[0]
+        version, serve_n, runs, metrics, diverse = sql.run(con, "serving/version_info.sql").fetchall()[0]
         als = load_model(folder / "als.npz")
-        item_ids = con.sql("select movie_id from model_items order by item_idx").fetchnumpy()["movie_id"]
-        genre_rows = con.sql(
-            "select m.item_idx, g.genre from model_items m join catalog c using (movie_id), unnest(c.genres) as g(genre)"
-        ).fetchnumpy()
+        item_ids = con.sql(sql.text("serving/model_items.sql")).fetchnumpy()["movie_id"]
+        genre_rows = con.sql(sql.text("serving/item_genres.sql")).fetchnumpy()
         names = sorted(set(genre_rows["genre"].tolist()))
         genres = sp.csr_matrix(
             (np.ones(len(genre_rows["item_idx"]), np.float32),
              (genre_rows["item_idx"], np.searchsorted(names, genre_rows["genre"]))),
             shape=(len(item_ids), max(len(names), 1)),
         ).toarray()
-        popular = con.sql("select movie_id, score from popular_movies order by rank").fetchnumpy()
+        popular = con.sql(sql.text("serving/popular.sql")).fetchnumpy()
         catalog = {r[0]: Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0))
                    for r in sql.run(con, "serving/catalog_all.sql").fetchall()}
         return cls(

@@ -71,22 +71,24 @@ class FeedbackStore:
             raise FeedbackStoreBusy(
                 f"{path} is in use by another process (one server per feedback file; give a second "
                 f"server its own with RECSYS_FEEDBACK_DB): {exc}") from exc
+        self._sql = sql
         sql.run(self._con, "serving/feedback.sql")
         self._lock = threading.Lock()
-        self.generations: dict[int, int] = collections.defaultdict(int)
+        # a user's generation moves with every rating; starting from the stored counts keeps
+        # ratings posted before a restart in use (they are read when the generation is > 0)
+        self.generations: dict[int, int] = collections.defaultdict(
+            int, sql.run(self._con, "serving/feedback_counts.sql").fetchall())
 
     def add(self, user_id: int, movie_id: int, rating: float) -> None:
         with self._lock:
-            self._con.execute("insert into feedback values (?, ?, ?, now()::timestamp)", [user_id, movie_id, rating])
+            self._sql.run(self._con, "serving/feedback_add.sql",
+                          {"user_id": user_id, "movie_id": movie_id, "rating": rating})
             self.generations[user_id] += 1
 
     def of_user(self, user_id: int) -> list[tuple[int, float]]:
         """(movie_id, rating) of the user's latest rating per movie."""
         with self._lock:
-            return self._con.execute(
-                "select movie_id, arg_max(rating, created_at) from feedback where user_id = ? group by movie_id",
-                [user_id],
-            ).fetchall()
+            return self._sql.run(self._con, "serving/feedback_of_user.sql", {"user_id": user_id}).fetchall()
 
     def generation(self, user_id: int) -> int:
         return self.generations.get(user_id, 0)

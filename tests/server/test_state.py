@@ -48,3 +48,16 @@ def test_a_closed_snapshot_is_freed_without_the_cyclic_gc(served):
         assert all(ref() is None for ref in refs)
     finally:
         gc.enable()
+
+
+def test_ratings_posted_before_a_restart_are_still_used(tmp_path):
+    sql = SqlLibrary(Settings().sql_dir)
+    store = FeedbackStore(tmp_path / "feedback.duckdb", sql)
+    store.add(7, 1, 5.0)
+    store.add(7, 1, 2.0)  # the latest rating per movie wins
+    store.add(8, 3, 4.5)
+    store.close()
+    reopened = FeedbackStore(tmp_path / "feedback.duckdb", sql)
+    assert reopened.generation(7) == 2 and reopened.generation(8) == 1 and reopened.generation(9) == 0
+    assert reopened.of_user(7) == [(1, 2.0)]
+    reopened.close()
