@@ -62,10 +62,6 @@ class Answer(tuple):
     def response(self) -> ASGIResponse:
         return self[1]
 
-    @property
-    def body(self) -> bytes:
-        return self[1].body
-
 
 def recommend(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> Answer:
     """Cached. Reads DuckDB only when ``reads_feedback`` (then call it from a worker thread)."""
