@@ -6,7 +6,7 @@ import contextlib
 import hmac
 import logging
 import time
-from typing import Annotated, AsyncIterator
+from typing import Annotated, Any, AsyncIterator
 
 from litestar import Litestar, MediaType, Request, Response, Router, get, post
 from litestar.concurrency import sync_to_thread
@@ -178,32 +178,33 @@ def ops_routes(services: Services) -> Router:
     return Router("/", route_handlers=[health, live, stats, reload], tags=["operations"])
 
 
-def timing_middleware(requests: RequestLog):
-    """Times every request and hands it to the request log (/stats and the access log)."""
+class TimedLitestar(Litestar):
+    """Litestar that times every HTTP request at its outermost layer and hands it to the
+    request log (/stats and the access log). Route middleware would miss the requests no
+    route matches (404, 405) and CORS preflights; this sees every one."""
 
-    def factory(app):
-        async def middleware(scope, receive, send):
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            started = time.perf_counter()
-            status = HTTP_500_INTERNAL_SERVER_ERROR
+    def __init__(self, *args: Any, request_log: RequestLog, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_log = request_log
 
-            async def capture(message):
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = HTTP_500_INTERNAL_SERVER_ERROR
 
-            try:
-                await app(scope, receive, capture)
-            finally:
-                requests.record(scope["method"], scope.get("path_template"), scope["path"], status,
-                                time.perf_counter() - started)
+        async def capture(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
 
-        return middleware
-
-    return factory
+        try:
+            await super().__call__(scope, receive, capture)
+        finally:
+            self.request_log.record(scope["method"], scope.get("path_template"), scope["path"], status,
+                                    time.perf_counter() - started)
 
 
 def _internal_error(request: Request, exc: Exception) -> Response:
@@ -226,10 +227,10 @@ def create_app(config: ServerConfig) -> Litestar:
             services.serving = None
             requests.close()  # writes what is left
 
-    return Litestar(
+    return TimedLitestar(
         route_handlers=[recommendation_routes(services), movie_routes(services), ops_routes(services)],
+        request_log=requests,
         lifespan=[lifespan],
-        middleware=[timing_middleware(requests)],
         cors_config=CORSConfig(allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"],
                                allow_headers=["Content-Type", "X-API-Key"]),
         openapi_config=OpenAPIConfig(title="recsys-duckdb", version=__version__, path="/schema"),

@@ -218,6 +218,22 @@ def test_each_request_gets_one_structured_log_line(capfd, client):
     assert all(l["ms"] > 0 for l in lines)
 
 
+def test_requests_no_route_matches_are_counted_and_logged_too(capfd, client):
+    import json
+
+    capfd.readouterr()
+    assert client.get("/nowhere").status_code == 404
+    assert client.delete("/recommend/1").status_code == 405
+    preflight = client.options("/recommend/1", headers={"Origin": "http://localhost:8081",
+                                                        "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 204
+    lines = [json.loads(line) for line in _access_lines(capfd, 3).splitlines() if '"endpoint"' in line]
+    assert [(l["endpoint"], l["status"]) for l in lines] == [
+        ("GET unmatched", 404), ("DELETE unmatched", 405), ("OPTIONS unmatched", 204)]
+    endpoints = client.get("/stats").json()["endpoints"]
+    assert endpoints["GET unmatched"] == {**endpoints["GET unmatched"], "requests": 1, "errors": 1}
+
+
 def test_api_key_is_never_logged(capfd, client, caplog):
     capfd.readouterr()
     with caplog.at_level("INFO"):
