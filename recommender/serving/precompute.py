@@ -230,15 +230,20 @@ def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, hist
     elif isinstance(model, (ALS, DiverseALS)):
         als = model if isinstance(model, ALS) else model.als
         vectors = als.item_factors / np.maximum(np.linalg.norm(als.item_factors, axis=1, keepdims=True), 1e-12)
+        # batches of users with similar history lengths, so each product spans only its
+        # batch's longest recent history (``recent`` is left-aligned, -1 padded)
+        lengths = (recent >= 0).sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
         for start in range(0, len(users), BATCH):
-            sl = slice(start, start + BATCH)
-            items, hist = lists.items[sl], recent[sl]
+            rows = order[start:start + BATCH]
+            width = max(int(lengths[rows].max()), 1)
+            items, hist = lists.items[rows], recent[rows, :width]
             # batched matrix products run on BLAS; einsum here would not
             s = np.matmul(vectors[np.maximum(items, 0)], vectors[np.maximum(hist, 0)].transpose(0, 2, 1))
-            s[np.broadcast_to((hist < 0)[:, None, :], s.shape)] = -np.inf
+            s += np.where(hist < 0, -np.inf, 0).astype(s.dtype)[:, None, :]  # padding never wins
             best = np.argmax(s, axis=2)
             chosen = np.take_along_axis(hist, best, axis=1)
-            out[sl] = np.where((items >= 0) & (hist >= 0).any(axis=1)[:, None], chosen, -1)
+            out[rows] = np.where((items >= 0) & (hist >= 0).any(axis=1)[:, None], chosen, -1)
     out[lists.filled] = -1
     return out
 
