@@ -47,7 +47,7 @@ def _settings_flags(parser: argparse.ArgumentParser, strategy_flags: tuple[str, 
 
 SETTING_NAMES = (
     "warehouse", "data_dir", "rating_threshold", "split_strategy", "val_quantile", "test_quantile",
-    "val_start", "test_start", "holdout_unit", "holdout_val", "holdout_test", "seed", "threads",
+    "val_start", "test_start", "holdout_unit", "holdout_val", "holdout_test", "seed", "threads", "serving_keep",
 )
 
 

@@ -35,7 +35,9 @@ def _register(sub, add) -> None:
     p.add_argument("--trials", type=int, default=12, help="tuning configurations per model [12]")
     p.add_argument("--out", type=Path, default=Path("reports"), help="report folder [reports]")
     p.add_argument("--no-precompute", action="store_true", help="stop after the report")
-    add("precompute", "write every user's lists to a new serving version, check it, publish it")
+    p = add("precompute", "write every user's lists to a new serving version, check it, publish it")
+    p.add_argument("--keep", dest="serving_keep", type=int,
+                   help="versions kept on disk, the new one included; older folders are deleted [3]")
     p = add("serve", "start the API (uvicorn + Litestar); precomputes first if nothing is published")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on [127.0.0.1]")
     p.add_argument("--port", type=int, default=8000, help="port [8000]")

@@ -61,12 +61,17 @@ class Settings:
     threads: int | None = None
     #: Models artefacts and serving files live beside the warehouse unless set.
     artifacts_dir: Path | None = None
+    #: Published serving versions kept on disk (the newest, which is active, and the ones
+    #: before it for rollback); older version folders are deleted after each publication.
+    serving_keep: int = 3
 
     def __post_init__(self) -> None:
         if self.split_strategy not in SPLIT_STRATEGIES:
             raise ConfigError(f"split_strategy must be one of {SPLIT_STRATEGIES}, got {self.split_strategy!r}")
         if self.holdout_unit not in HOLDOUT_UNITS:
             raise ConfigError(f"holdout_unit must be one of {HOLDOUT_UNITS}, got {self.holdout_unit!r}")
+        if self.serving_keep < 1:
+            raise ConfigError(f"serving_keep must be at least 1 (the active version), got {self.serving_keep}")
         if not 0.5 <= self.rating_threshold <= 5.0:
             raise ConfigError(f"rating_threshold must be within 0.5..5.0, got {self.rating_threshold}")
         if not 0.0 < self.val_quantile < self.test_quantile < 1.0:

@@ -150,7 +150,26 @@ def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, sett
     _record_version(con, version, str(final), "active", settings, models, metrics, None, total_rows)
     seconds = time.perf_counter() - started
     say(f"published version {version} ({total_rows:,} rows) in {seconds:.1f}s -> {final}")
+    pruned = prune_versions(con, sql, settings)
+    if pruned:
+        say(f"deleted {len(pruned)} old version folder(s), keeping {settings.serving_keep}: {', '.join(pruned)}")
     return Published(version, final, total_rows, seconds)
+
+
+def prune_versions(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> list[str]:
+    """Delete version folders beyond the newest ``settings.serving_keep``, never the active
+    one; their ``model_versions`` rows become ``pruned``. A server still on a deleted version
+    keeps answering (its lists are in memory, its open files stay readable on POSIX) until
+    it reloads. Returns the deleted folder names."""
+    pointer = active_pointer(settings)
+    active = pointer["path"] if pointer else None
+    folders = sorted((p for p in settings.serving_dir.glob("v[0-9][0-9][0-9][0-9]") if p.is_dir()),
+                     key=lambda p: int(p.name[1:]))
+    doomed = [p for p in folders[:-settings.serving_keep] if p.name != active]
+    for folder in doomed:
+        shutil.rmtree(folder, ignore_errors=True)
+        sql.run(con, "serving/mark_pruned.sql", {"version": int(folder.name[1:])})
+    return [p.name for p in doomed]
 
 
 def _same_als(als: ALS, diverse: DiverseALS) -> bool:

@@ -99,3 +99,19 @@ def test_the_servers_in_memory_lists_equal_the_tables(served):
         assert snap.precomputed("als", 0) == [] and unknown not in snap.lists["als"] and min(known) in snap.lists["als"]
     finally:
         snap.close()
+
+
+def test_old_versions_are_pruned_but_never_the_active_one(tmp_path):
+    from tests.server.conftest import build_served_warehouse
+
+    settings = build_served_warehouse(tmp_path, serving_keep=2)  # publishes version 1
+    con = connect(settings)
+    try:
+        for _ in range(2):
+            published = precompute_and_publish(con, SqlLibrary(settings.sql_dir), settings)
+        statuses = dict(con.execute("select version, status from model_versions").fetchall())
+    finally:
+        con.close()
+    assert sorted(p.name for p in settings.serving_dir.glob("v*")) == ["v0002", "v0003"]
+    assert statuses == {1: "pruned", 2: "superseded", 3: "active"}
+    assert active_pointer(settings)["version"] == published.version == 3
