@@ -6,7 +6,7 @@ import contextlib
 import hmac
 import logging
 import time
-from typing import Annotated, Any, AsyncIterator
+from typing import Annotated, Any, AsyncIterator, Callable
 
 from litestar import Litestar, MediaType, Request, Response, Router, get, post
 from litestar.concurrency import sync_to_thread
@@ -64,31 +64,29 @@ class Services:
             raise ServiceUnavailableException(f"not ready: {exc}") from exc
 
 
+async def _answer(serving: ServingState, user_id: int, compute: Callable[..., service.Answer],
+                  *args: Any) -> service.Answer:
+    """Cache hits and in-memory lists are answered on the event loop; only a user with posted
+    feedback (read from feedback.duckdb, maybe an ALS fold-in) needs a worker thread."""
+    if service.reads_feedback(serving, user_id):
+        return await sync_to_thread(compute, *args)
+    return compute(*args)
+
+
 def recommendation_routes(services: Services) -> Router:
-    # Async handlers: cache hits and in-memory lists are answered on the event loop; only a
-    # user with posted feedback (read from feedback.duckdb, maybe an ALS fold-in) needs a
-    # worker thread.
     @get("/recommend/{user_id:str}", raises=LOOKUP_ERRORS, responses=_ok(S.Recommendations),
          summary="Top-k movies for a user, with the tier that answered")
     async def recommend(user_id: FromPath[str], k: K = 10, model: FromQuery[S.ModelName] = "als") -> ASGIResponse:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
-        if service.reads_feedback(serving, uid):
-            answer = await sync_to_thread(service.recommend, serving, snap, uid, model, k)
-        else:
-            answer = service.recommend(serving, snap, uid, model, k)
-        return answer.response
+        return (await _answer(serving, uid, service.recommend, serving, snap, uid, model, k)).response
 
     @get("/compare/{user_id:str}", raises=LOOKUP_ERRORS, responses=_ok(S.Comparison),
          summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side")
     async def compare(user_id: FromPath[str], k: K = 10) -> ASGIResponse:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
-        if service.reads_feedback(serving, uid):
-            answer = await sync_to_thread(service.compare, serving, snap, uid, k)
-        else:
-            answer = service.compare(serving, snap, uid, k)
-        return answer.response
+        return (await _answer(serving, uid, service.compare, serving, snap, uid, k)).response
 
     @post("/users/{user_id:str}/ratings", sync_to_thread=True, status_code=HTTP_201_CREATED, raises=LOOKUP_ERRORS,
           summary="Store a rating; the user's cached lists are invalidated")
