@@ -204,7 +204,12 @@ def _final_models(wb: pipeline.Workbench, say) -> dict[str, tuple[str, Recommend
     found = {model: run_id for run_id, model, *_ in rows if artifacts.get(run_id) and Path(artifacts[run_id]).exists()}
     missing = [m for m in ("popular", "itemknn", "als", "diverse") if m not in found]
     if missing:
-        say(f"  no evaluated artifact for {', '.join(missing)}: evaluating them on test now")
+        others = [r[0] for r in wb.sql.run(wb.con, "runs/final_strategies.sql",
+                                            {"strategy": wb.settings.split_strategy}).fetchall()]
+        hint = (f" (the warehouse has evaluated models for the {' and '.join(others)} split: "
+                f"pass --split {others[0].replace('_', '-')} to serve those)") if others and not found else ""
+        say(f"  no evaluated artifact for {', '.join(missing)} on the {wb.settings.split_strategy} split: "
+            f"evaluating them on test now{hint}")
         for result in pipeline.evaluate_final(wb, missing):
             found[result.model] = result.run_id
             artifacts[result.run_id] = wb.con.execute("select artifact from runs where run_id = ?", [result.run_id]).fetchall()[0][0]
