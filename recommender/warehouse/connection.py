@@ -45,6 +45,7 @@ class SqlLibrary:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._cache: dict[str, str] = {}
+        self._statements: dict[str, list[str]] = {}
 
     def text(self, relative: str) -> str:
         if relative not in self._cache:
@@ -56,7 +57,9 @@ class SqlLibrary:
 
     def run(self, con: duckdb.DuckDBPyConnection, relative: str, params: Mapping[str, Any] | None = None):
         """Run every statement of the file; returns the last statement's result."""
-        statements = [s for s in _split_statements(self.text(relative)) if s.strip()]
+        statements = self._statements.get(relative)
+        if statements is None:  # split once per file: the server runs some files per request
+            statements = self._statements[relative] = [s for s in _split_statements(self.text(relative)) if s.strip()]
         result = None
         for statement in statements:
             names = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
