@@ -41,13 +41,16 @@ def _settings_flags(parser: argparse.ArgumentParser, strategy_flags: tuple[str, 
     g.add_argument("--holdout-unit", dest="holdout_unit", choices=["count", "fraction"], help="per-user split unit [fraction]")
     g.add_argument("--holdout-val", dest="holdout_val", type=float, help="per-user split: val size [0.1]")
     g.add_argument("--holdout-test", dest="holdout_test", type=float, help="per-user split: test size [0.1]")
+    g.add_argument("--eval-exclude", dest="eval_exclude", choices=["rated", "positives"],
+                   help="evaluation leaves out every movie rated before the cut-off, or only the history positives [rated]")
     g.add_argument("--seed", type=int, help="seed for every random choice [42]")
     g.add_argument("--threads", type=int, help="DuckDB threads [all cores]")
 
 
 SETTING_NAMES = (
     "warehouse", "data_dir", "rating_threshold", "split_strategy", "val_quantile", "test_quantile",
-    "val_start", "test_start", "holdout_unit", "holdout_val", "holdout_test", "seed", "threads", "serving_keep",
+    "val_start", "test_start", "holdout_unit", "holdout_val", "holdout_test", "eval_exclude", "seed", "threads",
+    "serving_keep",
 )
 
 

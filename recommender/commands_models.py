@@ -150,10 +150,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     import uvicorn
 
-    from recommender.serving.precompute import PublishError, active_pointer, precompute_and_publish
+    from recommender.serving import versions
+    from recommender.serving.precompute import PublishError, precompute_and_publish
     from server import ServerConfig, create_app
 
-    if active_pointer(settings) is None:
+    if versions.read_pointer(settings.serving_dir) is None:
         say("no published recommendation version: precomputing one first ...")
         with open_warehouse(settings) as (con, sql):
             try:

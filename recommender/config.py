@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 SPLIT_STRATEGIES = ("global", "per_user")
 HOLDOUT_UNITS = ("count", "fraction")
+EVAL_EXCLUDES = ("rated", "positives")
 
 
 class ConfigError(ValueError):
@@ -55,6 +56,10 @@ class Settings:
     recent_days: int = 365
     #: Seed for every random choice (model init, tuning samples, bootstrap).
     seed: int = 42
+    #: What evaluation leaves out of a user's candidates: ``rated`` (every movie rated before
+    #: the cut-off, at any value: what serving does) or ``positives`` (only the history
+    #: positives). Serving always leaves out everything a user rated.
+    eval_exclude: str = "rated"
     #: Cut-offs evaluated and logged.
     ks: tuple[int, ...] = (5, 10, 20)
     #: DuckDB threads (None: DuckDB's default, all cores).
@@ -70,6 +75,8 @@ class Settings:
             raise ConfigError(f"split_strategy must be one of {SPLIT_STRATEGIES}, got {self.split_strategy!r}")
         if self.holdout_unit not in HOLDOUT_UNITS:
             raise ConfigError(f"holdout_unit must be one of {HOLDOUT_UNITS}, got {self.holdout_unit!r}")
+        if self.eval_exclude not in EVAL_EXCLUDES:
+            raise ConfigError(f"eval_exclude must be one of {EVAL_EXCLUDES}, got {self.eval_exclude!r}")
         if self.serving_keep < 1:
             raise ConfigError(f"serving_keep must be at least 1 (the active version), got {self.serving_keep}")
         if not 0.5 <= self.rating_threshold <= 5.0:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import duckdb
+import scipy.sparse as sp
 
 from recommender.config import Settings
 from recommender.evaluation.evaluate import Evaluation, evaluate, item_space
@@ -16,8 +17,10 @@ from recommender.evaluation.runlog import RunRecord, best_config, log_run, new_r
 from recommender.evaluation.tuning import LAMBDAS, MAX_NDCG_LOSS, SIMILARITIES, candidate_configs, choose_diverse
 from recommender.models import MODEL_NAMES, DiverseALS, DiverseParams, Recommender, create
 from recommender.warehouse.connection import SqlLibrary
-from recommender.warehouse.export import SplitData, load_item_genres, load_split
+from recommender.warehouse.export import SplitData, load_item_genres, load_production, load_split
 
+#: The part every positive lands in when the production data is loaded (fit and filter on it).
+ALL_PARTS = ("train",)
 #: Tuning and lambda choice optimise this metric at this cut-off (on val).
 OBJECTIVE = ("ndcg", 10)
 FIT_PARTS = {"val": ("train",), "test": ("train", "val")}
@@ -33,14 +36,15 @@ class RunResult:
 
 
 class Workbench:
-    """An open warehouse with the configured split loaded once, shared by a job's runs."""
+    """An open warehouse with the configured split loaded once, shared by a job's runs
+    (or, given ``data``, another data set such as the production one)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
-                 say: Callable[[str], None] = lambda m: None) -> None:
+                 say: Callable[[str], None] = lambda m: None, *, data: SplitData | None = None) -> None:
         if OBJECTIVE[1] not in settings.ks:
             settings = settings.replace(ks=tuple(sorted({*settings.ks, OBJECTIVE[1]})))
         self.con, self.sql, self.settings, self.say = con, sql, settings, say
-        self.data: SplitData = load_split(con, sql, settings.split_strategy)
+        self.data: SplitData = data if data is not None else load_split(con, sql, settings.split_strategy)
         self.item_genres, self.genre_names = load_item_genres(con, sql, self.data.item_ids)
         self._fitted: dict[tuple, Recommender] = {}
 
@@ -77,7 +81,8 @@ class Workbench:
         parts = FIT_PARTS[eval_part]
         fitted, fit_s = self.fit(model, params, parts)
         items = item_space(self.data.matrix(*parts), self.item_genres)
-        evaluation = evaluate(fitted, self.data, eval_part, parts, self.settings.ks, items)
+        evaluation = evaluate(fitted, self.data, eval_part, parts, self.settings.ks, items,
+                              exclude_rated=self.settings.eval_exclude == "rated")
         run_id = new_run_id()
         artifact = None
         if save:
@@ -135,3 +140,72 @@ def sweep_lambda(wb: Workbench, lambdas=LAMBDAS, similarities=SIMILARITIES) -> R
 def evaluate_final(wb: Workbench, models: list[str], split: str = "test") -> list[RunResult]:
     """Refit each model's chosen config on train+val and score test, once per model."""
     return [wb.run("evaluate", m, wb.params_for(m), split, save=True) for m in expand(models)]
+
+
+# -- production ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProductionModel:
+    run_id: str            # the production run (kind 'production', fitted on every positive)
+    evaluated_run_id: str  # the test evaluation whose configuration it refits and numbers it publishes
+    fitted: Recommender
+
+
+@dataclass(frozen=True)
+class Production:
+    """What serving is built from: every rating as of the last split build, and each model's
+    evaluated configuration refitted on all of it. ``history`` (every positive) is what the
+    models score from; ``exclude`` (every rated movie, any value) is what no list may hold."""
+
+    data: SplitData
+    item_genres: sp.csr_matrix
+    models: dict[str, ProductionModel]
+
+    @property
+    def history(self) -> sp.csr_matrix:
+        return self.data.matrix(*ALL_PARTS)
+
+    @property
+    def exclude(self) -> sp.csr_matrix:
+        return self.data.excluded(*ALL_PARTS)
+
+
+def final_configs(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
+                  say: Callable[[str], None] = lambda m: None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """model -> (run id, params) of its newest test evaluation on the configured split; models
+    without one are evaluated now (fit on train+val, score test, with the stored configuration)."""
+    rows = sql.run(con, "runs/final_runs.sql", {"strategy": settings.split_strategy}).fetchall()
+    found = {model: (run_id, json.loads(params)) for run_id, model, params, *_ in rows}
+    missing = [m for m in MODEL_NAMES if m not in found]
+    if missing:
+        others = [r[0] for r in sql.run(con, "runs/final_strategies.sql", {"strategy": settings.split_strategy}).fetchall()]
+        hint = (f" (the warehouse has evaluated models for the {' and '.join(others)} split: "
+                f"pass --split {others[0].replace('_', '-')} to serve those)") if others and not found else ""
+        say(f"  no test evaluation of {', '.join(missing)} on the {settings.split_strategy} split: "
+            f"evaluating them now{hint}")
+        wb = Workbench(con, sql, settings, say=say)
+        for result in evaluate_final(wb, missing):
+            found[result.model] = (result.run_id, result.params)
+    return found
+
+
+def production_fit(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
+                   finals: dict[str, tuple[str, dict[str, Any]]],
+                   say: Callable[[str], None] = lambda m: None) -> Production:
+    """Refit each model's evaluated configuration on every positive (both sources, all
+    parts) and log it as a ``production`` run linked to its evaluation run."""
+    wb = Workbench(con, sql, settings, say=say, data=load_production(con, sql))
+    models = {}
+    for model in MODEL_NAMES:
+        evaluated_run_id, params = finals[model]
+        started = time.perf_counter()
+        fitted, fit_s = wb.fit(model, params, ALL_PARTS)
+        run_id = new_run_id()
+        artifact = str(fitted.save(wb.settings.models_dir / f"{run_id}-{model}.npz").resolve())
+        record = RunRecord("production", model, fitted.params.to_dict(), ("all",), fit_s,
+                           time.perf_counter() - started, artifact, evaluated_run_id)
+        log_run(con, sql, wb.settings, record, None, run_id=run_id)
+        say(f"  production {model:8s} fitted on all {wb.data.train.num_rows:,} positives "
+            f"({len(wb.data.user_ids):,} users) fit={fit_s:.1f}s run={run_id} (evaluated as {evaluated_run_id})")
+        models[model] = ProductionModel(run_id, evaluated_run_id, fitted)
+    return Production(wb.data, wb.item_genres, models)

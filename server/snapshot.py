@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from recommender.evaluation import metrics as M
 from recommender.models import ALS, MODEL_NAMES, load as load_model, mmr_rerank
-from recommender.serving.precompute import ACTIVE_FILE
+from recommender.serving import versions
 from recommender.warehouse.connection import SqlLibrary
 from server.precomputed import PrecomputedLists
 
@@ -58,14 +58,14 @@ class Snapshot:
     @staticmethod
     def active_version(serving_dir: Path) -> tuple[int, Path]:
         """(version, folder) that ACTIVE.json names."""
-        pointer = Path(serving_dir) / ACTIVE_FILE
-        if not pointer.exists():
-            raise NotReady(f"no published version ({pointer} is missing): run `recsys precompute`")
         try:
-            active = json.loads(pointer.read_text())
-            return int(active["version"]), Path(serving_dir) / active["path"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise NotReady(f"{pointer} is unreadable: {exc}") from exc
+            pointer = versions.read_pointer(serving_dir)
+        except versions.VersionError as exc:
+            raise NotReady(str(exc)) from exc
+        if pointer is None:
+            raise NotReady(f"no published version ({Path(serving_dir) / versions.ACTIVE_FILE} is missing): "
+                           "run `recsys precompute`")
+        return pointer.version, pointer.folder
 
     @classmethod
     def open_active(cls, serving_dir: Path, sql: SqlLibrary) -> "Snapshot":
@@ -73,6 +73,8 @@ class Snapshot:
 
     @classmethod
     def open(cls, folder: Path, sql: SqlLibrary) -> "Snapshot":
+        """Open a version folder; any problem with it (missing file or table, bad artifact) is
+        NotReady with the reason, and nothing stays open."""
         try:
             # the version file is immutable and the only thing this connection may touch
             # one thread per query: lookups are tiny, concurrency comes from the requests
@@ -80,6 +82,14 @@ class Snapshot:
                                  config={"enable_external_access": False, "threads": 1})
         except duckdb.Error as exc:
             raise NotReady(f"cannot open {folder / 'recs.duckdb'}: {exc}") from exc
+        try:
+            return cls._load(folder, con, sql)
+        except Exception as exc:
+            con.close()
+            raise NotReady(f"version folder {folder} is unusable: {type(exc).__name__}: {exc}") from exc
+
+    @classmethod
+    def _load(cls, folder: Path, con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> "Snapshot":
         try:
             con.execute("set lock_configuration = true")
         except duckdb.InvalidInputException:

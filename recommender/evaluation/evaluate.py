@@ -69,17 +69,24 @@ def evaluate(
     history_parts: tuple[str, ...],
     ks: tuple[int, ...],
     items: ItemSpace,
+    *,
+    exclude_rated: bool = True,
 ) -> Evaluation:
-    """Recommend max(ks) items to every user with relevant items in ``part``, filtering
-    what they had in ``history_parts``, and compute every metric at every k."""
+    """Recommend max(ks) items to every user with relevant items in ``part``, scored on what
+    they had in ``history_parts`` and compute every metric at every k.
+
+    ``exclude_rated``: leave out every movie the user had rated before ``part`` (the history
+    positives and the sub-threshold ratings of those periods), as serving does; False:
+    only the history positives (the protocol of LensKit's and implicit's examples)."""
     history = data.matrix(*history_parts)
+    exclude = data.excluded(*history_parts) if exclude_rated else history
     truth = data.matrix(part)
     fallback = popularity_fallback(history)
     n_relevant_all = row_lengths(truth)
     users = np.flatnonzero(n_relevant_all > 0)
     k_max = max(ks)
     started = time.perf_counter()
-    top = served_lists(model, users, history, k_max, fallback)
+    top = served_lists(model, users, history, k_max, fallback, exclude=exclude)
     recommended = time.perf_counter()
     hits = M.hit_matrix(top.items, truth, users)
     n_relevant = n_relevant_all[users]

@@ -18,7 +18,7 @@ import pyarrow as pa
 from recommender import __version__
 from recommender.config import REPO_ROOT, Settings
 from recommender.evaluation.evaluate import Evaluation
-from recommender.warehouse.connection import SqlLibrary
+from recommender.warehouse.connection import SqlLibrary, transaction
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class RunRecord:
     fit_s: float
     total_s: float
     artifact: str | None = None
+    #: For a production fit: the evaluation run whose configuration it refits.
+    evaluated_run_id: str | None = None
 
 
 def new_run_id() -> str:
@@ -65,28 +67,30 @@ def log_run(
     sql: SqlLibrary,
     settings: Settings,
     record: RunRecord,
-    evaluation: Evaluation,
+    evaluation: Evaluation | None,
     *,
     run_id: str | None = None,
 ) -> str:
-    """Insert one run with its summary metrics and per-user values, in one transaction."""
+    """Insert one run with its summary metrics and per-user values, in one transaction.
+
+    ``evaluation`` None: a production fit (``record.kind == 'production'``), scored on nothing."""
     run_id = run_id or new_run_id()
-    cutoffs = con.execute(
-        "select to_json(c) from split_cutoffs c where strategy = ?", [settings.split_strategy]
-    ).fetchall()
-    timings = evaluation.timings
-    con.execute("begin transaction")
-    try:
-        con.execute(
-            "insert into runs values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id, record.kind, record.model, json.dumps(record.params), settings.split_strategy,
-                evaluation.part, "+".join(record.fit_parts), cutoffs[0][0] if cutoffs else None,
-                data_hash(con, sql), code_version(), settings.seed, record.fit_s, timings["recommend_s"],
-                timings["metrics_s"], record.total_s, peak_rss_mb(), evaluation.n_users, record.artifact,
-                settings.as_json(),
-            ],
-        )
+    timings = evaluation.timings if evaluation is not None else {}
+    with transaction(con):
+        sql.run(con, "runs/insert_run.sql", {
+            "run_id": run_id, "kind": record.kind, "model": record.model, "params": json.dumps(record.params),
+            "split_strategy": settings.split_strategy if evaluation is not None else "all",
+            "eval_split": evaluation.part if evaluation is not None else None,
+            "fit_parts": "+".join(record.fit_parts), "data_hash": data_hash(con, sql),
+            "code_version": code_version(), "seed": settings.seed, "fit_s": record.fit_s,
+            "recommend_s": timings.get("recommend_s"), "metrics_s": timings.get("metrics_s"),
+            "total_s": record.total_s, "peak_rss_mb": peak_rss_mb(),
+            "n_users": evaluation.n_users if evaluation is not None else None,
+            "artifact": record.artifact, "settings": settings.as_json(),
+            "evaluated_run_id": record.evaluated_run_id,
+        })
+        if evaluation is None:
+            return run_id
         values = evaluation.summary()
         summary = pa.table({
             "run_id": [run_id] * len(values),
@@ -103,10 +107,6 @@ def log_run(
         con.register("new_user_metrics", per_user)
         con.execute("insert into run_user_metrics select * from new_user_metrics")
         con.unregister("new_user_metrics")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return run_id
 
 

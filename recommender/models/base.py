@@ -97,38 +97,44 @@ class Recommender(ABC):
         """Inverse of ``_arrays``."""
 
     # -- shared behaviour --------------------------------------------------------------
-    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> TopN:
-        """Top-``k`` items per user in ``users`` (row indices), excluding items stored in
-        ``user_items[user]`` (the history to filter: train, or train+val for test)."""
+    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int,
+                  exclude: sp.csr_matrix | None = None) -> TopN:
+        """Top-``k`` items per user in ``users`` (row indices), scored from ``user_items``
+        (the history the model may use: train, or train+val for test) and leaving out every
+        item stored in ``exclude[user]`` (default ``user_items``; a superset of it, e.g. also
+        the movies the user rated below the positive threshold)."""
         self._require_fitted()
         if k <= 0:
             raise ModelError(f"k must be positive, got {k}")
         users = np.asarray(users, dtype=np.int64)
         if len(users) and (users.min() < 0 or users.max() >= user_items.shape[0]):
             raise ModelError(f"{self.name}: user index outside 0..{user_items.shape[0] - 1}")
+        exclude = user_items if exclude is None else exclude
         items = np.full((len(users), k), -1, dtype=np.int32)
         scores = np.full((len(users), k), np.nan, dtype=np.float32)
-        seen_counts = row_lengths(user_items)
+        # excluded items the candidates may still hold: the history too, unless the model leaves it out
+        leftover = row_lengths(exclude) - (row_lengths(user_items) if self.candidates_exclude_history else 0)
         for start in range(0, len(users), BATCH_USERS):
             batch = users[start : start + BATCH_USERS]
-            # Candidates that may include seen items: a modest first round for everyone,
+            # Candidates that may include excluded items: a modest first round for everyone,
             # then a second round, as long as needed, only for the rows left short.
-            extra = 0 if self.candidates_exclude_history else 2 * k + 32
-            top_items, top_scores = self._top(batch, user_items, k, k + extra)
-            if not self.candidates_exclude_history:
-                needed = np.minimum(self.n_items, k + seen_counts[batch])
+            extra = 0 if not leftover[batch].any() else 2 * k + 32
+            top_items, top_scores = self._top(batch, user_items, exclude, k, k + extra)
+            if extra:
+                needed = np.minimum(self.n_items, k + leftover[batch])
                 short = np.flatnonzero(((top_items < 0).any(axis=1)) & (needed > k + extra))
                 if len(short):
-                    top_items[short], top_scores[short] = self._top(batch[short], user_items, k, needed[short].max())
+                    top_items[short], top_scores[short] = self._top(batch[short], user_items, exclude, k,
+                                                                    needed[short].max())
             items[start : start + len(batch)] = top_items
             scores[start : start + len(batch)] = top_scores
         return TopN(items, scores)
 
-    def _top(self, batch: np.ndarray, user_items: sp.csr_matrix, k: int, n: int):
-        # the batch's own history rows, sliced once: filtering costs O(batch), not O(all users)
+    def _top(self, batch: np.ndarray, user_items: sp.csr_matrix, exclude: sp.csr_matrix, k: int, n: int):
+        # the batch's own rows, sliced once: filtering costs O(batch), not O(all users)
         history = user_items[batch]
         cand, cand_scores = self._candidates(batch, history, int(min(self.n_items, n)))
-        return _clean_top(cand, cand_scores, history, k)
+        return _clean_top(cand, cand_scores, history if exclude is user_items else exclude[batch], k)
 
     def save(self, path: Path) -> Path:
         """Write the model as ``.npz`` (plain arrays, no pickle), stamped with versions."""
@@ -146,14 +152,14 @@ class Recommender(ABC):
             raise ModelError(f"{self.name}: fit() or load() first")
 
 
-def _clean_top(cand, cand_scores, history, k):
-    """Drop seen items (row r of ``history`` is row r of ``cand``), padding and -inf scores;
-    keep order; pad rows to k with -1."""
+def _clean_top(cand, cand_scores, exclude, k):
+    """Drop excluded items (row r of ``exclude`` is row r of ``cand``), padding and -inf
+    scores; keep order; pad rows to k with -1."""
     cand = np.asarray(cand, dtype=np.int64)
     cand_scores = np.asarray(cand_scores, dtype=np.float32)
     valid = (cand >= 0) & (cand_scores > np.finfo(np.float32).min) & np.isfinite(cand_scores)
     rows = np.arange(len(cand))[:, None]
-    valid &= ~csr_contains(history, rows, np.where(cand >= 0, cand, 0))
+    valid &= ~csr_contains(exclude, rows, np.where(cand >= 0, cand, 0))
     # implicit pads short lists with item 0: keep only each item's first occurrence
     valid &= first_occurrence(cand)
     return compact(cand, cand_scores, valid, k)

@@ -84,9 +84,10 @@ class DiverseALS(Recommender):
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.vectors_ = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
-    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int) -> TopN:
+    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int,
+                  exclude: sp.csr_matrix | None = None) -> TopN:
         self._require_fitted()
-        return self.rerank(self.als.recommend(users, user_items, self.pool_size(k)), k)
+        return self.rerank(self.als.recommend(users, user_items, self.pool_size(k), exclude), k)
 
     def pool_size(self, k: int) -> int:
         """How many ALS candidates ``rerank`` wants for lists of k."""

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from recommender.models import Popular, Recommender, TopN
 from recommender.models.base import compact, first_occurrence
+from recommender.sparse import row_lengths
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,27 @@ def popularity_fallback(history: sp.csr_matrix) -> Popular:
 
 
 def served_lists(model: Recommender, users: np.ndarray, history: sp.csr_matrix, k: int,
-                 fallback: Popular, top: TopN | None = None) -> ServedLists:
-    """``top``: the model's lists when the caller already has them (else they are computed)."""
-    top = model.recommend(users, history, k) if top is None else top
+                 fallback: Popular, top: TopN | None = None,
+                 exclude: sp.csr_matrix | None = None) -> ServedLists:
+    """Each user's top-k from ``model`` scored on ``history``, never an item in ``exclude``
+    (default ``history``), topped up with the most popular items left.
+
+    A user with an empty history row (rated, but nothing at or above the threshold) has
+    nothing for a model to go on: their whole list is the top-up.
+    ``top``: the model's lists when the caller already has them (else they are computed).
+    """
+    users = np.asarray(users)
+    top = model.recommend(users, history, k, exclude) if top is None else top
+    empty = row_lengths(history)[users] == 0
+    if empty.any():
+        top = TopN(np.where(empty[:, None], -1, top.items).astype(np.int32),
+                   np.where(empty[:, None], np.nan, top.scores).astype(np.float32))
     short = (top.items < 0).any(axis=1)
     filled = np.zeros(top.items.shape, dtype=bool)
     if not short.any():
         return ServedLists(top.items, top.scores, filled)
     rows = np.flatnonzero(short)
-    extra = fallback.recommend(np.asarray(users)[rows], history, k)
+    extra = fallback.recommend(users[rows], history, k, exclude)
     merged = np.concatenate([top.items[rows], extra.items], axis=1).astype(np.int64)
     merged_scores = np.concatenate([top.scores[rows], np.full(extra.scores.shape, np.nan, np.float32)], axis=1)
     from_fallback = np.concatenate([np.zeros(top.items[rows].shape, bool), np.ones(extra.items.shape, bool)], axis=1)

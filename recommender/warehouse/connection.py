@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -39,13 +40,17 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("commit")
 
 
+#: A named parameter ``$name`` (the whole name: ``$k`` is not ``$kind``).
+_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
 class SqlLibrary:
     """Reads the project's ``.sql`` files (``sql/<group>/<name>.sql``) once each."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._cache: dict[str, str] = {}
-        self._statements: dict[str, list[str]] = {}
+        self._statements: dict[str, list[tuple[str, frozenset[str]]]] = {}
 
     def text(self, relative: str) -> str:
         if relative not in self._cache:
@@ -59,10 +64,11 @@ class SqlLibrary:
         """Run every statement of the file; returns the last statement's result."""
         statements = self._statements.get(relative)
         if statements is None:  # split once per file: the server runs some files per request
-            statements = self._statements[relative] = [s for s in _split_statements(self.text(relative)) if s.strip()]
+            statements = self._statements[relative] = [
+                (s, frozenset(_PARAMETER.findall(s))) for s in _split_statements(self.text(relative)) if s.strip()]
         result = None
-        for statement in statements:
-            names = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+        for statement, used in statements:
+            names = {k: v for k, v in (params or {}).items() if k in used}
             result = con.execute(statement, names) if names else con.execute(statement)
         return result
 

@@ -32,6 +32,9 @@ class SplitData:
     test: pa.Table
     user_ids: np.ndarray
     item_ids: np.ndarray
+    #: Sub-threshold ratings in index space (user_idx, item_idx, part_code: 0 train, 1 val,
+    #: 2 test = the period they fall in); never positives, but never to be recommended again.
+    negatives: pa.Table | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -54,12 +57,30 @@ class SplitData:
         """Binary user x item CSR (float32) of the union of ``parts``."""
         return self._matrix(tuple(parts), "ones")
 
+    def excluded(self, *parts: str) -> sp.csr_matrix:
+        """Binary user x item CSR of every movie a user had rated by the end of ``parts``: the
+        positives of those parts and the sub-threshold ratings of their periods. What lists
+        built on ``matrix(*parts)`` must leave out."""
+        return self._matrix(tuple(parts), "rated")
+
     def time_matrix(self, *parts: str) -> sp.csr_matrix:
         """Same structure as ``matrix(*parts)``, holding each interaction's Unix time (float64)."""
         return self._matrix(tuple(parts), "ts")
 
     @functools.cache
     def _matrix(self, parts: tuple[str, ...], values: str) -> sp.csr_matrix:
+        if values == "rated":
+            positives = self._matrix(parts, "ones")
+            if self.negatives is None or self.negatives.num_rows == 0:
+                return positives
+            codes = self.negatives.column("part_code").to_numpy()
+            mask = np.isin(codes, [PARTS.index(p) for p in parts])
+            rows = self.negatives.column("user_idx").to_numpy()[mask]
+            cols = self.negatives.column("item_idx").to_numpy()[mask]
+            negatives = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=self.shape)
+            rated = (positives + negatives).tocsr()
+            rated.data[:] = 1.0  # a pair is one or the other, never both; stay binary regardless
+            return rated
         tables = [self.part(p) for p in parts]
         rows = np.concatenate([t.column("user_idx").to_numpy() for t in tables])
         cols = np.concatenate([t.column("item_idx").to_numpy() for t in tables])
@@ -91,12 +112,49 @@ def load_split(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str) -
     train = tables["train"]
     if train.num_rows == 0:
         raise ValueError(f"split {strategy!r} has no train rows; run `recsys ingest DIR` (or `recsys split`) first")
-    return SplitData(
-        strategy=strategy,
-        user_ids=_scatter(train.column("user_idx"), train.column("user_id")),
-        item_ids=_scatter(train.column("item_idx"), train.column("movie_id")),
-        **tables,
-    )
+    user_ids = _scatter(train.column("user_idx"), train.column("user_id"))
+    item_ids = _scatter(train.column("item_idx"), train.column("movie_id"))
+    negatives = sql.arrow(con, "splits/export_negatives.sql", {"strategy": strategy})
+    return SplitData(strategy=strategy, user_ids=user_ids, item_ids=item_ids,
+                     negatives=_indexed_negatives(negatives, user_ids, item_ids), **tables)
+
+
+def load_production(con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> SplitData:
+    """Everything as of the last split build, for the production refit: every positive as the
+    ``train`` part, empty val/test, and every sub-threshold rating as a negative of ``train``.
+
+    Users: everyone who rated anything (a user without positives gets an empty row, and the
+    popular fallback excluding what they rated); items: every movie with a positive.
+    """
+    rows = sql.arrow(con, "splits/export_all.sql")
+    positive = rows.column("positive").to_numpy(zero_copy_only=False)
+    users, movies = rows.column("user_id").to_numpy(), rows.column("movie_id").to_numpy()
+    if not positive.any():
+        raise ValueError("the warehouse has no positive ratings; run `recsys ingest DIR` (or `recsys split`) first")
+    user_ids = np.unique(users)
+    item_ids = np.unique(movies[positive])
+    user_idx = np.searchsorted(user_ids, users).astype(np.int32)
+    item_idx = _lookup(item_ids, movies).astype(np.int32)
+    ts = rows.column("ts").to_numpy()
+    keep = positive
+    train = pa.table({"user_idx": user_idx[keep], "item_idx": item_idx[keep], "user_id": users[keep],
+                      "movie_id": movies[keep], "ts": ts[keep]})
+    neg = ~positive & (item_idx >= 0)  # a movie nobody liked is never recommended anyway
+    negatives = pa.table({"user_idx": user_idx[neg], "item_idx": item_idx[neg],
+                          "part_code": np.zeros(int(neg.sum()), np.uint8)})
+    empty = train.slice(0, 0)
+    return SplitData(strategy="all", train=train, val=empty, test=empty, user_ids=user_ids.astype(np.int64),
+                     item_ids=item_ids.astype(np.int64), negatives=negatives)
+
+
+def _indexed_negatives(rows: pa.Table, user_ids: np.ndarray, item_ids: np.ndarray) -> pa.Table:
+    """Sub-threshold (user_id, movie_id, part_code) rows in a split's index space; pairs
+    outside it (a user or movie the split's train never saw) are dropped."""
+    user_idx = _lookup(user_ids, rows.column("user_id").to_numpy())
+    item_idx = _lookup(item_ids, rows.column("movie_id").to_numpy())
+    keep = (user_idx >= 0) & (item_idx >= 0)
+    return pa.table({"user_idx": user_idx[keep].astype(np.int32), "item_idx": item_idx[keep].astype(np.int32),
+                     "part_code": rows.column("part_code").to_numpy()[keep]})
 
 
 def _scatter(index: pa.ChunkedArray, ids: pa.ChunkedArray) -> np.ndarray:

@@ -1,4 +1,5 @@
--- Every known user has exactly $expected rows per model, ranked 1..$expected.
+-- Every served user (everyone who rated anything) has exactly $expected rows per model,
+-- ranked 1..$expected.
 with
 per_user as (
     select model, user_id, count(*) as n, min(rank) as first_rank, max(rank) as last_rank
@@ -6,7 +7,7 @@ per_user as (
     group by model, user_id
 ),
 users as (
-    select distinct user_id from seen_history
+    select user_id from served_users
 ),
 models as (
     select distinct model from recommendations

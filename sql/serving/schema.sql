@@ -41,7 +41,8 @@ create table version_info (
     created_at timestamp,
     split_strategy varchar,
     serve_n integer,
-    runs json,
+    runs json,                -- {model: run_id} of the evaluation runs whose test numbers it publishes
     metrics json,
-    diverse_params json
+    diverse_params json,
+    production_runs json      -- {model: run_id} of the production fits it serves
 );

@@ -1,48 +1,80 @@
 """Served lists equal evaluated lists (tables and the server's in-memory index); a failing data
 check blocks publication."""
 
+import json
 import shutil
 
 import duckdb
 import numpy as np
 import pytest
 
-from recommender import pipeline
-from recommender.evaluation.evaluate import evaluate, item_space
 from recommender.models import load as load_model
-from recommender.serving.precompute import PublishError, active_pointer, precompute_and_publish
+from recommender.serving.lists import popularity_fallback, served_lists
+from recommender.warehouse.export import load_item_genres, load_production
+from recommender.serving.precompute import PublishError, precompute_and_publish
+from recommender.serving.versions import read_pointer
 from recommender.warehouse import connect
 from recommender.warehouse.connection import SqlLibrary
 
 pytestmark = pytest.mark.slow
 
 
-def test_served_lists_equal_the_evaluated_lists(served):
+def _published(served):
+    folder = read_pointer(served.serving_dir).folder
+    recs = duckdb.connect(str(folder / "recs.duckdb"), read_only=True)
+    try:
+        runs, production_runs = (json.loads(v) for v in recs.execute(
+            "select runs, production_runs from version_info").fetchall()[0])
+        lists = {model: dict(recs.execute("select user_id, list(movie_id order by rank) from recommendations "
+                                          "where model = ? group by user_id", [model]).fetchall())
+                 for model in runs}
+    finally:
+        recs.close()
+    return runs, production_runs, lists
+
+
+def test_served_lists_are_the_production_fits_lists_by_the_evaluations_function(served):
+    """Same function (served_lists), same inputs (the production fit, every positive as history,
+    every rated movie excluded), same lists."""
+    runs, production_runs, published = _published(served)
     con = connect(served)
     sql = SqlLibrary(served.sql_dir)
     try:
-        wb = pipeline.Workbench(con, sql, served)
-        runs = dict(con.execute(
-            "select model, artifact from latest_runs where kind = 'evaluate' and eval_split = 'test'").fetchall())
-        folder = served.serving_dir / active_pointer(served)["path"]
-        recs = duckdb.connect(str(folder / "recs.duckdb"), read_only=True)
-        for model_name, artifact in runs.items():
-            model = load_model(artifact)
-            if model_name == "diverse" and model.params.similarity == "genres":
-                model.item_genres = wb.item_genres
-            items = item_space(wb.data.matrix("train", "val"), wb.item_genres)
-            evaluation = evaluate(model, wb.data, "test", ("train", "val"), served.ks, items)
-            evaluated = {int(u): [int(wb.data.item_ids[i]) for i in row if i >= 0]
-                         for u, row in zip(evaluation.user_ids, evaluation.top.items)}
-            rows = recs.execute("select user_id, list(movie_id order by rank) from recommendations where model = ? "
-                                "group by user_id", [model_name]).fetchall()
-            served_lists = dict(rows)
-            assert evaluated, model_name
-            for user_id, movies in evaluated.items():
-                assert served_lists[user_id] == movies, f"{model_name}: user {user_id} is served another list"
-        recs.close()
+        data = load_production(con, sql)
+        rows = con.execute("select model, artifact, fit_parts, evaluated_run_id from runs where kind = 'production' "
+                           "and list_contains(?, run_id)", [list(production_runs.values())]).fetchall()
     finally:
         con.close()
+    assert len(rows) == 4
+    history, exclude = data.matrix("train"), data.excluded("train")
+    users = np.arange(len(data.user_ids))
+    for model_name, artifact, fit_parts, evaluated_run_id in rows:
+        assert fit_parts == "all" and evaluated_run_id == runs[model_name]
+        model = load_model(artifact)
+        if model_name == "diverse" and model.params.similarity == "genres":
+            model.item_genres = load_item_genres(connect(served, read_only=True), sql, data.item_ids)[0]
+        lists = served_lists(model, users, history, 20, popularity_fallback(history), exclude=exclude)
+        for u, row in zip(users, lists.items):
+            expected = [int(data.item_ids[i]) for i in row if i >= 0]
+            assert published[model_name][int(data.user_ids[u])] == expected, (model_name, int(data.user_ids[u]))
+
+
+def test_no_published_list_holds_a_rated_movie(served):
+    """Checked against the CSV's ratings at every value, not only the positives."""
+    folder = read_pointer(served.serving_dir).folder
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{folder / 'recs.duckdb'}' as recs (read_only)")
+        con.execute(f"attach '{served.warehouse}' as wh (read_only)")
+        low = con.execute("select count(*) from wh.raw_ratings where rating < 4").fetchall()[0][0]
+        assert low > 0  # the fixture has sub-threshold ratings, so this check can fail
+        users = con.execute("select count(distinct user_id) from recs.recommendations").fetchall()[0][0]
+        raters = con.execute("select count(distinct user_id) from wh.raw_ratings").fetchall()[0][0]
+        bad = con.execute("select count(*) from recs.recommendations r join wh.raw_ratings x "
+                          "using (user_id, movie_id)").fetchall()[0][0]
+    finally:
+        con.close()
+    assert bad == 0 and users == raters
 
 
 def test_a_failing_check_keeps_the_old_version(served, tmp_path):
@@ -53,7 +85,7 @@ def test_a_failing_check_keeps_the_old_version(served, tmp_path):
         "select model, user_id from recommendations where movie_id = 1 or true limit 1;\n"
     )
     settings = served.replace(sql_dir=sql_dir)
-    before = active_pointer(settings)
+    before = read_pointer(settings.serving_dir)
     con = connect(settings)
     try:
         with pytest.raises(PublishError, match="zz_no_movie_1"):
@@ -63,7 +95,7 @@ def test_a_failing_check_keeps_the_old_version(served, tmp_path):
         assert con.execute("select count(*) from model_versions where status = 'active'").fetchall()[0][0] == 1
     finally:
         con.close()
-    assert active_pointer(settings) == before
+    assert read_pointer(settings.serving_dir) == before
     assert not list(settings.serving_dir.glob(".staging-*"))
 
 
@@ -74,7 +106,7 @@ def test_publishing_a_new_version_supersedes_the_old(served):
         rows = dict(con.execute("select version, status from model_versions where status <> 'rejected'").fetchall())
     finally:
         con.close()
-    assert active_pointer(served)["version"] == published.version
+    assert read_pointer(served.serving_dir).version == published.version
     assert rows[published.version] == "active" and list(rows.values()).count("active") == 1
     assert (published.path / "recs.duckdb").exists() and (published.path / "als.npz").exists()
 
@@ -114,4 +146,4 @@ def test_old_versions_are_pruned_but_never_the_active_one(tmp_path):
         con.close()
     assert sorted(p.name for p in settings.serving_dir.glob("v*")) == ["v0002", "v0003"]
     assert statuses == {1: "pruned", 2: "superseded", 3: "active"}
-    assert active_pointer(settings)["version"] == published.version == 3
+    assert read_pointer(settings.serving_dir).version == published.version == 3

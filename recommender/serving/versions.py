@@ -1,0 +1,196 @@
+"""The serving versions' lifecycle: the one reader and writer of ``serving/ACTIVE.json`` and
+of ``model_versions`` (the server reads the pointer through this module too).
+
+Layout (beside the warehouse, never inside it, so serving never locks the warehouse)::
+
+    serving/.staging-v0008/     a version being built (removed by the next job if left behind)
+    serving/v0007/              a published version: recs.duckdb + als.npz, never modified
+    serving/ACTIVE.json         {"version": 7, "path": "v0007", ...}; replaced atomically
+
+The pointer is the truth about what is active. Publishing records the version first (one
+transaction) and then replaces the pointer, so a job killed in between leaves the old
+pointer and a record that ``recover`` corrects on the next run; a folder renamed into place
+but never recorded is an orphan that ``recover`` deletes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+from recommender.config import Settings
+from recommender.warehouse.connection import SqlLibrary, transaction
+
+ACTIVE_FILE = "ACTIVE.json"
+#: Versions a rollback may return to: complete folders that passed every check.
+ROLLBACK_STATUSES = ("superseded", "rolled_back")
+
+
+class VersionError(RuntimeError):
+    """A version cannot be published, activated or read (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Pointer:
+    version: int
+    folder: Path
+
+
+def folder_name(version: int) -> str:
+    return f"v{version:04d}"
+
+
+def read_pointer(serving_dir: Path) -> Pointer | None:
+    """The active version, or None when nothing was ever published."""
+    path = Path(serving_dir) / ACTIVE_FILE
+    if not path.exists():
+        return None
+    try:
+        active = json.loads(path.read_text())
+        return Pointer(int(active["version"]), Path(serving_dir) / active["path"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VersionError(f"{path} is unreadable: {exc}") from exc
+
+
+def write_pointer(serving_dir: Path, version: int) -> None:
+    """Point ACTIVE.json at a version folder: write a temporary file, then rename over."""
+    pointer = Path(serving_dir) / ACTIVE_FILE
+    tmp = pointer.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"version": version, "path": folder_name(version), "published_at": time.time()}))
+    os.replace(tmp, pointer)
+
+
+def version_folders(serving_dir: Path) -> dict[int, Path]:
+    return {int(p.name[1:]): p for p in Path(serving_dir).glob("v[0-9][0-9][0-9][0-9]") if p.is_dir()}
+
+
+def staging_folder(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> tuple[int, Path]:
+    """(the next version number, an empty staging folder for it). The number is past every
+    recorded version and every folder on disk, so it never collides with a leftover."""
+    serving = settings.serving_dir
+    serving.mkdir(parents=True, exist_ok=True)
+    recorded = sql.run(con, "versions/next_version.sql").fetchall()[0][0]
+    version = max([recorded, *(v + 1 for v in version_folders(serving))])
+    staging = serving / f".staging-{folder_name(version)}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    return version, staging
+
+
+def recover(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
+            say: Callable[[str], None] = lambda m: None) -> None:
+    """Bring the folders and ``model_versions`` back in line with the pointer after a job
+    was killed: staging folders are deleted, unrecorded version folders (renamed into place
+    by a job killed before it recorded them) are deleted, and the record's active version
+    becomes the pointer's. Each correction is said in one line and logged as an event."""
+    serving = settings.serving_dir
+    for staging in serving.glob(".staging-v*"):
+        shutil.rmtree(staging, ignore_errors=True)
+        say(f"removed {staging.name}, left behind by an interrupted job")
+    pointer = read_pointer(serving)
+    active = pointer.version if pointer else None
+    statuses = {v: status for v, status, _ in sql.run(con, "versions/recorded.sql").fetchall()}
+    for version, folder in sorted(version_folders(serving).items()):
+        if version not in statuses and version != active:
+            shutil.rmtree(folder, ignore_errors=True)
+            _event(con, sql, "orphan_removed", version, None, "folder without a model_versions record")
+            say(f"removed {folder.name}: published by an interrupted job but never recorded")
+    with transaction(con):
+        for version, status in statuses.items():
+            if status == "active" and version != active:
+                sql.run(con, "versions/set_status.sql", {"version": version, "status": "superseded"})
+                _event(con, sql, "reconciled", version, None, f"recorded active, but {ACTIVE_FILE} names {active}")
+                say(f"version {version} was recorded active but never switched to; {ACTIVE_FILE} "
+                    f"names {active}, which stays active")
+        if active is not None and active in statuses and statuses[active] != "active":
+            sql.run(con, "versions/set_status.sql", {"version": active, "status": "active"})
+            _event(con, sql, "reconciled", active, None, f"{ACTIVE_FILE} names it")
+
+
+def publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings, version: int, staging: Path,
+            record: dict[str, Any]) -> Path:
+    """Move a checked staging folder into place, record it as active, then switch the pointer."""
+    final = settings.serving_dir / folder_name(version)
+    os.replace(staging, final)  # the folder appears complete or not at all
+    previous = read_pointer(settings.serving_dir)
+    with transaction(con):
+        sql.run(con, "versions/supersede_active.sql", {"status": "superseded"})
+        sql.run(con, "versions/insert_version.sql", {**record, "version": version, "path": str(final),
+                                                     "status": "active", "failed_check": None})
+        _event(con, sql, "published", version, previous.version if previous else None, None)
+    write_pointer(settings.serving_dir, version)
+    return final
+
+
+def reject(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, version: int, staging: Path, failed_check: str,
+           record: dict[str, Any]) -> None:
+    """A version that failed a data check: its folder is deleted, its record says why."""
+    shutil.rmtree(staging, ignore_errors=True)
+    with transaction(con):
+        sql.run(con, "versions/insert_version.sql", {**record, "version": version, "path": None,
+                                                     "status": "rejected", "failed_check": failed_check})
+        _event(con, sql, "rejected", version, None, failed_check)
+
+
+def prune(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> list[str]:
+    """Delete version folders beyond the newest ``settings.serving_keep``, never the active
+    one; their records become ``pruned``. A server still on a deleted version keeps
+    answering (its lists are in memory, its open files stay readable on POSIX) until it
+    reloads. Returns the deleted folder names."""
+    pointer = read_pointer(settings.serving_dir)
+    folders = sorted(version_folders(settings.serving_dir).items())
+    doomed = [(v, p) for v, p in folders[:-settings.serving_keep] if pointer is None or v != pointer.version]
+    for version, folder in doomed:
+        shutil.rmtree(folder, ignore_errors=True)
+        with transaction(con):
+            sql.run(con, "versions/set_status.sql", {"version": version, "status": "pruned"})
+            _event(con, sql, "pruned", version, None, f"keeping {settings.serving_keep}")
+    return [p.name for _, p in doomed]
+
+
+def rollback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
+             target: int | None = None) -> tuple[int, int]:
+    """Make an earlier version active again (default: the newest one before the active one
+    that is still on disk); the one it replaces becomes ``rolled_back``. Returns
+    (previous, now active). Refuses pruned, rejected and missing versions."""
+    recover(con, sql, settings)
+    pointer = read_pointer(settings.serving_dir)
+    if pointer is None:
+        raise VersionError("nothing is published yet: run `recsys precompute` first")
+    rows = {v: (status, path) for v, status, path in sql.run(con, "versions/recorded.sql").fetchall()}
+    folders = version_folders(settings.serving_dir)
+    if target is None:
+        earlier = [v for v, (status, _) in rows.items()
+                   if v < pointer.version and status in ROLLBACK_STATUSES and v in folders]
+        if not earlier:
+            raise VersionError(f"no earlier version to roll back to from {pointer.version} "
+                               f"(`recsys versions` lists them)")
+        target = max(earlier)
+    if target == pointer.version:
+        raise VersionError(f"version {target} is already active")
+    if target not in rows:
+        raise VersionError(f"version {target} does not exist (`recsys versions` lists them)")
+    status = rows[target][0]
+    if status == "rejected":
+        raise VersionError(f"version {target} was rejected by a data check and was never served")
+    if status == "pruned" or target not in folders:
+        raise VersionError(f"version {target} was pruned: its folder is gone (keep more with --keep)")
+    with transaction(con):
+        sql.run(con, "versions/supersede_active.sql", {"status": "rolled_back"})
+        sql.run(con, "versions/set_status.sql", {"version": target, "status": "active"})
+        _event(con, sql, "rollback", target, pointer.version, None)
+    write_pointer(settings.serving_dir, target)
+    return pointer.version, target
+
+
+def _event(con, sql: SqlLibrary, event: str, version: int, previous: int | None, detail: str | None) -> None:
+    sql.run(con, "versions/add_event.sql",
+            {"event": event, "version": version, "previous_version": previous, "detail": detail})

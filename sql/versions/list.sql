@@ -1,0 +1,16 @@
+-- `recsys versions`: every version, newest first, with the test NDCG@10 of each model it serves.
+select
+    version,
+    status,
+    created_at,
+    published_at,
+    split_strategy,
+    rows,
+    round((metrics->'als'->>'ndcg')::double, 4) as als_ndcg,
+    round((metrics->'diverse'->>'ndcg')::double, 4) as diverse_ndcg,
+    round((metrics->'itemknn'->>'ndcg')::double, 4) as itemknn_ndcg,
+    round((metrics->'popular'->>'ndcg')::double, 4) as popular_ndcg,
+    failed_check,
+    path
+from model_versions
+order by version desc;
