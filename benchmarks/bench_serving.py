@@ -3,10 +3,11 @@
     python benchmarks/bench_warehouse.py --data data/synthetic/ml-25m-synth   # the warehouse
     python benchmarks/bench_serving.py                                         # precompute + load test
 
-1. Precompute (subprocess, peak memory measured there): every user's top-20 for the four
-   models, reasons, similar movies, checks and publication; compared with the bare library
-   calls that produce the same lists (ALS top-20 and top-100 for the re-ranker's candidates,
-   ItemKNN top-20, a popularity argsort) in the same process.
+1. Precompute (subprocess, peak memory measured there): the production refit of the four
+   models, every user's top-20, reasons, similar movies, checks and publication; compared
+   with the bare library calls that produce the same fits and lists (ALS and ItemKNN fits,
+   ALS top-20 and top-100 for the re-ranker's candidates, ItemKNN top-20, a popularity
+   argsort) in the same process (see benchmarks/bench_retrain.py).
 2. Load (wrk if installed, else a Python generator; one uvicorn worker each, same machine,
    same run): a bare Litestar endpoint returning 10 constant items; /recommend with a warm
    cache; /recommend with the cache disabled; /compare. Every scenario runs once per round,
@@ -37,42 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def phase_precompute(warehouse: Path, strategy: str) -> dict:
-    import numpy as np
-    from threadpoolctl import threadpool_limits
+    """The production refit + precompute against the bare calls (benchmarks/bench_retrain.py)."""
+    from benchmarks.bench_retrain import phase_precompute as measure
 
-    from recommender import pipeline
-    from recommender.config import Settings
-    from recommender.serving.precompute import _final_models, precompute_and_publish
-    from recommender.warehouse import connect, migrate
-    from recommender.warehouse.connection import SqlLibrary
-
-    settings = Settings(warehouse=warehouse, split_strategy=strategy,
-                        artifacts_dir=warehouse.parent / "artifacts")
-    con = connect(settings)
-    migrate(con, settings.sql_dir)
-    sql = SqlLibrary(settings.sql_dir)
-    wb = pipeline.Workbench(con, sql, settings)
-    started = time.perf_counter()
-    models = _final_models(wb, print)  # fits and evaluates whatever has no artifact yet (not timed below)
-    prepare_s = time.perf_counter() - started
-    history = wb.data.matrix("train", "val")
-    users = np.arange(history.shape[0])
-    bare = {}
-    als = models["als"][1].model_
-    knn = models["itemknn"][1].model_
-    with threadpool_limits(1, "blas"):  # implicit's advice, for its top-k too (faster than unpinned)
-        t = time.perf_counter(); als.recommend(users, history, N=20); bare["als_top20"] = time.perf_counter() - t
-        t = time.perf_counter(); als.recommend(users, history, N=100); bare["als_top100"] = time.perf_counter() - t
-    t = time.perf_counter(); knn.recommend(users, history, N=20); bare["itemknn_top20"] = time.perf_counter() - t
-    t = time.perf_counter(); np.argsort(-np.asarray(history.sum(axis=0)).ravel()); bare["popular"] = time.perf_counter() - t
-    del models
-    t = time.perf_counter()
-    published = precompute_and_publish(con, sql, settings, say=print)
-    ours = time.perf_counter() - t
-    con.close()
-    return {"prepare_s": prepare_s, "bare_s": bare, "bare_total_s": sum(bare.values()), "precompute_s": ours,
-            "rows": published.rows, "version": published.version, "users": int(len(users)),
-            "serving_dir": str(settings.serving_dir), "artifacts_root": str(settings.artifacts_root)}
+    return measure(warehouse, strategy)
 
 
 def _free_port() -> int:
@@ -222,7 +191,7 @@ def main() -> None:
         return
     if args.only_load:
         report = json.loads(Path("benchmarks/out/serving.json").read_text())
-        phase = {"artifacts_root": str(args.warehouse.resolve().parent / "artifacts")}
+        phase = {"artifacts_root": str(args.warehouse.resolve().parent)}
         report["load"] = load_test(phase, args.seconds, args.connections, args.rounds)
         Path("benchmarks/out/serving.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))

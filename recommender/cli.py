@@ -10,6 +10,7 @@ from typing import Callable
 import duckdb
 
 from recommender.config import ConfigError, Settings
+from recommender.errors import RecsysError, UserFacingError  # noqa: F401 - UserFacingError: re-exported
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {}
 
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("recsys: interrupted")
         return 130
-    except UserFacingError as exc:
+    except RecsysError as exc:
         say(f"recsys {args.command}: error: {exc}")
         return 1
     except duckdb.IOException as exc:
@@ -111,10 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
-class UserFacingError(RuntimeError):
-    """An expected failure: print the message, exit 1, no traceback."""
-
-
 def _load_command_modules() -> None:
     # Imported for their @command registrations; kept lazy so `recsys --help` is quick.
-    from recommender import commands, commands_models  # noqa: F401
+    from recommender import commands, commands_models, commands_serving  # noqa: F401

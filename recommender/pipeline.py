@@ -15,7 +15,7 @@ from recommender.config import Settings
 from recommender.evaluation.evaluate import Evaluation, evaluate, item_space
 from recommender.evaluation.runlog import RunRecord, best_config, log_run, new_run_id, save_best_config
 from recommender.evaluation.tuning import LAMBDAS, MAX_NDCG_LOSS, SIMILARITIES, candidate_configs, choose_diverse
-from recommender.models import MODEL_NAMES, DiverseALS, DiverseParams, Recommender, create
+from recommender.models import MODEL_NAMES, MODELS, DiverseALS, DiverseParams, Recommender, create
 from recommender.warehouse.connection import SqlLibrary
 from recommender.warehouse.export import SplitData, load_item_genres, load_production, load_split
 
@@ -60,7 +60,9 @@ class Workbench:
     # -- fitting ----------------------------------------------------------------------
     def fit(self, model: str, params: dict[str, Any], parts: tuple[str, ...]) -> tuple[Recommender, float]:
         """Fit (or reuse a model fitted in this job with the same config and data)."""
-        key = (model, json.dumps(params, sort_keys=True), parts)
+        # the canonical form (defaults filled in), so {} and the defaults spelled out share a fit
+        canonical = MODELS[model].Params.from_dict(params).to_dict()
+        key = (model, json.dumps(canonical, sort_keys=True), parts)
         if key in self._fitted:
             return self._fitted[key], 0.0
         started = time.perf_counter()

@@ -89,13 +89,14 @@ def recommendation_routes(services: Services) -> Router:
         return (await _answer(serving, uid, service.compare, serving, snap, uid, k)).response
 
     @post("/users/{user_id:str}/ratings", sync_to_thread=True, status_code=HTTP_201_CREATED, raises=LOOKUP_ERRORS,
-          summary="Store a rating; the user's cached lists are invalidated")
+          summary="Store a rating; the user's next lists leave the movie out (and may fold it in)")
     def rate(user_id: FromPath[str], data: JSONBody[S.RatingIn]) -> S.RatingStored:
         snap = services.snapshot()
         uid = service.parse_id(user_id, "user_id")
         service.movie_or_404(snap, data.movie_id)
-        services.state().feedback.add(uid, data.movie_id, data.rating)
-        return S.RatingStored(uid, data.movie_id, data.rating, True)
+        feedback = services.state().feedback
+        seq = feedback.add(uid, data.movie_id, data.rating)
+        return S.RatingStored(uid, data.movie_id, data.rating, seq, feedback.generation(uid))
 
     @get("/users/sample", sync_to_thread=True, raises=[ServiceUnavailableException],
          summary="A few known user ids (and an unknown one) for trying the API")
@@ -161,11 +162,7 @@ def ops_routes(services: Services) -> Router:
           raises=[NotAuthorizedException, PermissionDeniedException, ServiceUnavailableException],
           summary="Switch to the version serving/ACTIVE.json names (needs X-API-Key)")
     def reload(api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None) -> S.Reloaded:
-        expected = services.config.admin_key
-        if not expected:
-            raise PermissionDeniedException("admin routes are disabled: set RECSYS_ADMIN_KEY to enable them")
-        if api_key is None or not hmac.compare_digest(api_key.encode(), expected.encode()):
-            raise NotAuthorizedException("missing or wrong X-API-Key")
+        _check_admin(services.config, api_key)
         try:
             previous, active = services.state().reload()
         except NotReady as exc:
@@ -173,7 +170,28 @@ def ops_routes(services: Services) -> Router:
         log.info("reloaded serving version %s -> %s", previous, active)
         return S.Reloaded(previous, active, previous != active)
 
-    return Router("/", route_handlers=[health, live, stats, reload], tags=["operations"])
+    @get("/admin/feedback", sync_to_thread=True,
+         raises=[NotAuthorizedException, PermissionDeniedException, ValidationException, ServiceUnavailableException],
+         summary="Ratings stored after a seq, oldest first (what `recsys ingest-feedback --server` reads; needs X-API-Key)")
+    def feedback(api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None,
+                 after: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
+                 limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000) -> S.FeedbackPage:
+        _check_admin(services.config, api_key)
+        store = services.state().feedback
+        rows = store.since(after, limit)
+        return S.FeedbackPage(store.store_id, after, rows[-1].seq if rows else after,
+                              [S.FeedbackRating(r.seq, r.user_id, r.movie_id, r.rating, r.ts) for r in rows])
+
+    return Router("/", route_handlers=[health, live, stats, reload, feedback], tags=["operations"])
+
+
+def _check_admin(config: ServerConfig, api_key: str | None) -> None:
+    """Admin routes: refused when no key is configured; the key compared in constant time."""
+    expected = config.admin_key
+    if not expected:
+        raise PermissionDeniedException("admin routes are disabled: set RECSYS_ADMIN_KEY to enable them")
+    if api_key is None or not hmac.compare_digest(api_key.encode(), expected.encode()):
+        raise NotAuthorizedException("missing or wrong X-API-Key")
 
 
 class TimedLitestar(Litestar):

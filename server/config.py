@@ -22,8 +22,6 @@ class ServerConfig:
     #: TTL cache in front of the table lookups (entries, seconds); size 0 disables it.
     cache_size: int = 10_000
     cache_ttl_s: float = 300.0
-    #: Largest k a client may ask for (precomputed lists are this long at most).
-    max_k: int = 20
     #: Seconds an old version stays open after a reload (for requests already using it).
     reload_grace_s: float = 30.0
     #: Largest request body in bytes.
@@ -41,7 +39,7 @@ class ServerConfig:
     @classmethod
     def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None, **overrides) -> "ServerConfig":
         env = os.environ if environ is None else environ
-        values: dict = {"settings": settings, "max_k": max(settings.ks)}
+        values: dict = {"settings": settings}
         try:
             if env.get("RECSYS_ADMIN_KEY"):
                 values["admin_key"] = env["RECSYS_ADMIN_KEY"]

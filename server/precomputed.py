@@ -23,7 +23,9 @@ class PrecomputedLists:
     """One model's top-N lists for every known user.
 
     ``users`` is ascending (user ids); user ``users[i]`` owns rows ``starts[i]:starts[i+1]``
-    of ``movie_ids`` / ``scores`` (NaN: popular top-up) / ``reasons`` (0: none), best first.
+    of ``movie_ids`` / ``scores`` (NaN: popular top-up) / ``reasons`` (0: none), best first;
+    ``personalised[i]``: whether the model filled any of them (a user who rated nothing at
+    or above the threshold gets the popular top-up only).
     """
 
     users: np.ndarray
@@ -31,15 +33,18 @@ class PrecomputedLists:
     movie_ids: np.ndarray
     scores: np.ndarray
     reasons: np.ndarray
+    personalised: np.ndarray
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, sql: SqlLibrary, model: str) -> "PrecomputedLists":
         cols = con.sql(sql.text("serving/load_recommendations.sql"), params={"model": model}).fetchnumpy()
         user_col = np.asarray(cols["user_id"])
         users, starts = np.unique(user_col, return_index=True)  # rows are in user order
+        from_model = np.asarray(cols["from_model"], dtype=bool)
+        personalised = np.logical_or.reduceat(from_model, starts) if len(starts) else np.zeros(0, bool)
         return cls(users=users, starts=np.append(starts, len(user_col)).astype(np.int64),
                    movie_ids=np.asarray(cols["movie_id"]), scores=np.asarray(cols["score"]),
-                   reasons=np.asarray(cols["reason_movie_id"]))
+                   reasons=np.asarray(cols["reason_movie_id"]), personalised=personalised)
 
     def __contains__(self, user_id: int) -> bool:
         return self._row(user_id) >= 0
@@ -47,6 +52,10 @@ class PrecomputedLists:
     def _row(self, user_id: int) -> int:
         i = int(np.searchsorted(self.users, user_id))
         return i if i < len(self.users) and self.users[i] == user_id else -1
+
+    def is_personalised(self, user_id: int) -> bool:
+        i = self._row(user_id)
+        return i >= 0 and bool(self.personalised[i])
 
     def of_user(self, user_id: int) -> list[tuple[int, float, int | None]]:
         """(movie_id, score, reason_movie_id or None) rows, best first; [] for an unknown user."""

@@ -89,7 +89,29 @@ class RatingStored(msgspec.Struct, frozen=True):
     user_id: int
     movie_id: int
     rating: float
-    cached_lists_invalidated: bool
+    #: The rating's number in the server's feedback store (what `recsys ingest-feedback` copies up to).
+    seq: int
+    #: Ratings this server holds for the user, this one included; the user's next lists leave
+    #: out every movie they rated.
+    ratings_stored: int
+
+
+class FeedbackRating(msgspec.Struct, frozen=True):
+    seq: int
+    user_id: int
+    movie_id: int
+    rating: float
+    ts: int
+
+
+class FeedbackPage(msgspec.Struct, frozen=True):
+    """Ratings stored after ``after``, oldest first; ask again with ``after = next_after``
+    until ``ratings`` is empty."""
+
+    store_id: str
+    after: int
+    next_after: int
+    ratings: list[FeedbackRating]
 
 
 class Health(msgspec.Struct, frozen=True):

@@ -77,9 +77,13 @@ def _compute(state: ServingState, snap: Snapshot, user_id: int, model: str, k: i
     rated = {movie_id for movie_id, _ in feedback}
     rows = snap.precomputed(model, user_id)
     if rows:
+        # known to the version: its list already leaves out what the user rated in the warehouse;
+        # ratings posted since are left out here (the list can then be shorter than k: a top-up
+        # could offer a movie rated in the warehouse, which the server does not hold)
         picks = [(movie_id, score, reason) for movie_id, score, reason in rows if movie_id not in rated][:k]
         items = [_item(snap.catalog, m, score, reason) for m, score, reason in picks if m in snap.catalog]
-        return S.Recommendations(user_id, model, k, "personalised", snap.version, items)
+        tier = "personalised" if snap.personalised(model, user_id) else "popular"
+        return S.Recommendations(user_id, model, k, tier, snap.version, items)
     threshold = state.config.settings.rating_threshold
     positives = [m for m, rating in feedback if rating >= threshold]
     if positives:

@@ -135,6 +135,10 @@ class Snapshot:
         In memory: safe and cheap to call on the event loop."""
         return self.lists[model].of_user(user_id)
 
+    def personalised(self, model: str, user_id: int) -> bool:
+        """Whether the user's precomputed list came from the model (not only the popular top-up)."""
+        return self.lists[model].is_personalised(user_id)
+
     def movies(self, movie_ids) -> dict[int, Movie]:
         return {m: self.catalog[m] for m in movie_ids if m in self.catalog}
 

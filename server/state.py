@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Hashable
 
-import duckdb
 from cachetools import TTLCache
 
+from recommender.feedback import DuckDBFeedbackStore
 from recommender.warehouse.connection import SqlLibrary
 from server.config import ServerConfig
 from server.requestlog import RequestLog
@@ -56,45 +56,23 @@ class RecCache:
                     "hit_rate": round(self.hits / total, 4) if total else None}
 
 
-class FeedbackStoreBusy(RuntimeError):
-    """Another process holds the feedback file."""
-
-
-class FeedbackStore:
-    """Ratings posted to the API, in the server's own DuckDB file (never the warehouse)."""
+class FeedbackStore(DuckDBFeedbackStore):
+    """The server's feedback file plus each user's generation (moves with every rating; cache
+    keys carry it). Generations start from the stored counts, so ratings posted before a
+    restart are used (they are read when the generation is > 0)."""
 
     def __init__(self, path: Path, sql: SqlLibrary) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(str(path))
-        except duckdb.IOException as exc:  # DuckDB: one writing process per file
-            raise FeedbackStoreBusy(
-                f"{path} is in use by another process (one server per feedback file; give a second "
-                f"server its own with RECSYS_FEEDBACK_DB): {exc}") from exc
-        self._sql = sql
-        sql.run(self._con, "serving/feedback.sql")
-        self._lock = threading.Lock()
-        # a user's generation moves with every rating; starting from the stored counts keeps
-        # ratings posted before a restart in use (they are read when the generation is > 0)
-        self.generations: dict[int, int] = collections.defaultdict(
-            int, sql.run(self._con, "serving/feedback_counts.sql").fetchall())
+        super().__init__(path, sql)
+        self.generations: dict[int, int] = collections.defaultdict(int, self.counts())
 
-    def add(self, user_id: int, movie_id: int, rating: float) -> None:
+    def add(self, user_id: int, movie_id: int, rating: float) -> int:
+        seq = super().add(user_id, movie_id, rating)
         with self._lock:
-            self._sql.run(self._con, "serving/feedback_add.sql",
-                          {"user_id": user_id, "movie_id": movie_id, "rating": rating})
             self.generations[user_id] += 1
-
-    def of_user(self, user_id: int) -> list[tuple[int, float]]:
-        """(movie_id, rating) of the user's latest rating per movie."""
-        with self._lock:
-            return self._sql.run(self._con, "serving/feedback_of_user.sql", {"user_id": user_id}).fetchall()
+        return seq
 
     def generation(self, user_id: int) -> int:
         return self.generations.get(user_id, 0)
-
-    def close(self) -> None:
-        self._con.close()
 
 
 class ServingState:

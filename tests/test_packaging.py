@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 
 def test_packages_import_from_anywhere(tmp_path):
@@ -13,6 +14,9 @@ def test_packages_import_from_anywhere(tmp_path):
 
 
 def test_console_script_help(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "recommender", "--help"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=60)
-    assert out.returncode == 0 and "serve" in out.stdout and "precompute" in out.stdout
+    script = Path(sys.executable).parent / "recsys"  # the entry point pip installed next to this Python
+    assert script.exists(), f"no recsys script beside {sys.executable}: install with pip install -e ."
+    out = subprocess.run([str(script), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    for name in ("serve", "precompute", "retrain", "rollback", "versions", "ingest-feedback"):
+        assert name in out.stdout

@@ -38,11 +38,13 @@ def bootstrap_ci(values: np.ndarray, *, samples: int = BOOTSTRAP_SAMPLES, seed: 
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
-def _user_values(con, sql: SqlLibrary, run_ids: list[str], metric: str, k: int) -> dict[str, np.ndarray]:
+def _user_values(con, sql: SqlLibrary, run_ids: list[str], metric: str, k: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """run id -> (user ids ascending, that run's per-user values)."""
     table = sql.arrow(con, "runs/user_values.sql", {"run_ids": run_ids, "metric": metric, "k": k})
     run = np.asarray(table.column("run_id").to_pylist())
+    users = table.column("user_id").to_numpy()
     values = table.column("value").to_numpy()
-    return {r: values[run == r] for r in run_ids}
+    return {r: (users[run == r], values[run == r]) for r in run_ids}
 
 
 def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings, out: Path,
@@ -61,7 +63,7 @@ def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
     for metric in TABLE_METRICS:
         per_run = _user_values(con, sql, run_ids, metric, REPORT_K)
         for run_id, model in zip(run_ids, models):
-            v = per_run[run_id]
+            v = per_run[run_id][1]
             rows[(model, metric)] = (float(np.nanmean(v)) if len(v) else float("nan"), *bootstrap_ci(v, seed=settings.seed))
     coverage = dict(con.execute(
         "select run_id, value from run_metrics where list_contains(?, run_id) and metric = 'coverage' and k = ?",
@@ -101,15 +103,16 @@ def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
             "## Relevance-diversity trade-off (val)", "",
             "ALS re-ranked by greedy MMR; each point is one lambda (0 = plain ALS). Diversity is intra-list "
             "diversity over genre vectors; coverage is the share of the catalogue recommended to anyone.", "",
-            "| similarity | lambda | ndcg@10 | diversity@10 | coverage@10 |", "|---|---|---|---|---|",
+            f"| similarity | lambda | ndcg@{REPORT_K} | diversity@{REPORT_K} | coverage@{REPORT_K} |",
+            "|---|---|---|---|---|",
         ]
         lines += [f"| {s} | {lam:.1f} | {n:.4f} | {d:.4f} | {c:.4f} |" for s, lam, n, d, c in sweep]
         lines += ["", "![trade-off](tradeoff.png)", ""]
     lines += [
         "## Re-query these numbers", "",
         "```sql",
-        "select * from run_table(10) where kind = 'evaluate';",
-        "select * from run_user_metrics where run_id = '<run_id>' and metric = 'ndcg' and k = 10;",
+        f"select * from run_table({REPORT_K}) where kind = 'evaluate';",
+        f"select * from run_user_metrics where run_id = '<run_id>' and metric = 'ndcg' and k = {REPORT_K};",
         "```", "",
     ]
     path = out / "report.md"
@@ -126,9 +129,11 @@ def _paired_differences(con, sql, run_by_model: dict[str, str], seed: int) -> di
     values = _user_values(con, sql, list(run_by_model.values()), "ndcg", REPORT_K)
     out = {}
     for a, b in pairs:
-        va, vb = values[run_by_model[a]], values[run_by_model[b]]
-        if len(va) != len(vb):
-            continue  # different user sets: no paired comparison
+        (ua, va), (ub, vb) = values[run_by_model[a]], values[run_by_model[b]]
+        common = np.intersect1d(ua, ub)  # paired: the same users on both sides, matched by id
+        if len(common) == 0:
+            continue
+        va, vb = va[np.searchsorted(ua, common)], vb[np.searchsorted(ub, common)]
         diff = va - vb
         lo, hi = bootstrap_ci(diff, seed=seed)
         out[f"{a} - {b}"] = (float(diff.mean()), float(diff.mean() / vb.mean()) if vb.mean() else float("nan"), lo, hi)
@@ -158,12 +163,12 @@ def _plot_tradeoff(path: Path, sweep: list[tuple]) -> None:
     for similarity in sorted({s for s, *_ in sweep}):
         pts = [p for p in sweep if p[0] == similarity]
         lam, ndcg, div, cov = (np.array([p[i] for p in pts]) for i in (1, 2, 3, 4))
-        for ax, xs, label in ((axes[0], div, "intra-list diversity@10"), (axes[1], cov, "coverage@10")):
+        for ax, xs, label in ((axes[0], div, f"intra-list diversity@{REPORT_K}"), (axes[1], cov, f"coverage@{REPORT_K}")):
             ax.plot(xs, ndcg, marker="o", label=f"similarity = {similarity}")
             for x_, y_, l_ in zip(xs, ndcg, lam):
                 ax.annotate(f"{l_:.1f}", (x_, y_), textcoords="offset points", xytext=(3, 3), fontsize=7)
             ax.set_xlabel(label)
-            ax.set_ylabel("NDCG@10 (val)")
+            ax.set_ylabel(f"NDCG@{REPORT_K} (val)")
     axes[0].set_title("Relevance vs diversity (labels: lambda)")
     axes[1].set_title("Relevance vs coverage")
     axes[0].legend()

@@ -45,9 +45,10 @@ class _RowIndices:
         return SimpleNamespace(indices=self._indices[self._indptr[row]:self._indptr[row + 1]])
 
 
-def implicit_candidates(model, users, history: sp.csr_matrix, n: int):
+def implicit_candidates(model, users, history: sp.csr_matrix, n: int, exclude: sp.csr_matrix | None = None):
     """Top-``n`` (ids, scores) from an `implicit` model for ``users`` (row ``r`` of ``history``
-    is ``users[r]``), liked items filtered by `implicit`."""
+    is ``users[r]``), liked items filtered by `implicit`; a factor model filters the rows of
+    ``exclude`` instead when given (its scores do not read the history)."""
     history = as_user_items(history)
     # implicit scores batches of users on its own threads; BLAS threads under them oversubscribe
     with single_threaded_blas():
@@ -55,5 +56,6 @@ def implicit_candidates(model, users, history: sp.csr_matrix, n: int):
             # exactly what model.recommend(users, history, N=n) does for known users (a test
             # checks the lists are identical), minus the per-user CSR rows
             return topk(model.item_factors, model.user_factors[users], n,
-                        filter_query_items=_RowIndices(history), num_threads=model.num_threads)
+                        filter_query_items=_RowIndices(history if exclude is None else exclude),
+                        num_threads=model.num_threads)
         return model.recommend(users, history, N=n, filter_already_liked_items=True)

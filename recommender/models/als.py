@@ -34,7 +34,7 @@ class ALSParams(Params):
 class ALS(Recommender):
     name = "als"
     Params = ALSParams
-    candidates_exclude_history = True  # implicit filters liked items itself
+    candidates_filter = "exclude"  # implicit's top-k filters whatever rows it is given
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "ALS":
         with single_threaded_blas():  # implicit checks the BLAS set-up in its constructor
@@ -54,10 +54,10 @@ class ALS(Recommender):
     def n_users(self) -> int:
         return int(self.model_.user_factors.shape[0])
 
-    def _candidates(self, users, history, n):
+    def _candidates(self, users, history, n, exclude):
         if users.max(initial=-1) >= self.n_users:
             raise ModelError(f"als: user index {users.max()} was not in the training matrix; use fold_in()")
-        return implicit_candidates(self.model_, users, history, n)
+        return implicit_candidates(self.model_, users, history, n, exclude)
 
     @property
     def item_factors(self) -> np.ndarray:

@@ -22,6 +22,10 @@ from recommender.sparse import csr_contains, row_lengths
 ARTIFACT_VERSION = 1
 #: Users per batch (implicit batches its dense scoring itself; this bounds our arrays).
 BATCH_USERS = 8192
+#: The first round of candidates covers the excluded items of this share of a batch's users;
+#: the rest get a second round. Capped so a batch's candidate arrays stay bounded.
+FIRST_ROUND_QUANTILE = 0.95
+MAX_FIRST_ROUND = 1024
 
 
 class ModelError(ValueError):
@@ -68,9 +72,10 @@ class Recommender(ABC):
 
     name: ClassVar[str]
     Params: ClassVar[type[Params]]
-    #: Whether ``_candidates`` already leaves out the user's history. If not, ``recommend``
-    #: asks for k + (longest history in the batch) candidates so k unseen ones remain.
-    candidates_exclude_history: ClassVar[bool] = False
+    #: What ``_candidates`` already leaves out: nothing, the user's ``history``, or all of
+    #: ``exclude``. For the rest, ``recommend`` asks for more candidates than k (a first
+    #: round sized for most users, a second only for the rows left short).
+    candidates_filter: ClassVar[str] = "nothing"
 
     def __init__(self, params: Params | Mapping[str, Any] | None = None, *, seed: int = 42) -> None:
         self.params = params if isinstance(params, Params) else self.Params.from_dict(params)
@@ -83,10 +88,11 @@ class Recommender(ABC):
         """Learn from binary user x item interactions (``times``: same structure, Unix seconds)."""
 
     @abstractmethod
-    def _candidates(self, users: np.ndarray, history: sp.csr_matrix, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Up to ``n`` best (items, scores) per user, best first; ``history`` holds the users'
-        rows (row r is ``users[r]``). May contain seen items, ``-1`` or -inf padding:
-        ``recommend`` cleans them."""
+    def _candidates(self, users: np.ndarray, history: sp.csr_matrix, n: int,
+                    exclude: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Up to ``n`` best (items, scores) per user, best first; ``history`` and ``exclude``
+        hold the users' rows (row r is ``users[r]``). May contain excluded items, ``-1`` or
+        -inf padding: ``recommend`` cleans them."""
 
     @abstractmethod
     def _arrays(self) -> dict[str, np.ndarray]:
@@ -112,13 +118,15 @@ class Recommender(ABC):
         exclude = user_items if exclude is None else exclude
         items = np.full((len(users), k), -1, dtype=np.int32)
         scores = np.full((len(users), k), np.nan, dtype=np.float32)
-        # excluded items the candidates may still hold: the history too, unless the model leaves it out
-        leftover = row_lengths(exclude) - (row_lengths(user_items) if self.candidates_exclude_history else 0)
+        # excluded items the candidates may still hold
+        leftover = row_lengths(exclude) - {"nothing": 0, "history": row_lengths(user_items),
+                                           "exclude": row_lengths(exclude)}[self.candidates_filter]
         for start in range(0, len(users), BATCH_USERS):
             batch = users[start : start + BATCH_USERS]
-            # Candidates that may include excluded items: a modest first round for everyone,
-            # then a second round, as long as needed, only for the rows left short.
-            extra = 0 if not leftover[batch].any() else 2 * k + 32
+            # Candidates that may include excluded items: a first round big enough for most
+            # users, then a second round, as long as needed, only for the rows left short.
+            extra = 0 if not leftover[batch].any() else min(
+                max(2 * k + 32, int(np.quantile(leftover[batch], FIRST_ROUND_QUANTILE))), MAX_FIRST_ROUND)
             top_items, top_scores = self._top(batch, user_items, exclude, k, k + extra)
             if extra:
                 needed = np.minimum(self.n_items, k + leftover[batch])
@@ -133,8 +141,9 @@ class Recommender(ABC):
     def _top(self, batch: np.ndarray, user_items: sp.csr_matrix, exclude: sp.csr_matrix, k: int, n: int):
         # the batch's own rows, sliced once: filtering costs O(batch), not O(all users)
         history = user_items[batch]
-        cand, cand_scores = self._candidates(batch, history, int(min(self.n_items, n)))
-        return _clean_top(cand, cand_scores, history if exclude is user_items else exclude[batch], k)
+        excluded = history if exclude is user_items else exclude[batch]
+        cand, cand_scores = self._candidates(batch, history, int(min(self.n_items, n)), excluded)
+        return _clean_top(cand, cand_scores, excluded, k)
 
     def save(self, path: Path) -> Path:
         """Write the model as ``.npz`` (plain arrays, no pickle), stamped with versions."""

@@ -102,8 +102,8 @@ class DiverseALS(Recommender):
             items[sl], scores[sl] = mmr_rerank(pool.items[sl], pool.scores[sl], self.vectors_, self.params.lam, k)
         return TopN(items, scores)
 
-    def _candidates(self, users, history, n):  # pragma: no cover - recommend() is overridden
-        return self.als._candidates(users, history, n)
+    def _candidates(self, users, history, n, exclude):  # pragma: no cover - recommend() is overridden
+        return self.als._candidates(users, history, n, exclude)
 
     def _arrays(self) -> dict[str, np.ndarray]:
         arrays = self.als._arrays()

@@ -29,7 +29,7 @@ class ItemKNNParams(Params):
 class ItemKNN(Recommender):
     name = "itemknn"
     Params = ItemKNNParams
-    candidates_exclude_history = True  # implicit filters liked items itself
+    candidates_filter = "history"  # implicit filters the liked items it scores from
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "ItemKNN":
         # implicit >= 0.5 takes user x item: an item x user matrix here would silently
@@ -42,7 +42,7 @@ class ItemKNN(Recommender):
         self.n_items = user_items.shape[1]
         return self
 
-    def _candidates(self, users, history, n):
+    def _candidates(self, users, history, n, exclude):
         return implicit_candidates(self.model_, users, history, n)
 
     def similar_items(self, item: int, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -45,7 +45,7 @@ class Popular(Recommender):
         self.n_items = user_items.shape[1]
         return self
 
-    def _candidates(self, users, history, n):  # history-blind: recommend() over-fetches
+    def _candidates(self, users, history, n, exclude):  # history-blind: recommend() over-fetches
         top = self.ranking_[:n]
         return np.broadcast_to(top, (len(users), len(top))), np.broadcast_to(self.scores_[top], (len(users), len(top)))
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from recommender import pipeline
 from recommender.config import Settings
+from recommender.errors import RecsysError
 from recommender.models import TopN
 from recommender.serving import tables, versions
 from recommender.serving.lists import popularity_fallback, served_lists
@@ -31,7 +32,7 @@ from recommender.warehouse.connection import SqlLibrary
 CHUNK_USERS = 65536
 
 
-class PublishError(RuntimeError):
+class PublishError(RecsysError):
     """A data check returned rows (or the inputs are missing); the old version stays active."""
 
 

@@ -26,6 +26,7 @@ from typing import Any, Callable
 import duckdb
 
 from recommender.config import Settings
+from recommender.errors import RecsysError
 from recommender.warehouse.connection import SqlLibrary, transaction
 
 ACTIVE_FILE = "ACTIVE.json"
@@ -33,7 +34,7 @@ ACTIVE_FILE = "ACTIVE.json"
 ROLLBACK_STATUSES = ("superseded", "rolled_back")
 
 
-class VersionError(RuntimeError):
+class VersionError(RecsysError):
     """A version cannot be published, activated or read (the message says why)."""
 
 

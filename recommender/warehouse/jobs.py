@@ -9,44 +9,31 @@ from typing import Iterator
 import duckdb
 
 from recommender.config import Settings
+from recommender.warehouse.connection import SqlLibrary
 
 
-def write_settings(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def write_settings(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> None:
     """Make ``settings`` the values the views (``interactions``, ``item_popularity``) use."""
-    con.execute("delete from settings")
-    con.execute(
-        "insert into settings values (?, ?, ?, ?, ?::timestamp, ?::timestamp, ?, ?, ?, ?, now()::timestamp)",
-        [
-            settings.rating_threshold,
-            settings.split_strategy,
-            settings.val_quantile,
-            settings.test_quantile,
-            settings.val_start,
-            settings.test_start,
-            settings.holdout_unit,
-            settings.holdout_val,
-            settings.holdout_test,
-            settings.recent_days,
-        ],
-    )
+    sql.run(con, "jobs/write_settings.sql", {
+        "rating_threshold": settings.rating_threshold, "split_strategy": settings.split_strategy,
+        "val_quantile": settings.val_quantile, "test_quantile": settings.test_quantile,
+        "val_start": settings.val_start, "test_start": settings.test_start,
+        "holdout_unit": settings.holdout_unit, "holdout_val": settings.holdout_val,
+        "holdout_test": settings.holdout_test, "recent_days": settings.recent_days,
+    })
 
 
 @contextlib.contextmanager
 def job(con: duckdb.DuckDBPyConnection, command: str, settings: Settings) -> Iterator[str]:
-    """Record a job (command, full settings, outcome) in ``job_log``; yields its id."""
+    """Record a job (command, full settings, outcome) in ``job_log``; yields its id. Jobs a
+    killed process left ``running`` are marked ``interrupted`` first."""
+    sql = SqlLibrary(settings.sql_dir)
     job_id = uuid.uuid4().hex[:12]
-    con.execute(
-        "insert into job_log values (?, ?, now()::timestamp, null, 'running', null, ?)",
-        [job_id, command, settings.as_json()],
-    )
+    sql.run(con, "jobs/start.sql", {"job_id": job_id, "command": command, "settings": settings.as_json()})
     try:
         yield job_id
     except BaseException as exc:
-        con.execute(
-            "update job_log set finished_at = now()::timestamp, status = 'failed', error = ? where job_id = ?",
-            [f"{type(exc).__name__}: {exc}"[:2000], job_id],
-        )
+        sql.run(con, "jobs/finish.sql", {"job_id": job_id, "status": "failed",
+                                         "error": f"{type(exc).__name__}: {exc}"[:2000]})
         raise
-    con.execute(
-        "update job_log set finished_at = now()::timestamp, status = 'ok' where job_id = ?", [job_id]
-    )
+    sql.run(con, "jobs/finish.sql", {"job_id": job_id, "status": "ok", "error": None})

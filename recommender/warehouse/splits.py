@@ -15,7 +15,7 @@ def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
     # unordered makes the build faster and lighter.
     con.execute("set preserve_insertion_order = false")
     with transaction(con):
-        write_settings(con, settings)
+        write_settings(con, sql, settings)
         sql.run(
             con,
             "splits/materialize.sql",

@@ -17,14 +17,16 @@ create table feedback_ratings (
     ingested_at timestamp
 );
 
--- Every rating event, whatever its source: the CSVs and the API alike.
+-- Every rating event, whatever its source: the CSVs and the API alike. seq orders the API's
+-- ratings within one second (null for the CSVs).
 create or replace view ratings as
 select
     user_id,
     movie_id,
     rating,
     ts,
-    'csv' as source
+    'csv' as source,
+    null::bigint as seq
 from raw_ratings
 union all
 select
@@ -32,10 +34,12 @@ select
     movie_id,
     rating,
     ts,
-    'api' as source
+    'api' as source,
+    seq
 from feedback_ratings;
 
--- One row per (user, movie): the latest rating event (ties in time: the higher rating).
+-- One row per (user, movie): the latest rating event (ties in time: the API's later one, then
+-- the higher rating).
 create or replace view latest_ratings as
 with
 -- Pairs rated more than once are rare (none in MovieLens's CSVs), so only they go through
@@ -55,11 +59,13 @@ latest_of_repeated as (
     select
         user_id,
         movie_id,
-        max(ts) as ts,
-        arg_max(rating, ts * 10 + rating * 2) as rating
+        ts,
+        rating
     from ratings
     semi join repeated using (user_id, movie_id)
-    group by user_id, movie_id
+    qualify row_number() over (
+        partition by user_id, movie_id order by ts desc, seq desc nulls last, rating desc
+    ) = 1
 )
 select * from rated_once
 union all

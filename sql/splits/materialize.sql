@@ -67,7 +67,7 @@ select
     negatives.movie_id,
     negatives.ts,
     case
-        when negatives.ts < cutoffs.val_start_ts then 'train'
+        when cutoffs.val_start_ts is null or negatives.ts < cutoffs.val_start_ts then 'train'
         when negatives.ts < cutoffs.test_start_ts then 'val'
         else 'test'
     end::split_part as global_part,

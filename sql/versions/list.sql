@@ -2,8 +2,8 @@
 select
     version,
     status,
-    created_at,
-    published_at,
+    created_at::timestamp_s as created_at,
+    published_at::timestamp_s as published_at,
     split_strategy,
     rows,
     round((metrics->'als'->>'ndcg')::double, 4) as als_ndcg,
@@ -11,6 +11,6 @@ select
     round((metrics->'itemknn'->>'ndcg')::double, 4) as itemknn_ndcg,
     round((metrics->'popular'->>'ndcg')::double, 4) as popular_ndcg,
     failed_check,
-    path
+    regexp_extract(path, '[^/]+$') as folder
 from model_versions
 order by version desc;

@@ -40,10 +40,7 @@ def served(tmp_path_factory) -> Settings:
 @pytest.fixture
 def client(served, tmp_path):
     # a fresh feedback file per test; the published version is shared (read-only)
-    settings = served.replace(artifacts_dir=None)
-    config = ServerConfig.from_env(settings, environ={"RECSYS_ADMIN_KEY": "test-key"})
-    app = create_app(config)
-    with TestClient(app) as c:
-        c.app.state.serving.feedback._con.execute("delete from feedback")
-        c.app.state.serving.feedback.generations.clear()
+    config = ServerConfig.from_env(served, environ={"RECSYS_ADMIN_KEY": "test-key",
+                                                    "RECSYS_FEEDBACK_DB": str(tmp_path / "feedback.duckdb")})
+    with TestClient(create_app(config)) as c:
         yield c

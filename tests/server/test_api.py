@@ -30,7 +30,10 @@ def test_cold_start_then_fold_in_after_feedback(client):
     assert cold["tier"] == "popular" and len(cold["items"]) == 5
     top = cold["items"][0]["movie_id"]
     res = client.post(f"/users/{uid}/ratings", json={"movie_id": top, "rating": 5.0})
-    assert res.status_code == 201 and res.json()["cached_lists_invalidated"]
+    assert res.status_code == 201
+    stored = res.json()
+    assert stored["seq"] >= 1 and stored["ratings_stored"] == 1
+    assert client.post(f"/users/{uid}/ratings", json={"movie_id": top, "rating": 4.5}).json()["ratings_stored"] == 2
     warm = client.get(f"/recommend/{uid}?k=5").json()
     assert warm["tier"] == "fold-in"
     assert top not in [i["movie_id"] for i in warm["items"]], "a rated movie came back"

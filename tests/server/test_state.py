@@ -7,7 +7,8 @@ import pytest
 
 from recommender.config import Settings
 from recommender.warehouse.connection import SqlLibrary
-from server.state import FeedbackStore, FeedbackStoreBusy
+from recommender.feedback import FeedbackStoreBusy
+from server.state import FeedbackStore
 
 
 def test_a_feedback_file_held_by_another_process_is_refused_clearly(tmp_path):

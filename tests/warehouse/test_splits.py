@@ -135,3 +135,30 @@ def test_test_rows_never_influence_train_or_val():
     con.execute("update raw_ratings set movie_id = movie_id + 100, user_id = user_id + 50 where ts >= epoch(?::timestamp)", [cfg.test_start])
     build_splits(con, SQL, cfg)
     assert _rows(con, query) == before
+
+
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=rating_logs, cfg=split_settings)
+def test_sub_threshold_ratings_fall_in_the_period_they_were_made(log, cfg):
+    """Every latest rating below the threshold is a negative exactly once, in the period its
+    time falls in: global by the cut-offs, per-user from the user's first val / test positive."""
+    con = _warehouse(log)
+    build_splits(con, SQL, cfg)
+    below = set(_rows(con, "select user_id, movie_id, ts from rated_below_threshold"))
+    rows = _rows(con, "select user_id, movie_id, ts, global_part, per_user_part from split_negatives")
+    assert {(u, m, t) for u, m, t, _, _ in rows} == below and len(rows) == len(below)
+    assert not {(u, m) for u, m, *_ in rows} & set(_rows(con, "select user_id, movie_id from interactions"))
+    (val_start, test_start) = _rows(
+        con, "select epoch(val_start)::bigint, epoch(test_start)::bigint from split_cutoffs where strategy = 'global'")[0]
+    starts = {}
+    for u, t, p in _rows(con, "select user_id, ts, part from split_interactions where strategy = 'per_user'"):
+        starts.setdefault(u, {}).setdefault(p, t)
+        starts[u][p] = min(starts[u][p], t)
+    for u, _, t, global_part, per_user_part in rows:
+        assert global_part == ("train" if val_start is None or t < val_start else "val" if t < test_start else "test")
+        first = starts.get(u, {})
+        test_from = first.get("test")
+        val_from = first.get("val", test_from)
+        expected = ("test" if test_from is not None and t >= test_from
+                    else "val" if val_from is not None and t >= val_from else "train")
+        assert per_user_part == expected

@@ -1,5 +1,5 @@
 -- A user's latest rating per movie.
-select movie_id, arg_max(rating, created_at) as rating
+select movie_id, arg_max(rating, seq) as rating
 from feedback
 where user_id = $user_id
 group by movie_id;

@@ -1,0 +1,60 @@
+"""`recsys ingest-feedback`: copy ratings posted to the API into the warehouse.
+
+They land in ``feedback_ratings`` as their own source; the ``ratings`` view puts them beside
+the CSVs', so ``interactions`` and the splits use them like any rating (the latest rating
+per (user, movie) wins). The copy is idempotent: it asks the store only for ratings past the
+highest ``seq`` the warehouse has from it, and skips any (store, seq) already present.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from recommender.feedback import PAGE, FeedbackSource
+from recommender.warehouse.connection import SqlLibrary, transaction
+
+
+@dataclass(frozen=True)
+class FeedbackIngest:
+    store_id: str
+    added: int
+    users: int
+    watermark: int
+
+
+def ingest_feedback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, source: FeedbackSource,
+                    say: Callable[[str], None] = lambda m: None) -> FeedbackIngest:
+    """Copy every rating of ``source`` past the warehouse's watermark, in one transaction."""
+    store_id = source.store_id
+    after = sql.run(con, "ingest/feedback_watermark.sql", {"store_id": store_id}).fetchall()[0][0]
+    ingest_id = uuid.uuid4().hex[:12]
+    added, users = 0, set()
+    with transaction(con):
+        while page := source.since(after, PAGE):
+            table = pa.table({
+                "seq": pa.array([r.seq for r in page], pa.int64()),
+                "user_id": pa.array([r.user_id for r in page], pa.int32()),
+                "movie_id": pa.array([r.movie_id for r in page], pa.int32()),
+                "rating": pa.array([r.rating for r in page], pa.float32()),
+                "ts": pa.array([r.ts for r in page], pa.int64()),
+            })
+            con.register("new_feedback", table)
+            try:
+                inserted = sql.run(con, "ingest/feedback_insert.sql",
+                                   {"store_id": store_id, "ingest_id": ingest_id}).fetchall()[0][0]
+            finally:
+                con.unregister("new_feedback")
+            added += inserted
+            users.update(np.unique(table.column("user_id").to_numpy()).tolist())
+            after = page[-1].seq
+            if len(page) < PAGE:
+                break
+    say(f"feedback store {store_id}: {added:,} new rating(s) from {len(users):,} user(s) "
+        f"(copied up to seq {after})")
+    return FeedbackIngest(store_id, added, len(users), after)

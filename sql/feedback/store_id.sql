@@ -1,0 +1,3 @@
+-- The store's identity (created with the file).
+select store_id
+from store_info;

@@ -1,0 +1,7 @@
+-- A job ends: $status ok | failed, with the error for a failed one.
+update job_log
+set
+    finished_at = now()::timestamp,
+    status = $status,
+    error = $error
+where job_id = $job_id;

@@ -1,2 +1,0 @@
--- Store one rating posted to the API.
-insert into feedback values ($user_id, $movie_id, $rating, now()::timestamp);
