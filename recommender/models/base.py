@@ -22,10 +22,8 @@ from recommender.sparse import csr_contains, row_lengths
 ARTIFACT_VERSION = 1
 #: Users per batch (implicit batches its dense scoring itself; this bounds our arrays).
 BATCH_USERS = 8192
-#: The first round of candidates covers the excluded items of this share of a batch's users;
-#: the rest get a second round. Capped so a batch's candidate arrays stay bounded.
-FIRST_ROUND_QUANTILE = 0.95
-MAX_FIRST_ROUND = 1024
+#: Rows per group of the second round of candidates (see ``Recommender.recommend``).
+SECOND_ROUND_GROUP = 512
 
 
 class ModelError(ValueError):
@@ -123,17 +121,20 @@ class Recommender(ABC):
                                            "exclude": row_lengths(exclude)}[self.candidates_filter]
         for start in range(0, len(users), BATCH_USERS):
             batch = users[start : start + BATCH_USERS]
-            # Candidates that may include excluded items: a first round big enough for most
-            # users, then a second round, as long as needed, only for the rows left short.
-            extra = 0 if not leftover[batch].any() else min(
-                max(2 * k + 32, int(np.quantile(leftover[batch], FIRST_ROUND_QUANTILE))), MAX_FIRST_ROUND)
+            # Candidates that may include excluded items: a modest first round for everyone,
+            # then, only for the rows left short, as many as each needs: rows in order of need,
+            # in groups, so one heavy rater does not widen everyone's candidate arrays.
+            extra = 0 if not leftover[batch].any() else 2 * k + 32
             top_items, top_scores = self._top(batch, user_items, exclude, k, k + extra)
             if extra:
                 needed = np.minimum(self.n_items, k + leftover[batch])
                 short = np.flatnonzero(((top_items < 0).any(axis=1)) & (needed > k + extra))
-                if len(short):
-                    top_items[short], top_scores[short] = self._top(batch[short], user_items, exclude, k,
-                                                                    needed[short].max())
+                short = short[np.argsort(needed[short], kind="stable")]
+                for group in np.array_split(short, max(1, -(-len(short) // SECOND_ROUND_GROUP))):
+                    if not len(group):
+                        continue
+                    top_items[group], top_scores[group] = self._top(batch[group], user_items, exclude, k,
+                                                                    needed[group].max())
             items[start : start + len(batch)] = top_items
             scores[start : start + len(batch)] = top_scores
         return TopN(items, scores)
