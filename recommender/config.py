@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from recommender.errors import RecsysError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 SPLIT_STRATEGIES = ("global", "per_user")
@@ -21,8 +23,10 @@ HOLDOUT_UNITS = ("count", "fraction")
 EVAL_EXCLUDES = ("rated", "positives")
 
 
-class ConfigError(ValueError):
+class ConfigError(RecsysError, ValueError):
     """A setting has an unknown name or a value outside its documented range."""
+
+    label = "configuration error"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,28 @@ from __future__ import annotations
 class RecsysError(Exception):
     """An expected failure with a message meant for the user."""
 
+    #: What ``recsys`` calls it in its one line: "recsys COMMAND: LABEL: message".
+    label = "error"
+
 
 class UserFacingError(RecsysError):
     """A command's own refusal (bad combination of arguments, missing prerequisite)."""
+
+
+class DataError(RecsysError):
+    """The warehouse lacks what a job needs (no ratings, no split, no evaluated runs)."""
+
+
+# -- what the API answers with (one exception handler maps them to HTTP statuses) -----------
+
+
+class InvalidInput(RecsysError):
+    """A request's value is out of range or malformed (HTTP 400)."""
+
+
+class NotFound(RecsysError):
+    """A requested movie or user is unknown (HTTP 404)."""
+
+
+class Unavailable(RecsysError):
+    """The service cannot answer now: nothing published, or a version cannot be opened (HTTP 503)."""

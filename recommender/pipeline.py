@@ -116,7 +116,8 @@ def tune(wb: Workbench, model: str, trials: int) -> RunResult:
         return sweep_lambda(wb)
     results = [wb.run("tune", model, params, "val") for params in candidate_configs(model, trials, wb.settings.seed)]
     best = max(results, key=lambda r: r.evaluation.value(metric, k))
-    save_best_config(wb.con, wb.settings, model, best.params, best.run_id, metric, k, best.evaluation.value(metric, k))
+    save_best_config(wb.con, wb.sql, wb.settings, model, best.params, best.run_id, metric, k,
+                     best.evaluation.value(metric, k))
     wb.say(f"  best {model}: {best.params} ({metric}@{k}={best.evaluation.value(metric, k):.4f}, run {best.run_id})")
     return best
 
@@ -133,7 +134,8 @@ def sweep_lambda(wb: Workbench, lambdas=LAMBDAS, similarities=SIMILARITIES) -> R
     ]
     base_ndcg = next(r.evaluation.value(metric, k) for r in results if r.params["lam"] == 0.0)
     best = choose_diverse([(r, r.evaluation.value(metric, k), r.evaluation.value("diversity", k)) for r in results], base_ndcg)
-    save_best_config(wb.con, wb.settings, "diverse", best.params, best.run_id, metric, k, best.evaluation.value(metric, k))
+    save_best_config(wb.con, wb.sql, wb.settings, "diverse", best.params, best.run_id, metric, k,
+                     best.evaluation.value(metric, k))
     wb.say(f"  chosen for diverse: similarity={best.params['similarity']} lambda={best.params['lam']} "
            f"(most diverse on val within {MAX_NDCG_LOSS:.0%} of ALS's {metric}@{k})")
     return best
@@ -176,11 +178,11 @@ def final_configs(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Set
                   say: Callable[[str], None] = lambda m: None) -> dict[str, tuple[str, dict[str, Any]]]:
     """model -> (run id, params) of its newest test evaluation on the configured split; models
     without one are evaluated now (fit on train+val, score test, with the stored configuration)."""
-    rows = sql.run(con, "runs/final_runs.sql", {"strategy": settings.split_strategy}).fetchall()
+    rows = sql.run(con, "warehouse/runs/final_runs.sql", {"strategy": settings.split_strategy, "models": list(MODEL_NAMES)}).fetchall()
     found = {model: (run_id, json.loads(params)) for run_id, model, params, *_ in rows}
     missing = [m for m in MODEL_NAMES if m not in found]
     if missing:
-        others = [r[0] for r in sql.run(con, "runs/final_strategies.sql", {"strategy": settings.split_strategy}).fetchall()]
+        others = [r[0] for r in sql.run(con, "warehouse/runs/final_strategies.sql", {"strategy": settings.split_strategy}).fetchall()]
         hint = (f" (the warehouse has evaluated models for the {' and '.join(others)} split: "
                 f"pass --split {others[0].replace('_', '-')} to serve those)") if others and not found else ""
         say(f"  no test evaluation of {', '.join(missing)} on the {settings.split_strategy} split: "

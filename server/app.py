@@ -21,9 +21,17 @@ from litestar.exceptions import (
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response.base import ASGIResponse
-from litestar.status_codes import HTTP_201_CREATED, HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.status_codes import (
+    HTTP_201_CREATED,
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 
 from recommender import __version__
+from recommender.errors import InvalidInput, NotFound, RecsysError, Unavailable
 from server import schemas as S
 from server import service
 from server.config import ServerConfig
@@ -54,14 +62,11 @@ class Services:
 
     def state(self) -> ServingState:
         if self.serving is None:
-            raise ServiceUnavailableException("not ready: the server is starting")
+            raise NotReady("the server is starting")
         return self.serving
 
     def snapshot(self) -> Snapshot:
-        try:
-            return self.state().current()
-        except NotReady as exc:
-            raise ServiceUnavailableException(f"not ready: {exc}") from exc
+        return self.state().current()
 
 
 async def _answer(serving: ServingState, user_id: int, compute: Callable[..., service.Answer],
@@ -140,7 +145,7 @@ def ops_routes(services: Services) -> Router:
             snap = services.state().current()
             tables = snap.table_counts()
             return Response(S.Health("ok", True, True, None, snap.version, True, tables))
-        except (NotReady, ServiceUnavailableException) as exc:
+        except NotReady as exc:
             return Response(S.Health("not_ready", True, False, str(exc), None, False, {}),
                             status_code=HTTP_503_SERVICE_UNAVAILABLE)
         except Exception as exc:  # a broken version file is "not ready", never a 500
@@ -166,7 +171,7 @@ def ops_routes(services: Services) -> Router:
         try:
             previous, active = services.state().reload()
         except NotReady as exc:
-            raise ServiceUnavailableException(f"reload failed, still serving the previous version: {exc}") from exc
+            raise NotReady(f"reload failed, still serving the previous version: {exc}") from exc
         log.info("reloaded serving version %s -> %s", previous, active)
         return S.Reloaded(previous, active, previous != active)
 
@@ -223,6 +228,16 @@ class TimedLitestar(Litestar):
                                     time.perf_counter() - started)
 
 
+#: The domain errors the services raise, as HTTP statuses (one handler, one place).
+DOMAIN_STATUS = ((InvalidInput, HTTP_400_BAD_REQUEST), (NotFound, HTTP_404_NOT_FOUND),
+                 (Unavailable, HTTP_503_SERVICE_UNAVAILABLE))
+
+
+def _domain_error(request: Request, exc: RecsysError) -> Response:
+    status = next((code for kind, code in DOMAIN_STATUS if isinstance(exc, kind)), HTTP_409_CONFLICT)
+    return Response({"status_code": status, "detail": str(exc)}, status_code=status, media_type=MediaType.JSON)
+
+
 def _internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path)
     return Response({"status_code": 500, "detail": "internal error"}, status_code=500, media_type=MediaType.JSON)
@@ -250,6 +265,6 @@ def create_app(config: ServerConfig) -> Litestar:
         cors_config=CORSConfig(allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"],
                                allow_headers=["Content-Type", "X-API-Key"]),
         openapi_config=OpenAPIConfig(title="recsys-duckdb", version=__version__, path="/schema"),
-        exception_handlers={HTTP_500_INTERNAL_SERVER_ERROR: _internal_error},
+        exception_handlers={RecsysError: _domain_error, HTTP_500_INTERNAL_SERVER_ERROR: _internal_error},
         request_max_body_size=config.max_body_bytes,
     )

@@ -37,7 +37,7 @@ class PrecomputedLists:
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, sql: SqlLibrary, model: str) -> "PrecomputedLists":
-        cols = con.sql(sql.text("serving/load_recommendations.sql"), params={"model": model}).fetchnumpy()
+        cols = con.sql(sql.text("version/load_recommendations.sql"), params={"model": model}).fetchnumpy()
         user_col = np.asarray(cols["user_id"])
         users, starts = np.unique(user_col, return_index=True)  # rows are in user order
         from_model = np.asarray(cols["from_model"], dtype=bool)

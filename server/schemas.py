@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
-ModelName = Literal["als", "diverse", "itemknn", "popular"]
+from recommender.names import MODEL_NAMES
+
+ModelName = Literal[MODEL_NAMES]  # type: ignore[valid-type]  # the one list of names
 Tier = Literal["personalised", "fold-in", "popular"]
 MAX_ID = 2**31 - 1
 

@@ -7,8 +7,9 @@ import math
 import msgspec
 
 from litestar import MediaType
-from litestar.exceptions import NotFoundException, ValidationException
 from litestar.response.base import ASGIResponse
+
+from recommender.errors import InvalidInput, NotFound
 
 from server import schemas as S
 from server.snapshot import Snapshot
@@ -20,15 +21,15 @@ def parse_id(raw: str, name: str) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationException(f"{name} must be an integer, got {raw!r}") from None
+        raise InvalidInput(f"{name} must be an integer, got {raw!r}") from None
     if not 1 <= value <= S.MAX_ID:
-        raise ValidationException(f"{name} must be between 1 and {S.MAX_ID}, got {value}")
+        raise InvalidInput(f"{name} must be between 1 and {S.MAX_ID}, got {value}")
     return value
 
 
 def check_k(snap: Snapshot, k: int) -> None:
     if k > snap.info["serve_n"]:
-        raise ValidationException(f"k must be at most {snap.info['serve_n']} (the precomputed list length), got {k}")
+        raise InvalidInput(f"k must be at most {snap.info['serve_n']} (the precomputed list length), got {k}")
 
 
 def reads_feedback(state: ServingState, user_id: int) -> bool:
@@ -141,5 +142,5 @@ def _num(value) -> float | None:
 def movie_or_404(snap: Snapshot, movie_id: int):
     movies = snap.movies([movie_id])
     if movie_id not in movies:
-        raise NotFoundException(f"movie {movie_id} is not in the catalog")
+        raise NotFound(f"movie {movie_id} is not in the catalog")
     return movies[movie_id]

@@ -18,12 +18,13 @@ import scipy.sparse as sp
 
 from recommender.evaluation import metrics as M
 from recommender.models import ALS, MODEL_NAMES, load as load_model, mmr_rerank
+from recommender.errors import Unavailable
 from recommender.serving import versions
 from recommender.warehouse.connection import SqlLibrary
 from server.precomputed import PrecomputedLists
 
 
-class NotReady(RuntimeError):
+class NotReady(Unavailable):
     """No published version can be opened (the reason says why)."""
 
 
@@ -94,19 +95,19 @@ class Snapshot:
             con.execute("set lock_configuration = true")
         except duckdb.InvalidInputException:
             pass  # the same file is already open in this process (DuckDB shares the instance): locked
-        version, serve_n, runs, metrics, diverse = sql.run(con, "serving/version_info.sql").fetchall()[0]
+        version, serve_n, runs, metrics, diverse = sql.run(con, "version/version_info.sql").fetchall()[0]
         als = load_model(folder / "als.npz")
-        item_ids = con.sql(sql.text("serving/model_items.sql")).fetchnumpy()["movie_id"]
-        genre_rows = con.sql(sql.text("serving/item_genres.sql")).fetchnumpy()
+        item_ids = con.sql(sql.text("version/model_items.sql")).fetchnumpy()["movie_id"]
+        genre_rows = con.sql(sql.text("version/model_item_genres.sql")).fetchnumpy()
         names = sorted(set(genre_rows["genre"].tolist()))
         genres = sp.csr_matrix(
             (np.ones(len(genre_rows["item_idx"]), np.float32),
              (genre_rows["item_idx"], np.searchsorted(names, genre_rows["genre"]))),
             shape=(len(item_ids), max(len(names), 1)),
         ).toarray()
-        popular = con.sql(sql.text("serving/popular.sql")).fetchnumpy()
+        popular = con.sql(sql.text("version/popular.sql")).fetchnumpy()
         catalog = {r[0]: Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0))
-                   for r in sql.run(con, "serving/catalog_all.sql").fetchall()}
+                   for r in sql.run(con, "version/catalog_all.sql").fetchall()}
         return cls(
             version=version, path=folder, con=con, sql=sql, als=als, item_ids=item_ids,
             genre_vectors=M.normalise_rows(np.minimum(genres, 1.0)),
@@ -143,18 +144,18 @@ class Snapshot:
         return {m: self.catalog[m] for m in movie_ids if m in self.catalog}
 
     def search(self, text: str, limit: int) -> list[Movie]:
-        rows = self.sql.run(self.cursor(), "serving/search_movies.sql", {"text": text, "limit": limit}).fetchall()
+        rows = self.sql.run(self.cursor(), "version/search_movies.sql", {"text": text, "limit": limit}).fetchall()
         return [Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0)) for r in rows]
 
     def similar(self, movie_id: int, k: int) -> list[tuple]:
-        return self.sql.run(self.cursor(), "serving/similar.sql", {"movie_id": movie_id, "k": k}).fetchall()
+        return self.sql.run(self.cursor(), "version/similar.sql", {"movie_id": movie_id, "k": k}).fetchall()
 
     def table_counts(self) -> dict[str, int]:
-        return dict(self.sql.run(self.cursor(), "serving/table_counts.sql").fetchall())
+        return dict(self.sql.run(self.cursor(), "version/table_counts.sql").fetchall())
 
     def sample_users(self, n: int) -> tuple[list[int], int]:
         """(n known user ids, one id that no model knows)."""
-        rows = self.sql.run(self.cursor(), "serving/sample_users.sql", {"n": n}).fetchall()
+        rows = self.sql.run(self.cursor(), "version/sample_users.sql", {"n": n}).fetchall()
         return [u for u, unknown in rows if not unknown], next(u for u, unknown in rows if unknown)
 
     def genre_diversity(self, movie_ids: list[int]) -> float | None:

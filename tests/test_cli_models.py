@@ -29,7 +29,7 @@ def test_train_tune_evaluate_runs_report(env, capsys):
     assert main(["tune", "als", "--trials", "2"]) == 0
     assert main(["tune", "diverse"]) == 0
     assert "chosen for diverse" in capsys.readouterr().err
-    assert main(["evaluate", "--split", "test", "--models", "all"]) == 0
+    assert main(["evaluate", "--part", "test", "--models", "all"]) == 0
     out = capsys.readouterr().out
     for model in ("popular", "itemknn", "als", "diverse"):
         assert model in out
@@ -43,16 +43,16 @@ def test_train_tune_evaluate_runs_report(env, capsys):
 
 
 def test_evaluate_val_and_strategy_flag(env, capsys):
-    assert main(["evaluate", "--split", "val", "--models", "popular", "--strategy", "global"]) == 0
+    assert main(["evaluate", "--part", "val", "--models", "popular", "--split", "global"]) == 0
     assert "global" in capsys.readouterr().out
-    assert main(["evaluate", "--split", "val", "--models", "popular"]) == 0
+    assert main(["evaluate", "--part", "val", "--models", "popular"]) == 0
     out = capsys.readouterr().out
     assert "val" in out and "per_user" in out
 
 
 def test_report_without_runs_and_bad_flags(env, capsys):
-    assert main(["report"]) == 1
+    assert main(["report"]) == 2
     assert "no final runs" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--model", "svd"])
-    assert main(["tune", "als", "--trials", "0"]) == 1
+    assert main(["tune", "als", "--trials", "0"]) == 2

@@ -29,15 +29,15 @@ def test_migrate_ingest_and_query(env, capsys):
 
 
 def test_errors_are_one_line_and_exit_nonzero(env, capsys):
-    assert main(["ingest", str(env)]) == 1
+    assert main(["ingest", str(env)]) == 2
     assert "run `recsys migrate`" in capsys.readouterr().err
     main(["migrate"])
     folder = make_movielens(env / "bad")
     write_csv(folder / "ratings.csv", RATINGS_HEADER, ["1,1,4.0,1", "1,2,9.0,2"])
-    assert main(["ingest", str(folder)]) == 1
+    assert main(["ingest", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "ratings.csv line 3: rating 9.0 is outside 0.5..5.0" in err and "nothing was changed" in err
-    assert main(["sql", "select * from no_such_table"]) == 1
+    assert main(["sql", "select * from no_such_table"]) == 2
     assert "no_such_table" in capsys.readouterr().err
     assert main(["ingest", str(folder), "--split", "per-user", "--holdout-test", "3"]) == 2
     assert "configuration error" in capsys.readouterr().err

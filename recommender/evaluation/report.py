@@ -14,10 +14,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from recommender.config import Settings  # noqa: E402
+from recommender.errors import DataError  # noqa: E402
 from recommender.evaluation.runlog import code_version  # noqa: E402
+from recommender.names import MODEL_NAMES  # noqa: E402
 from recommender.warehouse.connection import SqlLibrary  # noqa: E402
 
 REPORT_K = 10
+#: The paired comparisons the report makes (first minus second, same users).
+PAIRS = (("als", "popular"), ("itemknn", "popular"), ("als", "itemknn"), ("diverse", "als"))
 TABLE_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "diversity", "novelty")
 BOOTSTRAP_SAMPLES = 1000
 
@@ -40,7 +44,7 @@ def bootstrap_ci(values: np.ndarray, *, samples: int = BOOTSTRAP_SAMPLES, seed: 
 
 def _user_values(con, sql: SqlLibrary, run_ids: list[str], metric: str, k: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """run id -> (user ids ascending, that run's per-user values)."""
-    table = sql.arrow(con, "runs/user_values.sql", {"run_ids": run_ids, "metric": metric, "k": k})
+    table = sql.arrow(con, "warehouse/runs/user_values.sql", {"run_ids": run_ids, "metric": metric, "k": k})
     run = np.asarray(table.column("run_id").to_pylist())
     users = table.column("user_id").to_numpy()
     values = table.column("value").to_numpy()
@@ -52,11 +56,9 @@ def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
     """Write ``out/report.md``, ``out/models.png`` and ``out/tradeoff.png``; returns the report path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    finals = sql.run(con, "runs/final_runs.sql", {"strategy": settings.split_strategy}).fetchall()
+    finals = sql.run(con, "warehouse/runs/final_runs.sql", {"strategy": settings.split_strategy, "models": list(MODEL_NAMES)}).fetchall()
     if not finals:
-        raise ValueError(
-            f"no final runs for the {settings.split_strategy} split yet; run `recsys evaluate --split test` first"
-        )
+        raise DataError(f"no final runs for the {settings.split_strategy} split yet; run `recsys evaluate` first")
     run_ids = [r[0] for r in finals]
     models = [r[1] for r in finals]
     rows = {}
@@ -65,17 +67,15 @@ def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
         for run_id, model in zip(run_ids, models):
             v = per_run[run_id][1]
             rows[(model, metric)] = (float(np.nanmean(v)) if len(v) else float("nan"), *bootstrap_ci(v, seed=settings.seed))
-    coverage = dict(con.execute(
-        "select run_id, value from run_metrics where list_contains(?, run_id) and metric = 'coverage' and k = ?",
-        [run_ids, REPORT_K]).fetchall())
+    coverage = dict(sql.run(con, "warehouse/runs/coverage.sql", {"run_ids": run_ids, "k": REPORT_K}).fetchall())
 
     paired = _paired_differences(con, sql, dict(zip(models, run_ids)), settings.seed)
-    sweep = sql.run(con, "runs/sweep_points.sql", {"strategy": settings.split_strategy, "k": REPORT_K}).fetchall()
+    sweep = sql.run(con, "warehouse/runs/sweep_points.sql", {"strategy": settings.split_strategy, "k": REPORT_K}).fetchall()
     _plot_models(out / "models.png", models, rows)
     if sweep:
         _plot_tradeoff(out / "tradeoff.png", sweep)
 
-    cutoffs = con.execute("select to_json(c) from split_cutoffs c where strategy = ?", [settings.split_strategy]).fetchall()
+    cutoffs = sql.run(con, "warehouse/runs/cutoffs.sql", {"strategy": settings.split_strategy}).fetchall()
     lines = [
         "# Offline evaluation report",
         "",
@@ -122,7 +122,7 @@ def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
 
 
 def _paired_differences(con, sql, run_by_model: dict[str, str], seed: int) -> dict[str, tuple]:
-    pairs = [(a, b) for a, b in (("als", "popular"), ("itemknn", "popular"), ("als", "itemknn"), ("diverse", "als"))
+    pairs = [(a, b) for a, b in PAIRS
              if a in run_by_model and b in run_by_model]
     if not pairs:
         return {}

@@ -18,7 +18,7 @@ import pyarrow as pa
 from recommender import __version__
 from recommender.config import REPO_ROOT, Settings
 from recommender.evaluation.evaluate import Evaluation
-from recommender.warehouse.connection import SqlLibrary, transaction
+from recommender.warehouse.connection import SqlLibrary, insert_arrow, transaction
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def code_version() -> str:
 
 
 def data_hash(con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> str:
-    rows = sql.run(con, "runs/data_hash.sql").fetchall()
+    rows = sql.run(con, "warehouse/runs/data_hash.sql").fetchall()
     return hashlib.sha256("".join(f"{f}:{h};" for f, h in rows).encode()).hexdigest()[:16]
 
 
@@ -77,7 +77,7 @@ def log_run(
     run_id = run_id or new_run_id()
     timings = evaluation.timings if evaluation is not None else {}
     with transaction(con):
-        sql.run(con, "runs/insert_run.sql", {
+        sql.run(con, "warehouse/runs/insert_run.sql", {
             "run_id": run_id, "kind": record.kind, "model": record.model, "params": json.dumps(record.params),
             "split_strategy": settings.split_strategy if evaluation is not None else "all",
             "eval_split": evaluation.part if evaluation is not None else None,
@@ -100,13 +100,8 @@ def log_run(
             "value": list(values.values()),
             "n_users": [evaluation.n_users] * len(values),
         })
-        con.register("new_run_metrics", summary)
-        con.execute("insert into run_metrics select * from new_run_metrics")
-        con.unregister("new_run_metrics")
-        per_user = _per_user_table(run_id, evaluation)
-        con.register("new_user_metrics", per_user)
-        con.execute("insert into run_user_metrics select * from new_user_metrics")
-        con.unregister("new_user_metrics")
+        insert_arrow(con, "run_metrics", summary)
+        insert_arrow(con, "run_user_metrics", _per_user_table(run_id, evaluation))
     return run_id
 
 
@@ -124,13 +119,13 @@ def _per_user_table(run_id: str, evaluation: Evaluation) -> pa.Table:
     })
 
 
-def save_best_config(con, settings: Settings, model: str, params: dict, run_id: str, metric: str, k: int, value: float) -> None:
-    con.execute(
-        "insert into model_configs values (?, ?, ?, ?, ?, ?, ?, now()::timestamp)",
-        [model, json.dumps(params), run_id, settings.split_strategy, metric, k, value],
-    )
+def save_best_config(con, sql: SqlLibrary, settings: Settings, model: str, params: dict, run_id: str, metric: str,
+                     k: int, value: float) -> None:
+    sql.run(con, "warehouse/runs/save_config.sql", {
+        "model": model, "params": json.dumps(params), "source_run_id": run_id,
+        "split_strategy": settings.split_strategy, "metric": metric, "k": k, "value": value})
 
 
 def best_config(con, sql: SqlLibrary, settings: Settings, model: str) -> dict | None:
-    rows = sql.run(con, "runs/best_config.sql", {"model": model, "strategy": settings.split_strategy}).fetchall()
+    rows = sql.run(con, "warehouse/runs/best_config.sql", {"model": model, "strategy": settings.split_strategy}).fetchall()
     return json.loads(rows[0][0]) if rows else None

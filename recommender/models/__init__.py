@@ -14,8 +14,10 @@ from recommender.models.diverse import DiverseALS, DiverseParams, mmr_rerank
 from recommender.models.itemknn import ItemKNN, ItemKNNParams
 from recommender.models.popular import Popular, PopularParams
 
+from recommender.names import MODEL_NAMES  # noqa: E402 - the one list of names
+
 MODELS: dict[str, type[Recommender]] = {cls.name: cls for cls in (Popular, ItemKNN, ALS, DiverseALS)}
-MODEL_NAMES = tuple(MODELS)
+assert tuple(MODELS) == MODEL_NAMES, "recommender/names.py and the model classes disagree"
 
 
 def create(name: str, params: Mapping[str, Any] | None = None, *, seed: int = 42, **extra) -> Recommender:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.errors import RecsysError
 from recommender.sparse import csr_contains, row_lengths
 
 #: Bumped whenever the artifact layout changes; load() refuses other versions.
@@ -26,7 +27,7 @@ BATCH_USERS = 8192
 SECOND_ROUND_GROUP = 512
 
 
-class ModelError(ValueError):
+class ModelError(RecsysError, ValueError):
     """Bad model name, bad parameters, or an artifact that cannot be loaded."""
 
 

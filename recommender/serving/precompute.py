@@ -26,7 +26,7 @@ from recommender.models import TopN
 from recommender.serving import tables, versions
 from recommender.serving.lists import popularity_fallback, served_lists
 from recommender.serving.reasons import REASON_WINDOW, reason_items, recent_history, rows_sorted_by_value
-from recommender.warehouse.connection import SqlLibrary
+from recommender.warehouse.connection import SqlLibrary, insert_arrow
 
 #: Users per chunk of list computation (bounds memory).
 CHUNK_USERS = 65536
@@ -86,7 +86,7 @@ def _write_version(con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settin
                    production: pipeline.Production, version: int, record: dict, say) -> int:
     """Fill a new version file: every user's lists for every model, then catalog, popular,
     similar movies and the version's description. Returns the number of list rows."""
-    sql.run(recs, "serving/schema.sql")
+    sql.run(recs, "version/schema.sql")
     data, models = production.data, production.models
     history, exclude = production.history, production.exclude
     n_serve = max(settings.ks)
@@ -120,18 +120,18 @@ def _write_version(con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settin
             spent[name]["reasons"] += time.perf_counter() - t
             t = time.perf_counter()
             table = tables.recommendation_rows(name, data.user_ids[chunk], data.item_ids, lists, reasons)
-            tables.insert_arrow(recs, "recommendations", table)
+            insert_arrow(recs, "recommendations", table)
             spent[name]["write"] += time.perf_counter() - t
             total_rows += table.num_rows
     for name, stages in spent.items():
         say(f"  {name}: {len(users):,} users x {n_serve}: "
             + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in stages.items()))
     t = time.perf_counter()
-    tables.insert_arrow(recs, "catalog", tables.catalog_rows(con, sql, data, history))
-    tables.insert_arrow(recs, "popular_movies", tables.popular_rows(data, fallback))
-    tables.insert_arrow(recs, "similar_movies", tables.similar_rows(data, models["itemknn"].fitted))
-    tables.insert_arrow(recs, "model_items", tables.model_item_rows(data))
-    sql.run(recs, "serving/insert_version_info.sql", {
+    insert_arrow(recs, "catalog", tables.catalog_rows(con, sql, data, history))
+    insert_arrow(recs, "popular_movies", tables.popular_rows(data, fallback))
+    insert_arrow(recs, "similar_movies", tables.similar_rows(data, models["itemknn"].fitted))
+    insert_arrow(recs, "model_items", tables.model_item_rows(data))
+    sql.run(recs, "version/insert_version_info.sql", {
         "version": version, "split_strategy": settings.split_strategy, "serve_n": n_serve,
         "runs": record["runs"], "metrics": record["metrics"], "production_runs": record["production_runs"],
         "diverse_params": json.dumps(models["diverse"].fitted.params.to_dict()),
@@ -145,11 +145,11 @@ def run_checks(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, recs: duckdb.Duc
     """Run every sql/checks/*.sql on the new version file; returns the name of the first that
     returns rows. The checks see ``all_ratings`` (every rating in the warehouse, both
     sources, any value) and ``served_users`` (every user the version must hold lists for)."""
-    recs.register("all_ratings", sql.arrow(con, "versions/rated_pairs.sql"))
+    recs.register("all_ratings", sql.arrow(con, "warehouse/versions/rated_pairs.sql"))
     recs.register("served_users", pa.table({"user_id": production.data.user_ids.astype(np.int32)}))
     try:
-        for path in sorted((sql.root / "checks").glob("*.sql")):
-            rows = sql.run(recs, f"checks/{path.name}", {"expected": expected}).fetchall()
+        for path in sorted((sql.root / "version" / "checks").glob("*.sql")):
+            rows = sql.run(recs, f"version/checks/{path.name}", {"expected": expected}).fetchall()
             if rows:
                 return f"{path.stem} (e.g. {rows[0]})"
         return None
@@ -160,6 +160,6 @@ def run_checks(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, recs: duckdb.Duc
 
 def _final_metrics(con, sql: SqlLibrary, runs: dict[str, str]) -> dict:
     out: dict[str, dict[str, float]] = {}
-    for model, metric, value in sql.run(con, "versions/final_metrics.sql", {"run_ids": list(runs.values())}).fetchall():
+    for model, metric, value in sql.run(con, "warehouse/versions/final_metrics.sql", {"run_ids": list(runs.values())}).fetchall():
         out.setdefault(model, {})[metric] = round(value, 5)
     return out

@@ -1,4 +1,4 @@
-"""Arrow tables of a serving version and the one helper that writes Arrow into DuckDB."""
+"""The Arrow tables a serving version is written from."""
 
 from __future__ import annotations
 
@@ -14,17 +14,6 @@ from recommender.warehouse.export import SplitData
 
 SIMILAR_N = 20
 POPULAR_N = 1000
-
-
-def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
-    """Append an Arrow table to ``table`` (column order as in the table's schema). ``table``
-    is one of the schema's own names, never input."""
-    name = f"new_{table}"
-    con.register(name, rows)
-    try:
-        con.execute(f"insert into {table} select * from {name}")
-    finally:
-        con.unregister(name)
 
 
 def recommendation_rows(model: str, user_ids: np.ndarray, item_ids: np.ndarray, lists: ServedLists,
@@ -48,7 +37,7 @@ def recommendation_rows(model: str, user_ids: np.ndarray, item_ids: np.ndarray, 
 
 def catalog_rows(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, data: SplitData, history: sp.csr_matrix) -> pa.Table:
     """Every catalog movie with its positive count in ``history`` (0 for movies outside it)."""
-    catalog = sql.arrow(con, "catalog/movies.sql")
+    catalog = sql.arrow(con, "warehouse/catalog/movies.sql")
     counts = np.zeros(len(catalog), dtype=np.int64)
     idx = data.item_index(catalog.column("movie_id").to_numpy())
     item_counts = np.asarray(history.sum(axis=0)).ravel().astype(np.int64)

@@ -77,7 +77,7 @@ def staging_folder(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Se
     recorded version and every folder on disk, so it never collides with a leftover."""
     serving = settings.serving_dir
     serving.mkdir(parents=True, exist_ok=True)
-    recorded = sql.run(con, "versions/next_version.sql").fetchall()[0][0]
+    recorded = sql.run(con, "warehouse/versions/next_version.sql").fetchall()[0][0]
     version = max([recorded, *(v + 1 for v in version_folders(serving))])
     staging = serving / f".staging-{folder_name(version)}"
     if staging.exists():
@@ -98,7 +98,7 @@ def recover(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
         say(f"removed {staging.name}, left behind by an interrupted job")
     pointer = read_pointer(serving)
     active = pointer.version if pointer else None
-    statuses = {v: status for v, status, _ in sql.run(con, "versions/recorded.sql").fetchall()}
+    statuses = {v: status for v, status, _ in sql.run(con, "warehouse/versions/recorded.sql").fetchall()}
     for version, folder in sorted(version_folders(serving).items()):
         if version not in statuses and version != active:
             shutil.rmtree(folder, ignore_errors=True)
@@ -107,12 +107,12 @@ def recover(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
     with transaction(con):
         for version, status in statuses.items():
             if status == "active" and version != active:
-                sql.run(con, "versions/set_status.sql", {"version": version, "status": "superseded"})
+                sql.run(con, "warehouse/versions/set_status.sql", {"version": version, "status": "superseded"})
                 _event(con, sql, "reconciled", version, None, f"recorded active, but {ACTIVE_FILE} names {active}")
                 say(f"version {version} was recorded active but never switched to; {ACTIVE_FILE} "
                     f"names {active}, which stays active")
         if active is not None and active in statuses and statuses[active] != "active":
-            sql.run(con, "versions/set_status.sql", {"version": active, "status": "active"})
+            sql.run(con, "warehouse/versions/set_status.sql", {"version": active, "status": "active"})
             _event(con, sql, "reconciled", active, None, f"{ACTIVE_FILE} names it")
 
 
@@ -123,8 +123,8 @@ def publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
     os.replace(staging, final)  # the folder appears complete or not at all
     previous = read_pointer(settings.serving_dir)
     with transaction(con):
-        sql.run(con, "versions/supersede_active.sql", {"status": "superseded"})
-        sql.run(con, "versions/insert_version.sql", {**record, "version": version, "path": str(final),
+        sql.run(con, "warehouse/versions/supersede_active.sql", {"status": "superseded"})
+        sql.run(con, "warehouse/versions/insert_version.sql", {**record, "version": version, "path": str(final),
                                                      "status": "active", "failed_check": None})
         _event(con, sql, "published", version, previous.version if previous else None, None)
     write_pointer(settings.serving_dir, version)
@@ -136,7 +136,7 @@ def reject(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, version: int, stagin
     """A version that failed a data check: its folder is deleted, its record says why."""
     shutil.rmtree(staging, ignore_errors=True)
     with transaction(con):
-        sql.run(con, "versions/insert_version.sql", {**record, "version": version, "path": None,
+        sql.run(con, "warehouse/versions/insert_version.sql", {**record, "version": version, "path": None,
                                                      "status": "rejected", "failed_check": failed_check})
         _event(con, sql, "rejected", version, None, failed_check)
 
@@ -152,7 +152,7 @@ def prune(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -
     for version, folder in doomed:
         shutil.rmtree(folder, ignore_errors=True)
         with transaction(con):
-            sql.run(con, "versions/set_status.sql", {"version": version, "status": "pruned"})
+            sql.run(con, "warehouse/versions/set_status.sql", {"version": version, "status": "pruned"})
             _event(con, sql, "pruned", version, None, f"keeping {settings.serving_keep}")
     return [p.name for _, p in doomed]
 
@@ -166,7 +166,7 @@ def rollback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings
     pointer = read_pointer(settings.serving_dir)
     if pointer is None:
         raise VersionError("nothing is published yet: run `recsys precompute` first")
-    rows = {v: (status, path) for v, status, path in sql.run(con, "versions/recorded.sql").fetchall()}
+    rows = {v: (status, path) for v, status, path in sql.run(con, "warehouse/versions/recorded.sql").fetchall()}
     folders = version_folders(settings.serving_dir)
     if target is None:
         earlier = [v for v, (status, _) in rows.items()
@@ -185,13 +185,13 @@ def rollback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings
     if status == "pruned" or target not in folders:
         raise VersionError(f"version {target} was pruned: its folder is gone (keep more with --keep)")
     with transaction(con):
-        sql.run(con, "versions/supersede_active.sql", {"status": "rolled_back"})
-        sql.run(con, "versions/set_status.sql", {"version": target, "status": "active"})
+        sql.run(con, "warehouse/versions/supersede_active.sql", {"status": "rolled_back"})
+        sql.run(con, "warehouse/versions/set_status.sql", {"version": target, "status": "active"})
         _event(con, sql, "rollback", target, pointer.version, None)
     write_pointer(settings.serving_dir, target)
     return pointer.version, target
 
 
 def _event(con, sql: SqlLibrary, event: str, version: int, previous: int | None, detail: str | None) -> None:
-    sql.run(con, "versions/add_event.sql",
+    sql.run(con, "warehouse/versions/add_event.sql",
             {"event": event, "version": version, "previous_version": previous, "detail": detail})

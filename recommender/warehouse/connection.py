@@ -77,17 +77,16 @@ class SqlLibrary:
         return query_arrow(con, self.text(relative), params)
 
 
-def first_row(con: duckdb.DuckDBPyConnection, sql_text: str, params: Any = None) -> tuple | None:
-    """The first row of a query, draining the result (DuckDB 2.x blocks the connection
-    while a result is half-read, so ``fetchone()`` is avoided)."""
-    rows = con.execute(sql_text, params).fetchall() if params is not None else con.execute(sql_text).fetchall()
-    return rows[0] if rows else None
-
-
-def scalar(con: duckdb.DuckDBPyConnection, sql_text: str, params: Any = None) -> Any:
-    """The first column of the first row (None when there are no rows)."""
-    row = first_row(con, sql_text, params)
-    return None if row is None else row[0]
+def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, rows) -> None:
+    """Append a ``pyarrow.Table`` to ``table``, columns matched by name. ``table`` is one of
+    the schema's own names, never input: the one statement built here, because DuckDB
+    cannot bind a table name as a parameter."""
+    name = f"new_{table}"
+    con.register(name, rows)
+    try:
+        con.execute(f"insert into {table} by name select * from {name}")
+    finally:
+        con.unregister(name)
 
 
 def query_arrow(con: duckdb.DuckDBPyConnection, sql_text: str, params: Mapping[str, Any] | None = None):

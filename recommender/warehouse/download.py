@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from recommender.errors import RecsysError
+
 BASE_URL = "https://files.grouplens.org/datasets/movielens"
 
 
@@ -29,7 +31,7 @@ DATASETS = {
 }
 
 
-class DownloadError(RuntimeError):
+class DownloadError(RecsysError):
     """Network failure, checksum mismatch or a broken archive; nothing was left behind."""
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
+from recommender.errors import DataError
 from recommender.warehouse.connection import SqlLibrary
 
 PARTS = ("train", "val", "test")
@@ -101,7 +102,7 @@ def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 def load_split(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str) -> SplitData:
     """Read ``strategy``'s kept rows from ``split_interactions`` (no Python row loops)."""
-    rows = sql.arrow(con, "splits/export.sql", {"strategy": strategy})
+    rows = sql.arrow(con, "warehouse/splits/export.sql", {"strategy": strategy})
     # NumPy masks over whole columns: much faster than Arrow filters over many small chunks
     columns = {name: rows.column(name).to_numpy() for name in rows.column_names}
     codes = columns.pop("part_code")
@@ -111,10 +112,10 @@ def load_split(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str) -
         tables[part] = pa.table({name: values[mask] for name, values in columns.items()})
     train = tables["train"]
     if train.num_rows == 0:
-        raise ValueError(f"split {strategy!r} has no train rows; run `recsys ingest DIR` (or `recsys split`) first")
+        raise DataError(f"split {strategy!r} has no train rows; run `recsys ingest DIR` (or `recsys split`) first")
     user_ids = _scatter(train.column("user_idx"), train.column("user_id"))
     item_ids = _scatter(train.column("item_idx"), train.column("movie_id"))
-    negatives = sql.arrow(con, "splits/export_negatives.sql", {"strategy": strategy})
+    negatives = sql.arrow(con, "warehouse/splits/export_negatives.sql", {"strategy": strategy})
     return SplitData(strategy=strategy, user_ids=user_ids, item_ids=item_ids,
                      negatives=_indexed_negatives(negatives, user_ids, item_ids), **tables)
 
@@ -126,11 +127,11 @@ def load_production(con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> SplitDat
     Users: everyone who rated anything (a user without positives gets an empty row, and the
     popular fallback excluding what they rated); items: every movie with a positive.
     """
-    rows = sql.arrow(con, "splits/export_all.sql")
+    rows = sql.arrow(con, "warehouse/splits/export_all.sql")
     positive = rows.column("positive").to_numpy(zero_copy_only=False)
     users, movies = rows.column("user_id").to_numpy(), rows.column("movie_id").to_numpy()
     if not positive.any():
-        raise ValueError("the warehouse has no positive ratings; run `recsys ingest DIR` (or `recsys split`) first")
+        raise DataError("the warehouse has no positive ratings; run `recsys ingest DIR` (or `recsys split`) first")
     user_ids = np.unique(users)
     item_ids = np.unique(movies[positive])
     user_idx = np.searchsorted(user_ids, users).astype(np.int32)
@@ -168,7 +169,7 @@ def _scatter(index: pa.ChunkedArray, ids: pa.ChunkedArray) -> np.ndarray:
 def load_item_genres(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, item_ids: np.ndarray) -> tuple[sp.csr_matrix, list[str]]:
     """(n_items, n_genres) multi-hot genre matrix in the index space of ``item_ids``, and the
     genre names (column order). Movies without genres get an all-zero row."""
-    pairs = sql.arrow(con, "catalog/item_genres.sql")
+    pairs = sql.arrow(con, "warehouse/catalog/item_genres.sql")
     names = sorted(set(pairs.column("genre").to_pylist()))
     rows = _lookup(np.asarray(item_ids), pairs.column("movie_id").to_numpy())
     cols = np.searchsorted(names, pairs.column("genre").to_numpy(zero_copy_only=False)) if names else np.array([], int)

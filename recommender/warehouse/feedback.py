@@ -32,7 +32,7 @@ def ingest_feedback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, source: Fee
                     say: Callable[[str], None] = lambda m: None) -> FeedbackIngest:
     """Copy every rating of ``source`` past the warehouse's watermark, in one transaction."""
     store_id = source.store_id
-    after = sql.run(con, "ingest/feedback_watermark.sql", {"store_id": store_id}).fetchall()[0][0]
+    after = sql.run(con, "warehouse/ingest/feedback_watermark.sql", {"store_id": store_id}).fetchall()[0][0]
     ingest_id = uuid.uuid4().hex[:12]
     added, users = 0, set()
     with transaction(con):
@@ -46,7 +46,7 @@ def ingest_feedback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, source: Fee
             })
             con.register("new_feedback", table)
             try:
-                inserted = sql.run(con, "ingest/feedback_insert.sql",
+                inserted = sql.run(con, "warehouse/ingest/feedback_insert.sql",
                                    {"store_id": store_id, "ingest_id": ingest_id}).fetchall()[0][0]
             finally:
                 con.unregister("new_feedback")

@@ -16,7 +16,8 @@ from typing import Callable
 
 import duckdb
 
-from recommender.warehouse.connection import SqlLibrary, scalar, transaction
+from recommender.errors import RecsysError
+from recommender.warehouse.connection import SqlLibrary, transaction
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,14 @@ SOURCES = (
 LARGE_FILE_BYTES = 64 * 1024 * 1024
 
 
-class IngestError(RuntimeError):
-    """A data file is missing or malformed; ``file`` and ``line`` say where."""
+class IngestError(RecsysError):
+    """A data file is missing or malformed; ``file`` and ``line`` say where. The ingest is one
+    transaction, so nothing was changed."""
 
     def __init__(self, file: str, message: str, line: int | None = None) -> None:
         self.file, self.line, self.message = file, line, message
         where = f"{file} line {line}" if line is not None else file
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message} (nothing was changed)")
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def ingest(
     # Hash in background threads (hashlib releases the GIL) while DuckDB loads.
     with ThreadPoolExecutor(max_workers=2) as pool:
         hashes: dict[str, Future[str]] = {s.file: pool.submit(file_sha256, p) for s, p in present}
-        if not force and _same_as_last(con, present, hashes):
+        if not force and _same_as_last(con, sql, present, hashes):
             say(f"{data_dir}: same files as the last ingest, nothing to do (use --force to reload)")
             return IngestResult("", (), True)
         loaded = _load_all(con, sql, present, hashes, data_dir, say)
@@ -113,31 +115,31 @@ def _load_all(con, sql, present, hashes, data_dir, say) -> IngestResult:
         for source in SOURCES:
             path = next((p for s, p in present if s is source), None)
             if path is None:
-                con.execute(f"delete from {source.table}")  # table names come from SOURCES, not input
+                sql.run(con, f"warehouse/ingest/clear_{source.name}.sql")
                 continue
             size = path.stat().st_size
             large = size >= LARGE_FILE_BYTES
             say(f"loading {source.file} ({size / 1e6:,.1f} MB)" + (" ..." if large else ""))
             started = time.perf_counter()
             try:
-                sql.run(con, f"ingest/load_{source.name}.sql", {"path": str(path)})
+                # the file's last statement is the insert: its result is the number of rows
+                rows = sql.run(con, f"warehouse/ingest/load_{source.name}.sql", {"path": str(path)}).fetchall()[0][0]
             except duckdb.Error as exc:
                 raise _csv_error(source.file, exc) from None
-            (bad,) = sql.run(con, f"ingest/check_{source.name}.sql").fetchall()[0]
+            (bad,) = sql.run(con, f"warehouse/ingest/check_{source.name}.sql").fetchall()[0]
             if bad:
-                line, problem = sql.run(con, f"ingest/locate_{source.name}.sql", {"path": str(path)}).fetchall()[0]
+                line, problem = sql.run(con, f"warehouse/ingest/locate_{source.name}.sql", {"path": str(path)}).fetchall()[0]
                 raise IngestError(source.file, f"{problem} ({bad} bad row(s) in the file)", line)
-            rows = scalar(con, f"select count(*) from {source.table}")
             if rows == 0:
                 raise IngestError(source.file, "has a header but no rows")
             duration = time.perf_counter() - started
             files.append(LoadedFile(source, path, rows, size, hashes[source.file].result(), duration))
             say(f"  {source.file}: {rows:,} rows in {duration:.1f} s")
         for f in files:
-            con.execute(
-                "insert into ingest_log values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?)",
-                [ingest_id, str(data_dir), f.source.file, f.source.table, f.rows, f.bytes, f.content_hash, f.duration_s],
-            )
+            sql.run(con, "warehouse/ingest/log.sql", {
+                "ingest_id": ingest_id, "source_dir": str(data_dir), "file": f.source.file,
+                "table_name": f.source.table, "rows": f.rows, "bytes": f.bytes, "content_hash": f.content_hash,
+                "duration_s": f.duration_s})
     return IngestResult(ingest_id, tuple(files), False)
 
 
@@ -151,14 +153,8 @@ def _check_header(path: Path, source: Source) -> None:
         )
 
 
-def _same_as_last(con, present, hashes) -> bool:
-    rows = con.execute(
-        """
-        select file, content_hash, bytes
-        from ingest_log
-        where ingest_id = (select ingest_id from ingest_log order by ingested_at desc limit 1)
-        """
-    ).fetchall()
+def _same_as_last(con, sql, present, hashes) -> bool:
+    rows = sql.run(con, "warehouse/ingest/last_files.sql").fetchall()
     last = {file: (h, size) for file, h, size in rows}
     if set(last) != {s.file for s, _ in present}:
         return False

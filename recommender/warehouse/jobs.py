@@ -14,7 +14,7 @@ from recommender.warehouse.connection import SqlLibrary
 
 def write_settings(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> None:
     """Make ``settings`` the values the views (``interactions``, ``item_popularity``) use."""
-    sql.run(con, "jobs/write_settings.sql", {
+    sql.run(con, "warehouse/jobs/write_settings.sql", {
         "rating_threshold": settings.rating_threshold, "split_strategy": settings.split_strategy,
         "val_quantile": settings.val_quantile, "test_quantile": settings.test_quantile,
         "val_start": settings.val_start, "test_start": settings.test_start,
@@ -29,11 +29,11 @@ def job(con: duckdb.DuckDBPyConnection, command: str, settings: Settings) -> Ite
     killed process left ``running`` are marked ``interrupted`` first."""
     sql = SqlLibrary(settings.sql_dir)
     job_id = uuid.uuid4().hex[:12]
-    sql.run(con, "jobs/start.sql", {"job_id": job_id, "command": command, "settings": settings.as_json()})
+    sql.run(con, "warehouse/jobs/start.sql", {"job_id": job_id, "command": command, "settings": settings.as_json()})
     try:
         yield job_id
     except BaseException as exc:
-        sql.run(con, "jobs/finish.sql", {"job_id": job_id, "status": "failed",
+        sql.run(con, "warehouse/jobs/finish.sql", {"job_id": job_id, "status": "failed",
                                          "error": f"{type(exc).__name__}: {exc}"[:2000]})
         raise
-    sql.run(con, "jobs/finish.sql", {"job_id": job_id, "status": "ok", "error": None})
+    sql.run(con, "warehouse/jobs/finish.sql", {"job_id": job_id, "status": "ok", "error": None})

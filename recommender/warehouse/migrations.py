@@ -13,21 +13,12 @@ from pathlib import Path
 
 import duckdb
 
-from recommender.warehouse.connection import SqlLibrary, scalar, transaction
+from recommender.errors import RecsysError
+from recommender.warehouse.connection import SqlLibrary, transaction
 
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
-_LEDGER = """
-create table if not exists schema_migrations (
-    version integer,
-    name varchar,
-    checksum varchar,
-    applied_at timestamp
-)
-"""
-
-
-class MigrationError(RuntimeError):
+class MigrationError(RecsysError):
     """A migration file is malformed, changed after being applied, or failed."""
 
 
@@ -43,8 +34,8 @@ class Migration:
 
 
 def discover(sql_dir: Path) -> list[Migration]:
-    """Migrations in ``sql_dir/migrations``, ordered by version; refuses gaps and odd names."""
-    folder = Path(sql_dir) / "migrations"
+    """Migrations in ``sql_dir/warehouse/migrations``, ordered by version; refuses gaps and odd names."""
+    folder = Path(sql_dir) / "warehouse" / "migrations"
     found = []
     for path in sorted(folder.glob("*.sql")):
         match = _NAME.match(path.name)
@@ -59,15 +50,13 @@ def discover(sql_dir: Path) -> list[Migration]:
 
 def migrate(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[Migration]:
     """Apply every pending migration; returns those applied (empty when up to date)."""
+    library = SqlLibrary(Path(sql_dir))
     # The ledger is the one piece of schema that must exist before any file can run.
-    con.execute(_LEDGER)
+    library.run(con, "warehouse/ledger/create.sql")
     applied = {
         version: (name, checksum)
-        for version, name, checksum in con.execute(
-            "select version, name, checksum from schema_migrations"
-        ).fetchall()
+        for version, name, checksum in library.run(con, "warehouse/ledger/applied.sql").fetchall()
     }
-    library = SqlLibrary(Path(sql_dir))
     done = []
     for migration in discover(sql_dir):
         if migration.version in applied:
@@ -81,11 +70,9 @@ def migrate(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[Migration]:
             continue
         try:
             with transaction(con):
-                library.run(con, f"migrations/{migration.path.name}")
-                con.execute(
-                    "insert into schema_migrations values (?, ?, ?, now()::timestamp)",
-                    [migration.version, migration.name, migration.checksum],
-                )
+                library.run(con, f"warehouse/migrations/{migration.path.name}")
+                library.run(con, "warehouse/ledger/record.sql", {
+                    "version": migration.version, "name": migration.name, "checksum": migration.checksum})
         except duckdb.Error as exc:
             raise MigrationError(f"migration {migration.path.name} failed: {exc}") from exc
         done.append(migration)
@@ -94,8 +81,8 @@ def migrate(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[Migration]:
 
 def pending(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> list[Migration]:
     """Migrations not yet applied (the warehouse is usable only when this is empty)."""
-    exists = scalar(con, "select count(*) from information_schema.tables where table_name = 'schema_migrations'")
+    library = SqlLibrary(Path(sql_dir))
     applied = set()
-    if exists:
-        applied = {v for (v,) in con.execute("select version from schema_migrations").fetchall()}
+    if library.run(con, "warehouse/ledger/exists.sql").fetchall()[0][0]:
+        applied = {v for v, _, _ in library.run(con, "warehouse/ledger/applied.sql").fetchall()}
     return [m for m in discover(sql_dir) if m.version not in applied]

@@ -18,7 +18,7 @@ def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
         write_settings(con, sql, settings)
         sql.run(
             con,
-            "splits/materialize.sql",
+            "warehouse/splits/materialize.sql",
             {
                 "val_q": settings.val_quantile,
                 "test_q": settings.test_quantile,

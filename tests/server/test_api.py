@@ -166,7 +166,7 @@ def test_not_ready_is_503_with_the_reason(tmp_path):
         assert res.status_code == 503 and "recsys precompute" in res.json()["reason"]
         assert c.get("/health/live").json() == {"live": True}
         res = c.get("/recommend/1")
-        assert res.status_code == 503 and "not ready" in res.text
+        assert res.status_code == 503 and "recsys precompute" in res.json()["detail"]
 
 
 def test_cors_lists_origins_explicitly(client):

@@ -80,7 +80,7 @@ def test_no_published_list_holds_a_rated_movie(served):
 def test_a_failing_check_keeps_the_old_version(served, tmp_path):
     sql_dir = tmp_path / "sql"
     shutil.copytree(served.sql_dir, sql_dir)
-    (sql_dir / "checks" / "zz_no_movie_1.sql").write_text(
+    (sql_dir / "version" / "checks" / "zz_no_movie_1.sql").write_text(
         "-- a check that returns rows when movie 1 is recommended to anyone\n"
         "select model, user_id from recommendations where movie_id = 1 or true limit 1;\n"
     )

@@ -28,7 +28,7 @@ def test_changed_applied_migration_is_refused(tmp_path):
     sql_dir = _copy_sql(tmp_path)
     con = duckdb.connect()
     migrate(con, sql_dir)
-    first = sql_dir / "migrations" / "001_raw_tables.sql"
+    first = sql_dir / "warehouse" / "migrations" / "001_raw_tables.sql"
     first.write_text(first.read_text() + "\n-- an edit\n")
     with pytest.raises(MigrationError, match="001_raw_tables.sql was changed after it was applied"):
         migrate(con, sql_dir)
@@ -37,7 +37,7 @@ def test_changed_applied_migration_is_refused(tmp_path):
 def test_failing_migration_leaves_no_trace(tmp_path):
     sql_dir = _copy_sql(tmp_path)
     n = len(discover(sql_dir))
-    (sql_dir / "migrations" / f"{n + 1:03d}_broken.sql").write_text(
+    (sql_dir / "warehouse" / "migrations" / f"{n + 1:03d}_broken.sql").write_text(
         "create table half_done (a integer);\nselect * from no_such_table;\n"
     )
     con = duckdb.connect()
@@ -50,9 +50,9 @@ def test_failing_migration_leaves_no_trace(tmp_path):
 
 def test_misnamed_or_gapped_migrations_are_refused(tmp_path):
     sql_dir = _copy_sql(tmp_path)
-    (sql_dir / "migrations" / "099_late.sql").write_text("select 1;")
+    (sql_dir / "warehouse" / "migrations" / "099_late.sql").write_text("select 1;")
     with pytest.raises(MigrationError, match="without gaps"):
         discover(sql_dir)
-    (sql_dir / "migrations" / "099_late.sql").rename(sql_dir / "migrations" / "Late.sql")
+    (sql_dir / "warehouse" / "migrations" / "099_late.sql").rename(sql_dir / "warehouse" / "migrations" / "Late.sql")
     with pytest.raises(MigrationError, match="NNN_name.sql"):
         discover(sql_dir)

@@ -1,4 +1,4 @@
--- The newest final (test) run of each model for $strategy.
+-- The newest final (test) run of each model for $strategy, in the order of $models.
 select
     run_id,
     model,
@@ -9,4 +9,4 @@ from latest_runs
 where kind = 'evaluate'
   and eval_split = 'test'
   and split_strategy = $strategy
-order by case model when 'popular' then 0 when 'itemknn' then 1 when 'als' then 2 else 3 end;
+order by list_position($models, model);

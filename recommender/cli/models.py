@@ -1,0 +1,93 @@
+"""Model commands: train, tune, evaluate, runs, report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from recommender.cli.common import open_warehouse, print_relation, say
+from recommender.errors import UserFacingError
+from recommender.names import MODEL_NAMES
+
+MODEL_CHOICES = [*MODEL_NAMES, "all"]
+
+
+def register(add) -> None:
+    p = add("train", "fit models on train and score them on val (logs a run each)")
+    p.add_argument("--model", "--models", dest="model", default="all", choices=MODEL_CHOICES)
+    p.set_defaults(handler=cmd_train)
+    p = add("tune", "search a model's parameters on the validation split only")
+    p.add_argument("model", choices=MODEL_CHOICES)
+    p.add_argument("--trials", type=int, default=20, help="configurations to try [20]")
+    p.set_defaults(handler=cmd_tune)
+    p = add("evaluate", "final numbers: refit on train+val and score test once (or --part val: refit on train)")
+    p.add_argument("--part", dest="eval_part", choices=["test", "val"], default="test", help="the part scored [test]")
+    p.add_argument("--models", "--model", dest="model", default="all", choices=MODEL_CHOICES)
+    p.set_defaults(handler=cmd_evaluate)
+    p = add("runs", "the run log as a comparison table")
+    p.add_argument("--k", type=int, default=10, help="cut-off shown [10]")
+    p.add_argument("--limit", type=int, default=30, help="newest runs shown [30]")
+    p.add_argument("--kind", choices=["train", "tune", "evaluate", "sweep"], help="only runs of this kind")
+    p.set_defaults(handler=cmd_runs)
+    p = add("report", "write reports/report.md with confidence intervals and PNG plots")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder [reports]")
+    p.set_defaults(handler=cmd_report)
+
+
+def expand(model: str) -> list[str]:
+    return list(MODEL_NAMES) if model == "all" else [model]
+
+
+def print_runs(con, sql, run_ids: list[str]) -> None:
+    if run_ids:
+        print_relation(con, sql, "warehouse/runs/results.sql", {"run_ids": run_ids})
+
+
+def cmd_train(args: argparse.Namespace, settings) -> int:
+    from recommender import pipeline
+
+    with open_warehouse(settings) as (con, sql):
+        wb = pipeline.Workbench(con, sql, settings, say=say)
+        results = pipeline.train(wb, expand(args.model))
+        print_runs(con, sql, [r.run_id for r in results])
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace, settings) -> int:
+    from recommender import pipeline
+
+    if args.trials < 1:
+        raise UserFacingError("--trials must be at least 1")
+    with open_warehouse(settings) as (con, sql):
+        wb = pipeline.Workbench(con, sql, settings, say=say)
+        for model in expand(args.model):  # in MODEL_NAMES order: diverse re-ranks the tuned ALS, after it
+            say(f"tuning {model} on val ...")
+            pipeline.tune(wb, model, args.trials)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace, settings) -> int:
+    from recommender import pipeline
+
+    with open_warehouse(settings) as (con, sql):
+        wb = pipeline.Workbench(con, sql, settings, say=say)
+        say(f"refitting on {'+'.join(pipeline.FIT_PARTS[args.eval_part])}, scoring {args.eval_part} ...")
+        results = pipeline.evaluate_final(wb, expand(args.model), args.eval_part)
+        print_runs(con, sql, [r.run_id for r in results])
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace, settings) -> int:
+    with open_warehouse(settings, read_only=True) as (con, sql):
+        print_relation(con, sql, "warehouse/runs/run_log.sql", {"k": args.k, "kind": args.kind, "limit": args.limit},
+                       max_rows=args.limit)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, settings) -> int:
+    from recommender.evaluation.report import write_report
+
+    with open_warehouse(settings) as (con, sql):
+        path = write_report(con, sql, settings, args.out, say=say)
+    print(path)
+    return 0

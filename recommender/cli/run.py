@@ -1,0 +1,144 @@
+"""The whole jobs: `recsys run DATA_DIR` (first build) and `recsys retrain` (the closed loop)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from recommender.cli.common import open_warehouse, print_relation, reload_server, say, server_config
+from recommender.cli.models import print_runs
+from recommender.cli.warehouse import copy_feedback, feedback_flags, feedback_source
+from recommender.errors import UserFacingError
+from recommender.names import MODEL_NAMES
+
+
+def register(add) -> None:
+    p = add("run", "the main job: migrate, ingest, tune, evaluate, report, precompute")
+    p.add_argument("dir", type=Path, help="MovieLens folder (ratings.csv, movies.csv, ...)")
+    p.add_argument("--trials", type=int, default=12, help="tuning configurations per model [12]")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="report folder [reports]")
+    p.add_argument("--no-precompute", action="store_true", help="stop after the report")
+    p.set_defaults(handler=cmd_run)
+    p = add("retrain", "ingest feedback, rebuild splits, evaluate the stored configurations, refit on all data, "
+                       "publish a new version (and reload a server)")
+    feedback_flags(p)
+    p.add_argument("--reload", metavar="URL",
+                   help="after publishing, POST URL/admin/reload (key from RECSYS_ADMIN_KEY); also where the "
+                        "feedback is read from unless --feedback-db or --server says otherwise")
+    p.add_argument("--tune", action="store_true", help="tune every model on val again first")
+    p.add_argument("--trials", type=int, default=12, help="with --tune: configurations per model [12]")
+    p.add_argument("--keep", dest="serving_keep", type=int, help="versions kept on disk [3]")
+    p.set_defaults(handler=cmd_retrain)
+
+
+class Stages:
+    """Numbered stage lines with the time since the start, and each stage's duration."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.started = total, time.perf_counter()
+        self.marks: list[tuple[str, float]] = []
+
+    def __call__(self, text: str) -> None:
+        self.marks.append((text, time.perf_counter()))
+        say(f"[{len(self.marks)}/{self.total}] {text}  (+{time.perf_counter() - self.started:.0f}s)")
+
+    def summary(self) -> str:
+        ends = [t for _, t in self.marks[1:]] + [time.perf_counter()]
+        return ", ".join(f"{text.split(' ')[0]} {end - start:.1f}s" for (text, start), end in zip(self.marks, ends))
+
+
+def cmd_run(args: argparse.Namespace, settings) -> int:
+    from recommender import pipeline
+    from recommender.evaluation.report import write_report
+    from recommender.serving.precompute import precompute_and_publish
+    from recommender.warehouse.connection import connect
+    from recommender.warehouse.ingest import ingest
+    from recommender.warehouse.jobs import job
+    from recommender.warehouse.migrations import migrate
+    from recommender.warehouse.splits import build_splits
+
+    if args.trials < 1:
+        raise UserFacingError("--trials must be at least 1")
+    stage = Stages(6 if not args.no_precompute else 5)
+    stage(f"migrate {settings.warehouse}")
+    con = connect(settings)
+    try:
+        migrate(con, settings.sql_dir)
+    finally:
+        con.close()
+    with open_warehouse(settings) as (con, sql):
+        with job(con, f"run {args.dir}", settings):
+            stage(f"ingest {args.dir} and build the splits")
+            ingest(con, sql, args.dir, say=say)
+            build_splits(con, sql, settings)  # always: the settings may differ from the last build
+            print_relation(con, sql, "warehouse/splits/summary.sql", {"strategy": settings.split_strategy})
+            wb = pipeline.Workbench(con, sql, settings, say=say)
+            stage(f"tune on val ({args.trials} trials per model; diverse: lambda sweep)")
+            for model in MODEL_NAMES:
+                pipeline.tune(wb, model, args.trials)
+            stage("evaluate on test (refit on train+val)")
+            finals = pipeline.evaluate_final(wb, ["all"])
+            del wb  # the split's matrices are not needed any more
+            stage(f"report -> {args.out}")
+            write_report(con, sql, settings, args.out, say=say)
+            if not args.no_precompute:
+                stage("production refit on every rating and precompute for serving")
+                precompute_and_publish(con, sql, settings, say=say)
+        say(f"done in {time.perf_counter() - stage.started:.0f}s ({stage.summary()}). Test results (K=10):")
+        print_runs(con, sql, [r.run_id for r in finals])
+        say(f"confidence intervals and plots: {args.out / 'report.md'}")
+    return 0
+
+
+def cmd_retrain(args: argparse.Namespace, settings) -> int:
+    from recommender import pipeline
+    from recommender.serving.precompute import precompute_and_publish
+    from recommender.warehouse.jobs import job
+    from recommender.warehouse.splits import build_splits
+
+    if args.tune and args.trials < 1:
+        raise UserFacingError("--trials must be at least 1")
+    stage = Stages(6 if args.reload else 5)
+    with open_warehouse(settings) as (con, sql):
+        with job(con, "retrain", settings):
+            before = sql.run(con, "warehouse/versions/active.sql").fetchall()
+            stage("ingest feedback from the API")
+            added = copy_feedback(con, sql, feedback_source(args, settings, sql, args.reload))
+            stage("rebuild the splits")
+            build_splits(con, sql, settings)
+            wb = pipeline.Workbench(con, sql, settings, say=say)
+            if args.tune:
+                stage(f"tune on val ({args.trials} trials per model) and evaluate on test")
+                for model in MODEL_NAMES:
+                    pipeline.tune(wb, model, args.trials)
+            else:
+                stage("evaluate the stored configurations on test (refit on train+val)")
+            pipeline.evaluate_final(wb, ["all"])
+            del wb  # the split's matrices are not needed for the production fit
+            stage("production refit on every rating, precompute, checks, publish")
+            published = precompute_and_publish(con, sql, settings, say=say)
+            after = sql.run(con, "warehouse/versions/active.sql").fetchall()
+        stage("report")
+        _report_changes(added, before, after)
+        if args.reload:
+            stage(f"reload {args.reload}")
+            reload_server(args.reload, server_config(settings).admin_key)
+    say(f"stage times: {stage.summary()}")
+    say(f"retrained in {time.perf_counter() - stage.started:.0f}s: version {published.version} is active")
+    return 0
+
+
+def _report_changes(added: int, before: list[tuple], after: list[tuple]) -> None:
+    old_version, old_metrics = (before[0][0], json.loads(before[0][1])) if before else (None, {})
+    new_version, new_metrics = after[0][0], json.loads(after[0][1])
+    print(f"feedback ratings added: {added}")
+    print(f"version: {old_version if old_version is not None else '-'} -> {new_version}")
+    print(f"{'model':8s}  {'ndcg@10 before':>14s}  {'ndcg@10 after':>13s}  {'change':>8s}")
+    for model in MODEL_NAMES:
+        new = new_metrics.get(model, {}).get("ndcg")
+        old = old_metrics.get(model, {}).get("ndcg")
+        change = f"{(new - old) / old:+.1%}" if old and new is not None else ""
+        print(f"{model:8s}  {old if old is not None else float('nan'):14.4f}  "
+              f"{new if new is not None else float('nan'):13.4f}  {change:>8s}", flush=True)
