@@ -8,7 +8,6 @@ import the library when they run, so ``recsys --help`` stays quick. Imports poin
 from __future__ import annotations
 
 import argparse
-import sys
 
 from recommender.cli import models, run, serving, warehouse
 from recommender.cli.common import SETTING_NAMES, say, settings_flags
@@ -49,14 +48,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("recsys: interrupted")
         return 130
-    except Exception as exc:
-        if _is_lock_error(exc):
-            say(f"recsys {args.command}: error: the warehouse is open in another process (DuckDB allows one "
-                f"writer per file); wait for that job to finish ({str(exc).splitlines()[0]})")
-            return 2
-        raise
-
-
-def _is_lock_error(exc: Exception) -> bool:
-    duckdb = sys.modules.get("duckdb")
-    return duckdb is not None and isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()

@@ -10,6 +10,7 @@ from typing import Any, Iterator, Mapping
 import duckdb
 
 from recommender.config import Settings
+from recommender.errors import RecsysError
 
 
 def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -20,12 +21,24 @@ def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyCo
     """
     path = Path(settings.warehouse)
     if read_only and not path.exists():
-        raise FileNotFoundError(f"warehouse {path} does not exist; run `recsys migrate` first")
-    path.parent.mkdir(parents=True, exist_ok=True)
+        raise WarehouseError(f"warehouse {path} does not exist; run `recsys migrate` first")
     config: dict[str, Any] = {}
     if settings.threads:
         config["threads"] = settings.threads
-    return duckdb.connect(str(path), read_only=read_only, config=config)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(path), read_only=read_only, config=config)
+    except OSError as exc:
+        raise WarehouseError(f"cannot create the warehouse folder {path.parent}: {exc.strerror}") from exc
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseError(f"the warehouse {path} is open in another process (DuckDB allows one writer "
+                                 "per file, or many readers); wait for that job to finish") from exc
+        raise WarehouseError(f"cannot open the warehouse {path}: {str(exc).splitlines()[0]}") from exc
+
+
+class WarehouseError(RecsysError):
+    """The warehouse file cannot be opened (missing, unwritable, held by another process)."""
 
 
 @contextlib.contextmanager

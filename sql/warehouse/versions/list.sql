@@ -1,4 +1,5 @@
--- `recsys versions`: every version, newest first, with the test NDCG@10 of each model it serves.
+-- `recsys versions`: every version, newest first, with the test NDCG@10 of each model it
+-- serves (from the evaluation runs it publishes).
 select
     version,
     status,
@@ -6,10 +7,10 @@ select
     published_at::timestamp_s as published_at,
     split_strategy,
     rows,
-    round((metrics->'als'->>'ndcg')::double, 4) as als_ndcg,
-    round((metrics->'diverse'->>'ndcg')::double, 4) as diverse_ndcg,
-    round((metrics->'itemknn'->>'ndcg')::double, 4) as itemknn_ndcg,
-    round((metrics->'popular'->>'ndcg')::double, 4) as popular_ndcg,
+    (
+        select string_agg(model || ' ' || round((metrics->model->>'ndcg')::double, 4)::varchar, ', ' order by model)
+        from unnest(json_keys(metrics)) as t(model)
+    ) as test_ndcg_at_10,
     failed_check,
     regexp_extract(path, '[^/]+$') as folder
 from model_versions

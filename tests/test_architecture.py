@@ -1,0 +1,177 @@
+"""Guards on the code's shape: imports flow one way without cycles, SQL lives in sql/, model
+names have one source, `recsys --help` stays light, and every command fails in one line."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recommender.config import REPO_ROOT
+from recommender.names import MODEL_NAMES
+
+PACKAGES = ("recommender", "server")
+SQL_KEYWORDS = ("select", "insert", "update", "delete", "create", "with", "copy", "attach", "alter", "drop", "from")
+#: The one statement built in Python: DuckDB cannot bind a table name as a parameter.
+SQL_ALLOWED = {("recommender/warehouse/connection.py", "insert_arrow")}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for package in PACKAGES:
+        for path in (REPO_ROOT / package).rglob("*.py"):
+            parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+            out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def _imports(path: Path, module: str, known: set[str]) -> set[str]:
+    """Project modules ``path`` imports at module level (function-level imports are lazy: they
+    run when called, so they cannot form an import-time cycle)."""
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in tree.body:
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            base = node.module
+            if node.level:
+                base = ".".join(module.split(".")[: -node.level] + [node.module])
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                found.add(name)
+    return found
+
+
+def test_the_import_graph_has_no_cycle():
+    modules = _modules()
+    graph = {m: _imports(p, m, set(modules)) for m, p in modules.items()}
+    # a package imports its own submodules through __init__: that edge is not a cycle
+    graph = {m: {d for d in deps if not d.startswith(m + ".")} for m, deps in graph.items()}
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for dep in graph[node]:
+            if state.get(dep) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(dep):] + [dep]))
+            if dep not in state:
+                visit(dep, stack + [dep])
+        state[node] = 2
+
+    for module in graph:
+        if module not in state:
+            visit(module, [module])
+
+
+def test_the_library_never_imports_the_cli_or_the_server():
+    """cli -> library, server -> library; never back (the CLI reaches the server lazily)."""
+    for module, path in _modules().items():
+        if module.startswith("recommender") and not module.startswith(("recommender.cli", "recommender.__main__")):
+            text = path.read_text()
+            assert "from recommender.cli" not in text and "import recommender.cli" not in text, module
+            assert "from server" not in text and "import server" not in text, module
+
+
+def _sql_literals(path: Path):
+    """(enclosing function, line, text) of every SQL literal passed to execute/sql/query."""
+
+    def walk(node, function):
+        for child in ast.iter_child_nodes(node):
+            yield from walk(child, child.name if isinstance(child, ast.FunctionDef) else function)
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("execute", "executemany", "sql", "query"):
+            arg = node.args[0] if node.args else None
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                text = arg.value
+            elif isinstance(arg, ast.JoinedStr):
+                text = "".join(v.value for v in arg.values if isinstance(v, ast.Constant))
+            else:
+                return
+            words = text.strip().lower().split()
+            if words and words[0] in SQL_KEYWORDS:
+                yield function, node.lineno, text.strip()[:60]
+
+    yield from walk(ast.parse(path.read_text()), "<module>")
+
+
+def test_no_sql_text_outside_sql_files():
+    found = []
+    for package in PACKAGES:
+        for path in (REPO_ROOT / package).rglob("*.py"):
+            rel = str(path.relative_to(REPO_ROOT))
+            for function, line, text in _sql_literals(path):
+                if (rel, function) not in SQL_ALLOWED:
+                    found.append(f"{rel}:{line} ({function}): {text!r}")
+    assert not found, "SQL belongs in sql/:\n" + "\n".join(found)
+
+
+def test_model_names_have_one_source():
+    """No literal list of all the model names outside recommender/names.py."""
+    offenders = []
+    for package in PACKAGES:
+        for path in (REPO_ROOT / package).rglob("*.py"):
+            if path.name == "names.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Tuple | ast.List | ast.Set):
+                    names = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+                    if set(MODEL_NAMES) <= names:
+                        offenders.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+    for path in (REPO_ROOT / "sql").rglob("*.sql"):
+        text = path.read_text()
+        if all(f"'{m}'" in text for m in MODEL_NAMES):
+            offenders.append(str(path.relative_to(REPO_ROOT)))
+    assert not offenders, offenders
+
+
+def test_help_imports_neither_implicit_nor_pyarrow():
+    code = ("import sys\nfrom recommender.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('implicit', 'pyarrow', 'scipy', 'litestar') if m in sys.modules]\n"
+            "print('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+BAD_ARGUMENTS = [
+    ["migrate", "--warehouse", "/proc/no/such/dir/x.duckdb"],
+    ["ingest", "{tmp}/no-such-folder"],
+    ["split"],
+    ["sql", "select * from nowhere"],
+    ["download", "ml-latest-small", "--base-url", "http://127.0.0.1:9"],
+    ["ingest-feedback", "--server", "http://127.0.0.1:9"],
+    ["train"],
+    ["tune", "als", "--trials", "0"],
+    ["evaluate"],
+    ["runs"],
+    ["report"],
+    ["precompute"],
+    ["versions"],
+    ["rollback", "3"],
+    ["run", "{tmp}/no-such-folder"],
+    ["retrain"],
+    ["serve", "--port", "1"],
+    ["train", "--seed", "x"],
+    ["split", "--rating-threshold", "9"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD_ARGUMENTS, ids=lambda a: " ".join(a[:2]))
+def test_every_command_fails_in_one_line(argv, tmp_path):
+    """A bad argument or a missing prerequisite: one line on stderr, exit 2, no traceback."""
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    env = {"PATH": "/usr/bin:/bin", "RECSYS_WAREHOUSE": str(tmp_path / "w" / "movielens.duckdb"),
+           "RECSYS_ADMIN_KEY": "k", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "recommender", *argv], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path, env=env)
+    assert out.returncode == 2, (argv, out.returncode, out.stderr[-2000:])
+    assert "Traceback" not in out.stderr, out.stderr[-2000:]
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith(("recsys ", "usage: recsys")) or "error:" in lines[-1], lines
+    assert len([line for line in lines if "error" in line]) == 1, lines
