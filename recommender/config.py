@@ -1,6 +1,7 @@
 """One typed settings object, built from defaults < environment (``RECSYS_*``) < CLI flags.
 
-The same object is passed down to every stage; nothing reads the environment elsewhere.
+The same object is passed down to every stage; nothing reads the environment elsewhere (but
+the server settings, read the same way, and the crash tests' RECSYS_FAILPOINT).
 Every job records ``Settings.as_record()`` in the warehouse so a number can be traced
 back to the values that produced it.
 """

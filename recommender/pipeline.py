@@ -162,7 +162,6 @@ class Production:
     models score from; ``exclude`` (every rated movie, any value) is what no list may hold."""
 
     data: SplitData
-    item_genres: sp.csr_matrix
     models: dict[str, ProductionModel]
 
     @property
@@ -198,7 +197,7 @@ def production_fit(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Se
                    say: Callable[[str], None] = lambda m: None) -> Production:
     """Refit each model's evaluated configuration on every positive (both sources, all
     parts) and log it as a ``production`` run linked to its evaluation run."""
-    wb = Workbench(con, sql, settings, say=say, data=load_production(con, sql))
+    wb = Workbench(con, sql, settings, say=say, data=load_production(con, sql, settings.rating_threshold))
     models = {}
     for model in MODEL_NAMES:
         evaluated_run_id, params = finals[model]
@@ -212,4 +211,4 @@ def production_fit(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Se
         say(f"  production {model:8s} fitted on all {wb.data.train.num_rows:,} positives "
             f"({len(wb.data.user_ids):,} users) fit={fit_s:.1f}s run={run_id} (evaluated as {evaluated_run_id})")
         models[model] = ProductionModel(run_id, evaluated_run_id, fitted)
-    return Production(wb.data, wb.item_genres, models)
+    return Production(wb.data, models)

@@ -22,6 +22,8 @@ def register(add) -> None:
     p = add("rollback", "make an earlier, still present version active again")
     p.add_argument("version", type=int, nargs="?", help="the version to serve [the newest before the active one]")
     p.add_argument("--reload", metavar="URL", help="then POST URL/admin/reload (key from RECSYS_ADMIN_KEY)")
+    p.add_argument("--force", action="store_true",
+                   help="also when the version lists movies rated in CSVs ingested since it was built")
     p.set_defaults(handler=cmd_rollback)
 
 
@@ -70,7 +72,7 @@ def cmd_rollback(args: argparse.Namespace, settings) -> int:
     from recommender.serving import versions
 
     with open_warehouse(settings) as (con, sql):
-        previous, active = versions.rollback(con, sql, settings, args.version)
+        previous, active = versions.rollback(con, sql, settings, args.version, force=args.force, say=say)
     say(f"version {active} is active again (was {previous})")
     if args.reload:
         reload_server(args.reload, server_config(settings).admin_key)

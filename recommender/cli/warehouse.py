@@ -143,7 +143,9 @@ def cmd_ingest_feedback(args: argparse.Namespace, settings) -> int:
 
     with open_warehouse(settings) as (con, sql):
         with job(con, "ingest-feedback", settings):
-            if copy_feedback(con, sql, feedback_source(args, settings, sql)):
+            added = copy_feedback(con, sql, feedback_source(args, settings, sql))
+            # also when nothing was added: a copy whose rebuild was interrupted left them stale
+            if added or sql.run(con, "warehouse/splits/stale.sql").fetchall()[0][0]:
                 say("rebuilding the splits ...")
                 build_splits(con, sql, settings)
         print_relation(con, sql, "warehouse/ingest/feedback_counts.sql")

@@ -55,7 +55,7 @@ def code_version() -> str:
 
 def data_hash(con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> str:
     rows = sql.run(con, "warehouse/runs/data_hash.sql").fetchall()
-    return hashlib.sha256("".join(f"{f}:{h};" for f, h in rows).encode()).hexdigest()[:16]
+    return hashlib.sha256("".join(f"{source}:{state};" for source, state in rows).encode()).hexdigest()[:16]
 
 
 def peak_rss_mb() -> float:

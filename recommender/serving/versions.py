@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,11 +62,24 @@ def read_pointer(serving_dir: Path) -> Pointer | None:
 
 
 def write_pointer(serving_dir: Path, version: int) -> None:
-    """Point ACTIVE.json at a version folder: write a temporary file, then rename over."""
+    """Point ACTIVE.json at a version folder: write a temporary file, flush it to disk, rename
+    it over the old one, flush the folder (a crash leaves the old pointer or the new one)."""
     pointer = Path(serving_dir) / ACTIVE_FILE
     tmp = pointer.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"version": version, "path": folder_name(version), "published_at": time.time()}))
+    with open(tmp, "w") as handle:
+        handle.write(json.dumps({"version": version, "path": folder_name(version), "published_at": time.time()}))
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, pointer)
+    _fsync_dir(Path(serving_dir))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def version_folders(serving_dir: Path) -> dict[int, Path]:
@@ -104,6 +118,9 @@ def recover(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
             shutil.rmtree(folder, ignore_errors=True)
             _event(con, sql, "orphan_removed", version, None, "folder without a model_versions record")
             say(f"removed {folder.name}: published by an interrupted job but never recorded")
+        elif statuses.get(version) in ("pruned", "rejected") and version != active:
+            shutil.rmtree(folder, ignore_errors=True)  # a deletion an interrupted job did not finish
+            say(f"removed {folder.name}: {statuses[version]}, its deletion had been interrupted")
     with transaction(con):
         for version, status in statuses.items():
             if status == "active" and version != active:
@@ -121,12 +138,14 @@ def publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
     """Move a checked staging folder into place, record it as active, then switch the pointer."""
     final = settings.serving_dir / folder_name(version)
     os.replace(staging, final)  # the folder appears complete or not at all
+    failpoint("publish:renamed")
     previous = read_pointer(settings.serving_dir)
     with transaction(con):
         sql.run(con, "warehouse/versions/supersede_active.sql", {"status": "superseded"})
         sql.run(con, "warehouse/versions/insert_version.sql", {**record, "version": version, "path": str(final),
-                                                     "status": "active", "failed_check": None})
+                                                               "status": "active", "failed_check": None})
         _event(con, sql, "published", version, previous.version if previous else None, None)
+    failpoint("publish:recorded")
     write_pointer(settings.serving_dir, version)
     return final
 
@@ -150,18 +169,22 @@ def prune(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -
     folders = sorted(version_folders(settings.serving_dir).items())
     doomed = [(v, p) for v, p in folders[:-settings.serving_keep] if pointer is None or v != pointer.version]
     for version, folder in doomed:
-        shutil.rmtree(folder, ignore_errors=True)
-        with transaction(con):
+        with transaction(con):  # recorded first: an interrupted deletion is finished by recover()
             sql.run(con, "warehouse/versions/set_status.sql", {"version": version, "status": "pruned"})
             _event(con, sql, "pruned", version, None, f"keeping {settings.serving_keep}")
+        shutil.rmtree(folder, ignore_errors=True)
     return [p.name for _, p in doomed]
 
 
 def rollback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
-             target: int | None = None) -> tuple[int, int]:
+             target: int | None = None, *, force: bool = False,
+             say: Callable[[str], None] = lambda m: None) -> tuple[int, int]:
     """Make an earlier version active again (default: the newest one before the active one
     that is still on disk); the one it replaces becomes ``rolled_back``. Returns
-    (previous, now active). Refuses pruned, rejected and missing versions."""
+    (previous, now active). Refuses pruned, rejected and missing versions, and (unless
+    ``force``) a version whose lists hold movies rated in CSVs ingested since it was built.
+    Movies rated through the API since then are only reported: the server that stored those
+    ratings leaves them out of its answers."""
     recover(con, sql, settings)
     pointer = read_pointer(settings.serving_dir)
     if pointer is None:
@@ -184,12 +207,40 @@ def rollback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings
         raise VersionError(f"version {target} was rejected by a data check and was never served")
     if status == "pruned" or target not in folders:
         raise VersionError(f"version {target} was pruned: its folder is gone (keep more with --keep)")
+    csv = _rated_movies_served(con, sql, folders[target], "csv")
+    if csv and not force:
+        raise VersionError(f"version {target} would serve movies their users rated in data ingested since it was "
+                           f"built (e.g. user {csv[0]}, movie {csv[1]}); publish a new version, or --force")
+    api = _rated_movies_served(con, sql, folders[target], "api")
+    if api:
+        say(f"note: version {target} lists movies rated through the API since it was built (e.g. user {api[0]}, "
+            f"movie {api[1]}); the server that stored those ratings leaves them out of its answers")
     with transaction(con):
         sql.run(con, "warehouse/versions/supersede_active.sql", {"status": "rolled_back"})
         sql.run(con, "warehouse/versions/set_status.sql", {"version": target, "status": "active"})
         _event(con, sql, "rollback", target, pointer.version, None)
     write_pointer(settings.serving_dir, target)
     return pointer.version, target
+
+
+def _rated_movies_served(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, folder: Path, source: str) -> tuple | None:
+    """A (user, movie) of the version's lists rated in the warehouse now (from ``source``), or None."""
+    recs = duckdb.connect(str(folder / "recs.duckdb"), read_only=True)
+    try:
+        recs.register("all_ratings", sql.arrow(con, "warehouse/versions/rated_pairs_by_source.sql", {"source": source}))
+        rows = sql.run(recs, "version/checks/no_rated_movie.sql").fetchall()
+    except duckdb.Error as exc:
+        raise VersionError(f"{folder} cannot be read: {str(exc).splitlines()[0]}") from exc
+    finally:
+        recs.close()
+    return (rows[0][1], rows[0][2]) if rows else None
+
+
+def failpoint(name: str) -> None:
+    """Fault injection for the crash tests: ``RECSYS_FAILPOINT=name`` kills the process here
+    with SIGKILL, as a power cut or the OOM killer would. Unset, it does nothing."""
+    if os.environ.get("RECSYS_FAILPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _event(con, sql: SqlLibrary, event: str, version: int, previous: int | None, detail: str | None) -> None:

@@ -120,14 +120,15 @@ def load_split(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str) -
                      negatives=_indexed_negatives(negatives, user_ids, item_ids), **tables)
 
 
-def load_production(con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> SplitData:
-    """Everything as of the last split build, for the production refit: every positive as the
-    ``train`` part, empty val/test, and every sub-threshold rating as a negative of ``train``.
+def load_production(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, threshold: float) -> SplitData:
+    """Every rating now in the warehouse, for the production refit: every positive (latest
+    rating >= ``threshold``) as the ``train`` part, empty val/test, and every other rated
+    pair as a negative of ``train``.
 
     Users: everyone who rated anything (a user without positives gets an empty row, and the
     popular fallback excluding what they rated); items: every movie with a positive.
     """
-    rows = sql.arrow(con, "warehouse/splits/export_all.sql")
+    rows = sql.arrow(con, "warehouse/splits/export_all.sql", {"threshold": threshold})
     positive = rows.column("positive").to_numpy(zero_copy_only=False)
     users, movies = rows.column("user_id").to_numpy(), rows.column("movie_id").to_numpy()
     if not positive.any():

@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from recommender.feedback import PAGE, FeedbackSource
+from recommender.feedback import PAGE, FeedbackError, FeedbackSource
 from recommender.warehouse.connection import SqlLibrary, transaction
 
 
@@ -53,6 +53,9 @@ def ingest_feedback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, source: Fee
             added += inserted
             users.update(np.unique(table.column("user_id").to_numpy()).tolist())
             after = page[-1].seq
+            if source.store_id != store_id:  # a server restarted on another file mid-copy
+                raise FeedbackError(f"the feedback store changed during the copy ({store_id} -> "
+                                    f"{source.store_id}); nothing was copied, run it again")
             if len(page) < PAGE:
                 break
     say(f"feedback store {store_id}: {added:,} new rating(s) from {len(users):,} user(s) "

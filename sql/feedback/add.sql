@@ -5,6 +5,6 @@ select
     $user_id,
     $movie_id,
     $rating,
-    now()::timestamp
+    timezone('UTC', now())  -- UTC wall time, whatever the session's time zone: epoch() reads it as UTC
 from feedback
 returning seq;

@@ -57,8 +57,8 @@ def recsys(settings: Settings, *args: str, timeout: float = 300, **popen) -> sub
                           timeout=timeout, **popen)
 
 
-def recsys_process(settings: Settings, *args: str) -> subprocess.Popen:
+def recsys_process(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     env = {**os.environ, "RECSYS_WAREHOUSE": str(settings.warehouse), "RECSYS_SPLIT_STRATEGY": "per_user",
-           "RECSYS_ADMIN_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1"}
+           "RECSYS_ADMIN_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "recommender", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from recommender.cli import main
+from recommender.names import MODEL_NAMES
 from recommender.warehouse.connection import SqlLibrary
 from server.state import FeedbackStore
 from tests.server.conftest import build_served_warehouse
@@ -75,15 +76,21 @@ def test_an_api_only_user_is_personalised_after_retrain_and_rollback_serves_the_
         assert "feedback ratings added: 7" in done.stdout and "version: 1 -> 2" in done.stdout
         assert _count(settings, "select count(*) from feedback_ratings") == 7
 
-        for model in ("als", "diverse", "itemknn", "popular"):
+        for model in MODEL_NAMES:
             after = httpx.get(f"{base}/recommend/{NEW_USER}?k=5&model={model}").json()
-            assert after["model_version"] == 2
-            assert after["tier"] == "personalised", model
-            assert not set(liked) & {i["movie_id"] for i in after["items"]}, model
-        # the known user's low API rating is in the warehouse now: gone from every list
-        for model in ("als", "diverse", "itemknn", "popular"):
-            items = httpx.get(f"{base}/recommend/{known}?k=20&model={model}").json()["items"]
-            assert disliked not in [i["movie_id"] for i in items], model
+            assert after["model_version"] == 2 and after["tier"] == "personalised", model
+        # the published lists themselves (the server would also filter its own feedback):
+        # the API-only user has lists of their own, and no rated movie is in any list
+        recs = duckdb.connect(str(settings.serving_dir / "v0002" / "recs.duckdb"), read_only=True,
+                              config={"enable_external_access": False, "threads": 1})  # as the server opened it
+        try:
+            lists = dict(recs.execute("select model || ':' || user_id, list(movie_id) from recommendations "
+                                      "where user_id in (?, ?) group by all", [NEW_USER, known]).fetchall())
+        finally:
+            recs.close()
+        for model in MODEL_NAMES:
+            assert len(lists[f"{model}:{NEW_USER}"]) == 20 and not set(liked) & set(lists[f"{model}:{NEW_USER}"])
+            assert disliked not in lists[f"{model}:{known}"], model  # its low API rating is in the warehouse now
 
         back = recsys(settings, "rollback", "--reload", base)
         assert back.returncode == 0, back.stderr
@@ -103,17 +110,27 @@ def _rows(settings, query):
         con.close()
 
 
-@pytest.mark.parametrize("kill_after", ["[2/5]", "[4/5]", "published version"])
-def test_a_retrain_killed_midway_keeps_the_active_version_and_the_next_one_succeeds(tmp_path, kill_after):
+KILL_POINTS = [
+    ("after the line", "[2/5]"),               # splits being rebuilt
+    ("after the line", "[4/5]"),               # production fit / precompute under way
+    ("failpoint", "publish:renamed"),          # the folder is in place, not yet recorded
+    ("failpoint", "publish:recorded"),         # recorded active, the pointer not yet moved
+    ("after the line", "published version"),   # published, not yet pruned or reported
+]
+
+
+@pytest.mark.parametrize("how, where", KILL_POINTS, ids=[w for _, w in KILL_POINTS])
+def test_a_retrain_killed_midway_keeps_the_active_version_and_the_next_one_succeeds(tmp_path, how, where):
     settings = build_served_warehouse(tmp_path)
     with live_server(settings, {"RECSYS_FEEDBACK_DB": str(tmp_path / "feedback.duckdb")}) as base:
         for movie in _liked_movies(base, 3):
             httpx.post(f"{base}/users/{NEW_USER}/ratings", json={"movie_id": movie, "rating": 5.0})
-        proc = recsys_process(settings, "retrain", "--server", base)
+        env = {"RECSYS_FAILPOINT": where} if how == "failpoint" else {}
+        proc = recsys_process(settings, "retrain", "--server", base, env=env)
         seen = []
         for line in proc.stdout:  # bounded: the process ends by itself or is killed here
             seen.append(line)
-            if kill_after in line:
+            if how == "after the line" and where in line:
                 proc.send_signal(signal.SIGKILL)
                 break
         proc.wait(timeout=120)

@@ -40,7 +40,7 @@ def test_served_lists_are_the_production_fits_lists_by_the_evaluations_function(
     con = connect(served)
     sql = SqlLibrary(served.sql_dir)
     try:
-        data = load_production(con, sql)
+        data = load_production(con, sql, served.rating_threshold)
         rows = con.execute("select model, artifact, fit_parts, evaluated_run_id from runs where kind = 'production' "
                            "and list_contains(?, run_id)", [list(production_runs.values())]).fetchall()
     finally:

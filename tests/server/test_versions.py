@@ -102,3 +102,16 @@ def test_a_broken_version_is_refused_by_reload_and_the_old_one_keeps_serving(war
         assert health.status_code == 503 and "unusable" in health.json()["reason"]
         assert httpx.get(f"{base}/recommend/1?k=3").status_code == 503
     assert json.loads((settings.serving_dir / versions.ACTIVE_FILE).read_text())["version"] == 2
+
+
+def test_rollback_refuses_a_version_that_would_show_movies_rated_in_data_ingested_since(warehouse):
+    con, sql, settings = warehouse
+    precompute_and_publish(con, sql, settings)                      # version 2
+    recs = duckdb.connect(str(settings.serving_dir / "v0001" / "recs.duckdb"), read_only=True)
+    movie = recs.execute("select movie_id from recommendations where user_id = 1 and rank = 1").fetchall()[0][0]
+    recs.close()
+    con.execute("insert into raw_ratings values (1, ?, 2.0, 2000000000)", [movie])  # as a new CSV would bring
+    with pytest.raises(versions.VersionError, match="--force"):
+        versions.rollback(con, sql, settings, 1)
+    assert versions.read_pointer(settings.serving_dir).version == 2
+    assert versions.rollback(con, sql, settings, 1, force=True) == (2, 1)
