@@ -35,6 +35,7 @@ from recommender import pipeline  # noqa: E402
 from recommender.config import Settings  # noqa: E402
 from recommender.evaluation.evaluate import evaluate, item_space  # noqa: E402
 from recommender.models import ALS  # noqa: E402
+from recommender.names import MODEL_NAMES  # noqa: E402
 from recommender.sparse import row_lengths  # noqa: E402
 from recommender.warehouse import connect, migrate  # noqa: E402
 from recommender.warehouse.connection import SqlLibrary  # noqa: E402
@@ -62,8 +63,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    settings = Settings(warehouse=args.warehouse, split_strategy=args.strategy, ks=(10,),
-                        artifacts_dir=Path("benchmarks/out/artifacts"))
+    settings = Settings(
+        warehouse=args.warehouse, split_strategy=args.strategy, ks=(10,), artifacts_dir=Path("benchmarks/out/artifacts")
+    )
     con = connect(settings)
     migrate(con, settings.sql_dir)  # the benchmark warehouse may predate the run-log migrations
     sql = SqlLibrary(settings.sql_dir)
@@ -72,8 +74,10 @@ def main() -> None:
     train = data.matrix("train", "val")
     test = data.matrix("test")
     users = np.flatnonzero(row_lengths(test) > 0)
-    print(f"split loaded in {load_s:.1f}s: {train.shape[0]:,} users x {train.shape[1]:,} items, "
-          f"{train.nnz:,} train+val interactions, {len(users):,} test users")
+    print(
+        f"split loaded in {load_s:.1f}s: {train.shape[0]:,} users x {train.shape[1]:,} items, "
+        f"{train.nnz:,} train+val interactions, {len(users):,} test users"
+    )
 
     # 1. ALS fit: ours vs bare, alternating
     ours_fit, bare_fit = [], []
@@ -87,8 +91,10 @@ def main() -> None:
     # 2. Evaluation of all test users at K=10 (recommend + every metric)
     items = item_space(train, wb.item_genres)
     evaluation, eval_s = timed(lambda: evaluate(ours, data, "test", ("train", "val"), (10,), items))
-    print(f"  evaluation of {evaluation.n_users:,} users: {eval_s:.1f}s "
-          f"(recommend {evaluation.timings['recommend_s']:.1f}s, metrics {evaluation.timings['metrics_s']:.1f}s)")
+    print(
+        f"  evaluation of {evaluation.n_users:,} users: {eval_s:.1f}s "
+        f"(recommend {evaluation.timings['recommend_s']:.1f}s, metrics {evaluation.timings['metrics_s']:.1f}s)"
+    )
 
     # 3. Bare library calls for all four models: fit + top-10 for the test users
     bare = {}
@@ -107,15 +113,20 @@ def main() -> None:
     wb._fitted.clear()
     ours_runs = {}
     started = time.perf_counter()
-    for model in ("popular", "itemknn", "als", "diverse"):
+    for model in MODEL_NAMES:
         params = ALS_PARAMS if model == "als" else ({**ALS_PARAMS, "lam": 0.3} if model == "diverse" else {})
-        result, ours_runs[model] = timed(lambda: wb.run("evaluate", model, params, "test", save=True))
+        result, ours_runs[model] = timed(lambda m=model, p=params: wb.run("evaluate", m, p, "test", save=True))
     ours_total = time.perf_counter() - started
 
     report = {
         "warehouse": str(args.warehouse),
         "strategy": args.strategy,
-        "matrix": {"users": train.shape[0], "items": train.shape[1], "nnz": int(train.nnz), "test_users": int(len(users))},
+        "matrix": {
+            "users": train.shape[0],
+            "items": train.shape[1],
+            "nnz": int(train.nnz),
+            "test_users": int(len(users)),
+        },
         "split_load_s": round(load_s, 2),
         "als_fit_bare_s": round(min(bare_fit), 2),
         "als_fit_ours_s": round(min(ours_fit), 2),

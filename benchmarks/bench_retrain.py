@@ -61,9 +61,12 @@ def phase_retrain(warehouse: Path) -> dict:
     code, log = _recsys(["retrain", "--split", "per-user", "--warehouse", str(warehouse)])
     assert code == 0, log
     stages = re.search(r"stage times: (.*)", log)
-    return {"seconds": time.perf_counter() - started, "peak_gb": _peak_gb(),
-            "stages": dict((name, float(s)) for name, s in re.findall(r"(\w+) ([\d.]+)s", stages.group(1))),
-            "log": log.splitlines()[-40:]}
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_gb": _peak_gb(),
+        "stages": dict((name, float(s)) for name, s in re.findall(r"(\w+) ([\d.]+)s", stages.group(1))),
+        "log": log.splitlines()[-40:],
+    }
 
 
 def phase_precompute(warehouse: Path, strategy: str = "per_user") -> dict:
@@ -93,29 +96,49 @@ def phase_precompute(warehouse: Path, strategy: str = "per_user") -> dict:
     bare = {}
     with threadpool_limits(1, "blas"):  # implicit's advice, for its fit and top-k alike
         t = time.perf_counter()
-        als = AlternatingLeastSquares(factors=als_params.get("factors", 64),
-                                      regularization=als_params.get("regularization", 0.05),
-                                      alpha=als_params.get("alpha", 10.0), iterations=als_params.get("iterations", 15),
-                                      random_state=settings.seed)
+        als = AlternatingLeastSquares(
+            factors=als_params.get("factors", 64),
+            regularization=als_params.get("regularization", 0.05),
+            alpha=als_params.get("alpha", 10.0),
+            iterations=als_params.get("iterations", 15),
+            random_state=settings.seed,
+        )
         als.fit(history, show_progress=False)
         bare["als_fit"] = time.perf_counter() - t
         t = time.perf_counter()
         knn = CosineRecommender(K=knn_params.get("neighbours", 100))
         knn.fit(history, show_progress=False)
         bare["itemknn_fit"] = time.perf_counter() - t
-        t = time.perf_counter(); als.recommend(users, history, N=20); bare["als_top20"] = time.perf_counter() - t
-        t = time.perf_counter(); als.recommend(users, history, N=100); bare["als_top100"] = time.perf_counter() - t
-        t = time.perf_counter(); knn.recommend(users, history, N=20); bare["itemknn_top20"] = time.perf_counter() - t
-    t = time.perf_counter(); np.argsort(-np.asarray(history.sum(axis=0)).ravel()); bare["popular"] = time.perf_counter() - t
+        t = time.perf_counter()
+        als.recommend(users, history, N=20)
+        bare["als_top20"] = time.perf_counter() - t
+        t = time.perf_counter()
+        als.recommend(users, history, N=100)
+        bare["als_top100"] = time.perf_counter() - t
+        t = time.perf_counter()
+        knn.recommend(users, history, N=20)
+        bare["itemknn_top20"] = time.perf_counter() - t
+    t = time.perf_counter()
+    np.argsort(-np.asarray(history.sum(axis=0)).ravel())
+    bare["popular"] = time.perf_counter() - t
     del als, knn, history, data
     t = time.perf_counter()
     published = precompute_and_publish(con, sql, settings, say=print)
     ours = time.perf_counter() - t
     con.close()
-    return {"prepare_s": prepare_s, "bare_s": bare, "bare_total_s": sum(bare.values()), "precompute_s": ours,
-            "ratio": ours / sum(bare.values()), "rows": published.rows, "version": published.version,
-            "users": int(len(users)), "peak_gb": _peak_gb(), "serving_dir": str(settings.serving_dir),
-            "artifacts_root": str(settings.artifacts_root)}
+    return {
+        "prepare_s": prepare_s,
+        "bare_s": bare,
+        "bare_total_s": sum(bare.values()),
+        "precompute_s": ours,
+        "ratio": ours / sum(bare.values()),
+        "rows": published.rows,
+        "version": published.version,
+        "users": int(len(users)),
+        "peak_gb": _peak_gb(),
+        "serving_dir": str(settings.serving_dir),
+        "artifacts_root": str(settings.artifacts_root),
+    }
 
 
 def _child(phase: str, *args: str) -> dict:
@@ -133,21 +156,27 @@ def main() -> None:
     args = parser.parse_args()
     warehouse = args.warehouse.resolve()
     if args.phase:
-        result = {"ingest": lambda: phase_ingest(warehouse, args.data.resolve()),
-                  "retrain": lambda: phase_retrain(warehouse),
-                  "precompute": lambda: phase_precompute(warehouse)}[args.phase]()
+        result = {
+            "ingest": lambda: phase_ingest(warehouse, args.data.resolve()),
+            "retrain": lambda: phase_retrain(warehouse),
+            "precompute": lambda: phase_precompute(warehouse),
+        }[args.phase]()
         print(json.dumps(result))
         return
-    results = {"ingest": _child("ingest", "--data", str(args.data), "--warehouse", str(warehouse)),
-               "retrain": _child("retrain", "--warehouse", str(warehouse)),
-               "precompute": _child("precompute", "--warehouse", str(warehouse))}
+    results = {
+        "ingest": _child("ingest", "--data", str(args.data), "--warehouse", str(warehouse)),
+        "retrain": _child("retrain", "--warehouse", str(warehouse)),
+        "precompute": _child("precompute", "--warehouse", str(warehouse)),
+    }
     out = ROOT / "benchmarks" / "out" / "retrain.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     r, p = results["retrain"], results["precompute"]
     print(f"retrain end to end: {r['seconds']:.1f}s, peak {r['peak_gb']:.2f} GB; stages: {r['stages']}")
-    print(f"production refit + precompute: {p['precompute_s']:.1f}s vs bare {p['bare_total_s']:.1f}s "
-          f"({p['ratio']:.2f}x; {p['bare_s']}), peak {p['peak_gb']:.2f} GB")
+    print(
+        f"production refit + precompute: {p['precompute_s']:.1f}s vs bare {p['bare_total_s']:.1f}s "
+        f"({p['ratio']:.2f}x; {p['bare_s']}), peak {p['peak_gb']:.2f} GB"
+    )
     print(f"written to {out}")
 
 

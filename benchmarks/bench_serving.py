@@ -66,12 +66,18 @@ def _start(cmd: list[str], env: dict, port: int, path: str) -> subprocess.Popen:
 
 def _wrk(port: int, paths: list[str], seconds: int, connections: int) -> dict:
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    script.write("paths = {" + ",".join(json.dumps(p) for p in paths) + "}\ncounter = 0\n"
-                 "request = function()\n counter = counter + 1\n"
-                 " return wrk.format('GET', paths[(counter % #paths) + 1])\nend\n")
+    script.write(
+        "paths = {" + ",".join(json.dumps(p) for p in paths) + "}\ncounter = 0\n"
+        "request = function()\n counter = counter + 1\n"
+        " return wrk.format('GET', paths[(counter % #paths) + 1])\nend\n"
+    )
     script.close()
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name,
-                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(script.name)
 
     def ms(label):
@@ -83,9 +89,12 @@ def _wrk(port: int, paths: list[str], seconds: int, connections: int) -> dict:
 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": ms("50"), "p99_ms": ms("99"),
-            "errors": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, errors.groups())) if errors else 0)}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": ms("50"),
+        "p99_ms": ms("99"),
+        "errors": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, errors.groups())) if errors else 0),
+    }
 
 
 def _python_load(port: int, paths: list[str], seconds: int, connections: int) -> dict:
@@ -127,16 +136,49 @@ def load_test(phase: dict, seconds: int, connections: int, rounds: int) -> dict:
     servers, ports = [], {}
     try:
         ports["bare"] = _free_port()
-        servers.append(_start([sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(ports["bare"]),
-                               "--log-level", "warning", "--no-access-log"],
-                              {**os.environ, "PYTHONPATH": str(ROOT)}, ports["bare"], "/items"))
+        servers.append(
+            _start(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "benchmarks.bare_app:app",
+                    "--port",
+                    str(ports["bare"]),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                {**os.environ, "PYTHONPATH": str(ROOT)},
+                ports["bare"],
+                "/items",
+            )
+        )
         scratch = Path(tempfile.mkdtemp(prefix="bench-serving-"))
         for name, cache_size in (("cached", "10000"), ("uncached", "0")):
             ports[name] = _free_port()
-            env = {**settings_env, "RECSYS_CACHE_SIZE": cache_size,
-                   "RECSYS_FEEDBACK_DB": str(scratch / f"{name}-feedback.duckdb")}  # one server per file
-            servers.append(_start([sys.executable, "-m", "recommender", "serve", "--port", str(ports[name]),
-                                   "--log-level", "warning"], env, ports[name], "/health"))
+            env = {
+                **settings_env,
+                "RECSYS_CACHE_SIZE": cache_size,
+                "RECSYS_FEEDBACK_DB": str(scratch / f"{name}-feedback.duckdb"),
+            }  # one server per file
+            servers.append(
+                _start(
+                    [
+                        sys.executable,
+                        "-m",
+                        "recommender",
+                        "serve",
+                        "--port",
+                        str(ports[name]),
+                        "--log-level",
+                        "warning",
+                    ],
+                    env,
+                    ports[name],
+                    "/health",
+                )
+            )
         for p in warm_paths + compare_paths:  # warm-up: one request each fills the cache
             conn = http.client.HTTPConnection("127.0.0.1", ports["cached"])
             conn.request("GET", p)
@@ -156,8 +198,12 @@ def load_test(phase: dict, seconds: int, connections: int, rounds: int) -> dict:
         for proc in servers:
             proc.terminate()
             proc.wait()
-    results = {"tool": "wrk" if shutil.which("wrk") else "python", "seconds": seconds, "connections": connections,
-               "rounds": rounds}
+    results = {
+        "tool": "wrk" if shutil.which("wrk") else "python",
+        "seconds": seconds,
+        "connections": connections,
+        "rounds": rounds,
+    }
     for name, measured in runs.items():
         results[name] = {
             "rps": round(statistics.median(r["rps"] for r in measured), 1),
@@ -180,8 +226,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5, help="times each load scenario runs (medians reported)")
-    parser.add_argument("--only-load", action="store_true",
-                        help="reuse the published version and the precompute figures of the last run")
+    parser.add_argument(
+        "--only-load",
+        action="store_true",
+        help="reuse the published version and the precompute figures of the last run",
+    )
     parser.add_argument("--phase", choices=["precompute"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -196,13 +245,28 @@ def main() -> None:
         Path("benchmarks/out/serving.json").write_text(json.dumps(report, indent=2))
         print(json.dumps(report, indent=2))
         return
-    out = subprocess.run([sys.executable, __file__, "--phase", "precompute", "--warehouse", str(args.warehouse),
-                          "--strategy", args.strategy], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--phase",
+            "precompute",
+            "--warehouse",
+            str(args.warehouse),
+            "--strategy",
+            args.strategy,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     phase = json.loads(out.stdout.strip().splitlines()[-1])
     report = {
         "precompute": {
-            "users": phase["users"], "rows": phase["rows"],
-            "ours_s": round(phase["precompute_s"], 2), "bare_calls_s": {k: round(v, 2) for k, v in phase["bare_s"].items()},
+            "users": phase["users"],
+            "rows": phase["rows"],
+            "ours_s": round(phase["precompute_s"], 2),
+            "bare_calls_s": {k: round(v, 2) for k, v in phase["bare_s"].items()},
             "bare_total_s": round(phase["bare_total_s"], 2),
             "ratio": round(phase["precompute_s"] / phase["bare_total_s"], 3),
             "peak_rss_mb": round(phase["peak_rss_mb"]),

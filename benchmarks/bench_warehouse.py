@@ -97,7 +97,9 @@ PHASES = {"bare": phase_bare, "ingest": phase_ingest, "splits": phase_splits}
 def run_phase(name: str, data: Path, work: Path) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--phase", name, "--data", str(data), "--work", str(work)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

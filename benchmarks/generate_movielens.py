@@ -20,9 +20,9 @@ import argparse
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
-import duckdb
 
 N_USERS = 162_541
 N_RATINGS = 25_000_095
@@ -36,13 +36,29 @@ STAR_SHARE = np.array([1.57, 3.11, 1.60, 6.56, 5.05, 19.59, 12.71, 26.56, 8.80, 
 STAR_SHARE = STAR_SHARE / STAR_SHARE.sum()
 
 GENRES = [
-    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi",
-    "Thriller", "War", "Western",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "IMAX",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 ]
 
-T_START = 789_652_009   # 1995-01-09, the first ml-25m rating
-T_END = 1_574_327_703   # 2019-11-21, the last
+T_START = 789_652_009  # 1995-01-09, the first ml-25m rating
+T_END = 1_574_327_703  # 2019-11-21, the last
 
 
 def user_counts(rng: np.random.Generator, n_users: int, n_ratings: int, max_count: int) -> np.ndarray:
@@ -125,9 +141,7 @@ def _write(out: Path, n_users: int, n_draws: int, n_movies: int, seed: int) -> d
     ]
     titles = [f"Movie {m}, The ({y})" if m % 7 == 0 else f"Movie {m} ({y})" for m, y in zip(movie_ids, years)]
     _write_csv(pa.table({"movieId": movie_ids, "title": titles, "genres": genres}), out / "movies.csv")
-    links = pa.table(
-        {"movieId": movie_ids, "imdbId": [f"{m:07d}" for m in movie_ids], "tmdbId": movie_ids * 3}
-    )
+    links = pa.table({"movieId": movie_ids, "imdbId": [f"{m:07d}" for m in movie_ids], "tmdbId": movie_ids * 3})
     _write_csv(links, out / "links.csv")
     return {
         "users": int(n_users),

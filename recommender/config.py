@@ -11,13 +11,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from recommender.errors import RecsysError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The versioned SQL: the repository's sql/ in a checkout, recommender/sql in an installed wheel.
+SQL_DIR = (
+    REPO_ROOT / "sql"
+    if (REPO_ROOT / "sql" / "warehouse" / "migrations").is_dir()
+    else Path(__file__).resolve().parent / "sql"
+)
 
 SPLIT_STRATEGIES = ("global", "per_user")
 HOLDOUT_UNITS = ("count", "fraction")
@@ -42,7 +49,7 @@ class Settings:
     #: Where ``recsys download`` unpacks data sets (``DATA_DIR/ml-latest-small``).
     data_dir: Path = Path("data/raw")
     #: Folder of the versioned SQL (migrations, ingest, splits, checks).
-    sql_dir: Path = REPO_ROOT / "sql"
+    sql_dir: Path = SQL_DIR
     #: A rating >= this counts as positive implicit feedback.
     rating_threshold: float = 4.0
     #: ``global`` (one time cut-off for everybody) or ``per_user`` (each user's latest positives).
@@ -120,7 +127,7 @@ class Settings:
     @classmethod
     def from_sources(
         cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
-    ) -> "Settings":
+    ) -> Settings:
         """Defaults, then ``RECSYS_<FIELD>`` environment variables, then ``overrides`` (CLI flags).
 
         ``None`` values in ``overrides`` mean "not given" and are ignored; unknown keys are refused.
@@ -139,7 +146,7 @@ class Settings:
                 values[name] = _coerce(name, known[name].type, value)
         return cls(**values)
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     def as_record(self) -> dict[str, Any]:

@@ -71,7 +71,8 @@ class DuckDBFeedbackStore:
             raise FeedbackStoreBusy(
                 f"{path} is in use by another process (a running server owns its feedback file: read it "
                 f"through the server with --server http://HOST:PORT, or give a second server its own file "
-                f"with RECSYS_FEEDBACK_DB)") from exc
+                f"with RECSYS_FEEDBACK_DB)"
+            ) from exc
         self._sql = sql
         self._lock = threading.Lock()  # one connection, shared by the server's threads
         if not read_only:
@@ -85,8 +86,9 @@ class DuckDBFeedbackStore:
     def add(self, user_id: int, movie_id: int, rating: float) -> int:
         """Store one rating; returns its seq."""
         with self._lock:
-            return self._sql.run(self._con, "feedback/add.sql",
-                                 {"user_id": user_id, "movie_id": movie_id, "rating": rating}).fetchall()[0][0]
+            return self._sql.run(
+                self._con, "feedback/add.sql", {"user_id": user_id, "movie_id": movie_id, "rating": rating}
+            ).fetchall()[0][0]
 
     def of_user(self, user_id: int) -> list[tuple[int, float]]:
         """(movie_id, rating) of the user's latest rating per movie."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import scipy.sparse as sp
@@ -39,8 +40,15 @@ class Workbench:
     """An open warehouse with the configured split loaded once, shared by a job's runs
     (or, given ``data``, another data set such as the production one)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
-                 say: Callable[[str], None] = lambda m: None, *, data: SplitData | None = None) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        sql: SqlLibrary,
+        settings: Settings,
+        say: Callable[[str], None] = lambda m: None,
+        *,
+        data: SplitData | None = None,
+    ) -> None:
         if OBJECTIVE[1] not in settings.ks:
             settings = settings.replace(ks=tuple(sorted({*settings.ks, OBJECTIVE[1]})))
         self.con, self.sql, self.settings, self.say = con, sql, settings, say
@@ -83,8 +91,15 @@ class Workbench:
         parts = FIT_PARTS[eval_part]
         fitted, fit_s = self.fit(model, params, parts)
         items = item_space(self.data.matrix(*parts), self.item_genres)
-        evaluation = evaluate(fitted, self.data, eval_part, parts, self.settings.ks, items,
-                              exclude_rated=self.settings.eval_exclude == "rated")
+        evaluation = evaluate(
+            fitted,
+            self.data,
+            eval_part,
+            parts,
+            self.settings.ks,
+            items,
+            exclude_rated=self.settings.eval_exclude == "rated",
+        )
         run_id = new_run_id()
         artifact = None
         if save:
@@ -92,12 +107,15 @@ class Workbench:
         record = RunRecord(kind, model, fitted.params.to_dict(), parts, fit_s, time.perf_counter() - started, artifact)
         log_run(self.con, self.sql, self.settings, record, evaluation, run_id=run_id)
         metric, k = OBJECTIVE
-        self.say(f"  {kind:8s} {model:8s} {eval_part:4s} {metric}@{k}={evaluation.value(metric, k):.4f} "
-                 f"users={evaluation.n_users} fit={fit_s:.1f}s run={run_id}")
+        self.say(
+            f"  {kind:8s} {model:8s} {eval_part:4s} {metric}@{k}={evaluation.value(metric, k):.4f} "
+            f"users={evaluation.n_users} fit={fit_s:.1f}s run={run_id}"
+        )
         return RunResult(run_id, model, fitted.params.to_dict(), evaluation, fitted)
 
 
 # -- jobs -----------------------------------------------------------------------------
+
 
 def expand(models: str | list[str]) -> list[str]:
     names = list(MODEL_NAMES) if models in ("all", ["all"]) else ([models] if isinstance(models, str) else models)
@@ -116,8 +134,9 @@ def tune(wb: Workbench, model: str, trials: int) -> RunResult:
         return sweep_lambda(wb)
     results = [wb.run("tune", model, params, "val") for params in candidate_configs(model, trials, wb.settings.seed)]
     best = max(results, key=lambda r: r.evaluation.value(metric, k))
-    save_best_config(wb.con, wb.sql, wb.settings, model, best.params, best.run_id, metric, k,
-                     best.evaluation.value(metric, k))
+    save_best_config(
+        wb.con, wb.sql, wb.settings, model, best.params, best.run_id, metric, k, best.evaluation.value(metric, k)
+    )
     wb.say(f"  best {model}: {best.params} ({metric}@{k}={best.evaluation.value(metric, k):.4f}, run {best.run_id})")
     return best
 
@@ -133,11 +152,16 @@ def sweep_lambda(wb: Workbench, lambdas=LAMBDAS, similarities=SIMILARITIES) -> R
         for lam in lambdas
     ]
     base_ndcg = next(r.evaluation.value(metric, k) for r in results if r.params["lam"] == 0.0)
-    best = choose_diverse([(r, r.evaluation.value(metric, k), r.evaluation.value("diversity", k)) for r in results], base_ndcg)
-    save_best_config(wb.con, wb.sql, wb.settings, "diverse", best.params, best.run_id, metric, k,
-                     best.evaluation.value(metric, k))
-    wb.say(f"  chosen for diverse: similarity={best.params['similarity']} lambda={best.params['lam']} "
-           f"(most diverse on val within {MAX_NDCG_LOSS:.0%} of ALS's {metric}@{k})")
+    best = choose_diverse(
+        [(r, r.evaluation.value(metric, k), r.evaluation.value("diversity", k)) for r in results], base_ndcg
+    )
+    save_best_config(
+        wb.con, wb.sql, wb.settings, "diverse", best.params, best.run_id, metric, k, best.evaluation.value(metric, k)
+    )
+    wb.say(
+        f"  chosen for diverse: similarity={best.params['similarity']} lambda={best.params['lam']} "
+        f"(most diverse on val within {MAX_NDCG_LOSS:.0%} of ALS's {metric}@{k})"
+    )
     return best
 
 
@@ -148,9 +172,10 @@ def evaluate_final(wb: Workbench, models: list[str], split: str = "test") -> lis
 
 # -- production ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ProductionModel:
-    run_id: str            # the production run (kind 'production', fitted on every positive)
+    run_id: str  # the production run (kind 'production', fitted on every positive)
     evaluated_run_id: str  # the test evaluation whose configuration it refits and numbers it publishes
     fitted: Recommender
 
@@ -173,28 +198,48 @@ class Production:
         return self.data.excluded(*ALL_PARTS)
 
 
-def final_configs(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
-                  say: Callable[[str], None] = lambda m: None) -> dict[str, tuple[str, dict[str, Any]]]:
+def final_configs(
+    con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings, say: Callable[[str], None] = lambda m: None
+) -> dict[str, tuple[str, dict[str, Any]]]:
     """model -> (run id, params) of its newest test evaluation on the configured split; models
     without one are evaluated now (fit on train+val, score test, with the stored configuration)."""
-    rows = sql.run(con, "warehouse/runs/final_runs.sql", {"strategy": settings.split_strategy, "models": list(MODEL_NAMES)}).fetchall()
+    rows = sql.run(
+        con, "warehouse/runs/final_runs.sql", {"strategy": settings.split_strategy, "models": list(MODEL_NAMES)}
+    ).fetchall()
     found = {model: (run_id, json.loads(params)) for run_id, model, params, *_ in rows}
     missing = [m for m in MODEL_NAMES if m not in found]
     if missing:
-        others = [r[0] for r in sql.run(con, "warehouse/runs/final_strategies.sql", {"strategy": settings.split_strategy}).fetchall()]
-        hint = (f" (the warehouse has evaluated models for the {' and '.join(others)} split: "
-                f"pass --split {others[0].replace('_', '-')} to serve those)") if others and not found else ""
-        say(f"  no test evaluation of {', '.join(missing)} on the {settings.split_strategy} split: "
-            f"evaluating them now{hint}")
+        others = [
+            r[0]
+            for r in sql.run(
+                con, "warehouse/runs/final_strategies.sql", {"strategy": settings.split_strategy}
+            ).fetchall()
+        ]
+        hint = (
+            (
+                f" (the warehouse has evaluated models for the {' and '.join(others)} split: "
+                f"pass --split {others[0].replace('_', '-')} to serve those)"
+            )
+            if others and not found
+            else ""
+        )
+        say(
+            f"  no test evaluation of {', '.join(missing)} on the {settings.split_strategy} split: "
+            f"evaluating them now{hint}"
+        )
         wb = Workbench(con, sql, settings, say=say)
         for result in evaluate_final(wb, missing):
             found[result.model] = (result.run_id, result.params)
     return found
 
 
-def production_fit(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
-                   finals: dict[str, tuple[str, dict[str, Any]]],
-                   say: Callable[[str], None] = lambda m: None) -> Production:
+def production_fit(
+    con: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    settings: Settings,
+    finals: dict[str, tuple[str, dict[str, Any]]],
+    say: Callable[[str], None] = lambda m: None,
+) -> Production:
     """Refit each model's evaluated configuration on every positive (both sources, all
     parts) and log it as a ``production`` run linked to its evaluation run."""
     wb = Workbench(con, sql, settings, say=say, data=load_production(con, sql, settings.rating_threshold))
@@ -205,10 +250,20 @@ def production_fit(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Se
         fitted, fit_s = wb.fit(model, params, ALL_PARTS)
         run_id = new_run_id()
         artifact = str(fitted.save(wb.settings.models_dir / f"{run_id}-{model}.npz").resolve())
-        record = RunRecord("production", model, fitted.params.to_dict(), ("all",), fit_s,
-                           time.perf_counter() - started, artifact, evaluated_run_id)
+        record = RunRecord(
+            "production",
+            model,
+            fitted.params.to_dict(),
+            ("all",),
+            fit_s,
+            time.perf_counter() - started,
+            artifact,
+            evaluated_run_id,
+        )
         log_run(con, sql, wb.settings, record, None, run_id=run_id)
-        say(f"  production {model:8s} fitted on all {wb.data.train.num_rows:,} positives "
-            f"({len(wb.data.user_ids):,} users) fit={fit_s:.1f}s run={run_id} (evaluated as {evaluated_run_id})")
+        say(
+            f"  production {model:8s} fitted on all {wb.data.train.num_rows:,} positives "
+            f"({len(wb.data.user_ids):,} users) fit={fit_s:.1f}s run={run_id} (evaluated as {evaluated_run_id})"
+        )
         models[model] = ProductionModel(run_id, evaluated_run_id, fitted)
     return Production(wb.data, models)

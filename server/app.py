@@ -6,7 +6,8 @@ import contextlib
 import hmac
 import logging
 import time
-from typing import Annotated, Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 from litestar import Litestar, MediaType, Request, Response, Router, get, post
 from litestar.concurrency import sync_to_thread
@@ -69,8 +70,9 @@ class Services:
         return self.state().current()
 
 
-async def _answer(serving: ServingState, user_id: int, compute: Callable[..., service.Answer],
-                  *args: Any) -> service.Answer:
+async def _answer(
+    serving: ServingState, user_id: int, compute: Callable[..., service.Answer], *args: Any
+) -> service.Answer:
     """Cache hits and in-memory lists are answered on the event loop; only a user with posted
     feedback (read from feedback.duckdb, maybe an ALS fold-in) needs a worker thread."""
     if service.reads_feedback(serving, user_id):
@@ -79,22 +81,35 @@ async def _answer(serving: ServingState, user_id: int, compute: Callable[..., se
 
 
 def recommendation_routes(services: Services) -> Router:
-    @get("/recommend/{user_id:str}", raises=LOOKUP_ERRORS, responses=_ok(S.Recommendations),
-         summary="Top-k movies for a user, with the tier that answered")
+    @get(
+        "/recommend/{user_id:str}",
+        raises=LOOKUP_ERRORS,
+        responses=_ok(S.Recommendations),
+        summary="Top-k movies for a user, with the tier that answered",
+    )
     async def recommend(user_id: FromPath[str], k: K = 10, model: FromQuery[S.ModelName] = "als") -> ASGIResponse:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
         return (await _answer(serving, uid, service.recommend, serving, snap, uid, model, k)).response
 
-    @get("/compare/{user_id:str}", raises=LOOKUP_ERRORS, responses=_ok(S.Comparison),
-         summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side")
+    @get(
+        "/compare/{user_id:str}",
+        raises=LOOKUP_ERRORS,
+        responses=_ok(S.Comparison),
+        summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side",
+    )
     async def compare(user_id: FromPath[str], k: K = 10) -> ASGIResponse:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
         return (await _answer(serving, uid, service.compare, serving, snap, uid, k)).response
 
-    @post("/users/{user_id:str}/ratings", sync_to_thread=True, status_code=HTTP_201_CREATED, raises=LOOKUP_ERRORS,
-          summary="Store a rating; the user's next lists leave the movie out (and may fold it in)")
+    @post(
+        "/users/{user_id:str}/ratings",
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+        raises=LOOKUP_ERRORS,
+        summary="Store a rating; the user's next lists leave the movie out (and may fold it in)",
+    )
     def rate(user_id: FromPath[str], data: JSONBody[S.RatingIn]) -> S.RatingStored:
         snap = services.snapshot()
         uid = service.parse_id(user_id, "user_id")
@@ -103,8 +118,12 @@ def recommendation_routes(services: Services) -> Router:
         seq = feedback.add(uid, data.movie_id, data.rating)
         return S.RatingStored(uid, data.movie_id, data.rating, seq, feedback.generation(uid))
 
-    @get("/users/sample", sync_to_thread=True, raises=[ServiceUnavailableException],
-         summary="A few known user ids (and an unknown one) for trying the API")
+    @get(
+        "/users/sample",
+        sync_to_thread=True,
+        raises=[ServiceUnavailableException],
+        summary="A few known user ids (and an unknown one) for trying the API",
+    )
     def sample_users(n: Annotated[int, QueryParameter(ge=1, le=50)] = 5) -> S.UserSample:
         snap = services.snapshot()
         users, unknown = snap.sample_users(n)
@@ -114,10 +133,16 @@ def recommendation_routes(services: Services) -> Router:
 
 
 def movie_routes(services: Services) -> Router:
-    @get("/movies", sync_to_thread=True, raises=[ValidationException, ServiceUnavailableException],
-         summary="Search titles (case-insensitive substring)")
-    def search(q: Annotated[str, QueryParameter(min_length=1, max_length=200)],
-               limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20) -> list[S.Movie]:
+    @get(
+        "/movies",
+        sync_to_thread=True,
+        raises=[ValidationException, ServiceUnavailableException],
+        summary="Search titles (case-insensitive substring)",
+    )
+    def search(
+        q: Annotated[str, QueryParameter(min_length=1, max_length=200)],
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    ) -> list[S.Movie]:
         snap = services.snapshot()
         return [S.Movie(m.movie_id, m.title, m.year, list(m.genres), m.popularity) for m in snap.search(q, limit)]
 
@@ -126,14 +151,22 @@ def movie_routes(services: Services) -> Router:
         m = service.movie_or_404(services.snapshot(), service.parse_id(movie_id, "movie_id"))
         return S.Movie(m.movie_id, m.title, m.year, list(m.genres), m.popularity)
 
-    @get("/similar/{movie_id:str}", sync_to_thread=True, raises=LOOKUP_ERRORS,
-         summary="Most similar movies (item-item cosine)")
+    @get(
+        "/similar/{movie_id:str}",
+        sync_to_thread=True,
+        raises=LOOKUP_ERRORS,
+        summary="Most similar movies (item-item cosine)",
+    )
     def similar(movie_id: FromPath[str], k: K = 10) -> S.Similar:
         snap = services.snapshot()
         m = service.movie_or_404(snap, service.parse_id(movie_id, "movie_id"))
         rows = snap.similar(m.movie_id, k)
-        return S.Similar(m.movie_id, m.title, snap.version,
-                         [S.SimilarItem(r[0], r[1], r[2], list(r[3] or []), round(float(r[4]), 6)) for r in rows])
+        return S.Similar(
+            m.movie_id,
+            m.title,
+            snap.version,
+            [S.SimilarItem(r[0], r[1], r[2], list(r[3] or []), round(float(r[4]), 6)) for r in rows],
+        )
 
     return Router("/", route_handlers=[search, movie, similar], tags=["movies"])
 
@@ -146,11 +179,14 @@ def ops_routes(services: Services) -> Router:
             tables = snap.table_counts()
             return Response(S.Health("ok", True, True, None, snap.version, True, tables))
         except NotReady as exc:
-            return Response(S.Health("not_ready", True, False, str(exc), None, False, {}),
-                            status_code=HTTP_503_SERVICE_UNAVAILABLE)
+            return Response(
+                S.Health("not_ready", True, False, str(exc), None, False, {}), status_code=HTTP_503_SERVICE_UNAVAILABLE
+            )
         except Exception as exc:  # a broken version file is "not ready", never a 500
-            return Response(S.Health("not_ready", True, False, f"serving files unreadable: {exc}", None, False, {}),
-                            status_code=HTTP_503_SERVICE_UNAVAILABLE)
+            return Response(
+                S.Health("not_ready", True, False, f"serving files unreadable: {exc}", None, False, {}),
+                status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            )
 
     @get("/health/live", summary="Liveness only: the process answers")
     async def live() -> dict[str, bool]:
@@ -160,12 +196,20 @@ def ops_routes(services: Services) -> Router:
     def stats() -> dict:
         serving = services.state()
         snap = serving.snapshot
-        return {**services.requests.snapshot(), "cache": serving.cache.stats(),
-                "model_version": snap.version if snap else None, "package_version": __version__}
+        return {
+            **services.requests.snapshot(),
+            "cache": serving.cache.stats(),
+            "model_version": snap.version if snap else None,
+            "package_version": __version__,
+        }
 
-    @post("/admin/reload", sync_to_thread=True, status_code=200,
-          raises=[NotAuthorizedException, PermissionDeniedException, ServiceUnavailableException],
-          summary="Switch to the version serving/ACTIVE.json names (needs X-API-Key)")
+    @post(
+        "/admin/reload",
+        sync_to_thread=True,
+        status_code=200,
+        raises=[NotAuthorizedException, PermissionDeniedException, ServiceUnavailableException],
+        summary="Switch to the version serving/ACTIVE.json names (needs X-API-Key)",
+    )
     def reload(api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None) -> S.Reloaded:
         _check_admin(services.config, api_key)
         try:
@@ -175,17 +219,26 @@ def ops_routes(services: Services) -> Router:
         log.info("reloaded serving version %s -> %s", previous, active)
         return S.Reloaded(previous, active, previous != active)
 
-    @get("/admin/feedback", sync_to_thread=True,
-         raises=[NotAuthorizedException, PermissionDeniedException, ValidationException, ServiceUnavailableException],
-         summary="Ratings stored after a seq, oldest first (what `recsys ingest-feedback --server` reads; needs X-API-Key)")
-    def feedback(api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None,
-                 after: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
-                 limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000) -> S.FeedbackPage:
+    @get(
+        "/admin/feedback",
+        sync_to_thread=True,
+        raises=[NotAuthorizedException, PermissionDeniedException, ValidationException, ServiceUnavailableException],
+        summary="Ratings stored after a seq, oldest first (read by `recsys ingest-feedback --server`; needs X-API-Key)",
+    )
+    def feedback(
+        api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None,
+        after: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000,
+    ) -> S.FeedbackPage:
         _check_admin(services.config, api_key)
         store = services.state().feedback
         rows = store.since(after, limit)
-        return S.FeedbackPage(store.store_id, after, rows[-1].seq if rows else after,
-                              [S.FeedbackRating(r.seq, r.user_id, r.movie_id, r.rating, r.ts) for r in rows])
+        return S.FeedbackPage(
+            store.store_id,
+            after,
+            rows[-1].seq if rows else after,
+            [S.FeedbackRating(r.seq, r.user_id, r.movie_id, r.rating, r.ts) for r in rows],
+        )
 
     return Router("/", route_handlers=[health, live, stats, reload, feedback], tags=["operations"])
 
@@ -224,13 +277,17 @@ class TimedLitestar(Litestar):
         try:
             await super().__call__(scope, receive, capture)
         finally:
-            self.request_log.record(scope["method"], scope.get("path_template"), scope["path"], status,
-                                    time.perf_counter() - started)
+            self.request_log.record(
+                scope["method"], scope.get("path_template"), scope["path"], status, time.perf_counter() - started
+            )
 
 
 #: The domain errors the services raise, as HTTP statuses (one handler, one place).
-DOMAIN_STATUS = ((InvalidInput, HTTP_400_BAD_REQUEST), (NotFound, HTTP_404_NOT_FOUND),
-                 (Unavailable, HTTP_503_SERVICE_UNAVAILABLE))
+DOMAIN_STATUS = (
+    (InvalidInput, HTTP_400_BAD_REQUEST),
+    (NotFound, HTTP_404_NOT_FOUND),
+    (Unavailable, HTTP_503_SERVICE_UNAVAILABLE),
+)
 
 
 def _domain_error(request: Request, exc: RecsysError) -> Response:
@@ -262,8 +319,11 @@ def create_app(config: ServerConfig) -> Litestar:
         route_handlers=[recommendation_routes(services), movie_routes(services), ops_routes(services)],
         request_log=requests,
         lifespan=[lifespan],
-        cors_config=CORSConfig(allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"],
-                               allow_headers=["Content-Type", "X-API-Key"]),
+        cors_config=CORSConfig(
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key"],
+        ),
         openapi_config=OpenAPIConfig(title="recsys-duckdb", version=__version__, path="/schema"),
         exception_handlers={RecsysError: _domain_error, HTTP_500_INTERNAL_SERVER_ERROR: _internal_error},
         request_max_body_size=config.max_body_bytes,

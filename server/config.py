@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from recommender.config import ConfigError, Settings
 
@@ -37,7 +37,7 @@ class ServerConfig:
         return self.feedback_db or self.settings.artifacts_root / "feedback.duckdb"
 
     @classmethod
-    def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None, **overrides) -> "ServerConfig":
+    def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None, **overrides) -> ServerConfig:
         env = os.environ if environ is None else environ
         values: dict = {"settings": settings}
         try:

@@ -36,15 +36,20 @@ class PrecomputedLists:
     personalised: np.ndarray
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection, sql: SqlLibrary, model: str) -> "PrecomputedLists":
+    def load(cls, con: duckdb.DuckDBPyConnection, sql: SqlLibrary, model: str) -> PrecomputedLists:
         cols = con.sql(sql.text("version/load_recommendations.sql"), params={"model": model}).fetchnumpy()
         user_col = np.asarray(cols["user_id"])
         users, starts = np.unique(user_col, return_index=True)  # rows are in user order
         from_model = np.asarray(cols["from_model"], dtype=bool)
         personalised = np.logical_or.reduceat(from_model, starts) if len(starts) else np.zeros(0, bool)
-        return cls(users=users, starts=np.append(starts, len(user_col)).astype(np.int64),
-                   movie_ids=np.asarray(cols["movie_id"]), scores=np.asarray(cols["score"]),
-                   reasons=np.asarray(cols["reason_movie_id"]), personalised=personalised)
+        return cls(
+            users=users,
+            starts=np.append(starts, len(user_col)).astype(np.int64),
+            movie_ids=np.asarray(cols["movie_id"]),
+            scores=np.asarray(cols["score"]),
+            reasons=np.asarray(cols["reason_movie_id"]),
+            personalised=personalised,
+        )
 
     def __contains__(self, user_id: int) -> bool:
         return self._row(user_id) >= 0
@@ -63,6 +68,9 @@ class PrecomputedLists:
         if i < 0:
             return []
         lo, hi = self.starts[i], self.starts[i + 1]
-        return [(m, s, r if r != NO_REASON else None)
-                for m, s, r in zip(self.movie_ids[lo:hi].tolist(), self.scores[lo:hi].tolist(),
-                                   self.reasons[lo:hi].tolist())]
+        return [
+            (m, s, r if r != NO_REASON else None)
+            for m, s, r in zip(
+                self.movie_ids[lo:hi].tolist(), self.scores[lo:hi].tolist(), self.reasons[lo:hi].tolist()
+            )
+        ]

@@ -17,8 +17,9 @@ import datetime as dt
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 import msgspec
 import numpy as np
@@ -31,8 +32,8 @@ DRAIN_BATCH = 256
 class AccessLine(msgspec.Struct, frozen=True):
     """One request, as written to the access log (one JSON object per line)."""
 
-    ts: dt.datetime        # when the response finished, UTC
-    endpoint: str          # "METHOD /route/{template}" ("unmatched" when no route matched)
+    ts: dt.datetime  # when the response finished, UTC
+    endpoint: str  # "METHOD /route/{template}" ("unmatched" when no route matched)
     path: str
     status: int
     ms: float
@@ -42,8 +43,13 @@ class RequestLog:
     """Request counts, latency percentiles (last ``window`` per endpoint), answering tiers,
     uptime; and the access log. ``record`` and ``tier`` may be called from any thread."""
 
-    def __init__(self, destination: str = STDERR, window: int = 10_000, interval_s: float = 0.25,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        destination: str = STDERR,
+        window: int = 10_000,
+        interval_s: float = 0.25,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.destination = destination
         self._clock = clock
         self._pending: collections.deque = collections.deque()  # append/popleft are thread-safe
@@ -115,8 +121,9 @@ class RequestLog:
                 if status >= 400:
                     self._errors[endpoint] += 1
                 if self.destination != OFF:
-                    lines.append(AccessLine(dt.datetime.fromtimestamp(ts, dt.timezone.utc), endpoint, path,
-                                            status, round(ms, 3)))
+                    lines.append(
+                        AccessLine(dt.datetime.fromtimestamp(ts, dt.UTC), endpoint, path, status, round(ms, 3))
+                    )
             if lines:
                 self._write(self._encoder.encode_lines(lines).decode())
             return len(records)
@@ -137,10 +144,16 @@ class RequestLog:
             for name, values in self._latency.items():
                 arr = np.fromiter(values, float)
                 p50, p95, p99 = np.percentile(arr, [50, 95, 99]) if len(arr) else (None, None, None)
-                endpoints[name] = {"requests": self._count[name], "errors": self._errors[name],
-                                   "latency_ms": {"p50": _r(p50), "p95": _r(p95), "p99": _r(p99)}}
-            return {"endpoints": endpoints, "tiers": dict(self._tiers),
-                    "uptime_s": round(self._clock() - self.started, 1)}
+                endpoints[name] = {
+                    "requests": self._count[name],
+                    "errors": self._errors[name],
+                    "latency_ms": {"p50": _r(p50), "p95": _r(p95), "p99": _r(p99)},
+                }
+            return {
+                "endpoints": endpoints,
+                "tiers": dict(self._tiers),
+                "uptime_s": round(self._clock() - self.started, 1),
+            }
 
 
 def _r(value):

@@ -5,12 +5,10 @@ from __future__ import annotations
 import math
 
 import msgspec
-
 from litestar import MediaType
 from litestar.response.base import ASGIResponse
 
 from recommender.errors import InvalidInput, NotFound
-
 from server import schemas as S
 from server.snapshot import Snapshot
 from server.state import ServingState
@@ -52,7 +50,7 @@ class Answer(tuple):
     both built once. The ASGI response is stateless, so every cache hit can send it as is."""
 
     @classmethod
-    def of(cls, value) -> "Answer":
+    def of(cls, value) -> Answer:
         return cls((value, ASGIResponse(body=msgspec.json.encode(value), media_type=MediaType.JSON)))
 
     @property
@@ -67,8 +65,9 @@ class Answer(tuple):
 def recommend(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> Answer:
     """Cached. Reads DuckDB only when ``reads_feedback`` (then call it from a worker thread)."""
     check_k(snap, k)
-    answer, _ = state.cache.get_or_compute(recommend_key(state, snap, user_id, model, k),
-                                           lambda: Answer.of(_compute(state, snap, user_id, model, k)))
+    answer, _ = state.cache.get_or_compute(
+        recommend_key(state, snap, user_id, model, k), lambda: Answer.of(_compute(state, snap, user_id, model, k))
+    )
     state.requests.tier(answer.value.tier)
     return answer
 
@@ -101,8 +100,9 @@ def _compute(state: ServingState, snap: Snapshot, user_id: int, model: str, k: i
 
 def compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> Answer:
     check_k(snap, k)
-    answer, _ = state.cache.get_or_compute(compare_key(state, snap, user_id, k),
-                                           lambda: Answer.of(_compare(state, snap, user_id, k)))
+    answer, _ = state.cache.get_or_compute(
+        compare_key(state, snap, user_id, k), lambda: Answer.of(_compare(state, snap, user_id, k))
+    )
     return answer
 
 
@@ -115,9 +115,14 @@ def _compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> S.Com
     union = set(a) | set(d)
     movies = snap.movies(list(union))
     return S.Comparison(
-        user_id, k, snap.version, accuracy, discovery,
+        user_id,
+        k,
+        snap.version,
+        accuracy,
+        discovery,
         S.Overlap(len(common), round(len(common) / len(union), 4) if union else 0.0, common),
-        _list_stats(snap, movies, a), _list_stats(snap, movies, d),
+        _list_stats(snap, movies, a),
+        _list_stats(snap, movies, d),
     )
 
 

@@ -16,9 +16,10 @@ import duckdb
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.evaluation import metrics as M
-from recommender.models import ALS, MODEL_NAMES, load as load_model, mmr_rerank
 from recommender.errors import Unavailable
+from recommender.evaluation import metrics as M
+from recommender.models import ALS, MODEL_NAMES, mmr_rerank
+from recommender.models import load as load_model
 from recommender.serving import versions
 from recommender.warehouse.connection import SqlLibrary
 from server.precomputed import PrecomputedLists
@@ -44,15 +45,15 @@ class Snapshot:
     con: duckdb.DuckDBPyConnection = field(repr=False)
     sql: SqlLibrary = field(repr=False)
     als: ALS = field(repr=False)
-    item_ids: np.ndarray = field(repr=False)        # ALS column -> movie id
-    genre_vectors: np.ndarray = field(repr=False)   # ALS column -> normalised genre vector
-    popular: np.ndarray = field(repr=False)         # movie ids, most popular first
+    item_ids: np.ndarray = field(repr=False)  # ALS column -> movie id
+    genre_vectors: np.ndarray = field(repr=False)  # ALS column -> normalised genre vector
+    popular: np.ndarray = field(repr=False)  # movie ids, most popular first
     popular_scores: np.ndarray = field(repr=False)
     diverse_params: dict[str, Any] = field(repr=False)
     info: dict[str, Any] = field(repr=False)
-    catalog: dict[int, Movie] = field(repr=False)   # every movie of the version, in memory
+    catalog: dict[int, Movie] = field(repr=False)  # every movie of the version, in memory
     item_index: dict[int, int] = field(repr=False)  # movie id -> ALS column
-    unit_factors: np.ndarray = field(repr=False)    # ALS item factors, L2-normalised
+    unit_factors: np.ndarray = field(repr=False)  # ALS item factors, L2-normalised
     lists: dict[str, PrecomputedLists] = field(repr=False)  # model name -> every user's list
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
@@ -64,23 +65,25 @@ class Snapshot:
         except versions.VersionError as exc:
             raise NotReady(str(exc)) from exc
         if pointer is None:
-            raise NotReady(f"no published version ({Path(serving_dir) / versions.ACTIVE_FILE} is missing): "
-                           "run `recsys precompute`")
+            raise NotReady(
+                f"no published version ({Path(serving_dir) / versions.ACTIVE_FILE} is missing): run `recsys precompute`"
+            )
         return pointer.version, pointer.folder
 
     @classmethod
-    def open_active(cls, serving_dir: Path, sql: SqlLibrary) -> "Snapshot":
+    def open_active(cls, serving_dir: Path, sql: SqlLibrary) -> Snapshot:
         return cls.open(cls.active_version(serving_dir)[1], sql)
 
     @classmethod
-    def open(cls, folder: Path, sql: SqlLibrary) -> "Snapshot":
+    def open(cls, folder: Path, sql: SqlLibrary) -> Snapshot:
         """Open a version folder; any problem with it (missing file or table, bad artifact) is
         NotReady with the reason, and nothing stays open."""
         try:
             # the version file is immutable and the only thing this connection may touch
             # one thread per query: lookups are tiny, concurrency comes from the requests
-            con = duckdb.connect(str(folder / "recs.duckdb"), read_only=True,
-                                 config={"enable_external_access": False, "threads": 1})
+            con = duckdb.connect(
+                str(folder / "recs.duckdb"), read_only=True, config={"enable_external_access": False, "threads": 1}
+            )
         except duckdb.Error as exc:
             raise NotReady(f"cannot open {folder / 'recs.duckdb'}: {exc}") from exc
         try:
@@ -90,7 +93,7 @@ class Snapshot:
             raise NotReady(f"version folder {folder} is unusable: {type(exc).__name__}: {exc}") from exc
 
     @classmethod
-    def _load(cls, folder: Path, con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> "Snapshot":
+    def _load(cls, folder: Path, con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> Snapshot:
         try:
             con.execute("set lock_configuration = true")
         except duckdb.InvalidInputException:
@@ -101,19 +104,31 @@ class Snapshot:
         genre_rows = con.sql(sql.text("version/model_item_genres.sql")).fetchnumpy()
         names = sorted(set(genre_rows["genre"].tolist()))
         genres = sp.csr_matrix(
-            (np.ones(len(genre_rows["item_idx"]), np.float32),
-             (genre_rows["item_idx"], np.searchsorted(names, genre_rows["genre"]))),
+            (
+                np.ones(len(genre_rows["item_idx"]), np.float32),
+                (genre_rows["item_idx"], np.searchsorted(names, genre_rows["genre"])),
+            ),
             shape=(len(item_ids), max(len(names), 1)),
         ).toarray()
         popular = con.sql(sql.text("version/popular.sql")).fetchnumpy()
-        catalog = {r[0]: Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0))
-                   for r in sql.run(con, "version/catalog_all.sql").fetchall()}
+        catalog = {
+            r[0]: Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0))
+            for r in sql.run(con, "version/catalog_all.sql").fetchall()
+        }
         return cls(
-            version=version, path=folder, con=con, sql=sql, als=als, item_ids=item_ids,
+            version=version,
+            path=folder,
+            con=con,
+            sql=sql,
+            als=als,
+            item_ids=item_ids,
             genre_vectors=M.normalise_rows(np.minimum(genres, 1.0)),
-            popular=popular["movie_id"], popular_scores=popular["score"],
-            diverse_params=json.loads(diverse), info={"serve_n": serve_n, "runs": json.loads(runs), "metrics": json.loads(metrics)},
-            catalog=catalog, item_index={m: i for i, m in enumerate(item_ids.tolist())},
+            popular=popular["movie_id"],
+            popular_scores=popular["score"],
+            diverse_params=json.loads(diverse),
+            info={"serve_n": serve_n, "runs": json.loads(runs), "metrics": json.loads(metrics)},
+            catalog=catalog,
+            item_index={m: i for i, m in enumerate(item_ids.tolist())},
             unit_factors=M.normalise_rows(als.item_factors),
             lists={model: PrecomputedLists.load(con, sql, model) for model in MODEL_NAMES},
         )
@@ -161,7 +176,9 @@ class Snapshot:
     def genre_diversity(self, movie_ids: list[int]) -> float | None:
         """Intra-list diversity over genre vectors: the evaluation's own metric function."""
         idx = [self.item_index[m] for m in movie_ids if m in self.item_index]
-        value = M.intra_list_diversity(np.array([idx], dtype=np.int64), self.genre_vectors, len(idx))[0] if idx else np.nan
+        value = (
+            M.intra_list_diversity(np.array([idx], dtype=np.int64), self.genre_vectors, len(idx))[0] if idx else np.nan
+        )
         return None if np.isnan(value) else round(float(value), 4)
 
     # -- computed tiers -------------------------------------------------------------------
@@ -180,12 +197,16 @@ class Snapshot:
         cols = sorted({self.item_index[m] for m in positives if m in self.item_index})
         if not cols:
             return []
-        history = sp.csr_matrix((np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)),
-                                shape=(1, len(self.item_ids)))
+        history = sp.csr_matrix(
+            (np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)), shape=(1, len(self.item_ids))
+        )
         n = min(len(self.item_ids), max(k, int(self.diverse_params.get("candidates", 100))) + len(rated))
         ids, scores = self.als.fold_in(history, n)
-        keep = [(i, s) for i, s in zip(ids.tolist(), scores.tolist())
-                if i >= 0 and np.isfinite(s) and s > -1e30 and self.item_ids[i] not in rated and i not in cols]
+        keep = [
+            (i, s)
+            for i, s in zip(ids.tolist(), scores.tolist())
+            if i >= 0 and np.isfinite(s) and s > -1e30 and self.item_ids[i] not in rated and i not in cols
+        ]
         if model == "diverse" and keep:
             vectors = self.genre_vectors if self.diverse_params.get("similarity") == "genres" else self.unit_factors
             cand = np.array([[i for i, _ in keep]])

@@ -7,8 +7,9 @@ import collections
 import gc
 import threading
 import time
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any, Callable, Hashable
+from typing import Any
 
 from cachetools import TTLCache
 
@@ -51,9 +52,15 @@ class RecCache:
     def stats(self) -> dict[str, Any]:
         with self._lock:
             total = self.hits + self.misses
-            return {"enabled": self.enabled, "size": len(self._cache), "max_size": self._cache.maxsize,
-                    "ttl_s": self._cache.ttl, "hits": self.hits, "misses": self.misses,
-                    "hit_rate": round(self.hits / total, 4) if total else None}
+            return {
+                "enabled": self.enabled,
+                "size": len(self._cache),
+                "max_size": self._cache.maxsize,
+                "ttl_s": self._cache.ttl,
+                "hits": self.hits,
+                "misses": self.misses,
+                "hit_rate": round(self.hits / total, 4) if total else None,
+            }
 
 
 class FeedbackStore(DuckDBFeedbackStore):

@@ -47,7 +47,12 @@ def make_movielens(
     if tags:
         write_csv(folder / "tags.csv", "userId,movieId,tag,timestamp", ['1,1,"funny, smart",1000000001'], newline)
     if links:
-        write_csv(folder / "links.csv", "movieId,imdbId,tmdbId", [f"{m},{m:07d},{m * 10}" for m, _, _ in movies[:-1]] + [f"{movies[-1][0]},0000000,"], newline)
+        write_csv(
+            folder / "links.csv",
+            "movieId,imdbId,tmdbId",
+            [f"{m},{m:07d},{m * 10}" for m, _, _ in movies[:-1]] + [f"{movies[-1][0]},0000000,"],
+            newline,
+        )
     return folder
 
 
@@ -57,8 +62,10 @@ def random_movielens(folder: Path, users: int = 80, movies: int = 40, seed: int 
 
     rng = random.Random(seed)
     genres = ["Action", "Comedy", "Drama", "Horror", "Romance"]
-    movie_rows = [(m, f"Film {m} ({1980 + m % 40})", "|".join(rng.sample(genres, rng.randint(1, 2))))
-                  for m in range(1, movies + 1)]
+    movie_rows = [
+        (m, f"Film {m} ({1980 + m % 40})", "|".join(rng.sample(genres, rng.randint(1, 2))))
+        for m in range(1, movies + 1)
+    ]
     ratings = []
     for u in range(1, users + 1):
         liked = range(1, movies // 2 + 1) if u % 2 else range(movies // 2 + 1, movies + 1)

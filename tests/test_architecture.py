@@ -61,7 +61,7 @@ def test_the_import_graph_has_no_cycle():
         state[node] = 1
         for dep in graph[node]:
             if state.get(dep) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(dep):] + [dep]))
+                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(dep) :] + [dep]))
             if dep not in state:
                 visit(dep, stack + [dep])
         state[node] = 2
@@ -86,7 +86,12 @@ def _sql_literals(path: Path):
     def walk(node, function):
         for child in ast.iter_child_nodes(node):
             yield from walk(child, child.name if isinstance(child, ast.FunctionDef) else function)
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("execute", "executemany", "sql", "query"):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in (
+            "execute",
+            "executemany",
+            "sql",
+            "query",
+        ):
             arg = node.args[0] if node.args else None
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 text = arg.value
@@ -132,9 +137,11 @@ def test_model_names_have_one_source():
 
 
 def test_help_imports_neither_implicit_nor_pyarrow():
-    code = ("import sys\nfrom recommender.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('implicit', 'pyarrow', 'scipy', 'litestar') if m in sys.modules]\n"
-            "print('HEAVY', heavy)")
+    code = (
+        "import sys\nfrom recommender.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('implicit', 'pyarrow', 'scipy', 'litestar') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
 
@@ -166,10 +173,15 @@ BAD_ARGUMENTS = [
 def test_every_command_fails_in_one_line(argv, tmp_path):
     """A bad argument or a missing prerequisite: one line on stderr, exit 2, no traceback."""
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    env = {"PATH": "/usr/bin:/bin", "RECSYS_WAREHOUSE": str(tmp_path / "w" / "movielens.duckdb"),
-           "RECSYS_ADMIN_KEY": "k", "HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "recommender", *argv], capture_output=True, text=True, timeout=120,
-                         cwd=tmp_path, env=env)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "RECSYS_WAREHOUSE": str(tmp_path / "w" / "movielens.duckdb"),
+        "RECSYS_ADMIN_KEY": "k",
+        "HOME": str(tmp_path),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "recommender", *argv], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env
+    )
     assert out.returncode == 2, (argv, out.returncode, out.stderr[-2000:])
     assert "Traceback" not in out.stderr, out.stderr[-2000:]
     lines = [line for line in out.stderr.splitlines() if line.strip()]

@@ -26,8 +26,19 @@ def job(tmp_path_factory):
     folder = real_data_dir()
     root = tmp_path_factory.mktemp("quality")
     settings = Settings(warehouse=root / "movielens.duckdb", split_strategy="per_user")
-    code = main(["run", str(folder), "--split", "per-user", "--warehouse", str(settings.warehouse),
-                 "--out", str(root / "reports"), "--no-precompute"])
+    code = main(
+        [
+            "run",
+            str(folder),
+            "--split",
+            "per-user",
+            "--warehouse",
+            str(settings.warehouse),
+            "--out",
+            str(root / "reports"),
+            "--no-precompute",
+        ]
+    )
     assert code == 0
     con = connect(settings)
     yield con, settings, root
@@ -92,7 +103,9 @@ def test_served_diverse_config_keeps_ndcg_and_adds_diversity(job):
     con, _, _ = job
     als, div = (_value(con, "evaluate", m, "test") for m in ("als", "diverse"))
     assert div > 0.85 * als
-    assert _value(con, "evaluate", "diverse", "test", "diversity") > 1.10 * _value(con, "evaluate", "als", "test", "diversity")
+    assert _value(con, "evaluate", "diverse", "test", "diversity") > 1.10 * _value(
+        con, "evaluate", "als", "test", "diversity"
+    )
 
 
 def test_every_number_is_in_duckdb_with_its_split(job):
@@ -100,15 +113,29 @@ def test_every_number_is_in_duckdb_with_its_split(job):
     kinds = dict(con.execute("select kind, count(*) from runs group by kind").fetchall())
     assert kinds["evaluate"] == 4 and kinds["tune"] == 7 + 6 + 12 and kinds["sweep"] == 20
     # tuning and sweeps scored val only; final numbers come from test only
-    assert con.execute("select count(*) from runs where kind in ('tune', 'sweep') and eval_split <> 'val'").fetchall()[0][0] == 0
-    assert con.execute("select count(*) from runs where kind = 'evaluate' and (eval_split <> 'test' or fit_parts <> 'train+val')").fetchall()[0][0] == 0
+    assert (
+        con.execute("select count(*) from runs where kind in ('tune', 'sweep') and eval_split <> 'val'").fetchall()[0][
+            0
+        ]
+        == 0
+    )
+    assert (
+        con.execute(
+            "select count(*) from runs where kind = 'evaluate' and (eval_split <> 'test' or fit_parts <> 'train+val')"
+        ).fetchall()[0][0]
+        == 0
+    )
     n_users = con.execute("select n_users from runs where kind = 'evaluate' and model = 'als'").fetchall()[0][0]
     per_user = con.execute(
-        "select count(*) from run_user_metrics u join runs r using (run_id) where r.kind = 'evaluate' and r.model = 'als' and u.metric = 'ndcg' and u.k = 10"
+        "select count(*) from run_user_metrics u join runs r using (run_id) "
+        "where r.kind = 'evaluate' and r.model = 'als' and u.metric = 'ndcg' and u.k = 10"
     ).fetchall()[0][0]
     assert per_user == n_users
     report = (root / "reports" / "report.md").read_text()
     assert "als - popular" in report and (root / "reports" / "models.png").stat().st_size > 10_000
     assert (root / "reports" / "tradeoff.png").exists()
-    run = con.execute("select params, data_hash, code_version, seed, fit_s, peak_rss_mb from runs where kind = 'evaluate' and model = 'als'").fetchall()[0]
+    run = con.execute(
+        "select params, data_hash, code_version, seed, fit_s, peak_rss_mb from runs "
+        "where kind = 'evaluate' and model = 'als'"
+    ).fetchall()[0]
     assert json.loads(run[0])["factors"] > 0 and len(run[1]) == 16 and run[2] and run[3] == 42 and run[5] > 0

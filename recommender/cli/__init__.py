@@ -20,8 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, help_text: str, *, strategy_flags: tuple[str, ...] = ("--split", "--strategy"),
-            settings: bool = True) -> argparse.ArgumentParser:
+    def add(
+        name: str, help_text: str, *, strategy_flags: tuple[str, ...] = ("--split", "--strategy"), settings: bool = True
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if settings:
             settings_flags(p, strategy_flags)

@@ -79,8 +79,13 @@ def cmd_evaluate(args: argparse.Namespace, settings) -> int:
 
 def cmd_runs(args: argparse.Namespace, settings) -> int:
     with open_warehouse(settings, read_only=True) as (con, sql):
-        print_relation(con, sql, "warehouse/runs/run_log.sql", {"k": args.k, "kind": args.kind, "limit": args.limit},
-                       max_rows=args.limit)
+        print_relation(
+            con,
+            sql,
+            "warehouse/runs/run_log.sql",
+            {"k": args.k, "kind": args.kind, "limit": args.limit},
+            max_rows=args.limit,
+        )
     return 0
 
 

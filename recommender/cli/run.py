@@ -21,12 +21,18 @@ def register(add) -> None:
     p.add_argument("--out", type=Path, default=Path("reports"), help="report folder [reports]")
     p.add_argument("--no-precompute", action="store_true", help="stop after the report")
     p.set_defaults(handler=cmd_run)
-    p = add("retrain", "ingest feedback, rebuild splits, evaluate the stored configurations, refit on all data, "
-                       "publish a new version (and reload a server)")
+    p = add(
+        "retrain",
+        "ingest feedback, rebuild splits, evaluate the stored configurations, refit on all data, "
+        "publish a new version (and reload a server)",
+    )
     feedback_flags(p)
-    p.add_argument("--reload", metavar="URL",
-                   help="after publishing, POST URL/admin/reload (key from RECSYS_ADMIN_KEY); also where the "
-                        "feedback is read from unless --feedback-db or --server says otherwise")
+    p.add_argument(
+        "--reload",
+        metavar="URL",
+        help="after publishing, POST URL/admin/reload (key from RECSYS_ADMIN_KEY); also where the "
+        "feedback is read from unless --feedback-db or --server says otherwise",
+    )
     p.add_argument("--tune", action="store_true", help="tune every model on val again first")
     p.add_argument("--trials", type=int, default=12, help="with --tune: configurations per model [12]")
     p.add_argument("--keep", dest="serving_keep", type=int, help="versions kept on disk [3]")
@@ -140,5 +146,8 @@ def _report_changes(added: int, before: list[tuple], after: list[tuple]) -> None
         new = new_metrics.get(model, {}).get("ndcg")
         old = old_metrics.get(model, {}).get("ndcg")
         change = f"{(new - old) / old:+.1%}" if old and new is not None else ""
-        print(f"{model:8s}  {old if old is not None else float('nan'):14.4f}  "
-              f"{new if new is not None else float('nan'):13.4f}  {change:>8s}", flush=True)
+        print(
+            f"{model:8s}  {old if old is not None else float('nan'):14.4f}  "
+            f"{new if new is not None else float('nan'):13.4f}  {change:>8s}",
+            flush=True,
+        )

@@ -8,10 +8,16 @@ from recommender.cli.common import open_warehouse, print_relation, reload_server
 
 
 def register(add) -> None:
-    p = add("precompute", "refit every model on all ratings, write every user's lists to a new serving version, "
-                          "check it, publish it")
-    p.add_argument("--keep", dest="serving_keep", type=int,
-                   help="versions kept on disk, the new one included; older folders are deleted [3]")
+    p = add(
+        "precompute",
+        "refit every model on all ratings, write every user's lists to a new serving version, check it, publish it",
+    )
+    p.add_argument(
+        "--keep",
+        dest="serving_keep",
+        type=int,
+        help="versions kept on disk, the new one included; older folders are deleted [3]",
+    )
     p.set_defaults(handler=cmd_precompute)
     p = add("serve", "start the API (uvicorn + Litestar); precomputes first if nothing is published")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on [127.0.0.1]")
@@ -22,8 +28,11 @@ def register(add) -> None:
     p = add("rollback", "make an earlier, still present version active again")
     p.add_argument("version", type=int, nargs="?", help="the version to serve [the newest before the active one]")
     p.add_argument("--reload", metavar="URL", help="then POST URL/admin/reload (key from RECSYS_ADMIN_KEY)")
-    p.add_argument("--force", action="store_true",
-                   help="also when the version lists movies rated in CSVs ingested since it was built")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="also when the version lists movies rated in CSVs ingested since it was built",
+    )
     p.set_defaults(handler=cmd_rollback)
 
 
@@ -51,11 +60,14 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
             precompute_and_publish(con, sql, settings, say=say)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = server_config(settings)
-    say(f"serving on http://{args.host}:{args.port} (OpenAPI: /schema; admin routes "
-        f"{'enabled' if config.admin_key else 'disabled: set RECSYS_ADMIN_KEY'})")
+    say(
+        f"serving on http://{args.host}:{args.port} (OpenAPI: /schema; admin routes "
+        f"{'enabled' if config.admin_key else 'disabled: set RECSYS_ADMIN_KEY'})"
+    )
     # one worker: the server owns feedback.duckdb read-write, which only one process may do
-    uvicorn.run(create_app(config), host=args.host, port=args.port, workers=1, log_level=args.log_level,
-                access_log=False)
+    uvicorn.run(
+        create_app(config), host=args.host, port=args.port, workers=1, log_level=args.log_level, access_log=False
+    )
     return 0
 
 

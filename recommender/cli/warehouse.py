@@ -17,26 +17,33 @@ def register(add) -> None:
     p.set_defaults(handler=cmd_ingest)
     add("split", "rebuild both time-based splits with the current settings").set_defaults(handler=cmd_split)
     p = add("sql", "run an ad-hoc query against the warehouse and print the result")
-    p.add_argument("query", help="SQL text, e.g. \"select * from split_summary\"")
+    p.add_argument("query", help='SQL text, e.g. "select * from split_summary"')
     p.add_argument("--max-rows", type=int, default=40, help="rows to print [40]")
     p.set_defaults(handler=cmd_sql)
     p = add("download", "download a MovieLens data set from GroupLens into --data-dir")
     p.add_argument("name", choices=["ml-latest-small", "ml-25m"])
     p.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_download)
-    p = add("ingest-feedback", "copy the ratings posted to the API into the warehouse (idempotent), "
-                               "then rebuild the splits")
+    p = add(
+        "ingest-feedback", "copy the ratings posted to the API into the warehouse (idempotent), then rebuild the splits"
+    )
     feedback_flags(p)
     p.set_defaults(handler=cmd_ingest_feedback)
 
 
 def feedback_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--feedback-db", type=Path,
-                   help="the server's feedback file, read while no server holds it "
-                        "[RECSYS_FEEDBACK_DB, else <artifacts>/feedback.duckdb]")
-    g.add_argument("--server", metavar="URL",
-                   help="read the feedback through a running server (GET /admin/feedback, key from RECSYS_ADMIN_KEY)")
+    g.add_argument(
+        "--feedback-db",
+        type=Path,
+        help="the server's feedback file, read while no server holds it "
+        "[RECSYS_FEEDBACK_DB, else <artifacts>/feedback.duckdb]",
+    )
+    g.add_argument(
+        "--server",
+        metavar="URL",
+        help="read the feedback through a running server (GET /admin/feedback, key from RECSYS_ADMIN_KEY)",
+    )
 
 
 def cmd_migrate(args: argparse.Namespace, settings) -> int:

@@ -35,9 +35,9 @@ class Evaluation:
 
     part: str
     ks: tuple[int, ...]
-    user_index: np.ndarray          # (n,) row indices of the evaluated users
-    user_ids: np.ndarray            # (n,) their MovieLens ids
-    top: ServedLists                # (n, max(ks)) lists, index space: exactly what is served
+    user_index: np.ndarray  # (n,) row indices of the evaluated users
+    user_ids: np.ndarray  # (n,) their MovieLens ids
+    top: ServedLists  # (n, max(ks)) lists, index space: exactly what is served
     per_user: dict[tuple[str, int], np.ndarray] = field(repr=False)
     catalog: dict[tuple[str, int], float] = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import matplotlib
@@ -26,23 +26,28 @@ TABLE_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "diver
 BOOTSTRAP_SAMPLES = 1000
 
 
-def bootstrap_ci(values: np.ndarray, *, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0, level: float = 0.95,
-                 chunk: int = 100) -> tuple[float, float]:
+def bootstrap_ci(
+    values: np.ndarray, *, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0, level: float = 0.95, chunk: int = 100
+) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean over users (NaNs dropped); chunked to bound memory."""
     values = np.asarray(values, dtype=np.float64)
     values = values[~np.isnan(values)]
     if len(values) == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    means = np.concatenate([
-        values[rng.integers(0, len(values), (min(chunk, samples - start), len(values)))].mean(axis=1)
-        for start in range(0, samples, chunk)
-    ])
+    means = np.concatenate(
+        [
+            values[rng.integers(0, len(values), (min(chunk, samples - start), len(values)))].mean(axis=1)
+            for start in range(0, samples, chunk)
+        ]
+    )
     tail = (1 - level) / 2 * 100
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
-def _user_values(con, sql: SqlLibrary, run_ids: list[str], metric: str, k: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _user_values(
+    con, sql: SqlLibrary, run_ids: list[str], metric: str, k: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """run id -> (user ids ascending, that run's per-user values)."""
     table = sql.arrow(con, "warehouse/runs/user_values.sql", {"run_ids": run_ids, "metric": metric, "k": k})
     run = np.asarray(table.column("run_id").to_pylist())
@@ -51,12 +56,19 @@ def _user_values(con, sql: SqlLibrary, run_ids: list[str], metric: str, k: int) 
     return {r: (users[run == r], values[run == r]) for r in run_ids}
 
 
-def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings, out: Path,
-                 say: Callable[[str], None] = lambda m: None) -> Path:
+def write_report(
+    con: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    settings: Settings,
+    out: Path,
+    say: Callable[[str], None] = lambda m: None,
+) -> Path:
     """Write ``out/report.md``, ``out/models.png`` and ``out/tradeoff.png``; returns the report path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    finals = sql.run(con, "warehouse/runs/final_runs.sql", {"strategy": settings.split_strategy, "models": list(MODEL_NAMES)}).fetchall()
+    finals = sql.run(
+        con, "warehouse/runs/final_runs.sql", {"strategy": settings.split_strategy, "models": list(MODEL_NAMES)}
+    ).fetchall()
     if not finals:
         raise DataError(f"no final runs for the {settings.split_strategy} split yet; run `recsys evaluate` first")
     run_ids = [r[0] for r in finals]
@@ -66,11 +78,16 @@ def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
         per_run = _user_values(con, sql, run_ids, metric, REPORT_K)
         for run_id, model in zip(run_ids, models):
             v = per_run[run_id][1]
-            rows[(model, metric)] = (float(np.nanmean(v)) if len(v) else float("nan"), *bootstrap_ci(v, seed=settings.seed))
+            rows[(model, metric)] = (
+                float(np.nanmean(v)) if len(v) else float("nan"),
+                *bootstrap_ci(v, seed=settings.seed),
+            )
     coverage = dict(sql.run(con, "warehouse/runs/coverage.sql", {"run_ids": run_ids, "k": REPORT_K}).fetchall())
 
     paired = _paired_differences(con, sql, dict(zip(models, run_ids)), settings.seed)
-    sweep = sql.run(con, "warehouse/runs/sweep_points.sql", {"strategy": settings.split_strategy, "k": REPORT_K}).fetchall()
+    sweep = sql.run(
+        con, "warehouse/runs/sweep_points.sql", {"strategy": settings.split_strategy, "k": REPORT_K}
+    ).fetchall()
     _plot_models(out / "models.png", models, rows)
     if sweep:
         _plot_tradeoff(out / "tradeoff.png", sweep)
@@ -79,7 +96,7 @@ def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
     lines = [
         "# Offline evaluation report",
         "",
-        f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} by `recsys report` (code {code_version()}).",
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M UTC} by `recsys report` (code {code_version()}).",
         f"Split: **{settings.split_strategy}** ({cutoffs[0][0] if cutoffs else 'no cut-offs'}). "
         f"Numbers are on **test**, each model refitted on train+val with the configuration chosen on val. "
         f"Cut-off K = {REPORT_K}; 95% bootstrap confidence intervals over users ({BOOTSTRAP_SAMPLES} resamples).",
@@ -87,33 +104,44 @@ def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
         "| model | users | " + " | ".join(f"{m}@{REPORT_K}" for m in TABLE_METRICS) + f" | coverage@{REPORT_K} |",
         "|---|---|" + "---|" * (len(TABLE_METRICS) + 1),
     ]
-    for (run_id, model, params, n_users, _) in finals:
-        cells = [f"{rows[(model, m)][0]:.4f} [{rows[(model, m)][1]:.4f}, {rows[(model, m)][2]:.4f}]" for m in TABLE_METRICS]
+    for run_id, model, _params, n_users, _ in finals:
+        cells = [
+            f"{rows[(model, m)][0]:.4f} [{rows[(model, m)][1]:.4f}, {rows[(model, m)][2]:.4f}]" for m in TABLE_METRICS
+        ]
         lines.append(f"| {model} | {n_users} | " + " | ".join(cells) + f" | {coverage.get(run_id, float('nan')):.4f} |")
     lines += ["", "Configurations (chosen on val):", ""]
     lines += [f"- `{model}`: `{params}` (run `{run_id}`)" for (run_id, model, params, _, _) in finals]
     if paired:
-        lines += ["", f"## Paired differences in NDCG@{REPORT_K} (same users, 95% bootstrap CI)", "",
-                  "| comparison | difference | relative | CI |", "|---|---|---|---|"]
+        lines += [
+            "",
+            f"## Paired differences in NDCG@{REPORT_K} (same users, 95% bootstrap CI)",
+            "",
+            "| comparison | difference | relative | CI |",
+            "|---|---|---|---|",
+        ]
         for name, (diff, rel, lo, hi) in paired.items():
             lines.append(f"| {name} | {diff:+.4f} | {rel:+.1%} | [{lo:+.4f}, {hi:+.4f}] |")
     lines += ["", "![models](models.png)", ""]
     if sweep:
         lines += [
-            "## Relevance-diversity trade-off (val)", "",
+            "## Relevance-diversity trade-off (val)",
+            "",
             "ALS re-ranked by greedy MMR; each point is one lambda (0 = plain ALS). Diversity is intra-list "
-            "diversity over genre vectors; coverage is the share of the catalogue recommended to anyone.", "",
+            "diversity over genre vectors; coverage is the share of the catalogue recommended to anyone.",
+            "",
             f"| similarity | lambda | ndcg@{REPORT_K} | diversity@{REPORT_K} | coverage@{REPORT_K} |",
             "|---|---|---|---|---|",
         ]
         lines += [f"| {s} | {lam:.1f} | {n:.4f} | {d:.4f} | {c:.4f} |" for s, lam, n, d, c in sweep]
         lines += ["", "![trade-off](tradeoff.png)", ""]
     lines += [
-        "## Re-query these numbers", "",
+        "## Re-query these numbers",
+        "",
         "```sql",
         f"select * from run_table({REPORT_K}) where kind = 'evaluate';",
         f"select * from run_user_metrics where run_id = '<run_id>' and metric = 'ndcg' and k = {REPORT_K};",
-        "```", "",
+        "```",
+        "",
     ]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -122,8 +150,7 @@ def write_report(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
 
 
 def _paired_differences(con, sql, run_by_model: dict[str, str], seed: int) -> dict[str, tuple]:
-    pairs = [(a, b) for a, b in PAIRS
-             if a in run_by_model and b in run_by_model]
+    pairs = [(a, b) for a, b in PAIRS if a in run_by_model and b in run_by_model]
     if not pairs:
         return {}
     values = _user_values(con, sql, list(run_by_model.values()), "ndcg", REPORT_K)
@@ -147,7 +174,9 @@ def _plot_models(path: Path, models: list[str], rows: dict) -> None:
     x = np.arange(len(metrics))
     for i, model in enumerate(models):
         mean = np.array([rows[(model, m)][0] for m in metrics])
-        err = np.array([[mean[j] - rows[(model, m)][1], rows[(model, m)][2] - mean[j]] for j, m in enumerate(metrics)]).T
+        err = np.array(
+            [[mean[j] - rows[(model, m)][1], rows[(model, m)][2] - mean[j]] for j, m in enumerate(metrics)]
+        ).T
         ax.bar(x + i * width - 0.4 + width / 2, mean, width, yerr=err, capsize=3, label=model)
     ax.set_xticks(x, [f"{m}@{REPORT_K}" for m in metrics])
     ax.set_ylabel("mean over test users (95% CI)")
@@ -163,7 +192,10 @@ def _plot_tradeoff(path: Path, sweep: list[tuple]) -> None:
     for similarity in sorted({s for s, *_ in sweep}):
         pts = [p for p in sweep if p[0] == similarity]
         lam, ndcg, div, cov = (np.array([p[i] for p in pts]) for i in (1, 2, 3, 4))
-        for ax, xs, label in ((axes[0], div, f"intra-list diversity@{REPORT_K}"), (axes[1], cov, f"coverage@{REPORT_K}")):
+        for ax, xs, label in (
+            (axes[0], div, f"intra-list diversity@{REPORT_K}"),
+            (axes[1], cov, f"coverage@{REPORT_K}"),
+        ):
             ax.plot(xs, ndcg, marker="o", label=f"similarity = {similarity}")
             for x_, y_, l_ in zip(xs, ndcg, lam):
                 ax.annotate(f"{l_:.1f}", (x_, y_), textcoords="offset points", xytext=(3, 3), fontsize=7)

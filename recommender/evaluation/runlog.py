@@ -25,7 +25,7 @@ from recommender.warehouse.connection import SqlLibrary, insert_arrow, transacti
 class RunRecord:
     """What a run is, beyond its numbers."""
 
-    kind: str                 # train | tune | evaluate | sweep
+    kind: str  # train | tune | evaluate | sweep
     model: str
     params: dict[str, Any]
     fit_parts: tuple[str, ...]
@@ -44,10 +44,21 @@ def new_run_id() -> str:
 def code_version() -> str:
     """Git commit of the checkout (with -dirty), else the package version."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                                text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return __version__
@@ -77,29 +88,44 @@ def log_run(
     run_id = run_id or new_run_id()
     timings = evaluation.timings if evaluation is not None else {}
     with transaction(con):
-        sql.run(con, "warehouse/runs/insert_run.sql", {
-            "run_id": run_id, "kind": record.kind, "model": record.model, "params": json.dumps(record.params),
-            "split_strategy": settings.split_strategy if evaluation is not None else "all",
-            "eval_split": evaluation.part if evaluation is not None else None,
-            "fit_parts": "+".join(record.fit_parts), "data_hash": data_hash(con, sql),
-            "code_version": code_version(), "seed": settings.seed, "fit_s": record.fit_s,
-            "recommend_s": timings.get("recommend_s"), "metrics_s": timings.get("metrics_s"),
-            "total_s": record.total_s, "peak_rss_mb": peak_rss_mb(),
-            "n_users": evaluation.n_users if evaluation is not None else None,
-            "artifact": record.artifact, "settings": settings.as_json(),
-            "evaluated_run_id": record.evaluated_run_id,
-        })
+        sql.run(
+            con,
+            "warehouse/runs/insert_run.sql",
+            {
+                "run_id": run_id,
+                "kind": record.kind,
+                "model": record.model,
+                "params": json.dumps(record.params),
+                "split_strategy": settings.split_strategy if evaluation is not None else "all",
+                "eval_split": evaluation.part if evaluation is not None else None,
+                "fit_parts": "+".join(record.fit_parts),
+                "data_hash": data_hash(con, sql),
+                "code_version": code_version(),
+                "seed": settings.seed,
+                "fit_s": record.fit_s,
+                "recommend_s": timings.get("recommend_s"),
+                "metrics_s": timings.get("metrics_s"),
+                "total_s": record.total_s,
+                "peak_rss_mb": peak_rss_mb(),
+                "n_users": evaluation.n_users if evaluation is not None else None,
+                "artifact": record.artifact,
+                "settings": settings.as_json(),
+                "evaluated_run_id": record.evaluated_run_id,
+            },
+        )
         if evaluation is None:
             return run_id
         values = evaluation.summary()
-        summary = pa.table({
-            "run_id": [run_id] * len(values),
-            "split": [evaluation.part] * len(values),
-            "k": [k for (_, k) in values],
-            "metric": [m for (m, _) in values],
-            "value": list(values.values()),
-            "n_users": [evaluation.n_users] * len(values),
-        })
+        summary = pa.table(
+            {
+                "run_id": [run_id] * len(values),
+                "split": [evaluation.part] * len(values),
+                "k": [k for (_, k) in values],
+                "metric": [m for (m, _) in values],
+                "value": list(values.values()),
+                "n_users": [evaluation.n_users] * len(values),
+            }
+        )
         insert_arrow(con, "run_metrics", summary)
         insert_arrow(con, "run_user_metrics", _per_user_table(run_id, evaluation))
     return run_id
@@ -109,23 +135,38 @@ def _per_user_table(run_id: str, evaluation: Evaluation) -> pa.Table:
     n = evaluation.n_users
     keys = list(evaluation.per_user)
     values = np.concatenate([evaluation.per_user[key] for key in keys]) if keys else np.array([])
-    return pa.table({
-        "run_id": pa.array([run_id] * (n * len(keys)), pa.string()),
-        "split": pa.array([evaluation.part] * (n * len(keys)), pa.string()),
-        "k": pa.array(np.repeat([k for _, k in keys], n).astype(np.int32)),
-        "metric": pa.array(np.repeat([m for m, _ in keys], n)),
-        "user_id": pa.array(np.tile(evaluation.user_ids, len(keys)).astype(np.int32)),
-        "value": pa.array(values.astype(np.float64)),
-    })
+    return pa.table(
+        {
+            "run_id": pa.array([run_id] * (n * len(keys)), pa.string()),
+            "split": pa.array([evaluation.part] * (n * len(keys)), pa.string()),
+            "k": pa.array(np.repeat([k for _, k in keys], n).astype(np.int32)),
+            "metric": pa.array(np.repeat([m for m, _ in keys], n)),
+            "user_id": pa.array(np.tile(evaluation.user_ids, len(keys)).astype(np.int32)),
+            "value": pa.array(values.astype(np.float64)),
+        }
+    )
 
 
-def save_best_config(con, sql: SqlLibrary, settings: Settings, model: str, params: dict, run_id: str, metric: str,
-                     k: int, value: float) -> None:
-    sql.run(con, "warehouse/runs/save_config.sql", {
-        "model": model, "params": json.dumps(params), "source_run_id": run_id,
-        "split_strategy": settings.split_strategy, "metric": metric, "k": k, "value": value})
+def save_best_config(
+    con, sql: SqlLibrary, settings: Settings, model: str, params: dict, run_id: str, metric: str, k: int, value: float
+) -> None:
+    sql.run(
+        con,
+        "warehouse/runs/save_config.sql",
+        {
+            "model": model,
+            "params": json.dumps(params),
+            "source_run_id": run_id,
+            "split_strategy": settings.split_strategy,
+            "metric": metric,
+            "k": k,
+            "value": value,
+        },
+    )
 
 
 def best_config(con, sql: SqlLibrary, settings: Settings, model: str) -> dict | None:
-    rows = sql.run(con, "warehouse/runs/best_config.sql", {"model": model, "strategy": settings.split_strategy}).fetchall()
+    rows = sql.run(
+        con, "warehouse/runs/best_config.sql", {"model": model, "strategy": settings.split_strategy}
+    ).fetchall()
     return json.loads(rows[0][0]) if rows else None

@@ -5,15 +5,15 @@ Names used everywhere (CLI, tables, API): ``popular``, ``itemknn``, ``als``, ``d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from recommender.models.als import ALS, ALSParams
 from recommender.models.base import ModelError, Recommender, TopN, load_arrays
 from recommender.models.diverse import DiverseALS, DiverseParams, mmr_rerank
 from recommender.models.itemknn import ItemKNN, ItemKNNParams
 from recommender.models.popular import Popular, PopularParams
-
 from recommender.names import MODEL_NAMES  # noqa: E402 - the one list of names
 
 MODELS: dict[str, type[Recommender]] = {cls.name: cls for cls in (Popular, ItemKNN, ALS, DiverseALS)}
@@ -36,6 +36,20 @@ def load(path: Path) -> Recommender:
 
 
 __all__ = [
-    "ALS", "ALSParams", "DiverseALS", "DiverseParams", "ItemKNN", "ItemKNNParams", "MODELS", "MODEL_NAMES",
-    "ModelError", "Popular", "PopularParams", "Recommender", "TopN", "create", "load", "mmr_rerank",
+    "ALS",
+    "ALSParams",
+    "DiverseALS",
+    "DiverseParams",
+    "ItemKNN",
+    "ItemKNNParams",
+    "MODELS",
+    "MODEL_NAMES",
+    "ModelError",
+    "Popular",
+    "PopularParams",
+    "Recommender",
+    "TopN",
+    "create",
+    "load",
+    "mmr_rerank",
 ]

@@ -42,7 +42,7 @@ class _RowIndices:
         self._indptr, self._indices = matrix.indptr, matrix.indices
 
     def __getitem__(self, row: int) -> SimpleNamespace:
-        return SimpleNamespace(indices=self._indices[self._indptr[row]:self._indptr[row + 1]])
+        return SimpleNamespace(indices=self._indices[self._indptr[row] : self._indptr[row + 1]])
 
 
 def implicit_candidates(model, users, history: sp.csr_matrix, n: int, exclude: sp.csr_matrix | None = None):
@@ -55,7 +55,11 @@ def implicit_candidates(model, users, history: sp.csr_matrix, n: int, exclude: s
         if isinstance(model, MatrixFactorizationBase):
             # exactly what model.recommend(users, history, N=n) does for known users (a test
             # checks the lists are identical), minus the per-user CSR rows
-            return topk(model.item_factors, model.user_factors[users], n,
-                        filter_query_items=_RowIndices(history if exclude is None else exclude),
-                        num_threads=model.num_threads)
+            return topk(
+                model.item_factors,
+                model.user_factors[users],
+                n,
+                filter_query_items=_RowIndices(history if exclude is None else exclude),
+                num_threads=model.num_threads,
+            )
         return model.recommend(users, history, N=n, filter_already_liked_items=True)

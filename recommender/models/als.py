@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,7 +36,7 @@ class ALS(Recommender):
     Params = ALSParams
     candidates_filter = "exclude"  # implicit's top-k filters whatever rows it is given
 
-    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "ALS":
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> ALS:
         with single_threaded_blas():  # implicit checks the BLAS set-up in its constructor
             self.model_ = self._new_model()
             self.model_.fit(as_user_items(user_items), show_progress=False)
@@ -46,8 +46,11 @@ class ALS(Recommender):
     def _new_model(self) -> AlternatingLeastSquares:
         p = self.params
         return AlternatingLeastSquares(
-            factors=p.factors, regularization=p.regularization, alpha=p.alpha,
-            iterations=p.iterations, random_state=self.seed,
+            factors=p.factors,
+            regularization=p.regularization,
+            alpha=p.alpha,
+            iterations=p.iterations,
+            random_state=self.seed,
         )
 
     @property

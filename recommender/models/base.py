@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -83,12 +84,13 @@ class Recommender(ABC):
 
     # -- to implement ------------------------------------------------------------------
     @abstractmethod
-    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "Recommender":
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> Recommender:
         """Learn from binary user x item interactions (``times``: same structure, Unix seconds)."""
 
     @abstractmethod
-    def _candidates(self, users: np.ndarray, history: sp.csr_matrix, n: int,
-                    exclude: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    def _candidates(
+        self, users: np.ndarray, history: sp.csr_matrix, n: int, exclude: sp.csr_matrix
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``n`` best (items, scores) per user, best first; ``history`` and ``exclude``
         hold the users' rows (row r is ``users[r]``). May contain excluded items, ``-1`` or
         -inf padding: ``recommend`` cleans them."""
@@ -102,8 +104,9 @@ class Recommender(ABC):
         """Inverse of ``_arrays``."""
 
     # -- shared behaviour --------------------------------------------------------------
-    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int,
-                  exclude: sp.csr_matrix | None = None) -> TopN:
+    def recommend(
+        self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
+    ) -> TopN:
         """Top-``k`` items per user in ``users`` (row indices), scored from ``user_items``
         (the history the model may use: train, or train+val for test) and leaving out every
         item stored in ``exclude[user]`` (default ``user_items``; a superset of it, e.g. also
@@ -118,8 +121,12 @@ class Recommender(ABC):
         items = np.full((len(users), k), -1, dtype=np.int32)
         scores = np.full((len(users), k), np.nan, dtype=np.float32)
         # excluded items the candidates may still hold
-        leftover = row_lengths(exclude) - {"nothing": 0, "history": row_lengths(user_items),
-                                           "exclude": row_lengths(exclude)}[self.candidates_filter]
+        leftover = (
+            row_lengths(exclude)
+            - {"nothing": 0, "history": row_lengths(user_items), "exclude": row_lengths(exclude)}[
+                self.candidates_filter
+            ]
+        )
         for start in range(0, len(users), BATCH_USERS):
             batch = users[start : start + BATCH_USERS]
             # Candidates that may include excluded items: a modest first round for everyone,
@@ -134,8 +141,9 @@ class Recommender(ABC):
                 for group in np.array_split(short, max(1, -(-len(short) // SECOND_ROUND_GROUP))):
                     if not len(group):
                         continue
-                    top_items[group], top_scores[group] = self._top(batch[group], user_items, exclude, k,
-                                                                    needed[group].max())
+                    top_items[group], top_scores[group] = self._top(
+                        batch[group], user_items, exclude, k, needed[group].max()
+                    )
             items[start : start + len(batch)] = top_items
             scores[start : start + len(batch)] = top_scores
         return TopN(items, scores)
@@ -152,8 +160,13 @@ class Recommender(ABC):
         self._require_fitted()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"artifact_version": ARTIFACT_VERSION, "model": self.name, "params": self.params.to_dict(),
-                "seed": self.seed, "n_items": self.n_items}
+        meta = {
+            "artifact_version": ARTIFACT_VERSION,
+            "model": self.name,
+            "params": self.params.to_dict(),
+            "seed": self.seed,
+            "n_items": self.n_items,
+        }
         with open(path, "wb") as handle:
             np.savez(handle, __meta__=np.array(json.dumps(meta)), **self._arrays())
         return path

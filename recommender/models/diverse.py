@@ -12,8 +12,8 @@ genre vectors. ``lam = 0`` returns exactly ALS's list.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,7 +60,7 @@ class DiverseALS(Recommender):
         self.als: ALS | None = None
 
     @classmethod
-    def from_als(cls, als: ALS, params=None, *, item_genres=None) -> "DiverseALS":
+    def from_als(cls, als: ALS, params=None, *, item_genres=None) -> DiverseALS:
         """Re-rank an already fitted ALS (its parameters must match ``params``'s ALS part)."""
         model = cls(params, seed=als.seed, item_genres=item_genres)
         if model.params.als_params() != als.params:
@@ -68,7 +68,7 @@ class DiverseALS(Recommender):
         model._attach(als)
         return model
 
-    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "DiverseALS":
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> DiverseALS:
         self._attach(ALS(self.params.als_params(), seed=self.seed).fit(user_items))
         return self
 
@@ -84,8 +84,9 @@ class DiverseALS(Recommender):
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.vectors_ = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
-    def recommend(self, users: np.ndarray, user_items: sp.csr_matrix, k: int,
-                  exclude: sp.csr_matrix | None = None) -> TopN:
+    def recommend(
+        self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
+    ) -> TopN:
         self._require_fitted()
         return self.rerank(self.als.recommend(users, user_items, self.pool_size(k), exclude), k)
 
@@ -109,13 +110,16 @@ class DiverseALS(Recommender):
         arrays = self.als._arrays()
         if self.item_genres is not None:
             g = sp.csr_matrix(self.item_genres)
-            arrays.update(genre_data=g.data, genre_indices=g.indices, genre_indptr=g.indptr, genre_shape=np.array(g.shape))
+            arrays.update(
+                genre_data=g.data, genre_indices=g.indices, genre_indptr=g.indptr, genre_shape=np.array(g.shape)
+            )
         return arrays
 
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
         if "genre_data" in arrays:
             self.item_genres = sp.csr_matrix(
-                (arrays["genre_data"], arrays["genre_indices"], arrays["genre_indptr"]), shape=tuple(arrays["genre_shape"])
+                (arrays["genre_data"], arrays["genre_indices"], arrays["genre_indptr"]),
+                shape=tuple(arrays["genre_shape"]),
             )
         als = ALS(self.params.als_params(), seed=self.seed)
         als._restore(arrays)
@@ -132,11 +136,14 @@ def mmr_rerank(cand: np.ndarray, rel_scores: np.ndarray, vectors: np.ndarray, la
     n_users, n_cand = cand.shape
     valid = cand >= 0
     rel = np.where(valid, rel_scores, np.nan).astype(np.float64)
-    lo, hi = np.nanmin(np.where(valid, rel, np.inf), axis=1, keepdims=True), np.nanmax(np.where(valid, rel, -np.inf), axis=1, keepdims=True)
+    lo, hi = (
+        np.nanmin(np.where(valid, rel, np.inf), axis=1, keepdims=True),
+        np.nanmax(np.where(valid, rel, -np.inf), axis=1, keepdims=True),
+    )
     span = np.where(hi > lo, hi - lo, 1.0)
     rel = np.where(valid, (rel - lo) / span, 0.0)
-    v = vectors[np.where(valid, cand, 0)]                       # (B, C, d)
-    sim = np.matmul(v, v.transpose(0, 2, 1))                    # (B, C, C) cosine, on BLAS
+    v = vectors[np.where(valid, cand, 0)]  # (B, C, d)
+    sim = np.matmul(v, v.transpose(0, 2, 1))  # (B, C, C) cosine, on BLAS
     max_sim = np.zeros((n_users, n_cand))
     available = valid.copy()
     rows = np.arange(n_users)

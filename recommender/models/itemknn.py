@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import scipy.sparse as sp
-import warnings
-
 from implicit.nearest_neighbours import CosineRecommender, NearestNeighboursScorer
 from implicit.utils import ParameterWarning
 
@@ -31,7 +30,7 @@ class ItemKNN(Recommender):
     Params = ItemKNNParams
     candidates_filter = "history"  # implicit filters the liked items it scores from
 
-    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "ItemKNN":
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> ItemKNN:
         # implicit >= 0.5 takes user x item: an item x user matrix here would silently
         # learn user-user similarities (a test guards this)
         self.model_ = CosineRecommender(K=self.params.neighbours)
@@ -55,8 +54,12 @@ class ItemKNN(Recommender):
 
     def _arrays(self) -> dict[str, np.ndarray]:
         sim = self.model_.similarity.tocsr()
-        return {"sim_data": sim.data, "sim_indices": sim.indices, "sim_indptr": sim.indptr,
-                "sim_shape": np.array(sim.shape)}
+        return {
+            "sim_data": sim.data,
+            "sim_indices": sim.indices,
+            "sim_indptr": sim.indptr,
+            "sim_shape": np.array(sim.shape),
+        }
 
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
         self.model_ = CosineRecommender(K=self.params.neighbours)

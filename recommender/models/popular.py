@@ -5,8 +5,8 @@ Also the cold-start fallback of the serving layer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,7 +28,7 @@ class Popular(Recommender):
     name = "popular"
     Params = PopularParams
 
-    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> "Popular":
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> Popular:
         counts = np.asarray((user_items > 0).sum(axis=0)).ravel().astype(np.float64)
         if self.params.window_days is not None:
             if times is None:

@@ -33,9 +33,15 @@ def popularity_fallback(history: sp.csr_matrix) -> Popular:
     return Popular().fit(history)
 
 
-def served_lists(model: Recommender, users: np.ndarray, history: sp.csr_matrix, k: int,
-                 fallback: Popular, top: TopN | None = None,
-                 exclude: sp.csr_matrix | None = None) -> ServedLists:
+def served_lists(
+    model: Recommender,
+    users: np.ndarray,
+    history: sp.csr_matrix,
+    k: int,
+    fallback: Popular,
+    top: TopN | None = None,
+    exclude: sp.csr_matrix | None = None,
+) -> ServedLists:
     """Each user's top-k from ``model`` scored on ``history``, never an item in ``exclude``
     (default ``history``), topped up with the most popular items left.
 
@@ -47,8 +53,10 @@ def served_lists(model: Recommender, users: np.ndarray, history: sp.csr_matrix, 
     top = model.recommend(users, history, k, exclude) if top is None else top
     empty = row_lengths(history)[users] == 0
     if empty.any():
-        top = TopN(np.where(empty[:, None], -1, top.items).astype(np.int32),
-                   np.where(empty[:, None], np.nan, top.scores).astype(np.float32))
+        top = TopN(
+            np.where(empty[:, None], -1, top.items).astype(np.int32),
+            np.where(empty[:, None], np.nan, top.scores).astype(np.float32),
+        )
     short = (top.items < 0).any(axis=1)
     filled = np.zeros(top.items.shape, dtype=bool)
     if not short.any():

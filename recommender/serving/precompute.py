@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import numpy as np
@@ -44,8 +44,9 @@ class Published:
     seconds: float
 
 
-def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
-                           say: Callable[[str], None] = lambda m: None) -> Published:
+def precompute_and_publish(
+    con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings, say: Callable[[str], None] = lambda m: None
+) -> Published:
     started = time.perf_counter()
     versions.recover(con, sql, settings, say)
     finals = pipeline.final_configs(con, sql, settings, say)
@@ -70,8 +71,9 @@ def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, sett
     record["rows"] = total_rows
     if failed:
         versions.reject(con, sql, version, staging, failed, record)
-        raise PublishError(f"check {failed} returned rows; version {version} was not published "
-                           f"and the active version is unchanged")
+        raise PublishError(
+            f"check {failed} returned rows; version {version} was not published and the active version is unchanged"
+        )
     production.models["als"].fitted.save(staging / "als.npz")
     final = versions.publish(con, sql, settings, version, staging, record)
     seconds = time.perf_counter() - started
@@ -82,8 +84,16 @@ def precompute_and_publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, sett
     return Published(version, final, total_rows, seconds)
 
 
-def _write_version(con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settings: Settings,
-                   production: pipeline.Production, version: int, record: dict, say) -> int:
+def _write_version(
+    con,
+    sql: SqlLibrary,
+    recs: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    production: pipeline.Production,
+    version: int,
+    record: dict,
+    say,
+) -> int:
     """Fill a new version file: every user's lists for every model, then catalog, popular,
     similar movies and the version's description. Returns the number of list rows."""
     sql.run(recs, "version/schema.sql")
@@ -98,7 +108,7 @@ def _write_version(con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settin
     sorted_sim = rows_sorted_by_value(models["itemknn"].fitted.model_.similarity.tocsr())
     total_rows = 0
     for start in range(0, len(users), CHUNK_USERS):
-        chunk = users[start:start + CHUNK_USERS]
+        chunk = users[start : start + CHUNK_USERS]
         recent = recent_history(history[chunk], times[chunk], REASON_WINDOW)  # shared by als and diverse
         pool = None
         if shared_pool:  # ALS's top-20 is the prefix of the pool the re-ranker reads
@@ -124,24 +134,39 @@ def _write_version(con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settin
             spent[name]["write"] += time.perf_counter() - t
             total_rows += table.num_rows
     for name, stages in spent.items():
-        say(f"  {name}: {len(users):,} users x {n_serve}: "
-            + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in stages.items()))
+        say(
+            f"  {name}: {len(users):,} users x {n_serve}: "
+            + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in stages.items())
+        )
     t = time.perf_counter()
     insert_arrow(recs, "catalog", tables.catalog_rows(con, sql, data, history))
     insert_arrow(recs, "popular_movies", tables.popular_rows(data, fallback))
     insert_arrow(recs, "similar_movies", tables.similar_rows(data, models["itemknn"].fitted))
     insert_arrow(recs, "model_items", tables.model_item_rows(data))
-    sql.run(recs, "version/insert_version_info.sql", {
-        "version": version, "split_strategy": settings.split_strategy, "serve_n": n_serve,
-        "runs": record["runs"], "metrics": record["metrics"], "production_runs": record["production_runs"],
-        "diverse_params": json.dumps(models["diverse"].fitted.params.to_dict()),
-    })
+    sql.run(
+        recs,
+        "version/insert_version_info.sql",
+        {
+            "version": version,
+            "split_strategy": settings.split_strategy,
+            "serve_n": n_serve,
+            "runs": record["runs"],
+            "metrics": record["metrics"],
+            "production_runs": record["production_runs"],
+            "diverse_params": json.dumps(models["diverse"].fitted.params.to_dict()),
+        },
+    )
     say(f"  catalog, popular, similar movies: {time.perf_counter() - t:.1f}s")
     return total_rows
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection,
-               production: pipeline.Production, expected: int) -> str | None:
+def run_checks(
+    con: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    recs: duckdb.DuckDBPyConnection,
+    production: pipeline.Production,
+    expected: int,
+) -> str | None:
     """Run every sql/checks/*.sql on the new version file; returns the name of the first that
     returns rows. The checks see ``all_ratings`` (every rating in the warehouse, both
     sources, any value) and ``served_users`` (every user the version must hold lists for)."""
@@ -160,6 +185,8 @@ def run_checks(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, recs: duckdb.Duc
 
 def _final_metrics(con, sql: SqlLibrary, runs: dict[str, str]) -> dict:
     out: dict[str, dict[str, float]] = {}
-    for model, metric, value in sql.run(con, "warehouse/versions/final_metrics.sql", {"run_ids": list(runs.values())}).fetchall():
+    for model, metric, value in sql.run(
+        con, "warehouse/versions/final_metrics.sql", {"run_ids": list(runs.values())}
+    ).fetchall():
         out.setdefault(model, {})[metric] = round(value, 5)
     return out

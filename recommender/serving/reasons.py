@@ -14,8 +14,15 @@ REASON_WINDOW = 200
 BATCH = 2048
 
 
-def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, history: sp.csr_matrix, *,
-                 recent: np.ndarray, sorted_sim: sp.csr_matrix) -> np.ndarray:
+def reason_items(
+    model: Recommender,
+    users: np.ndarray,
+    lists: ServedLists,
+    history: sp.csr_matrix,
+    *,
+    recent: np.ndarray,
+    sorted_sim: sp.csr_matrix,
+) -> np.ndarray:
     """(n, k) index of the history item that contributed most to each recommended item, -1 for none.
 
     ItemKNN: the history item with the largest similarity (its exact share of the score).
@@ -51,7 +58,7 @@ def reason_items(model: Recommender, users: np.ndarray, lists: ServedLists, hist
         lengths = (recent >= 0).sum(axis=1)
         order = np.argsort(lengths, kind="stable")
         for start in range(0, len(users), BATCH):
-            rows = order[start:start + BATCH]
+            rows = order[start : start + BATCH]
             width = max(int(lengths[rows].max()), 1)
             items, hist = lists.items[rows], recent[rows, :width]
             # batched matrix products run on BLAS; einsum here would not

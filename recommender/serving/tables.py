@@ -16,23 +16,26 @@ SIMILAR_N = 20
 POPULAR_N = 1000
 
 
-def recommendation_rows(model: str, user_ids: np.ndarray, item_ids: np.ndarray, lists: ServedLists,
-                        reasons: np.ndarray) -> pa.Table:
+def recommendation_rows(
+    model: str, user_ids: np.ndarray, item_ids: np.ndarray, lists: ServedLists, reasons: np.ndarray
+) -> pa.Table:
     """Rows of ``recommendations`` for a batch of users (``user_ids``: their MovieLens ids,
     ``item_ids``: the index -> movie id map of ``lists``)."""
     n, k = lists.items.shape
     valid = lists.items >= 0
     ranks = np.cumsum(valid, axis=1)  # 1..k over the valid entries (valid ones come first)
     reason_ids = np.where(reasons >= 0, item_ids[np.maximum(reasons, 0)], -1)
-    return pa.table({
-        "model": pa.array([model] * int(valid.sum()), pa.string()),
-        "user_id": pa.array(np.repeat(user_ids, k).reshape(n, k)[valid].astype(np.int32)),
-        "rank": pa.array(ranks[valid].astype(np.int32)),
-        "movie_id": pa.array(item_ids[lists.items[valid]].astype(np.int32)),
-        "score": pa.array(lists.scores[valid].astype(np.float32), mask=np.isnan(lists.scores[valid])),
-        "reason_movie_id": pa.array(reason_ids[valid].astype(np.int32), mask=reason_ids[valid] < 0),
-        "source": pa.array(np.where(lists.filled[valid], "popular_fill", "model")),
-    })
+    return pa.table(
+        {
+            "model": pa.array([model] * int(valid.sum()), pa.string()),
+            "user_id": pa.array(np.repeat(user_ids, k).reshape(n, k)[valid].astype(np.int32)),
+            "rank": pa.array(ranks[valid].astype(np.int32)),
+            "movie_id": pa.array(item_ids[lists.items[valid]].astype(np.int32)),
+            "score": pa.array(lists.scores[valid].astype(np.float32), mask=np.isnan(lists.scores[valid])),
+            "reason_movie_id": pa.array(reason_ids[valid].astype(np.int32), mask=reason_ids[valid] < 0),
+            "source": pa.array(np.where(lists.filled[valid], "popular_fill", "model")),
+        }
+    )
 
 
 def catalog_rows(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, data: SplitData, history: sp.csr_matrix) -> pa.Table:
@@ -47,11 +50,13 @@ def catalog_rows(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, data: SplitDat
 
 def popular_rows(data: SplitData, fallback: Popular) -> pa.Table:
     top = fallback.ranking_[:POPULAR_N]
-    return pa.table({
-        "rank": pa.array(np.arange(1, len(top) + 1, dtype=np.int32)),
-        "movie_id": pa.array(data.item_ids[top].astype(np.int32)),
-        "score": pa.array(fallback.scores_[top].astype(np.float32)),
-    })
+    return pa.table(
+        {
+            "rank": pa.array(np.arange(1, len(top) + 1, dtype=np.int32)),
+            "movie_id": pa.array(data.item_ids[top].astype(np.int32)),
+            "score": pa.array(fallback.scores_[top].astype(np.float32)),
+        }
+    )
 
 
 def similar_rows(data: SplitData, itemknn: ItemKNN) -> pa.Table:
@@ -64,14 +69,17 @@ def similar_rows(data: SplitData, itemknn: ItemKNN) -> pa.Table:
     starts = np.searchsorted(row, row, side="left")
     rank = np.arange(len(row)) - starts + 1
     top = rank <= SIMILAR_N
-    return pa.table({
-        "movie_id": pa.array(data.item_ids[row[top]].astype(np.int32)),
-        "rank": pa.array(rank[top].astype(np.int32)),
-        "similar_movie_id": pa.array(data.item_ids[col[top]].astype(np.int32)),
-        "score": pa.array(val[top].astype(np.float32)),
-    })
+    return pa.table(
+        {
+            "movie_id": pa.array(data.item_ids[row[top]].astype(np.int32)),
+            "rank": pa.array(rank[top].astype(np.int32)),
+            "similar_movie_id": pa.array(data.item_ids[col[top]].astype(np.int32)),
+            "score": pa.array(val[top].astype(np.float32)),
+        }
+    )
 
 
 def model_item_rows(data: SplitData) -> pa.Table:
-    return pa.table({"item_idx": np.arange(len(data.item_ids), dtype=np.int32),
-                     "movie_id": data.item_ids.astype(np.int32)})
+    return pa.table(
+        {"item_idx": np.arange(len(data.item_ids), dtype=np.int32), "movie_id": data.item_ids.astype(np.int32)}
+    )

@@ -20,9 +20,10 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 
@@ -100,8 +101,9 @@ def staging_folder(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Se
     return version, staging
 
 
-def recover(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
-            say: Callable[[str], None] = lambda m: None) -> None:
+def recover(
+    con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings, say: Callable[[str], None] = lambda m: None
+) -> None:
     """Bring the folders and ``model_versions`` back in line with the pointer after a job
     was killed: staging folders are deleted, unrecorded version folders (renamed into place
     by a job killed before it recorded them) are deleted, and the record's active version
@@ -126,15 +128,23 @@ def recover(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
             if status == "active" and version != active:
                 sql.run(con, "warehouse/versions/set_status.sql", {"version": version, "status": "superseded"})
                 _event(con, sql, "reconciled", version, None, f"recorded active, but {ACTIVE_FILE} names {active}")
-                say(f"version {version} was recorded active but never switched to; {ACTIVE_FILE} "
-                    f"names {active}, which stays active")
+                say(
+                    f"version {version} was recorded active but never switched to; {ACTIVE_FILE} "
+                    f"names {active}, which stays active"
+                )
         if active is not None and active in statuses and statuses[active] != "active":
             sql.run(con, "warehouse/versions/set_status.sql", {"version": active, "status": "active"})
             _event(con, sql, "reconciled", active, None, f"{ACTIVE_FILE} names it")
 
 
-def publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings, version: int, staging: Path,
-            record: dict[str, Any]) -> Path:
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    settings: Settings,
+    version: int,
+    staging: Path,
+    record: dict[str, Any],
+) -> Path:
     """Move a checked staging folder into place, record it as active, then switch the pointer."""
     final = settings.serving_dir / folder_name(version)
     os.replace(staging, final)  # the folder appears complete or not at all
@@ -142,21 +152,33 @@ def publish(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
     previous = read_pointer(settings.serving_dir)
     with transaction(con):
         sql.run(con, "warehouse/versions/supersede_active.sql", {"status": "superseded"})
-        sql.run(con, "warehouse/versions/insert_version.sql", {**record, "version": version, "path": str(final),
-                                                               "status": "active", "failed_check": None})
+        sql.run(
+            con,
+            "warehouse/versions/insert_version.sql",
+            {**record, "version": version, "path": str(final), "status": "active", "failed_check": None},
+        )
         _event(con, sql, "published", version, previous.version if previous else None, None)
     failpoint("publish:recorded")
     write_pointer(settings.serving_dir, version)
     return final
 
 
-def reject(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, version: int, staging: Path, failed_check: str,
-           record: dict[str, Any]) -> None:
+def reject(
+    con: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    version: int,
+    staging: Path,
+    failed_check: str,
+    record: dict[str, Any],
+) -> None:
     """A version that failed a data check: its folder is deleted, its record says why."""
     shutil.rmtree(staging, ignore_errors=True)
     with transaction(con):
-        sql.run(con, "warehouse/versions/insert_version.sql", {**record, "version": version, "path": None,
-                                                     "status": "rejected", "failed_check": failed_check})
+        sql.run(
+            con,
+            "warehouse/versions/insert_version.sql",
+            {**record, "version": version, "path": None, "status": "rejected", "failed_check": failed_check},
+        )
         _event(con, sql, "rejected", version, None, failed_check)
 
 
@@ -167,7 +189,7 @@ def prune(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -
     reloads. Returns the deleted folder names."""
     pointer = read_pointer(settings.serving_dir)
     folders = sorted(version_folders(settings.serving_dir).items())
-    doomed = [(v, p) for v, p in folders[:-settings.serving_keep] if pointer is None or v != pointer.version]
+    doomed = [(v, p) for v, p in folders[: -settings.serving_keep] if pointer is None or v != pointer.version]
     for version, folder in doomed:
         with transaction(con):  # recorded first: an interrupted deletion is finished by recover()
             sql.run(con, "warehouse/versions/set_status.sql", {"version": version, "status": "pruned"})
@@ -176,9 +198,15 @@ def prune(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -
     return [p.name for _, p in doomed]
 
 
-def rollback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings,
-             target: int | None = None, *, force: bool = False,
-             say: Callable[[str], None] = lambda m: None) -> tuple[int, int]:
+def rollback(
+    con: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    settings: Settings,
+    target: int | None = None,
+    *,
+    force: bool = False,
+    say: Callable[[str], None] = lambda m: None,
+) -> tuple[int, int]:
     """Make an earlier version active again (default: the newest one before the active one
     that is still on disk); the one it replaces becomes ``rolled_back``. Returns
     (previous, now active). Refuses pruned, rejected and missing versions, and (unless
@@ -192,11 +220,13 @@ def rollback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings
     rows = {v: (status, path) for v, status, path in sql.run(con, "warehouse/versions/recorded.sql").fetchall()}
     folders = version_folders(settings.serving_dir)
     if target is None:
-        earlier = [v for v, (status, _) in rows.items()
-                   if v < pointer.version and status in ROLLBACK_STATUSES and v in folders]
+        earlier = [
+            v for v, (status, _) in rows.items() if v < pointer.version and status in ROLLBACK_STATUSES and v in folders
+        ]
         if not earlier:
-            raise VersionError(f"no earlier version to roll back to from {pointer.version} "
-                               f"(`recsys versions` lists them)")
+            raise VersionError(
+                f"no earlier version to roll back to from {pointer.version} (`recsys versions` lists them)"
+            )
         target = max(earlier)
     if target == pointer.version:
         raise VersionError(f"version {target} is already active")
@@ -209,12 +239,16 @@ def rollback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings
         raise VersionError(f"version {target} was pruned: its folder is gone (keep more with --keep)")
     csv = _rated_movies_served(con, sql, folders[target], "csv")
     if csv and not force:
-        raise VersionError(f"version {target} would serve movies their users rated in data ingested since it was "
-                           f"built (e.g. user {csv[0]}, movie {csv[1]}); publish a new version, or --force")
+        raise VersionError(
+            f"version {target} would serve movies their users rated in data ingested since it was "
+            f"built (e.g. user {csv[0]}, movie {csv[1]}); publish a new version, or --force"
+        )
     api = _rated_movies_served(con, sql, folders[target], "api")
     if api:
-        say(f"note: version {target} lists movies rated through the API since it was built (e.g. user {api[0]}, "
-            f"movie {api[1]}); the server that stored those ratings leaves them out of its answers")
+        say(
+            f"note: version {target} lists movies rated through the API since it was built (e.g. user {api[0]}, "
+            f"movie {api[1]}); the server that stored those ratings leaves them out of its answers"
+        )
     with transaction(con):
         sql.run(con, "warehouse/versions/supersede_active.sql", {"status": "rolled_back"})
         sql.run(con, "warehouse/versions/set_status.sql", {"version": target, "status": "active"})
@@ -244,5 +278,8 @@ def failpoint(name: str) -> None:
 
 
 def _event(con, sql: SqlLibrary, event: str, version: int, previous: int | None, detail: str | None) -> None:
-    sql.run(con, "warehouse/versions/add_event.sql",
-            {"event": event, "version": version, "previous_version": previous, "detail": detail})
+    sql.run(
+        con,
+        "warehouse/versions/add_event.sql",
+        {"event": event, "version": version, "previous_version": previous, "detail": detail},
+    )

@@ -35,8 +35,9 @@ def test_evaluated_lists_leave_out_every_movie_rated_before_the_cut_off(tmp_path
         assert not csr_contains(rated, *data.matrix("test").nonzero()).any()
         test_negatives = data.negatives.filter(np.asarray(data.negatives.column("part_code")) == 2)
         assert test_negatives.num_rows > 0
-        assert not csr_contains(rated, test_negatives.column("user_idx").to_numpy(),
-                                test_negatives.column("item_idx").to_numpy()).any()
+        assert not csr_contains(
+            rated, test_negatives.column("user_idx").to_numpy(), test_negatives.column("item_idx").to_numpy()
+        ).any()
         model = Popular().fit(history)
         items = item_space(history, wb.item_genres)
         strict = evaluate(model, data, "test", ("train", "val"), (10,), items, exclude_rated=True)

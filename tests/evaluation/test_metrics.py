@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from recommender.evaluation import metrics as M
@@ -48,7 +49,9 @@ def test_list_metrics_by_hand():
 def test_hit_matrix_ignores_padding():
     truth = sp.csr_matrix(np.array([[1, 0, 1], [0, 1, 0]], dtype=np.float32))
     items = np.array([[2, 1, -1], [1, 0, 2]])
-    np.testing.assert_array_equal(M.hit_matrix(items, truth, np.array([0, 1])), [[True, False, False], [True, False, False]])
+    np.testing.assert_array_equal(
+        M.hit_matrix(items, truth, np.array([0, 1])), [[True, False, False], [True, False, False]]
+    )
 
 
 hits_strategy = st.integers(1, 12).flatmap(
@@ -65,8 +68,14 @@ def test_every_ranking_metric_is_within_0_and_1(data, k):
     hits, extra = data
     n_rel = hits.sum(axis=1) + extra  # at least the hits; may be more
     n_rel = np.maximum(n_rel, 1)
-    for values in (M.precision(hits, k), M.recall(hits, n_rel, k), M.ndcg(hits, n_rel, k),
-                   M.average_precision(hits, n_rel, k), M.reciprocal_rank(hits, k), M.hit_rate(hits, k)):
+    for values in (
+        M.precision(hits, k),
+        M.recall(hits, n_rel, k),
+        M.ndcg(hits, n_rel, k),
+        M.average_precision(hits, n_rel, k),
+        M.reciprocal_rank(hits, k),
+        M.hit_rate(hits, k),
+    ):
         assert ((values >= 0) & (values <= 1 + 1e-12)).all()
 
 

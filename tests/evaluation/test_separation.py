@@ -27,8 +27,6 @@ def test_tuning_results_do_not_depend_on_test_rows(tmp_path):
 
     before = tuned()
     # every test row now points at another movie: if tuning read test, its numbers would move
-    con.execute(
-        "update split_assignments set movie_id = (movie_id * 7919) % 200000 + 1 where per_user_part = 'test'"
-    )
+    con.execute("update split_assignments set movie_id = (movie_id * 7919) % 200000 + 1 where per_user_part = 'test'")
     assert tuned() == before
     con.close()

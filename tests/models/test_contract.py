@@ -29,7 +29,9 @@ FACTORIES = {
     "popular": lambda: create("popular"),
     "itemknn": lambda: create("itemknn", {"neighbours": 20}),
     "als": lambda: create("als", {"factors": 4, "iterations": 30, "regularization": 0.01, "alpha": 5.0}, seed=3),
-    "diverse": lambda: create("diverse", {"factors": 4, "iterations": 30, "regularization": 0.01, "alpha": 5.0, "lam": 0.3}, seed=3),
+    "diverse": lambda: create(
+        "diverse", {"factors": 4, "iterations": 30, "regularization": 0.01, "alpha": 5.0, "lam": 0.3}, seed=3
+    ),
 }
 assert set(FACTORIES) == set(MODEL_NAMES)
 

@@ -1,6 +1,7 @@
 import numpy as np
 import scipy.sparse as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recommender.models import ALS, DiverseALS, mmr_rerank
 
@@ -16,8 +17,10 @@ def test_lambda_zero_reproduces_als_exactly():
     als = ALS({"factors": 8, "iterations": 10}, seed=1).fit(m)
     users = np.arange(m.shape[0])
     expected = als.recommend(users, m, 10)
-    for model in (DiverseALS.from_als(als, {"factors": 8, "iterations": 10, "lam": 0.0}),
-                  DiverseALS({"factors": 8, "iterations": 10, "lam": 0.0}, seed=1).fit(m)):
+    for model in (
+        DiverseALS.from_als(als, {"factors": 8, "iterations": 10, "lam": 0.0}),
+        DiverseALS({"factors": 8, "iterations": 10, "lam": 0.0}, seed=1).fit(m),
+    ):
         got = model.recommend(users, m, 10)
         np.testing.assert_array_equal(got.items, expected.items)
         np.testing.assert_array_equal(got.scores, expected.scores)
@@ -56,7 +59,10 @@ def test_genre_similarity_option():
 
 @settings(max_examples=50, deadline=None)
 @given(
-    n_cand=st.integers(1, 12), k=st.integers(1, 12), lam=st.floats(0, 1), seed=st.integers(0, 10_000),
+    n_cand=st.integers(1, 12),
+    k=st.integers(1, 12),
+    lam=st.floats(0, 1),
+    seed=st.integers(0, 10_000),
 )
 def test_mmr_returns_a_permutation_subset_of_candidates(n_cand, k, lam, seed):
     rng = np.random.default_rng(seed)

@@ -15,8 +15,9 @@ from tests.movielens_fixtures import random_movielens
 
 
 def build_served_warehouse(root, **settings_overrides) -> Settings:
-    settings = Settings(warehouse=root / "warehouse" / "movielens.duckdb", split_strategy="per_user",
-                        **settings_overrides)
+    settings = Settings(
+        warehouse=root / "warehouse" / "movielens.duckdb", split_strategy="per_user", **settings_overrides
+    )
     folder = random_movielens(root / "ml", users=80, movies=40)
     sql = SqlLibrary(settings.sql_dir)
     con = connect(settings)
@@ -40,7 +41,8 @@ def served(tmp_path_factory) -> Settings:
 @pytest.fixture
 def client(served, tmp_path):
     # a fresh feedback file per test; the published version is shared (read-only)
-    config = ServerConfig.from_env(served, environ={"RECSYS_ADMIN_KEY": "test-key",
-                                                    "RECSYS_FEEDBACK_DB": str(tmp_path / "feedback.duckdb")})
+    config = ServerConfig.from_env(
+        served, environ={"RECSYS_ADMIN_KEY": "test-key", "RECSYS_FEEDBACK_DB": str(tmp_path / "feedback.duckdb")}
+    )
     with TestClient(create_app(config)) as c:
         yield c

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import uvicorn
@@ -51,14 +51,30 @@ def live_server(settings: Settings, environ: dict[str, str] | None = None, **ove
 
 def recsys(settings: Settings, *args: str, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
     """``recsys ARGS`` in a subprocess against ``settings``' warehouse (per-user split)."""
-    env = {**os.environ, "RECSYS_WAREHOUSE": str(settings.warehouse), "RECSYS_SPLIT_STRATEGY": "per_user",
-           "RECSYS_ADMIN_KEY": ADMIN_KEY}
-    return subprocess.run([sys.executable, "-m", "recommender", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, **popen)
+    env = {
+        **os.environ,
+        "RECSYS_WAREHOUSE": str(settings.warehouse),
+        "RECSYS_SPLIT_STRATEGY": "per_user",
+        "RECSYS_ADMIN_KEY": ADMIN_KEY,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "recommender", *args], env=env, capture_output=True, text=True, timeout=timeout, **popen
+    )
 
 
 def recsys_process(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    env = {**os.environ, "RECSYS_WAREHOUSE": str(settings.warehouse), "RECSYS_SPLIT_STRATEGY": "per_user",
-           "RECSYS_ADMIN_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "recommender", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "RECSYS_WAREHOUSE": str(settings.warehouse),
+        "RECSYS_SPLIT_STRATEGY": "per_user",
+        "RECSYS_ADMIN_KEY": ADMIN_KEY,
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "recommender", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

@@ -1,10 +1,10 @@
 """Every endpoint, its tiers, its errors and its cache behaviour."""
 
 import pytest
+from litestar.testing import TestClient
 
 from recommender.config import Settings
 from server import ServerConfig, create_app
-from litestar.testing import TestClient
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +116,7 @@ BAD_BODIES = [
     (b'{"movie_id": "one", "rating": 4}', 400, "Expected `int`"),
     (b'{"movie_id": 1, "rating": 4, "extra": true}', 400, "unknown field"),
     (b'{"movie_id": 1, "rating"', 400, "truncated"),
-    (b'not json', 400, "malformed"),
+    (b"not json", 400, "malformed"),
     (b'{"movie_id": 99999, "rating": 4}', 404, "not in the catalog"),
 ]
 
@@ -170,9 +170,13 @@ def test_not_ready_is_503_with_the_reason(tmp_path):
 
 
 def test_cors_lists_origins_explicitly(client):
-    ok = client.options("/recommend/1", headers={"Origin": "http://localhost:8081", "Access-Control-Request-Method": "GET"})
+    ok = client.options(
+        "/recommend/1", headers={"Origin": "http://localhost:8081", "Access-Control-Request-Method": "GET"}
+    )
     assert ok.headers.get("access-control-allow-origin") == "http://localhost:8081"
-    bad = client.options("/recommend/1", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"})
+    bad = client.options(
+        "/recommend/1", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"}
+    )
     assert bad.headers.get("access-control-allow-origin") is None
     with pytest.raises(Exception, match="explicitly"):
         ServerConfig.from_env(Settings(), environ={"RECSYS_CORS_ORIGINS": "*"})
@@ -216,9 +220,11 @@ def test_each_request_gets_one_structured_log_line(capfd, client):
     client.get("/recommend/abc")
     seen = _access_lines(capfd, 2)
     lines = [json.loads(line) for line in seen.splitlines() if '"endpoint"' in line]
-    assert [(l["endpoint"], l["status"]) for l in lines] == [
-        ("GET /recommend/{user_id}", 200), ("GET /recommend/{user_id}", 400)]
-    assert all(l["ms"] > 0 for l in lines)
+    assert [(entry["endpoint"], entry["status"]) for entry in lines] == [
+        ("GET /recommend/{user_id}", 200),
+        ("GET /recommend/{user_id}", 400),
+    ]
+    assert all(entry["ms"] > 0 for entry in lines)
 
 
 def test_requests_no_route_matches_are_counted_and_logged_too(capfd, client):
@@ -227,12 +233,16 @@ def test_requests_no_route_matches_are_counted_and_logged_too(capfd, client):
     capfd.readouterr()
     assert client.get("/nowhere").status_code == 404
     assert client.delete("/recommend/1").status_code == 405
-    preflight = client.options("/recommend/1", headers={"Origin": "http://localhost:8081",
-                                                        "Access-Control-Request-Method": "GET"})
+    preflight = client.options(
+        "/recommend/1", headers={"Origin": "http://localhost:8081", "Access-Control-Request-Method": "GET"}
+    )
     assert preflight.status_code == 204
     lines = [json.loads(line) for line in _access_lines(capfd, 3).splitlines() if '"endpoint"' in line]
-    assert [(l["endpoint"], l["status"]) for l in lines] == [
-        ("GET unmatched", 404), ("DELETE unmatched", 405), ("OPTIONS unmatched", 204)]
+    assert [(entry["endpoint"], entry["status"]) for entry in lines] == [
+        ("GET unmatched", 404),
+        ("DELETE unmatched", 405),
+        ("OPTIONS unmatched", 204),
+    ]
     endpoints = client.get("/stats").json()["endpoints"]
     assert endpoints["GET unmatched"] == {**endpoints["GET unmatched"], "requests": 1, "errors": 1}
 
@@ -263,8 +273,10 @@ def test_access_log_is_written_in_batches_but_not_held(tmp_path):
     while not target.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
     lines = [json.loads(line) for line in target.read_text().splitlines()]  # within the interval, no further traffic
-    assert [(l["endpoint"], l["path"], l["status"], l["ms"]) for l in lines] == [
-        ("GET /recommend/{user_id}", "/recommend/7", 200, 1.2), ("GET unmatched", "/nowhere", 404, 0.3)]
+    assert [(entry["endpoint"], entry["path"], entry["status"], entry["ms"]) for entry in lines] == [
+        ("GET /recommend/{user_id}", "/recommend/7", 200, 1.2),
+        ("GET unmatched", "/nowhere", 404, 0.3),
+    ]
     assert lines[0]["ts"].endswith("Z")
     requests.record("GET", "/health", "/health", 200, 0.001)
     requests.close()  # writes what is left

@@ -13,7 +13,7 @@ from recommender.names import MODEL_NAMES
 from recommender.warehouse.connection import SqlLibrary
 from server.state import FeedbackStore
 from tests.server.conftest import build_served_warehouse
-from tests.server.live import ADMIN_KEY, live_server, recsys, recsys_process
+from tests.server.live import live_server, recsys, recsys_process
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,10 @@ def test_an_api_only_user_is_personalised_after_retrain_and_rollback_serves_the_
     with live_server(settings, {"RECSYS_FEEDBACK_DB": str(tmp_path / "feedback.duckdb")}) as base:
         liked = _liked_movies(base)
         for movie in liked:
-            assert httpx.post(f"{base}/users/{NEW_USER}/ratings", json={"movie_id": movie, "rating": 5.0}).status_code == 201
+            assert (
+                httpx.post(f"{base}/users/{NEW_USER}/ratings", json={"movie_id": movie, "rating": 5.0}).status_code
+                == 201
+            )
         known = httpx.get(f"{base}/users/sample?n=1").json()["user_ids"][0]
         disliked = httpx.get(f"{base}/recommend/{known}?k=1").json()["items"][0]["movie_id"]
         httpx.post(f"{base}/users/{known}/ratings", json={"movie_id": disliked, "rating": 0.5})
@@ -81,11 +84,19 @@ def test_an_api_only_user_is_personalised_after_retrain_and_rollback_serves_the_
             assert after["model_version"] == 2 and after["tier"] == "personalised", model
         # the published lists themselves (the server would also filter its own feedback):
         # the API-only user has lists of their own, and no rated movie is in any list
-        recs = duckdb.connect(str(settings.serving_dir / "v0002" / "recs.duckdb"), read_only=True,
-                              config={"enable_external_access": False, "threads": 1})  # as the server opened it
+        recs = duckdb.connect(
+            str(settings.serving_dir / "v0002" / "recs.duckdb"),
+            read_only=True,
+            config={"enable_external_access": False, "threads": 1},
+        )  # as the server opened it
         try:
-            lists = dict(recs.execute("select model || ':' || user_id, list(movie_id) from recommendations "
-                                      "where user_id in (?, ?) group by all", [NEW_USER, known]).fetchall())
+            lists = dict(
+                recs.execute(
+                    "select model || ':' || user_id, list(movie_id) from recommendations "
+                    "where user_id in (?, ?) group by all",
+                    [NEW_USER, known],
+                ).fetchall()
+            )
         finally:
             recs.close()
         for model in MODEL_NAMES:
@@ -111,11 +122,11 @@ def _rows(settings, query):
 
 
 KILL_POINTS = [
-    ("after the line", "[2/5]"),               # splits being rebuilt
-    ("after the line", "[4/5]"),               # production fit / precompute under way
-    ("failpoint", "publish:renamed"),          # the folder is in place, not yet recorded
-    ("failpoint", "publish:recorded"),         # recorded active, the pointer not yet moved
-    ("after the line", "published version"),   # published, not yet pruned or reported
+    ("after the line", "[2/5]"),  # splits being rebuilt
+    ("after the line", "[4/5]"),  # production fit / precompute under way
+    ("failpoint", "publish:renamed"),  # the folder is in place, not yet recorded
+    ("failpoint", "publish:recorded"),  # recorded active, the pointer not yet moved
+    ("after the line", "published version"),  # published, not yet pruned or reported
 ]
 
 

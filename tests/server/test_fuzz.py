@@ -4,14 +4,15 @@ import json
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.slow
 
 text = st.text(alphabet=string.printable + "é€", max_size=12)
-segment = st.one_of(text, st.integers(-10**12, 10**12).map(str), st.floats(allow_nan=True).map(str))
+segment = st.one_of(text, st.integers(-(10**12), 10**12).map(str), st.floats(allow_nan=True).map(str))
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=False), text),
+    st.one_of(st.none(), st.booleans(), st.integers(-(10**12), 10**12), st.floats(allow_nan=False), text),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)),
     max_leaves=6,
 )
@@ -24,8 +25,9 @@ def _ok(res):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(["/recommend/", "/compare/", "/movies/", "/similar/"]), ident=segment,
-       k=segment, model=text)
+@given(
+    path=st.sampled_from(["/recommend/", "/compare/", "/movies/", "/similar/"]), ident=segment, k=segment, model=text
+)
 def test_get_endpoints_never_fail(client, path, ident, k, model):
     from urllib.parse import quote
 
@@ -33,8 +35,11 @@ def test_get_endpoints_never_fail(client, path, ident, k, model):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.one_of(json_values, st.fixed_dictionaries({"movie_id": json_values, "rating": json_values})),
-       raw=st.binary(max_size=40), user=segment)
+@given(
+    body=st.one_of(json_values, st.fixed_dictionaries({"movie_id": json_values, "rating": json_values})),
+    raw=st.binary(max_size=40),
+    user=segment,
+)
 def test_rating_bodies_never_fail(client, body, raw, user):
     from urllib.parse import quote
 

@@ -10,11 +10,11 @@ import pytest
 
 from recommender.models import load as load_model
 from recommender.serving.lists import popularity_fallback, served_lists
-from recommender.warehouse.export import load_item_genres, load_production
 from recommender.serving.precompute import PublishError, precompute_and_publish
 from recommender.serving.versions import read_pointer
 from recommender.warehouse import connect
 from recommender.warehouse.connection import SqlLibrary
+from recommender.warehouse.export import load_item_genres, load_production
 
 pytestmark = pytest.mark.slow
 
@@ -23,11 +23,19 @@ def _published(served):
     folder = read_pointer(served.serving_dir).folder
     recs = duckdb.connect(str(folder / "recs.duckdb"), read_only=True)
     try:
-        runs, production_runs = (json.loads(v) for v in recs.execute(
-            "select runs, production_runs from version_info").fetchall()[0])
-        lists = {model: dict(recs.execute("select user_id, list(movie_id order by rank) from recommendations "
-                                          "where model = ? group by user_id", [model]).fetchall())
-                 for model in runs}
+        runs, production_runs = (
+            json.loads(v) for v in recs.execute("select runs, production_runs from version_info").fetchall()[0]
+        )
+        lists = {
+            model: dict(
+                recs.execute(
+                    "select user_id, list(movie_id order by rank) from recommendations "
+                    "where model = ? group by user_id",
+                    [model],
+                ).fetchall()
+            )
+            for model in runs
+        }
     finally:
         recs.close()
     return runs, production_runs, lists
@@ -41,8 +49,11 @@ def test_served_lists_are_the_production_fits_lists_by_the_evaluations_function(
     sql = SqlLibrary(served.sql_dir)
     try:
         data = load_production(con, sql, served.rating_threshold)
-        rows = con.execute("select model, artifact, fit_parts, evaluated_run_id from runs where kind = 'production' "
-                           "and list_contains(?, run_id)", [list(production_runs.values())]).fetchall()
+        rows = con.execute(
+            "select model, artifact, fit_parts, evaluated_run_id from runs where kind = 'production' "
+            "and list_contains(?, run_id)",
+            [list(production_runs.values())],
+        ).fetchall()
     finally:
         con.close()
     assert len(rows) == 4
@@ -70,8 +81,9 @@ def test_no_published_list_holds_a_rated_movie(served):
         assert low > 0  # the fixture has sub-threshold ratings, so this check can fail
         users = con.execute("select count(distinct user_id) from recs.recommendations").fetchall()[0][0]
         raters = con.execute("select count(distinct user_id) from wh.raw_ratings").fetchall()[0][0]
-        bad = con.execute("select count(*) from recs.recommendations r join wh.raw_ratings x "
-                          "using (user_id, movie_id)").fetchall()[0][0]
+        bad = con.execute(
+            "select count(*) from recs.recommendations r join wh.raw_ratings x using (user_id, movie_id)"
+        ).fetchall()[0][0]
     finally:
         con.close()
     assert bad == 0 and users == raters
@@ -90,7 +102,9 @@ def test_a_failing_check_keeps_the_old_version(served, tmp_path):
     try:
         with pytest.raises(PublishError, match="zz_no_movie_1"):
             precompute_and_publish(con, SqlLibrary(sql_dir), settings)
-        status = con.execute("select status, failed_check from model_versions order by version desc limit 1").fetchall()[0]
+        status = con.execute(
+            "select status, failed_check from model_versions order by version desc limit 1"
+        ).fetchall()[0]
         assert status[0] == "rejected" and "zz_no_movie_1" in status[1]
         assert con.execute("select count(*) from model_versions where status = 'active'").fetchall()[0][0] == 1
     finally:
@@ -117,8 +131,10 @@ def test_the_servers_in_memory_lists_equal_the_tables(served):
     sql = SqlLibrary(served.sql_dir)
     snap = Snapshot.open_active(served.serving_dir, sql)
     try:
-        rows = snap.con.execute("select model, user_id, list((movie_id, score, reason_movie_id) order by rank) "
-                                "from recommendations group by all").fetchall()
+        rows = snap.con.execute(
+            "select model, user_id, list((movie_id, score, reason_movie_id) order by rank) "
+            "from recommendations group by all"
+        ).fetchall()
         assert rows
         for model, user_id, items in rows:
             expected = [tuple(i.values()) if isinstance(i, dict) else tuple(i) for i in items]

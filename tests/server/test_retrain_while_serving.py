@@ -31,12 +31,24 @@ def test_retrain_publish_and_reload_without_downtime(live, served):
                 if i % 3 == 0:
                     res = client.get(f"/compare/{uid}?k=5")
                     body = res.json() if res.status_code == 200 else {}
-                    versions = {body.get("model_version"), body.get("accuracy", {}).get("model_version"),
-                                body.get("discovery", {}).get("model_version")}
-                    results.append((res.status_code, body.get("model_version"), "mixed" if len(versions) > 1 else "ok", started))
+                    versions = {
+                        body.get("model_version"),
+                        body.get("accuracy", {}).get("model_version"),
+                        body.get("discovery", {}).get("model_version"),
+                    }
+                    results.append(
+                        (res.status_code, body.get("model_version"), "mixed" if len(versions) > 1 else "ok", started)
+                    )
                 else:
                     res = client.get(f"/recommend/{uid}?k=5&model=als")
-                    results.append((res.status_code, res.json().get("model_version") if res.status_code == 200 else None, "ok", started))
+                    results.append(
+                        (
+                            res.status_code,
+                            res.json().get("model_version") if res.status_code == 200 else None,
+                            "ok",
+                            started,
+                        )
+                    )
                 i += 1
 
     workers = [threading.Thread(target=stream) for _ in range(2)]

@@ -6,17 +6,23 @@ import sys
 import pytest
 
 from recommender.config import Settings
-from recommender.warehouse.connection import SqlLibrary
 from recommender.feedback import FeedbackStoreBusy
+from recommender.warehouse.connection import SqlLibrary
 from server.state import FeedbackStore
 
 
 def test_a_feedback_file_held_by_another_process_is_refused_clearly(tmp_path):
     path = tmp_path / "feedback.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-                               "time.sleep(60)", str(path)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         with pytest.raises(FeedbackStoreBusy, match="RECSYS_FEEDBACK_DB"):

@@ -32,7 +32,7 @@ def _statuses(con):
 
 def test_a_version_folder_renamed_but_never_recorded_is_removed_and_numbering_goes_on(warehouse):
     con, sql, settings = warehouse
-    orphan = settings.serving_dir / "v0002"   # as left by a precompute killed after its rename
+    orphan = settings.serving_dir / "v0002"  # as left by a precompute killed after its rename
     shutil.copytree(settings.serving_dir / "v0001", orphan)
     (settings.serving_dir / ".staging-v0003").mkdir()
     messages = []
@@ -45,8 +45,8 @@ def test_a_version_folder_renamed_but_never_recorded_is_removed_and_numbering_go
 
 def test_a_record_switched_without_its_pointer_follows_the_pointer(warehouse):
     con, sql, settings = warehouse
-    precompute_and_publish(con, sql, settings)                      # version 2 active
-    versions.write_pointer(settings.serving_dir, 1)                # as if killed before the pointer moved
+    precompute_and_publish(con, sql, settings)  # version 2 active
+    versions.write_pointer(settings.serving_dir, 1)  # as if killed before the pointer moved
     versions.recover(con, sql, settings)
     assert _statuses(con) == {1: "active", 2: "superseded"}
     events = con.execute("select event, version from version_events where event = 'reconciled'").fetchall()
@@ -58,7 +58,7 @@ def test_rollback_refuses_what_cannot_be_served(warehouse):
     with pytest.raises(versions.VersionError, match="no earlier version"):
         versions.rollback(con, sql, settings)
     for _ in range(2):
-        precompute_and_publish(con, sql, settings)                  # 2, 3; keep=2 prunes 1
+        precompute_and_publish(con, sql, settings)  # 2, 3; keep=2 prunes 1
     con.execute("insert into model_versions (version, status, failed_check) values (9, 'rejected', 'x')")
     with pytest.raises(versions.VersionError, match="pruned"):
         versions.rollback(con, sql, settings, 1)
@@ -71,7 +71,7 @@ def test_rollback_refuses_what_cannot_be_served(warehouse):
     assert versions.rollback(con, sql, settings) == (3, 2)
     assert versions.read_pointer(settings.serving_dir).version == 2
     assert _statuses(con) == {1: "pruned", 2: "active", 3: "rolled_back", 9: "rejected"}
-    assert versions.rollback(con, sql, settings, 3) == (2, 3)     # and forward again
+    assert versions.rollback(con, sql, settings, 3) == (2, 3)  # and forward again
 
 
 def _break(folder, how):
@@ -87,7 +87,7 @@ def _break(folder, how):
 @pytest.mark.parametrize("how", ["missing table", "bad artifact"])
 def test_a_broken_version_is_refused_by_reload_and_the_old_one_keeps_serving(warehouse, tmp_path, how):
     con, sql, settings = warehouse
-    published = precompute_and_publish(con, sql, settings)          # version 2
+    published = precompute_and_publish(con, sql, settings)  # version 2
     versions.write_pointer(settings.serving_dir, 1)
     _break(published.path, how)
     with live_server(settings, {"RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb")}) as base:
@@ -106,7 +106,7 @@ def test_a_broken_version_is_refused_by_reload_and_the_old_one_keeps_serving(war
 
 def test_rollback_refuses_a_version_that_would_show_movies_rated_in_data_ingested_since(warehouse):
     con, sql, settings = warehouse
-    precompute_and_publish(con, sql, settings)                      # version 2
+    precompute_and_publish(con, sql, settings)  # version 2
     recs = duckdb.connect(str(settings.serving_dir / "v0001" / "recs.duckdb"), read_only=True)
     movie = recs.execute("select movie_id from recommendations where user_id = 1 and rank = 1").fetchall()[0][0]
     recs.close()
