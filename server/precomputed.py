@@ -1,9 +1,9 @@
 """A version's precomputed lists, held in memory for lookups (the DuckDB tables stay the
 record; this is a read-only index over them, built once when a version is opened).
 
-A DuckDB point query costs ~1 ms; with 16 requests in flight on one core that queueing
-alone broke the 20 ms p99 target. A binary search over sorted arrays costs microseconds,
-so a cache miss can be answered on the event loop without a worker thread.
+A DuckDB point query per request, queued behind the others in flight, was what broke the
+uncached p99 target (README, serving benchmark); a binary search over sorted arrays is cheap
+enough to answer a cache miss on the event loop without a worker thread.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ A request costs the middleware one deque append. A daemon thread drains the queu
 writes one JSON line per request to the access-log stream. /stats drains first, so its
 figures are always current.
 
-Why not a ``logging`` call per request: under load a LogRecord (plus its handler chain)
-cost ~60 µs of CPU, more than the rest of a cached answer (benchmarks/bench_serving.py).
-Here the lines are encoded in batches by msgspec and written with one call per batch.
+Why not a ``logging`` call per request: a LogRecord plus its handler chain cost more CPU than
+the rest of a cached answer (README, serving benchmark). Here the lines are encoded in
+batches by msgspec and written with one call per batch.
 """
 
 from __future__ import annotations

@@ -92,20 +92,21 @@ def test_no_published_list_holds_a_rated_movie(served):
 def test_a_failing_check_keeps_the_old_version(served, tmp_path):
     sql_dir = tmp_path / "sql"
     shutil.copytree(served.sql_dir, sql_dir)
-    (sql_dir / "version" / "checks" / "zz_no_movie_1.sql").write_text(
-        "-- a check that returns rows when movie 1 is recommended to anyone\n"
-        "select model, user_id from recommendations where movie_id = 1 or true limit 1;\n"
+    (sql_dir / "version" / "checks" / "zz_no_top_movie.sql").write_text(
+        "-- a check that returns rows when the most popular movie is recommended to anyone (it is)\n"
+        "select model, user_id from recommendations\n"
+        "where movie_id = (select movie_id from popular_movies where rank = 1) limit 1;\n"
     )
     settings = served.replace(sql_dir=sql_dir)
     before = read_pointer(settings.serving_dir)
     con = connect(settings)
     try:
-        with pytest.raises(PublishError, match="zz_no_movie_1"):
+        with pytest.raises(PublishError, match="zz_no_top_movie"):
             precompute_and_publish(con, SqlLibrary(sql_dir), settings)
         status = con.execute(
             "select status, failed_check from model_versions order by version desc limit 1"
         ).fetchall()[0]
-        assert status[0] == "rejected" and "zz_no_movie_1" in status[1]
+        assert status[0] == "rejected" and "zz_no_top_movie" in status[1]
         assert con.execute("select count(*) from model_versions where status = 'active'").fetchall()[0][0] == 1
     finally:
         con.close()
