@@ -20,7 +20,8 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.params import FromQuery, HeaderParameter, JSONBody, Parameter, QueryParameter
 from litestar.response.base import ASGIResponse
 from litestar.status_codes import (
     HTTP_201_CREATED,
@@ -42,7 +43,16 @@ from server.state import ServingState
 
 log = logging.getLogger("recsys.server")
 
-K = Annotated[int, QueryParameter(ge=1, le=100, description="list length (at most the precomputed length)")]
+K = Annotated[int, QueryParameter(ge=1, le=S.MAX_K, description="list length (at most the precomputed length)")]
+# the pattern is documented here and enforced by service.parse_id, whose 400 says in words
+# what is wrong (Litestar's own check would answer with the regular expression)
+PathId = Annotated[
+    str,
+    Parameter(
+        schema_extra={"pattern": S.ID_REGEX, "minLength": 1, "maxLength": 10},
+        description=f"a positive integer in decimal digits, at most {S.MAX_ID}",
+    ),
+]
 LOOKUP_ERRORS = [ValidationException, NotFoundException, ServiceUnavailableException]
 
 
@@ -87,7 +97,7 @@ def recommendation_routes(services: Services) -> Router:
         responses=_ok(S.Recommendations),
         summary="Top-k movies for a user, with the tier that answered",
     )
-    async def recommend(user_id: FromPath[str], k: K = 10, model: FromQuery[S.ModelName] = "als") -> ASGIResponse:
+    async def recommend(user_id: PathId, k: K = 10, model: FromQuery[S.ModelName] = "als") -> ASGIResponse:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
         return (await _answer(serving, uid, service.recommend, serving, snap, uid, model, k)).response
@@ -98,7 +108,7 @@ def recommendation_routes(services: Services) -> Router:
         responses=_ok(S.Comparison),
         summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side",
     )
-    async def compare(user_id: FromPath[str], k: K = 10) -> ASGIResponse:
+    async def compare(user_id: PathId, k: K = 10) -> ASGIResponse:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
         return (await _answer(serving, uid, service.compare, serving, snap, uid, k)).response
@@ -110,7 +120,7 @@ def recommendation_routes(services: Services) -> Router:
         raises=LOOKUP_ERRORS,
         summary="Store a rating; the user's next lists leave the movie out (and may fold it in)",
     )
-    def rate(user_id: FromPath[str], data: JSONBody[S.RatingIn]) -> S.RatingStored:
+    def rate(user_id: PathId, data: JSONBody[S.RatingIn]) -> S.RatingStored:
         snap = services.snapshot()
         uid = service.parse_id(user_id, "user_id")
         service.movie_or_404(snap, data.movie_id)
@@ -147,7 +157,7 @@ def movie_routes(services: Services) -> Router:
         return [S.Movie(m.movie_id, m.title, m.year, list(m.genres), m.popularity) for m in snap.search(q, limit)]
 
     @get("/movies/{movie_id:str}", sync_to_thread=True, raises=LOOKUP_ERRORS, summary="One movie")
-    def movie(movie_id: FromPath[str]) -> S.Movie:
+    def movie(movie_id: PathId) -> S.Movie:
         m = service.movie_or_404(services.snapshot(), service.parse_id(movie_id, "movie_id"))
         return S.Movie(m.movie_id, m.title, m.year, list(m.genres), m.popularity)
 
@@ -157,7 +167,7 @@ def movie_routes(services: Services) -> Router:
         raises=LOOKUP_ERRORS,
         summary="Most similar movies (item-item cosine)",
     )
-    def similar(movie_id: FromPath[str], k: K = 10) -> S.Similar:
+    def similar(movie_id: PathId, k: K = 10) -> S.Similar:
         snap = services.snapshot()
         m = service.movie_or_404(snap, service.parse_id(movie_id, "movie_id"))
         rows = snap.similar(m.movie_id, k)
@@ -172,7 +182,12 @@ def movie_routes(services: Services) -> Router:
 
 
 def ops_routes(services: Services) -> Router:
-    @get("/health", sync_to_thread=True, summary="Liveness and readiness; 503 with the reason when not ready")
+    @get(
+        "/health",
+        sync_to_thread=True,
+        summary="Liveness and readiness; 503 with the reason when not ready",
+        responses={503: ResponseSpec(data_container=S.Health, description="Not ready: the reason says why")},
+    )
     def health() -> Response[S.Health]:
         try:
             snap = services.state().current()
@@ -267,18 +282,27 @@ class TimedLitestar(Litestar):
             return
         started = time.perf_counter()
         status = HTTP_500_INTERNAL_SERVER_ERROR
+        head = scope["method"] == "HEAD"
+        if head:  # HEAD is GET without the body (RFC 9110): the same headers, length included
+            scope = {**scope, "method": "GET"}
 
         async def capture(message):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
             await super().__call__(scope, receive, capture)
         finally:
             self.request_log.record(
-                scope["method"], scope.get("path_template"), scope["path"], status, time.perf_counter() - started
+                "HEAD" if head else scope["method"],
+                scope.get("path_template"),
+                scope["path"],
+                status,
+                time.perf_counter() - started,
             )
 
 
@@ -324,7 +348,14 @@ def create_app(config: ServerConfig) -> Litestar:
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "X-API-Key"],
         ),
-        openapi_config=OpenAPIConfig(title="recsys-duckdb", version=__version__, path="/schema"),
+        # the schema as JSON at /schema and /schema/openapi.json (no documentation page that
+        # loads its scripts from a CDN: this server may run offline)
+        openapi_config=OpenAPIConfig(
+            title="recsys-duckdb",
+            version=__version__,
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+        ),
         exception_handlers={RecsysError: _domain_error, HTTP_500_INTERNAL_SERVER_ERROR: _internal_error},
         request_max_body_size=config.max_body_bytes,
     )

@@ -57,7 +57,8 @@ class RequestLog:
         self._lock = threading.Lock()  # one drainer at a time
         self._latency: dict[str, collections.deque] = collections.defaultdict(lambda: collections.deque(maxlen=window))
         self._count: collections.Counter = collections.Counter()
-        self._errors: collections.Counter = collections.Counter()
+        self._client_errors: collections.Counter = collections.Counter()  # 4xx: the request was wrong
+        self._server_errors: collections.Counter = collections.Counter()  # 5xx: we were
         self._tiers: collections.Counter = collections.Counter()
         self._encoder = msgspec.json.Encoder()
         self._file: TextIO | None = None
@@ -118,8 +119,10 @@ class RequestLog:
                 ms = seconds * 1000
                 self._latency[endpoint].append(ms)
                 self._count[endpoint] += 1
-                if status >= 400:
-                    self._errors[endpoint] += 1
+                if status >= 500:
+                    self._server_errors[endpoint] += 1
+                elif status >= 400:
+                    self._client_errors[endpoint] += 1
                 if self.destination != OFF:
                     lines.append(
                         AccessLine(dt.datetime.fromtimestamp(ts, dt.UTC), endpoint, path, status, round(ms, 3))
@@ -137,7 +140,8 @@ class RequestLog:
             pass
 
     def snapshot(self) -> dict[str, Any]:
-        """Per-endpoint requests, errors and latency p50/p95/p99 (ms), tiers, uptime."""
+        """Per-endpoint requests, client (4xx) and server (5xx) errors, latency p50/p95/p99 (ms),
+        tiers, uptime."""
         self.drain()
         with self._lock:
             endpoints = {}
@@ -146,7 +150,8 @@ class RequestLog:
                 p50, p95, p99 = np.percentile(arr, [50, 95, 99]) if len(arr) else (None, None, None)
                 endpoints[name] = {
                     "requests": self._count[name],
-                    "errors": self._errors[name],
+                    "client_errors": self._client_errors[name],
+                    "server_errors": self._server_errors[name],
                     "latency_ms": {"p50": _r(p50), "p95": _r(p95), "p99": _r(p99)},
                 }
             return {

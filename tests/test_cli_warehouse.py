@@ -71,3 +71,30 @@ def test_real_movielens_small(env, capsys):
     data = load_split(con, SqlLibrary(settings.sql_dir), "per_user")
     con.close()
     assert data.matrix("train").shape[0] > 600 and data.matrix("test").nnz > 1000
+
+
+def test_an_ingest_killed_before_its_splits_is_finished_by_the_next_one(env, capsys):
+    """SIGKILL between the load and the split build: the next ingest of the same files does
+    not say "nothing to do" over stale splits, it builds them."""
+    import os
+    import subprocess
+    import sys
+
+    assert main(["migrate"]) == 0
+    first = make_movielens(env / "first")
+    assert main(["ingest", str(first)]) == 0
+    second = make_movielens(
+        env / "second", ratings=[(u, m, 5.0, 1_000_000_000 + u * 100 + m) for u in range(1, 12) for m in range(1, 7)]
+    )
+    killed = subprocess.run(
+        [sys.executable, "-m", "recommender", "ingest", str(second)],
+        capture_output=True,
+        env={**os.environ, "RECSYS_FAILPOINT": "ingest:loaded"},
+        timeout=120,
+    )
+    assert killed.returncode == -9
+    capsys.readouterr()
+    assert main(["ingest", str(second)]) == 0
+    assert "building feature views and splits" in capsys.readouterr().err
+    assert main(["sql", "select count(distinct user_id) as users from split_assignments"]) == 0
+    assert "11" in capsys.readouterr().out

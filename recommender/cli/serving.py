@@ -58,8 +58,13 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
         say("no published recommendation version: precomputing one first ...")
         with open_warehouse(settings) as (con, sql):
             precompute_and_publish(con, sql, settings, say=say)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = server_config(settings)
+    # one server per feedback file: find out now, in one line, rather than in the app's start-up
+    from recommender.feedback import DuckDBFeedbackStore
+    from recommender.warehouse.connection import SqlLibrary
+
+    DuckDBFeedbackStore(config.feedback_path, SqlLibrary(settings.sql_dir)).close()
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     say(
         f"serving on http://{args.host}:{args.port} (OpenAPI: /schema; admin routes "
         f"{'enabled' if config.admin_key else 'disabled: set RECSYS_ADMIN_KEY'})"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from recommender.cli.common import open_warehouse, print_relation, say, server_config
 from recommender.errors import UserFacingError
+from recommender.faults import failpoint
 
 
 def register(add) -> None:
@@ -70,7 +71,9 @@ def cmd_ingest(args: argparse.Namespace, settings) -> int:
     with open_warehouse(settings) as (con, sql):
         with job(con, f"ingest {args.dir}", settings):
             result = ingest(con, sql, args.dir, force=args.force, say=say)
-            if not result.unchanged:
+            failpoint("ingest:loaded")
+            # unchanged files still need splits if an interrupted ingest never finished them
+            if not result.unchanged or sql.run(con, "warehouse/splits/stale.sql").fetchall()[0][0]:
                 say("building feature views and splits ...")
                 build_splits(con, sql, settings)
         print_relation(con, sql, "warehouse/splits/summary.sql", {"strategy": None})

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import duckdb
 
 from recommender.config import Settings
 from recommender.errors import RecsysError
+from recommender.faults import failpoint
 from recommender.warehouse.connection import SqlLibrary, transaction
 
 ACTIVE_FILE = "ACTIVE.json"
@@ -268,13 +268,6 @@ def _rated_movies_served(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, folder
     finally:
         recs.close()
     return (rows[0][1], rows[0][2]) if rows else None
-
-
-def failpoint(name: str) -> None:
-    """Fault injection for the crash tests: ``RECSYS_FAILPOINT=name`` kills the process here
-    with SIGKILL, as a power cut or the OOM killer would. Unset, it does nothing."""
-    if os.environ.get("RECSYS_FAILPOINT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _event(con, sql: SqlLibrary, event: str, version: int, previous: int | None, detail: str | None) -> None:

@@ -82,19 +82,19 @@ def test_movies_search_detail_and_similar(client):
 
 
 BAD_REQUESTS = [
-    ("get", "/recommend/abc", 400, "user_id must be an integer"),
-    ("get", "/recommend/1.5", 400, "user_id must be an integer"),
+    ("get", "/recommend/abc", 400, "user_id must be a positive integer"),
+    ("get", "/recommend/1.5", 400, "user_id must be a positive integer"),
     ("get", "/recommend/0", 400, "between 1 and"),
     ("get", "/recommend/99999999999", 400, "between 1 and"),
     ("get", "/recommend/1?k=0", 400, "Validation failed"),
     ("get", "/recommend/1?k=-3", 400, "Validation failed"),
-    ("get", "/recommend/1?k=21", 400, "k must be at most 20"),
+    ("get", "/recommend/1?k=21", 400, "Expected `int` <= 20"),
     ("get", "/recommend/1?k=500", 400, "Validation failed"),
     ("get", "/recommend/1?k=ten", 400, "Validation failed"),
     ("get", "/recommend/1?model=svd", 400, "Invalid enum value"),
-    ("get", "/compare/x", 400, "user_id must be an integer"),
+    ("get", "/compare/x", 400, "user_id must be a positive integer"),
     ("get", "/movies/999999", 404, "not in the catalog"),
-    ("get", "/movies/abc", 400, "movie_id must be an integer"),
+    ("get", "/movies/abc", 400, "movie_id must be a positive integer"),
     ("get", "/similar/999999", 404, "not in the catalog"),
     ("get", "/movies", 400, "Missing required query parameter 'q'"),
     ("get", "/movies?q=", 400, "Validation failed"),
@@ -244,7 +244,12 @@ def test_requests_no_route_matches_are_counted_and_logged_too(capfd, client):
         ("OPTIONS unmatched", 204),
     ]
     endpoints = client.get("/stats").json()["endpoints"]
-    assert endpoints["GET unmatched"] == {**endpoints["GET unmatched"], "requests": 1, "errors": 1}
+    assert endpoints["GET unmatched"] == {
+        **endpoints["GET unmatched"],
+        "requests": 1,
+        "client_errors": 1,
+        "server_errors": 0,
+    }
 
 
 def test_api_key_is_never_logged(capfd, client, caplog):
@@ -282,7 +287,8 @@ def test_access_log_is_written_in_batches_but_not_held(tmp_path):
     requests.close()  # writes what is left
     assert target.read_text().count("\n") == 3
     stats = requests.snapshot()["endpoints"]
-    assert stats["GET unmatched"]["errors"] == 1 and stats["GET /recommend/{user_id}"]["requests"] == 1
+    assert stats["GET unmatched"]["client_errors"] == 1 and stats["GET unmatched"]["server_errors"] == 0
+    assert stats["GET /recommend/{user_id}"]["requests"] == 1
 
 
 def test_access_log_can_be_switched_off(capfd, served):
@@ -292,3 +298,31 @@ def test_access_log_can_be_switched_off(capfd, served):
         c.get("/recommend/1")
         assert c.get("/stats").json()["endpoints"]["GET /recommend/{user_id}"]["requests"] == 1
     assert '"endpoint"' not in capfd.readouterr().err
+
+
+def test_ids_are_canonical_decimal_integers(client):
+    for raw in ("+42", "042", "%2042", "42%20", "\u0664\u0662", "4e1", "0", "-1", "2147483648"):
+        res = client.get(f"/recommend/{raw}")
+        assert res.status_code == 400, raw
+        assert "user_id" in res.text, raw
+    assert client.get("/recommend/42").status_code == 200
+    assert client.get("/movies/+1").status_code == 400
+
+
+def test_head_is_get_without_a_body_and_errors_are_counted_apart(client):
+    uid = known_user(client)
+    got = client.get(f"/recommend/{uid}?k=3")
+    head = client.head(f"/recommend/{uid}?k=3")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"]
+    assert client.head("/health").status_code == 200
+
+
+def test_the_schema_is_json_and_says_what_the_server_does(client):
+    schema = client.get("/schema").json()
+    assert client.get("/schema/openapi.json").json() == schema
+    recommend = schema["paths"]["/recommend/{user_id}"]["get"]
+    params = {p["name"]: p for p in recommend["parameters"]}
+    assert params["k"]["schema"]["maximum"] == 20 and params["user_id"]["schema"]["pattern"]
+    assert client.get(f"/recommend/{known_user(client)}?k=21").status_code == 400
+    assert "503" in schema["paths"]["/health"]["get"]["responses"]

@@ -1,5 +1,6 @@
 """Serving state pieces that need no HTTP: the feedback file's single-writer rule."""
 
+import os
 import subprocess
 import sys
 
@@ -68,3 +69,33 @@ def test_ratings_posted_before_a_restart_are_still_used(tmp_path):
     assert reopened.generation(7) == 2 and reopened.generation(8) == 1 and reopened.generation(9) == 0
     assert reopened.of_user(7) == [(1, 2.0)]
     reopened.close()
+
+
+def test_a_second_server_on_the_same_feedback_file_fails_in_one_line(served, tmp_path):
+    path = tmp_path / "feedback.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        env = {**os.environ, "RECSYS_WAREHOUSE": str(served.warehouse), "RECSYS_FEEDBACK_DB": str(path)}
+        out = subprocess.run(
+            [sys.executable, "-m", "recommender", "serve", "--port", "1"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 2 and len(lines) == 1 and "RECSYS_FEEDBACK_DB" in lines[0], out.stderr
+    assert "serving on" not in out.stderr

@@ -1,3 +1,5 @@
 -- Replace raw_movies with the rows of $path (inside the ingest transaction).
 delete from raw_movies;
-insert into raw_movies select * from read_movies_csv($path);
+insert into raw_movies (movie_id, title, genres)
+select movie_id, title, genres
+from read_movies_csv($path);

@@ -1,3 +1,5 @@
 -- Replace raw_ratings with the rows of $path (inside the ingest transaction).
 delete from raw_ratings;
-insert into raw_ratings select * from read_ratings_csv($path);
+insert into raw_ratings (user_id, movie_id, rating, ts)
+select user_id, movie_id, rating, ts
+from read_ratings_csv($path);
