@@ -13,6 +13,7 @@ from implicit.utils import ParameterWarning
 
 from recommender.models._implicit import as_user_items, implicit_candidates
 from recommender.models.base import Params, Recommender
+from recommender.sparse import csr_contains
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class ItemKNNParams(Params):
 class ItemKNN(Recommender):
     name = "itemknn"
     Params = ItemKNNParams
-    candidates_filter = "history"  # implicit filters the liked items it scores from
+    candidates_filter = "exclude"  # see _candidates: every excluded item rides along with weight 0
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> ItemKNN:
         # implicit >= 0.5 takes user x item: an item x user matrix here would silently
@@ -42,7 +43,17 @@ class ItemKNN(Recommender):
         return self
 
     def _candidates(self, users, history, n, exclude):
-        return implicit_candidates(self.model_, users, history, n)
+        """implicit scores a user from the rows it is given and filters those same items. Given
+        every excluded item, the ones outside the history with weight 0, it scores from the
+        history alone and filters all of them, in one pass and without over-fetching. An item
+        reached only through a weight-0 item scores 0: never a neighbour's vote, so dropped."""
+        if exclude is history:
+            return implicit_candidates(self.model_, users, history, n)
+        rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
+        weights = csr_contains(history, rows, exclude.indices).astype(np.float32)
+        scoring = sp.csr_matrix((weights, exclude.indices, exclude.indptr), shape=exclude.shape)  # zeros kept
+        ids, scores = implicit_candidates(self.model_, users, scoring, n)
+        return np.where(scores > 0, ids, -1), scores
 
     def similar_items(self, item: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``n`` most similar items to ``item`` (index space), itself excluded."""
