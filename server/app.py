@@ -13,6 +13,7 @@ from litestar import Litestar, MediaType, Request, Response, Router, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.config.cors import CORSConfig
 from litestar.exceptions import (
+    HTTPException,
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
@@ -28,6 +29,7 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -118,6 +120,8 @@ def recommendation_routes(services: Services) -> Router:
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
         raises=LOOKUP_ERRORS,
+        before_request=_require_json,
+        responses={415: ResponseSpec(data_container=dict, description="The body is not declared as JSON")},
         summary="Store a rating; the user's next lists leave the movie out (and may fold it in)",
     )
     def rate(user_id: PathId, data: JSONBody[S.RatingIn]) -> S.RatingStored:
@@ -258,6 +262,17 @@ def ops_routes(services: Services) -> Router:
     return Router("/", route_handlers=[health, live, stats, reload, feedback], tags=["operations"])
 
 
+def _require_json(request: Request) -> None:
+    """POST bodies must say they are JSON: a form or text/plain body is what a foreign web page
+    can send without a CORS preflight, so it is refused before it is read."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise HTTPException(
+            status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail=f"the body must be JSON sent as Content-Type: application/json, got {kind or 'none'!r}",
+        )
+
+
 def _check_admin(config: ServerConfig, api_key: str | None) -> None:
     """Admin routes: refused when no key is configured; the key compared in constant time."""
     expected = config.admin_key
@@ -319,6 +334,18 @@ def _domain_error(request: Request, exc: RecsysError) -> Response:
     return Response({"status_code": status, "detail": str(exc)}, status_code=status, media_type=MediaType.JSON)
 
 
+def _too_deep(request: Request, exc: RecursionError) -> Response:
+    """msgspec refuses JSON nested past its depth limit with a RecursionError: bad input, a 400.
+    Any other RecursionError is ours: a 500."""
+    if "deserializing" not in str(exc):
+        return _internal_error(request, exc)
+    return Response(
+        {"status_code": HTTP_400_BAD_REQUEST, "detail": "the JSON body is nested too deeply"},
+        status_code=HTTP_400_BAD_REQUEST,
+        media_type=MediaType.JSON,
+    )
+
+
 def _internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path)
     return Response({"status_code": 500, "detail": "internal error"}, status_code=500, media_type=MediaType.JSON)
@@ -356,6 +383,10 @@ def create_app(config: ServerConfig) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
         ),
-        exception_handlers={RecsysError: _domain_error, HTTP_500_INTERNAL_SERVER_ERROR: _internal_error},
+        exception_handlers={
+            RecsysError: _domain_error,
+            RecursionError: _too_deep,
+            HTTP_500_INTERNAL_SERVER_ERROR: _internal_error,
+        },
         request_max_body_size=config.max_body_bytes,
     )

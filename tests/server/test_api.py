@@ -326,3 +326,19 @@ def test_the_schema_is_json_and_says_what_the_server_does(client):
     assert params["k"]["schema"]["maximum"] == 20 and params["user_id"]["schema"]["pattern"]
     assert client.get(f"/recommend/{known_user(client)}?k=21").status_code == 400
     assert "503" in schema["paths"]["/health"]["get"]["responses"]
+
+
+def test_post_bodies_must_be_declared_json(client):
+    body = '{"movie_id": 1, "rating": 4.0}'
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None):
+        headers = {"content-type": kind} if kind else {}
+        res = client.post("/users/5/ratings", content=body, headers=headers)
+        assert res.status_code == 415 and "application/json" in res.json()["detail"], kind
+    ok = client.post("/users/5/ratings", content=body, headers={"content-type": "application/json; charset=utf-8"})
+    assert ok.status_code == 201
+
+
+def test_a_deeply_nested_body_is_a_400(client):
+    for depth in (500, 1000, 5000):
+        res = client.post("/users/5/ratings", content="[" * depth, headers={"content-type": "application/json"})
+        assert res.status_code == 400, (depth, res.text[:200])
