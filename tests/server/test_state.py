@@ -12,8 +12,8 @@ from recommender.warehouse.connection import SqlLibrary
 from server.state import FeedbackStore
 
 
-def test_a_feedback_file_held_by_another_process_is_refused_clearly(tmp_path):
-    path = tmp_path / "feedback.duckdb"
+def _hold(path):
+    """Another process holding a DuckDB file read-write (as a running server holds its feedback)."""
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -24,8 +24,14 @@ def test_a_feedback_file_held_by_another_process_is_refused_clearly(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout.readline().strip() == "ready"
+    return holder
+
+
+def test_a_feedback_file_held_by_another_process_is_refused_clearly(tmp_path):
+    path = tmp_path / "feedback.duckdb"
+    holder = _hold(path)
     try:
-        assert holder.stdout.readline().strip() == "ready"
         with pytest.raises(FeedbackStoreBusy, match="RECSYS_FEEDBACK_DB"):
             FeedbackStore(path, SqlLibrary(Settings().sql_dir))
     finally:
@@ -73,18 +79,8 @@ def test_ratings_posted_before_a_restart_are_still_used(tmp_path):
 
 def test_a_second_server_on_the_same_feedback_file_fails_in_one_line(served, tmp_path):
     path = tmp_path / "feedback.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
-            str(path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = _hold(path)
     try:
-        assert holder.stdout.readline().strip() == "ready"
         env = {**os.environ, "RECSYS_WAREHOUSE": str(served.warehouse), "RECSYS_FEEDBACK_DB": str(path)}
         out = subprocess.run(
             [sys.executable, "-m", "recommender", "serve", "--port", "1"],
