@@ -22,7 +22,7 @@ from litestar.exceptions import (
 )
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.params import FromQuery, HeaderParameter, JSONBody, Parameter, QueryParameter
+from litestar.params import Body, FromQuery, HeaderParameter, Parameter, QueryParameter
 from litestar.response.base import ASGIResponse
 from litestar.status_codes import (
     HTTP_201_CREATED,
@@ -46,15 +46,17 @@ from server.state import ServingState
 log = logging.getLogger("recsys.server")
 
 K = Annotated[int, QueryParameter(ge=1, le=S.MAX_K, description="list length (at most the precomputed length)")]
-# the pattern is documented here and enforced by service.parse_id, whose 400 says in words
-# what is wrong (Litestar's own check would answer with the regular expression)
+# documented as the integer it is, read from the path text by service.parse_id, whose 400
+# says in words what is wrong (and which refuses '+42', '042', other scripts' digits)
 PathId = Annotated[
     str,
     Parameter(
-        schema_extra={"pattern": S.ID_REGEX, "minLength": 1, "maxLength": 10},
-        description=f"a positive integer in decimal digits, at most {S.MAX_ID}",
+        schema_extra={"type": "integer", "minimum": 1, "maximum": S.MAX_ID},
+        description=f"a positive integer written in decimal digits (no sign, no leading zero), at most {S.MAX_ID}",
     ),
 ]
+#: The rating body refuses unknown fields; the schema says so (Litestar would not).
+RatingBody = Annotated[S.RatingIn, Body(schema_extra={"additionalProperties": False})]
 LOOKUP_ERRORS = [ValidationException, NotFoundException, ServiceUnavailableException]
 
 
@@ -124,7 +126,7 @@ def recommendation_routes(services: Services) -> Router:
         responses={415: ResponseSpec(data_container=dict, description="The body is not declared as JSON")},
         summary="Store a rating; the user's next lists leave the movie out (and may fold it in)",
     )
-    def rate(user_id: PathId, data: JSONBody[S.RatingIn]) -> S.RatingStored:
+    def rate(user_id: PathId, data: RatingBody) -> S.RatingStored:
         snap = services.snapshot()
         uid = service.parse_id(user_id, "user_id")
         service.movie_or_404(snap, data.movie_id)
@@ -246,7 +248,7 @@ def ops_routes(services: Services) -> Router:
     )
     def feedback(
         api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None,
-        after: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=S.MAX_SEQ)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000,
     ) -> S.FeedbackPage:
         _check_admin(services.config, api_key)

@@ -13,11 +13,11 @@ from recommender.names import MODEL_NAMES
 ModelName = Literal[MODEL_NAMES]  # type: ignore[valid-type]  # the one list of names
 Tier = Literal["personalised", "fold-in", "popular"]
 MAX_ID = 2**31 - 1
-#: A path id as the API accepts it: canonical decimal, 1..MAX_ID (the range is checked apart).
-ID_REGEX = r"^[1-9][0-9]{0,9}$"
 #: What parse_id reads as a number before checking the range: ASCII digits, no sign, no
 #: leading zero (so '+42', '042', ' 42' and other scripts' digits are never user 42).
 DECIMAL = re.compile(r"(0|[1-9][0-9]*)\Z")
+#: Largest feedback seq a request may name (exact in JSON's doubles, so the schema is exact).
+MAX_SEQ = 2**53 - 1
 #: Longest list a request may ask for (the precomputed length).
 MAX_K = 20
 
