@@ -18,8 +18,10 @@ from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
     ServiceUnavailableException,
+    TooManyRequestsException,
     ValidationException,
 )
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.params import Body, FromQuery, HeaderParameter, Parameter, QueryParameter
@@ -121,8 +123,9 @@ def recommendation_routes(services: Services) -> Router:
         "/users/{user_id:str}/ratings",
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
-        raises=LOOKUP_ERRORS,
+        raises=[*LOOKUP_ERRORS, TooManyRequestsException],
         before_request=_require_json,
+        middleware=_rate_limit(services.config.rate_limit_ratings, "ratings"),
         responses={415: ResponseSpec(data_container=dict, description="The body is not declared as JSON")},
         summary="Store a rating; the user's next lists leave the movie out (and may fold it in)",
     )
@@ -228,7 +231,13 @@ def ops_routes(services: Services) -> Router:
         "/admin/reload",
         sync_to_thread=True,
         status_code=200,
-        raises=[NotAuthorizedException, PermissionDeniedException, ServiceUnavailableException],
+        raises=[
+            NotAuthorizedException,
+            PermissionDeniedException,
+            ServiceUnavailableException,
+            TooManyRequestsException,
+        ],
+        middleware=_rate_limit(services.config.rate_limit_admin, "admin"),
         summary="Switch to the version serving/ACTIVE.json names (needs X-API-Key)",
     )
     def reload(api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None) -> S.Reloaded:
@@ -243,7 +252,14 @@ def ops_routes(services: Services) -> Router:
     @get(
         "/admin/feedback",
         sync_to_thread=True,
-        raises=[NotAuthorizedException, PermissionDeniedException, ValidationException, ServiceUnavailableException],
+        raises=[
+            NotAuthorizedException,
+            PermissionDeniedException,
+            ValidationException,
+            ServiceUnavailableException,
+            TooManyRequestsException,
+        ],
+        middleware=_rate_limit(services.config.rate_limit_admin, "admin"),
         summary="Ratings stored after a seq, oldest first (read by `recsys ingest-feedback --server`; needs X-API-Key)",
     )
     def feedback(
@@ -262,6 +278,28 @@ def ops_routes(services: Services) -> Router:
         )
 
     return Router("/", route_handlers=[health, live, stats, reload, feedback], tags=["operations"])
+
+
+def _rate_limit(per_minute: int, bucket: str) -> list:
+    """Per client address; a request over the limit gets 429 with Retry-After. One store per
+    bucket, so the admin routes share their budget and the ratings route has its own."""
+    if per_minute <= 0:
+        return []
+    config = RateLimitConfig(
+        rate_limit=("minute", per_minute), store=f"rate_limit_{bucket}", middleware_class=RetryAfterRateLimit
+    )
+    return [config.middleware]
+
+
+class RetryAfterRateLimit(RateLimitMiddleware):
+    """Litestar's rate limit, whose 429 also says when to come back (``Retry-After``, seconds)."""
+
+    def create_response_headers(self, cache_object) -> dict[str, str]:
+        headers = super().create_response_headers(cache_object)
+        reset = headers.get(self.config.rate_limit_reset_header_key)
+        if reset is not None:
+            headers["Retry-After"] = str(max(1, int(reset)))
+        return headers
 
 
 def _require_json(request: Request) -> None:

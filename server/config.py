@@ -22,6 +22,10 @@ class ServerConfig:
     #: TTL cache in front of the table lookups (entries, seconds); size 0 disables it.
     cache_size: int = 10_000
     cache_ttl_s: float = 300.0
+    #: Requests per minute per client address to POST /users/{id}/ratings and to /admin/*
+    #: (``RECSYS_RATE_LIMIT_RATINGS``, ``RECSYS_RATE_LIMIT_ADMIN``); 0 disables the limit.
+    rate_limit_ratings: int = 600
+    rate_limit_admin: int = 120
     #: Seconds an old version stays open after a reload (for requests already using it).
     reload_grace_s: float = 30.0
     #: Largest request body in bytes.
@@ -53,6 +57,10 @@ class ServerConfig:
                 values["access_log"] = env["RECSYS_ACCESS_LOG"]
             if env.get("RECSYS_CACHE_TTL"):
                 values["cache_ttl_s"] = float(env["RECSYS_CACHE_TTL"])
+            if env.get("RECSYS_RATE_LIMIT_RATINGS"):
+                values["rate_limit_ratings"] = int(env["RECSYS_RATE_LIMIT_RATINGS"])
+            if env.get("RECSYS_RATE_LIMIT_ADMIN"):
+                values["rate_limit_admin"] = int(env["RECSYS_RATE_LIMIT_ADMIN"])
         except ValueError as exc:
             raise ConfigError(f"server setting: {exc}") from exc
         if "*" in values.get("cors_origins", ()):

@@ -343,3 +343,18 @@ def test_a_deeply_nested_body_is_a_400(client):
     for depth in (500, 1000, 5000):
         res = client.post("/users/5/ratings", content="[" * depth, headers={"content-type": "application/json"})
         assert res.status_code == 400, (depth, res.text[:200])
+
+
+def test_ratings_and_admin_routes_are_rate_limited_per_client(served, tmp_path):
+    config = ServerConfig.from_env(served, environ={
+        "RECSYS_ADMIN_KEY": "k", "RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb"), "RECSYS_ACCESS_LOG": "off",
+        "RECSYS_RATE_LIMIT_RATINGS": "3", "RECSYS_RATE_LIMIT_ADMIN": "2"})  # fmt: skip
+    with TestClient(create_app(config)) as c:
+        codes = [c.post("/users/7/ratings", json={"movie_id": 1, "rating": 4.0}).status_code for _ in range(4)]
+        assert codes == [201, 201, 201, 429]
+        limited = c.post("/users/7/ratings", json={"movie_id": 1, "rating": 4.0})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+        assert c.get("/recommend/7?k=3").status_code == 200  # reads are not limited
+        admin = [c.post("/admin/reload", headers={"X-API-Key": "k"}).status_code for _ in range(2)]
+        admin.append(c.get("/admin/feedback", headers={"X-API-Key": "k"}).status_code)
+        assert admin == [200, 200, 429]
