@@ -6,11 +6,12 @@ One ingest is one transaction: any bad file leaves the previous contents untouch
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -58,6 +59,8 @@ class LoadedFile:
     bytes: int
     content_hash: str
     duration_s: float
+    #: What was reported but not refused (e.g. {"no_final_newline": 1}).
+    warnings: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,14 +136,33 @@ def _load_all(con, sql, present, hashes, data_dir, say) -> IngestResult:
             if rows == 0:
                 raise IngestError(source.file, "has a header but no rows")
             duration = time.perf_counter() - started
-            files.append(LoadedFile(source, path, rows, size, hashes[source.file].result(), duration))
+            warnings = {}
+            if not _ends_with_newline(path):
+                warnings["no_final_newline"] = 1
+                say(f"  warning: {source.file} does not end with a line break: its last line (line {rows + 1}) "
+                    "may have been cut off; it was loaded as it reads")
+            files.append(LoadedFile(source, path, rows, size, hashes[source.file].result(), duration, warnings))
             say(f"  {source.file}: {rows:,} rows in {duration:.1f} s")
+        # across files: every rated movie is listed (else it could be recommended, never shown)
+        (bad,) = sql.run(con, "warehouse/ingest/check_rated_movies.sql").fetchall()[0]
+        if bad:
+            ratings = next(p for s, p in present if s.name == "ratings")
+            line, problem = sql.run(con, "warehouse/ingest/locate_rated_movies.sql", {"path": str(ratings)}).fetchall()[0]
+            raise IngestError("ratings.csv", f"{problem} ({bad} rating(s) of unlisted movies)", line)
         for f in files:
             sql.run(con, "warehouse/ingest/log.sql", {
                 "ingest_id": ingest_id, "source_dir": str(data_dir), "file": f.source.file,
                 "table_name": f.source.table, "rows": f.rows, "bytes": f.bytes, "content_hash": f.content_hash,
-                "duration_s": f.duration_s})
+                "duration_s": f.duration_s, "warnings": json.dumps(f.warnings)})
     return IngestResult(ingest_id, tuple(files), False)
+
+
+def _ends_with_newline(path: Path) -> bool:
+    if path.stat().st_size == 0:
+        return True
+    with open(path, "rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) in (b"\n", b"\r")
 
 
 def _check_header(path: Path, source: Source) -> None:

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from recommender.warehouse.ingest import IngestError, ingest
@@ -46,6 +48,10 @@ BAD_RATINGS = [
     ("1,3,7.5,964981247", 3, r"ratings.csv line 3: rating 7.5 is outside 0.5..5.0"),
     ("1,3,0.0,964981247", 3, r"ratings.csv line 3: rating 0.0 is outside 0.5..5.0"),
     (",3,4.0,964981247", 3, r"ratings.csv line 3: userId is empty"),
+    ("1,3,4.3,964981247", 3, r"ratings.csv line 3: rating 4.3 is not a half star"),
+    ("-1,3,4.0,964981247", 3, r"ratings.csv line 3: userId -1 is not a positive id"),
+    ("1,-3,4.0,964981247", 3, r"ratings.csv line 3: movieId -3 is not a positive id"),
+    ("1,99,4.0,964981247", 3, r"ratings.csv line 3: movieId 99 is not in movies.csv"),
 ]
 
 
@@ -113,3 +119,24 @@ def test_interactions_keep_the_latest_rating_of_a_repeated_pair(memory_warehouse
     memory_warehouse.execute("insert into settings (rating_threshold, recent_days) values (4.0, 365)")
     rows = memory_warehouse.execute("select user_id, movie_id, ts, rating from interactions order by all").fetchall()
     assert rows == [(1, 2, 300, 4.5), (1, 3, 100, 5.0), (2, 1, 50, 4.0)]
+
+
+def test_a_movie_listed_twice_is_refused_with_both_lines(memory_warehouse, sql, tmp_path):
+    folder = make_movielens(tmp_path / "dup")
+    write_csv(folder / "movies.csv", MOVIES_HEADER, ["1,Toy Story (1995),Comedy", "2,Heat (1995),Action",
+                                                     "1,Not Toy Story (2001),Drama"])  # fmt: skip
+    write_csv(folder / "ratings.csv", RATINGS_HEADER, ["1,1,4.0,964982703", "2,2,3.0,964982704"])
+    with pytest.raises(IngestError, match=r"movies.csv line 4: movieId 1 is listed twice \(first on line 2\)"):
+        ingest(memory_warehouse, sql, folder)
+    assert _count(memory_warehouse, "raw_movies") == 0
+
+
+def test_a_file_without_a_final_line_break_is_loaded_and_reported(memory_warehouse, sql, tmp_path):
+    folder = make_movielens(tmp_path / "cut")
+    text = (folder / "ratings.csv").read_text()
+    (folder / "ratings.csv").write_text(text.rstrip("\n")[:-3])  # the last timestamp cut short
+    messages = []
+    ingest(memory_warehouse, sql, folder, say=messages.append)
+    assert any("ratings.csv does not end with a line break" in m for m in messages)
+    warnings = dict(memory_warehouse.execute("select file, warnings::varchar from ingest_log").fetchall())
+    assert json.loads(warnings["ratings.csv"]) == {"no_final_newline": 1} and json.loads(warnings["movies.csv"]) == {}

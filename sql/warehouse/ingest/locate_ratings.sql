@@ -8,8 +8,8 @@ numbered as (
 )
 select
     line,
-    ratings_row_problem(user_id, movie_id, rating, ts) as problem
+    ratings_row_problem_v2(user_id, movie_id, rating, ts) as problem
 from numbered
-where ratings_row_problem(user_id, movie_id, rating, ts) is not null
+where ratings_row_problem_v2(user_id, movie_id, rating, ts) is not null
 order by line
 limit 1;

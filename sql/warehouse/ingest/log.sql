@@ -8,6 +8,9 @@ insert into ingest_log (
     rows,
     bytes,
     content_hash,
-    duration_s
+    duration_s,
+    warnings
 )
-values ($ingest_id, now()::timestamp, $source_dir, $file, $table_name, $rows, $bytes, $content_hash, $duration_s);
+values (
+    $ingest_id, now()::timestamp, $source_dir, $file, $table_name, $rows, $bytes, $content_hash, $duration_s, $warnings
+);
