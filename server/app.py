@@ -6,9 +6,10 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Litestar, MediaType, Request, Response, Router, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.config.cors import CORSConfig
@@ -124,7 +125,7 @@ def recommendation_routes(services: Services) -> Router:
         sync_to_thread=True,
         status_code=HTTP_201_CREATED,
         raises=[*LOOKUP_ERRORS, TooManyRequestsException],
-        before_request=_require_json,
+        before_request=_strict_json_body(S.RatingIn),
         middleware=_rate_limit(services.config.rate_limit_ratings, "ratings"),
         responses={415: ResponseSpec(data_container=dict, description="The body is not declared as JSON")},
         summary="Store a rating; the user's next lists leave the movie out (and may fold it in)",
@@ -302,15 +303,59 @@ class RetryAfterRateLimit(RateLimitMiddleware):
         return headers
 
 
-def _require_json(request: Request) -> None:
-    """POST bodies must say they are JSON: a form or text/plain body is what a foreign web page
-    can send without a CORS preflight, so it is refused before it is read."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/json":
-        raise HTTPException(
-            status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            detail=f"the body must be JSON sent as Content-Type: application/json, got {kind or 'none'!r}",
-        )
+def _strict_json_body(schema: type) -> Callable[[Request], Awaitable[None]]:
+    """A before-request hook for a JSON body of type ``schema``:
+
+    - it must say it is JSON (415 otherwise): a form or text/plain body is what a foreign web
+      page can send without a CORS preflight;
+    - its fields must have their JSON types (400 otherwise): Litestar's own conversion is
+      lenient and would read the string ``"4"`` as the number 4. As in JSON Schema, a number
+      with no fraction (``1.0``) is an integer.
+
+    The body stays cached on the request, and Litestar reads the same bytes afterwards."""
+    decoder = msgspec.json.Decoder()  # the JSON as it is; the typed reading is Litestar's, next
+    kinds = {f.encode_name: f.type for f in msgspec.structs.fields(schema)}
+
+    async def check(request: Request) -> None:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise HTTPException(
+                status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                detail=f"the body must be JSON sent as Content-Type: application/json, got {kind or 'none'!r}",
+            )
+        body = await request.body()
+        if not body.strip():
+            raise InvalidInput('the body is empty; expected a JSON object such as {"movie_id": 1, "rating": 4.5}')
+        try:
+            value = decoder.decode(body)
+        except msgspec.DecodeError as exc:
+            raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidInput("the JSON body is nested too deeply") from None
+        if isinstance(value, dict):
+            for name, kind in kinds.items():
+                if name in value and not _json_type_fits(value[name], kind):
+                    raise InvalidInput(f"{name} must be a JSON {_json_type_name(kind)}, got {value[name]!r}")
+
+    return check
+
+
+def _json_type_fits(value: Any, kind: Any) -> bool:
+    """Whether a decoded JSON value has the JSON type a struct field declares (bounds aside:
+    the typed reading checks those). Annotated[...] fields are read as their base type."""
+    base = getattr(kind, "__origin__", kind)
+    if isinstance(value, bool):
+        return base is bool
+    if base is int:
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if base is float:
+        return isinstance(value, int | float)
+    return True
+
+
+def _json_type_name(kind: Any) -> str:
+    base = getattr(kind, "__origin__", kind)
+    return {int: "integer", float: "number", bool: "boolean", str: "string"}.get(base, "value")
 
 
 def _check_admin(config: ServerConfig, api_key: str | None) -> None:

@@ -113,7 +113,7 @@ BAD_BODIES = [
     (b'{"movie_id": 1, "rating": 0}', 400, ">= 0.5"),
     (b'{"movie_id": 1, "rating": 3.3}', 400, "multiple of 0.5"),
     (b'{"movie_id": 1}', 400, "rating"),
-    (b'{"movie_id": "one", "rating": 4}', 400, "Expected `int`"),
+    (b'{"movie_id": "one", "rating": 4}', 400, "movie_id must be a JSON integer"),
     (b'{"movie_id": 1, "rating": 4, "extra": true}', 400, "unknown field"),
     (b'{"movie_id": 1, "rating"', 400, "truncated"),
     (b"not json", 400, "malformed"),
@@ -358,3 +358,20 @@ def test_ratings_and_admin_routes_are_rate_limited_per_client(served, tmp_path):
         admin = [c.post("/admin/reload", headers={"X-API-Key": "k"}).status_code for _ in range(2)]
         admin.append(c.get("/admin/feedback", headers={"X-API-Key": "k"}).status_code)
         assert admin == [200, 200, 429]
+
+
+def test_a_rating_body_has_its_json_types_exactly(client):
+    for body, words in [
+        ('{"movie_id": 1.5, "rating": 4}', "movie_id must be a JSON integer"),
+        ('{"movie_id": "1", "rating": 4}', "movie_id must be a JSON integer"),
+        ('{"movie_id": true, "rating": 4}', "movie_id must be a JSON integer"),
+        ('{"movie_id": 1, "rating": "4"}', "rating must be a JSON number"),
+        ("", "the body is empty"),
+        ("{", "not valid JSON"),
+        ('{"movie_id": 1, "rating": 4, "extra": 1}', "unknown field `extra`"),
+    ]:
+        res = client.post("/users/5/ratings", content=body, headers={"content-type": "application/json"})
+        assert res.status_code == 400 and words in res.text, (body, res.text)
+    assert client.post("/users/5/ratings", json={"movie_id": 1, "rating": 4}).status_code == 201  # 4 is a number
+    # as in JSON Schema, a number without a fraction is an integer
+    assert client.post("/users/5/ratings", json={"movie_id": 1.0, "rating": 4}).json()["movie_id"] == 1
