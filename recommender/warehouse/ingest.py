@@ -18,6 +18,7 @@ from typing import Callable
 import duckdb
 
 from recommender.errors import RecsysError
+from recommender.faults import failpoint
 from recommender.warehouse.connection import SqlLibrary, transaction
 
 
@@ -143,6 +144,7 @@ def _load_all(con, sql, present, hashes, data_dir, say) -> IngestResult:
                     "may have been cut off; it was loaded as it reads")
             files.append(LoadedFile(source, path, rows, size, hashes[source.file].result(), duration, warnings))
             say(f"  {source.file}: {rows:,} rows in {duration:.1f} s")
+            failpoint(f"ingest:loaded-{source.name}")  # inside the transaction: nothing is committed yet
         # across files: every rated movie is listed (else it could be recommended, never shown)
         (bad,) = sql.run(con, "warehouse/ingest/check_rated_movies.sql").fetchall()[0]
         if bad:

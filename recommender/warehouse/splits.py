@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from recommender.config import Settings
+from recommender.faults import failpoint
 from recommender.warehouse.connection import SqlLibrary, transaction
 from recommender.warehouse.jobs import write_settings
 
@@ -16,6 +17,7 @@ def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
     con.execute("set preserve_insertion_order = false")
     with transaction(con):
         write_settings(con, sql, settings)
+        failpoint("split:building")  # inside the transaction: the old splits stay until it commits
         sql.run(
             con,
             "warehouse/splits/materialize.sql",
