@@ -15,8 +15,8 @@ from recommender.names import MODEL_NAMES
 
 PACKAGES = ("recommender", "server")
 SQL_KEYWORDS = ("select", "insert", "update", "delete", "create", "with", "copy", "attach", "alter", "drop", "from")
-#: The one statement built in Python: DuckDB cannot bind a table name as a parameter.
-SQL_ALLOWED = {("recommender/warehouse/connection.py", "insert_arrow")}
+#: Statements allowed in Python (none).
+SQL_ALLOWED: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

@@ -91,15 +91,13 @@ class SqlLibrary:
 
 
 def insert_arrow(con: duckdb.DuckDBPyConnection, table: str, rows) -> None:
-    """Append a ``pyarrow.Table`` to ``table``, columns matched by name. ``table`` is one of
-    the schema's own names, never input: the one statement built here, because DuckDB
-    cannot bind a table name as a parameter."""
-    name = f"new_{table}"
-    con.register(name, rows)
-    try:
-        con.execute(f"insert into {table} by name select * from {name}")
-    finally:
-        con.unregister(name)
+    """Append a ``pyarrow.Table`` to ``table`` (one of the schema's own names, never input).
+    Its columns must be the table's, in the table's order: checked, so a reordered or renamed
+    column fails here rather than landing in the wrong place."""
+    expected = con.table(table).columns
+    if list(rows.column_names) != list(expected):
+        raise ValueError(f"{table}: got columns {rows.column_names}, the table has {expected}")
+    con.from_arrow(rows).insert_into(table)
 
 
 def query_arrow(con: duckdb.DuckDBPyConnection, sql_text: str, params: Mapping[str, Any] | None = None):
