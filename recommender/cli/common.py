@@ -100,8 +100,16 @@ def print_relation(con, sql, relative: str, params: dict | None = None, max_rows
     con.sql(sql.text(relative), params=params).show(max_rows=max_rows, max_width=250)
 
 
+def server_url(url: str | None, flag: str) -> str | None:
+    """A server address given on the command line, checked before anything is done with it."""
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise UserFacingError(f"{flag} takes a server address such as http://127.0.0.1:8000, got {url!r}")
+    return url
+
+
 def reload_server(url: str, api_key: str | None) -> None:
     """POST URL/admin/reload with the admin key; one-line errors."""
+    server_url(url, "--reload")
     if not api_key:
         raise UserFacingError("--reload needs the server's admin key in RECSYS_ADMIN_KEY")
     request = urllib.request.Request(url.rstrip("/") + "/admin/reload", method="POST", headers={"X-API-Key": api_key})

@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from recommender.cli.common import open_warehouse, print_relation, reload_server, say, server_config
+from recommender.cli.common import open_warehouse, print_relation, reload_server, say, server_config, server_url
 from recommender.cli.models import print_runs
 from recommender.cli.warehouse import copy_feedback, feedback_flags, feedback_source
 from recommender.errors import UserFacingError
@@ -106,6 +106,8 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
 
     if args.tune and args.trials < 1:
         raise UserFacingError("--trials must be at least 1")
+    server_url(args.reload, "--reload")
+    server_url(args.server, "--server")
     stage = Stages(6 if args.reload else 5)
     with open_warehouse(settings) as (con, sql):
         with job(con, "retrain", settings):

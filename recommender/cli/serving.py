@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from recommender.cli.common import open_warehouse, print_relation, reload_server, say, server_config
+from recommender.cli.common import open_warehouse, print_relation, reload_server, say, server_config, server_url
 
 
 def register(add) -> None:
@@ -88,6 +88,7 @@ def cmd_versions(args: argparse.Namespace, settings) -> int:
 def cmd_rollback(args: argparse.Namespace, settings) -> int:
     from recommender.serving import versions
 
+    server_url(args.reload, "--reload")  # before anything is switched
     with open_warehouse(settings) as (con, sql):
         previous, active = versions.rollback(con, sql, settings, args.version, force=args.force, say=say)
     say(f"version {active} is active again (was {previous})")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from recommender.cli.common import open_warehouse, print_relation, say, server_config
+from recommender.cli.common import server_url as checked_url
 from recommender.errors import UserFacingError
 from recommender.faults import failpoint
 
@@ -123,7 +124,7 @@ def feedback_source(args: argparse.Namespace, settings, sql, server_url: str | N
     from recommender.feedback import DuckDBFeedbackStore, HttpFeedbackSource
 
     config = server_config(settings)
-    url = getattr(args, "server", None) or (server_url if not args.feedback_db else None)
+    url = checked_url(getattr(args, "server", None), "--server") or (server_url if not args.feedback_db else None)
     if url:
         return HttpFeedbackSource(url, config.admin_key)
     path = args.feedback_db or config.feedback_path
