@@ -60,6 +60,13 @@ PathId = Annotated[
 ]
 #: The rating body refuses unknown fields; the schema says so (Litestar would not).
 RatingBody = Annotated[S.RatingIn, Body(schema_extra={"additionalProperties": False})]
+#: What an admin route can answer besides 200: no key configured, wrong key, not ready, too many.
+ADMIN_ERRORS = [
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ServiceUnavailableException,
+    TooManyRequestsException,
+]
 LOOKUP_ERRORS = [ValidationException, NotFoundException, ServiceUnavailableException]
 
 
@@ -192,6 +199,8 @@ def movie_routes(services: Services) -> Router:
 
 
 def ops_routes(services: Services) -> Router:
+    admin_limit = _rate_limit(services.config.rate_limit_admin, "admin")  # one budget for both admin routes
+
     @get(
         "/health",
         sync_to_thread=True,
@@ -232,13 +241,8 @@ def ops_routes(services: Services) -> Router:
         "/admin/reload",
         sync_to_thread=True,
         status_code=200,
-        raises=[
-            NotAuthorizedException,
-            PermissionDeniedException,
-            ServiceUnavailableException,
-            TooManyRequestsException,
-        ],
-        middleware=_rate_limit(services.config.rate_limit_admin, "admin"),
+        raises=ADMIN_ERRORS,
+        middleware=admin_limit,
         summary="Switch to the version serving/ACTIVE.json names (needs X-API-Key)",
     )
     def reload(api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None) -> S.Reloaded:
@@ -253,14 +257,8 @@ def ops_routes(services: Services) -> Router:
     @get(
         "/admin/feedback",
         sync_to_thread=True,
-        raises=[
-            NotAuthorizedException,
-            PermissionDeniedException,
-            ValidationException,
-            ServiceUnavailableException,
-            TooManyRequestsException,
-        ],
-        middleware=_rate_limit(services.config.rate_limit_admin, "admin"),
+        raises=[*ADMIN_ERRORS, ValidationException],
+        middleware=admin_limit,
         summary="Ratings stored after a seq, oldest first (read by `recsys ingest-feedback --server`; needs X-API-Key)",
     )
     def feedback(

@@ -34,10 +34,6 @@ def register(add) -> None:
     p.set_defaults(handler=cmd_report)
 
 
-def expand(model: str) -> list[str]:
-    return list(MODEL_NAMES) if model == "all" else [model]
-
-
 def print_runs(con, sql, run_ids: list[str]) -> None:
     if run_ids:
         print_relation(con, sql, "warehouse/runs/results.sql", {"run_ids": run_ids})
@@ -48,7 +44,7 @@ def cmd_train(args: argparse.Namespace, settings) -> int:
 
     with open_warehouse(settings) as (con, sql):
         wb = pipeline.Workbench(con, sql, settings, say=say)
-        results = pipeline.train(wb, expand(args.model))
+        results = pipeline.train(wb, args.model)
         print_runs(con, sql, [r.run_id for r in results])
     return 0
 
@@ -60,7 +56,7 @@ def cmd_tune(args: argparse.Namespace, settings) -> int:
         raise UserFacingError("--trials must be at least 1")
     with open_warehouse(settings) as (con, sql):
         wb = pipeline.Workbench(con, sql, settings, say=say)
-        for model in expand(args.model):  # in MODEL_NAMES order: diverse re-ranks the tuned ALS, after it
+        for model in pipeline.expand(args.model):  # in MODEL_NAMES order: diverse re-ranks the tuned ALS, after it
             say(f"tuning {model} on val ...")
             pipeline.tune(wb, model, args.trials)
     return 0
@@ -72,7 +68,7 @@ def cmd_evaluate(args: argparse.Namespace, settings) -> int:
     with open_warehouse(settings) as (con, sql):
         wb = pipeline.Workbench(con, sql, settings, say=say)
         say(f"refitting on {'+'.join(pipeline.FIT_PARTS[args.eval_part])}, scoring {args.eval_part} ...")
-        results = pipeline.evaluate_final(wb, expand(args.model), args.eval_part)
+        results = pipeline.evaluate_final(wb, args.model, args.eval_part)
         print_runs(con, sql, [r.run_id for r in results])
     return 0
 
