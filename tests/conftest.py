@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from recommender.config import REPO_ROOT, Settings
+from recommender.datasets import bundled_dir
 from recommender.warehouse.connection import SqlLibrary, connect
 from recommender.warehouse.ingest import ingest
 from recommender.warehouse.migrations import migrate
@@ -52,10 +53,12 @@ def loaded_warehouse(settings: Settings, sql: SqlLibrary, small_folder: Path):
 
 
 def real_data_dir() -> Path:
+    """The real MovieLens folder for the realdata tests: RECSYS_TEST_DATA, else the bundled
+    ml-latest-small (so a plain `pytest` runs them)."""
     folder = os.environ.get("RECSYS_TEST_DATA")
     if not folder:
-        pytest.skip("RECSYS_TEST_DATA is not set (point it at a MovieLens folder, e.g. ml-latest-small)")
+        return bundled_dir()
     path = Path(folder)
-    if not (path / "ratings.csv").exists():
-        pytest.skip(f"RECSYS_TEST_DATA={folder} has no ratings.csv")
+    if not any((path / name).exists() for name in ("ratings.csv", "ratings.csv.gz", "u.data")):
+        pytest.fail(f"RECSYS_TEST_DATA={folder} holds no MovieLens ratings file")
     return path

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import duckdb
 
 from recommender.config import Settings
 from recommender.errors import RecsysError
 
+_log = logging.getLogger(__name__)
 
-def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file named by ``settings.warehouse``.
+
+def connect(settings: Settings, *, read_only: bool = False, progress: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file named by ``settings.warehouse``; ``progress`` turns on DuckDB's
+    progress bar for queries over two seconds (for a terminal only: in a log it is noise).
 
     DuckDB allows one read-write process per file (or many read-only ones), so jobs
     open it for as short as they can and never keep it as a global.
@@ -27,7 +33,9 @@ def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyCo
         config["threads"] = settings.threads
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(path), read_only=read_only, config=config)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+        con.execute(f"set enable_progress_bar = {'true' if progress else 'false'}")
+        return con
     except OSError as exc:
         raise WarehouseError(f"cannot create the warehouse folder {path.parent}: {exc.strerror}") from exc
     except duckdb.IOException as exc:
@@ -80,9 +88,12 @@ class SqlLibrary:
             statements = self._statements[relative] = [
                 (s, frozenset(_PARAMETER.findall(s))) for s in _split_statements(self.text(relative)) if s.strip()]
         result = None
+        started = time.perf_counter()
         for statement, used in statements:
             names = {k: v for k, v in (params or {}).items() if k in used}
             result = con.execute(statement, names) if names else con.execute(statement)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug(f"  sql {relative}: {time.perf_counter() - started:.2f}s")
         return result
 
     def arrow(self, con: duckdb.DuckDBPyConnection, relative: str, params: Mapping[str, Any] | None = None):

@@ -16,6 +16,11 @@ from tqdm import tqdm
 from recommender.errors import RecsysError
 
 BASE_URL = "https://files.grouplens.org/datasets/movielens"
+#: What to do without the network, said with every network failure.
+OFFLINE_HINT = (
+    "offline, `recsys run` and `recsys ingest` use the bundled ml-latest-small, and `recsys ingest DIR` "
+    "loads a copy you already have"
+)
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ def _fetch(url: str, dest: Path, progress: bool) -> str:
         if total is not None and received != total:
             raise DownloadError(f"{url}: connection closed after {received} of {total} bytes")
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise DownloadError(f"{url}: download failed ({exc})") from exc
+        raise DownloadError(f"{url}: download failed ({_reason(exc)}); {OFFLINE_HINT}") from exc
     return md5.hexdigest()
 
 
@@ -95,7 +100,15 @@ def _fetch_text(url: str) -> str:
         with urllib.request.urlopen(url, timeout=60) as response:
             return response.read().decode("ascii", errors="replace")
     except (urllib.error.URLError, OSError) as exc:
-        raise DownloadError(f"{url}: could not fetch the checksum ({exc})") from exc
+        raise DownloadError(f"{url}: could not fetch the checksum ({_reason(exc)}); {OFFLINE_HINT}") from exc
+
+
+def _reason(exc: Exception) -> str:
+    """urllib's errors without their wrapping: 'Connection refused', 'HTTP Error 404: Not Found'."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(exc, urllib.error.HTTPError) or reason is None:
+        return str(exc)
+    return str(getattr(reason, "strerror", None) or reason)
 
 
 def _safe_extract(zf: zipfile.ZipFile, dest: Path) -> None:

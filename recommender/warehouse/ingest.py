@@ -1,19 +1,23 @@
-"""Loading the MovieLens CSVs (ml-25m / ml-latest-small layout) into the raw tables.
+"""Loading a MovieLens folder into the raw tables.
 
-One ingest is one transaction: any bad file leaves the previous contents untouched.
+Two layouts: ml-25m / ml-latest(-small) (``ratings.csv``, ``movies.csv`` [``tags.csv``,
+``links.csv``], each possibly gzip-compressed as ``*.csv.gz``) and MovieLens 100K
+(``u.data``, ``u.item``). Both land in the same raw tables. One ingest is one transaction:
+any bad file leaves the previous contents untouched.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
@@ -24,21 +28,53 @@ from recommender.warehouse.connection import SqlLibrary, transaction
 
 @dataclass(frozen=True)
 class Source:
+    #: ratings / movies / tags / links: names the raw table and the SQL files.
     name: str
     file: str
     table: str
-    header: tuple[str, ...]
+    #: The header line's columns; None for a headerless file.
+    header: tuple[str, ...] | None
     required: bool
 
 
-SOURCES = (
-    Source("ratings", "ratings.csv", "raw_ratings", ("userId", "movieId", "rating", "timestamp"), True),
-    Source("movies", "movies.csv", "raw_movies", ("movieId", "title", "genres"), True),
-    Source("tags", "tags.csv", "raw_tags", ("userId", "movieId", "tag", "timestamp"), False),
-    Source("links", "links.csv", "raw_links", ("movieId", "imdbId", "tmdbId"), False),
-)
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    #: Load and locate queries live in sql/warehouse/ingest/<sql_folder>.
+    sql_folder: str
+    sources: tuple[Source, ...]
 
-#: Files above this size get DuckDB's progress bar.
+    @property
+    def required_files(self) -> tuple[str, ...]:
+        return tuple(s.file for s in self.sources if s.required)
+
+
+MOVIELENS_CSV = Layout(
+    "MovieLens CSV (ml-25m, ml-latest, ml-latest-small: ratings.csv, movies.csv [tags.csv, links.csv], "
+    "as .csv or .csv.gz)",
+    "",
+    (
+        Source("ratings", "ratings.csv", "raw_ratings", ("userId", "movieId", "rating", "timestamp"), True),
+        Source("movies", "movies.csv", "raw_movies", ("movieId", "title", "genres"), True),
+        Source("tags", "tags.csv", "raw_tags", ("userId", "movieId", "tag", "timestamp"), False),
+        Source("links", "links.csv", "raw_links", ("movieId", "imdbId", "tmdbId"), False),
+    ),
+)
+MOVIELENS_100K = Layout(
+    "MovieLens 100K (u.data, u.item)",
+    "ml100k/",
+    (
+        Source("ratings", "u.data", "raw_ratings", None, True),
+        Source("movies", "u.item", "raw_movies", None, True),
+    ),
+)
+LAYOUTS = (MOVIELENS_CSV, MOVIELENS_100K)
+#: Layouts recognised only to be refused by name: (files that identify it, its name).
+UNSUPPORTED = ((("ratings.dat",), "MovieLens 1M / 10M (ratings.dat, movies.dat: '::'-separated)"),)
+#: Every raw table an ingest replaces (a layout without tags clears them).
+SOURCES = MOVIELENS_CSV.sources
+
+#: Files above this size get a "loading ..." line before their load (it takes a while).
 LARGE_FILE_BYTES = 64 * 1024 * 1024
 
 
@@ -89,77 +125,115 @@ def ingest(
     Re-ingesting files whose content hashes match the last ingest is a no-op unless ``force``.
     """
     data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise IngestError(str(data_dir), "is not a folder (expected ratings.csv, movies.csv, ...)")
+    layout = detect_layout(data_dir)
     present = []
-    for source in SOURCES:
-        path = data_dir / source.file
-        if path.exists():
+    for source in layout.sources:
+        path = _find(data_dir, source.file)
+        if path is not None:
             _check_header(path, source)
             present.append((source, path))
         elif source.required:
-            raise IngestError(source.file, f"is missing from {data_dir}")
+            raise IngestError(source.file, f"is missing from {data_dir} ({layout.name})")
 
     # Hash in background threads (hashlib releases the GIL) while DuckDB loads.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        hashes: dict[str, Future[str]] = {s.file: pool.submit(file_sha256, p) for s, p in present}
+        hashes: dict[str, Future[str]] = {p.name: pool.submit(file_sha256, p) for _, p in present}
         if not force and _same_as_last(con, sql, present, hashes):
             say(f"{data_dir}: same files as the last ingest, nothing to do (use --force to reload)")
             return IngestResult("", (), True)
-        loaded = _load_all(con, sql, present, hashes, data_dir, say)
+        loaded = _load_all(con, sql, layout, present, hashes, data_dir, say)
     return loaded
 
 
-def _load_all(con, sql, present, hashes, data_dir, say) -> IngestResult:
+def detect_layout(data_dir: Path) -> Layout:
+    """The layout of a MovieLens folder, or one IngestError naming what is there and what is supported."""
+    if not data_dir.is_dir():
+        raise IngestError(str(data_dir), "is not a folder (expected ratings.csv, movies.csv, ...)")
+    for layout in LAYOUTS:
+        if _find(data_dir, layout.required_files[0]) is not None:  # the ratings file names the layout
+            return layout
+    supported = "; ".join(layout.name for layout in LAYOUTS)
+    for files, name in UNSUPPORTED:
+        if all((data_dir / f).exists() for f in files):
+            raise IngestError(str(data_dir), f"is in the {name} layout, which is not supported; supported: {supported}")
+    raise IngestError(str(data_dir), f"holds no MovieLens data set that this version reads; supported: {supported}")
+
+
+def _find(data_dir: Path, file: str) -> Path | None:
+    """``file`` in ``data_dir``, or its gzip-compressed ``file.gz``."""
+    for candidate in (data_dir / file, data_dir / f"{file}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _load_all(con, sql, layout, present, hashes, data_dir, say) -> IngestResult:
     ingest_id = uuid.uuid4().hex[:12]
+    folder = f"warehouse/ingest/{layout.sql_folder}"
     files = []
-    large_files = any(p.stat().st_size >= LARGE_FILE_BYTES for _, p in present)
-    con.execute(f"set enable_progress_bar = {str(large_files).lower()}")
     with transaction(con):
         for source in SOURCES:
+            if source.name not in {s.name for s in layout.sources}:
+                sql.run(con, f"warehouse/ingest/clear_{source.name}.sql")  # e.g. no tags in MovieLens 100K
+        for source in layout.sources:
             path = next((p for s, p in present if s is source), None)
             if path is None:
                 sql.run(con, f"warehouse/ingest/clear_{source.name}.sql")
                 continue
             size = path.stat().st_size
             large = size >= LARGE_FILE_BYTES
-            say(f"loading {source.file} ({size / 1e6:,.1f} MB)" + (" ..." if large else ""))
+            say(f"loading {path.name} ({size / 1e6:,.1f} MB)" + (" ..." if large else ""))
             started = time.perf_counter()
             try:
                 # the file's last statement is the insert: its result is the number of rows
-                rows = sql.run(con, f"warehouse/ingest/load_{source.name}.sql", {"path": str(path)}).fetchall()[0][0]
+                rows = sql.run(con, f"{folder}load_{source.name}.sql", {"path": str(path)}).fetchall()[0][0]
             except duckdb.Error as exc:
-                raise _csv_error(source.file, exc) from None
+                raise _csv_error(path.name, exc) from None
             (bad,) = sql.run(con, f"warehouse/ingest/check_{source.name}.sql").fetchall()[0]
             if bad:
-                line, problem = sql.run(con, f"warehouse/ingest/locate_{source.name}.sql", {"path": str(path)}).fetchall()[0]
-                raise IngestError(source.file, f"{problem} ({bad} bad row(s) in the file)", line)
+                line, problem = sql.run(con, f"{folder}locate_{source.name}.sql", {"path": str(path)}).fetchall()[0]
+                raise IngestError(path.name, f"{problem} ({bad} bad row(s) in the file)", line)
             if rows == 0:
-                raise IngestError(source.file, "has a header but no rows")
+                raise IngestError(path.name, "has a header but no rows" if source.header else "is empty")
             duration = time.perf_counter() - started
             warnings = {}
             if not _ends_with_newline(path):
                 warnings["no_final_newline"] = 1
-                say(f"  warning: {source.file} does not end with a line break: its last line (line {rows + 1}) "
-                    "may have been cut off; it was loaded as it reads")
-            files.append(LoadedFile(source, path, rows, size, hashes[source.file].result(), duration, warnings))
-            say(f"  {source.file}: {rows:,} rows in {duration:.1f} s")
+                say(
+                    f"  warning: {path.name} does not end with a line break: its last line (line {rows + 1}) "
+                    "may have been cut off; it was loaded as it reads"
+                )
+            files.append(LoadedFile(source, path, rows, size, hashes[path.name].result(), duration, warnings))
+            say(f"  {path.name}: {rows:,} rows in {duration:.1f} s")
             failpoint(f"ingest:loaded-{source.name}")  # inside the transaction: nothing is committed yet
         # across files: every rated movie is listed (else it could be recommended, never shown)
         (bad,) = sql.run(con, "warehouse/ingest/check_rated_movies.sql").fetchall()[0]
         if bad:
             ratings = next(p for s, p in present if s.name == "ratings")
-            line, problem = sql.run(con, "warehouse/ingest/locate_rated_movies.sql", {"path": str(ratings)}).fetchall()[0]
-            raise IngestError("ratings.csv", f"{problem} ({bad} rating(s) of unlisted movies)", line)
+            line, problem = sql.run(con, f"{folder}locate_rated_movies.sql", {"path": str(ratings)}).fetchall()[0]
+            raise IngestError(ratings.name, f"{problem} ({bad} rating(s) of unlisted movies)", line)
         for f in files:
-            sql.run(con, "warehouse/ingest/log.sql", {
-                "ingest_id": ingest_id, "source_dir": str(data_dir), "file": f.source.file,
-                "table_name": f.source.table, "rows": f.rows, "bytes": f.bytes, "content_hash": f.content_hash,
-                "duration_s": f.duration_s, "warnings": json.dumps(f.warnings)})
+            sql.run(
+                con,
+                "warehouse/ingest/log.sql",
+                {
+                    "ingest_id": ingest_id,
+                    "source_dir": str(data_dir),
+                    "file": f.path.name,
+                    "table_name": f.source.table,
+                    "rows": f.rows,
+                    "bytes": f.bytes,
+                    "content_hash": f.content_hash,
+                    "duration_s": f.duration_s,
+                    "warnings": json.dumps(f.warnings),
+                },
+            )
     return IngestResult(ingest_id, tuple(files), False)
 
 
 def _ends_with_newline(path: Path) -> bool:
+    if path.suffix == ".gz":
+        return True  # a gzip stream carries its length and CRC: a cut-off file fails to decompress
     if path.stat().st_size == 0:
         return True
     with open(path, "rb") as handle:
@@ -168,27 +242,37 @@ def _ends_with_newline(path: Path) -> bool:
 
 
 def _check_header(path: Path, source: Source) -> None:
-    with open(path, "rb") as handle:
-        first = handle.readline().decode("utf-8", errors="replace")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            first = handle.readline().decode("utf-8", errors="replace")
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise IngestError(path.name, f"cannot be read ({exc})") from None
+    if not first.strip():
+        expected = f" (expected the header line {','.join(source.header)!r})" if source.header else ""
+        raise IngestError(path.name, f"is empty{expected}", 1 if first else None)
+    if source.header is None:
+        return
     header = tuple(c.strip().strip('"') for c in first.lstrip("\ufeff").rstrip("\r\n").split(","))
     if header != source.header:
-        raise IngestError(
-            source.file, f"wrong header {','.join(header)!r}, expected {','.join(source.header)!r}", 1
-        )
+        raise IngestError(path.name, f"wrong header {','.join(header)!r}, expected {','.join(source.header)!r}", 1)
 
 
 def _same_as_last(con, sql, present, hashes) -> bool:
     rows = sql.run(con, "warehouse/ingest/last_files.sql").fetchall()
     last = {file: (h, size) for file, h, size in rows}
-    if set(last) != {s.file for s, _ in present}:
+    if set(last) != {p.name for _, p in present}:
         return False
-    if any(last[s.file][1] != p.stat().st_size for s, p in present):
+    if any(last[p.name][1] != p.stat().st_size for _, p in present):
         return False  # cheap check first: no need to wait for the hashes
-    return all(last[s.file][0] == hashes[s.file].result() for s, _ in present)
+    return all(last[p.name][0] == hashes[p.name].result() for _, p in present)
 
 
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
 _ORIGINAL = re.compile(r"Original Line:\s*\n?(.*)")
+
+
+_REASONS = ("Expected Number of Columns", "Error when converting", "Value with unterminated quote", "Invalid unicode")
 
 
 def _csv_error(file: str, exc: duckdb.Error) -> IngestError:
@@ -197,11 +281,7 @@ def _csv_error(file: str, exc: duckdb.Error) -> IngestError:
     line_match = _LINE.search(text)
     original = _ORIGINAL.search(text)
     reason = next(
-        (
-            ln.strip()
-            for ln in text.splitlines()
-            if ln.startswith(("Expected Number of Columns", "Error when converting", "Value with unterminated quote", "Invalid unicode"))
-        ),
+        (ln.strip() for ln in text.splitlines() if ln.startswith(_REASONS)),
         text.splitlines()[0] if text else "unreadable",
     )
     message = reason + (f": {original.group(1).strip()!r}" if original and original.group(1).strip() else "")
