@@ -52,8 +52,10 @@ class Settings:
     sql_dir: Path = SQL_DIR
     #: A rating >= this counts as positive implicit feedback.
     rating_threshold: float = 4.0
-    #: ``global`` (one time cut-off for everybody) or ``per_user`` (each user's latest positives).
-    split_strategy: str = "global"
+    #: ``per_user`` (each user's latest positives are held out: every user is evaluated) or
+    #: ``global`` (one time cut-off for everybody: the leakage-strict protocol, but on a small
+    #: data set only the users active after the cut-off are evaluated).
+    split_strategy: str = "per_user"
     #: Global split: quantile of positive timestamps where validation starts / test starts.
     val_quantile: float = 0.8
     test_quantile: float = 0.9

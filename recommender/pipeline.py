@@ -15,7 +15,14 @@ import scipy.sparse as sp
 from recommender.config import Settings
 from recommender.evaluation.evaluate import Evaluation, evaluate, item_space
 from recommender.evaluation.runlog import RunRecord, best_config, log_run, new_run_id, save_best_config
-from recommender.evaluation.tuning import LAMBDAS, MAX_NDCG_LOSS, SIMILARITIES, candidate_configs, choose_diverse
+from recommender.evaluation.tuning import (
+    LAMBDAS,
+    MAX_NDCG_LOSS,
+    SIMILARITIES,
+    candidate_configs,
+    choose_diverse,
+    grid_size,
+)
 from recommender.models import MODEL_NAMES, MODELS, DiverseALS, DiverseParams, Recommender, create
 from recommender.warehouse.connection import SqlLibrary
 from recommender.warehouse.export import SplitData, load_item_genres, load_production, load_split
@@ -132,7 +139,11 @@ def tune(wb: Workbench, model: str, trials: int) -> RunResult:
     metric, k = OBJECTIVE
     if model == "diverse":
         return sweep_lambda(wb)
-    results = [wb.run("tune", model, params, "val") for params in candidate_configs(model, trials, wb.settings.seed)]
+    configs = candidate_configs(model, trials, wb.settings.seed)
+    grid = grid_size(model)
+    of_grid = " (the whole grid)" if len(configs) == grid else f" of {grid}"
+    wb.say(f"  tuning {model}: {len(configs)} configuration(s){of_grid}")
+    results = [wb.run("tune", model, params, "val") for params in configs]
     best = max(results, key=lambda r: r.evaluation.value(metric, k))
     save_best_config(
         wb.con, wb.sql, wb.settings, model, best.params, best.run_id, metric, k, best.evaluation.value(metric, k)

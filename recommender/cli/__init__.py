@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 
-from recommender.cli import models, run, serving, warehouse
-from recommender.cli.common import SETTING_NAMES, say, settings_flags
+from recommender.cli import app, models, run, serving, warehouse
+from recommender.cli.common import ALL_FLAGS, SETTING_NAMES, configure_output, fail, output_flags, settings_flags
 from recommender.errors import RecsysError
 
-GROUPS = (warehouse, models, serving, run)
+GROUPS = (warehouse, models, serving, run, app)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,11 +21,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(
-        name: str, help_text: str, *, strategy_flags: tuple[str, ...] = ("--split", "--strategy"), settings: bool = True
+        name: str,
+        help_text: str,
+        *,
+        strategy_flags: tuple[str, ...] = ("--split", "--strategy"),
+        settings: bool | tuple[str, ...] = True,
     ) -> argparse.ArgumentParser:
+        """A subcommand with --quiet/--verbose and the settings flags it uses (``settings``: all,
+        none, or a tuple of common.ALL_FLAGS' names)."""
         p = sub.add_parser(name, help=help_text, description=help_text)
+        output_flags(p)
         if settings:
-            settings_flags(p, strategy_flags)
+            settings_flags(p, strategy_flags, ALL_FLAGS if settings is True else settings)
         return p
 
     for group in GROUPS:
@@ -35,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_output(quiet=args.quiet, verbose=args.verbose)
     try:
         from recommender.config import Settings
 
@@ -44,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_sources(overrides)
         return args.handler(args, settings) or 0
     except RecsysError as exc:
-        say(f"recsys {args.command}: {exc.label}: {exc}")
+        fail(f"recsys {args.command}: {exc.label}: {exc}")
         return 2
     except KeyboardInterrupt:
-        say("recsys: interrupted")
+        fail("recsys: interrupted")
         return 130

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 import urllib.error
 import urllib.request
@@ -33,23 +34,88 @@ SETTING_NAMES = (
 )
 
 
+#: The CLI's messages are records of this logger (and its children: the library logs the SQL
+#: files it runs at DEBUG); ``configure_output`` sends them to standard error.
+LOGGER = "recommender"
+
+
+class _StandardError(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (pytest's capture swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def configure_output(quiet: bool = False, verbose: bool = False) -> None:
+    """--quiet: warnings and errors only; --verbose: also each SQL file run, with its time."""
+    handler = _StandardError()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger(LOGGER)
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+
+
 def say(message: str) -> None:
-    """Progress and diagnostics go to standard error; results to standard output."""
+    """Progress and diagnostics go to standard error (results to standard output); a message
+    that starts with "warning:" is a warning, which --quiet still shows."""
+    log = logging.getLogger(f"{LOGGER}.cli")
+    log.log(logging.WARNING if message.lstrip().startswith("warning:") else logging.INFO, message)
+
+
+def fail(message: str) -> None:
+    """An error line: printed whatever the verbosity."""
     print(message, file=sys.stderr, flush=True)
 
 
+def progress_bars() -> bool:
+    """DuckDB's and tqdm's bars only on a terminal, and not with --quiet: in a log they are
+    hundreds of carriage-return frames."""
+    shown = logging.getLogger(LOGGER).isEnabledFor(logging.INFO)
+    return shown and sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def output_flags(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("output").add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true", help="only warnings, errors and results")
+    g.add_argument("-v", "--verbose", action="store_true", help="also each SQL file run, with its time")
+
+
+#: Which settings flags a command shows: the warehouse location alone, or everything that
+#: shapes the split and the evaluation too.
+WAREHOUSE_FLAGS = ("warehouse", "threads")
+ALL_FLAGS = ("warehouse", "data_dir", "split", "threads")
+
+
 def settings_flags(
-    parser: argparse.ArgumentParser, strategy_flags: tuple[str, ...] = ("--split", "--strategy")
+    parser: argparse.ArgumentParser,
+    strategy_flags: tuple[str, ...] = ("--split", "--strategy"),
+    shown: tuple[str, ...] = ALL_FLAGS,
 ) -> None:
     g = parser.add_argument_group("settings (each also read from RECSYS_<NAME>)")
-    g.add_argument("--warehouse", type=Path, help="DuckDB warehouse file [warehouse/movielens.duckdb]")
-    g.add_argument("--data-dir", dest="data_dir", type=Path, help="download folder [data/raw]")
+    if "warehouse" in shown:
+        g.add_argument("--warehouse", type=Path, help="DuckDB warehouse file [warehouse/movielens.duckdb]")
+    if "data_dir" in shown:
+        g.add_argument("--data-dir", dest="data_dir", type=Path, help="download folder [data/raw]")
+    if "split" in shown:
+        _split_flags(g, strategy_flags)
+    if "threads" in shown:
+        g.add_argument("--threads", type=int, help="DuckDB threads [all cores]")
+
+
+def _split_flags(g, strategy_flags: tuple[str, ...]) -> None:
     g.add_argument("--rating-threshold", dest="rating_threshold", type=float, help="positive if rating >= this [4.0]")
     g.add_argument(
         *strategy_flags,
         dest="split_strategy",
         choices=["global", "per-user", "per_user"],
-        help="split strategy [global]",
+        help="split strategy: per-user (each user's latest positives) or global (one time cut-off for "
+        "everybody, the leakage-strict protocol) [per-user]",
     )
     g.add_argument("--val-quantile", dest="val_quantile", type=float, help="global split: val starts here [0.8]")
     g.add_argument("--test-quantile", dest="test_quantile", type=float, help="global split: test starts here [0.9]")
@@ -67,7 +133,6 @@ def settings_flags(
         help="evaluation leaves out every movie rated before the cut-off, or only the history positives [rated]",
     )
     g.add_argument("--seed", type=int, help="seed for every random choice [42]")
-    g.add_argument("--threads", type=int, help="DuckDB threads [all cores]")
 
 
 @contextlib.contextmanager
@@ -82,7 +147,7 @@ def open_warehouse(settings, *, read_only: bool = False, create: bool = False) -
             f"no warehouse at {settings.warehouse}; run `recsys migrate` and "
             "`recsys ingest DIR` (or `recsys run DIR`) first"
         )
-    con = connect(settings, read_only=read_only)
+    con = connect(settings, read_only=read_only, progress=progress_bars())
     try:
         missing = pending(con, settings.sql_dir)
         if missing:

@@ -34,6 +34,26 @@ def register(add) -> None:
     p.set_defaults(handler=cmd_report)
 
 
+#: Fewer users than this in an evaluated part and the metrics' confidence intervals are wide.
+MIN_EVALUATED_USERS = 100
+
+
+def warn_small_parts(con, sql, settings) -> None:
+    """A warning for each evaluated part (val, test) of the current split with few users."""
+    parts = sql.run(con, "warehouse/splits/evaluated_users.sql", {"strategy": settings.split_strategy}).fetchall()
+    for part, users in parts:
+        if users < MIN_EVALUATED_USERS:
+            other = (
+                "the per-user split (--split per-user, the default) holds out every user's latest positives"
+                if settings.split_strategy == "global"
+                else "a larger holdout (--holdout-test) or a larger data set (recsys download ml-25m) gives more"
+            )
+            say(
+                f"warning: {part} has {users} user(s) with held-out positives (fewer than {MIN_EVALUATED_USERS}): "
+                f"its metrics vary a lot between runs; {other}"
+            )
+
+
 def print_runs(con, sql, run_ids: list[str]) -> None:
     if run_ids:
         print_relation(con, sql, "warehouse/runs/results.sql", {"run_ids": run_ids})
@@ -67,6 +87,7 @@ def cmd_evaluate(args: argparse.Namespace, settings) -> int:
 
     with open_warehouse(settings) as (con, sql):
         wb = pipeline.Workbench(con, sql, settings, say=say)
+        warn_small_parts(con, sql, settings)
         say(f"refitting on {'+'.join(pipeline.FIT_PARTS[args.eval_part])}, scoring {args.eval_part} ...")
         results = pipeline.evaluate_final(wb, args.model, args.eval_part)
         print_runs(con, sql, [r.run_id for r in results])

@@ -8,16 +8,23 @@ import time
 from pathlib import Path
 
 from recommender.cli.common import open_warehouse, print_relation, reload_server, say, server_config, server_url
-from recommender.cli.models import print_runs
-from recommender.cli.warehouse import copy_feedback, feedback_flags, feedback_source
+from recommender.cli.models import print_runs, warn_small_parts
+from recommender.cli.warehouse import (
+    copy_feedback,
+    data_dir_argument,
+    data_folder,
+    feedback_flags,
+    feedback_source,
+    migrate_warehouse,
+)
 from recommender.errors import UserFacingError
 from recommender.names import MODEL_NAMES
 
 
 def register(add) -> None:
     p = add("run", "the main job: migrate, ingest, tune, evaluate, report, precompute")
-    p.add_argument("dir", type=Path, help="MovieLens folder (ratings.csv, movies.csv, ...)")
-    p.add_argument("--trials", type=int, default=12, help="tuning configurations per model [12]")
+    data_dir_argument(p)
+    p.add_argument("--trials", type=int, default=12, help="tuning configurations per model, at most [12]")
     p.add_argument("--out", type=Path, default=Path("reports"), help="report folder [reports]")
     p.add_argument("--no-precompute", action="store_true", help="stop after the report")
     p.set_defaults(handler=cmd_run)
@@ -59,29 +66,25 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
     from recommender import pipeline
     from recommender.evaluation.report import write_report
     from recommender.serving.precompute import precompute_and_publish
-    from recommender.warehouse.connection import connect
     from recommender.warehouse.ingest import ingest
     from recommender.warehouse.jobs import job
-    from recommender.warehouse.migrations import migrate
     from recommender.warehouse.splits import build_splits
 
     if args.trials < 1:
         raise UserFacingError("--trials must be at least 1")
+    folder = data_folder(args.dir)
     stage = Stages(6 if not args.no_precompute else 5)
     stage(f"migrate {settings.warehouse}")
-    con = connect(settings)
-    try:
-        migrate(con, settings.sql_dir)
-    finally:
-        con.close()
+    migrate_warehouse(settings)
     with open_warehouse(settings) as (con, sql):
-        with job(con, f"run {args.dir}", settings):
-            stage(f"ingest {args.dir} and build the splits")
-            ingest(con, sql, args.dir, say=say)
+        with job(con, f"run {folder}", settings):
+            stage(f"ingest {folder} and build the splits")
+            ingest(con, sql, folder, say=say)
             build_splits(con, sql, settings)  # always: the settings may differ from the last build
             print_relation(con, sql, "warehouse/splits/summary.sql", {"strategy": settings.split_strategy})
+            warn_small_parts(con, sql, settings)
             wb = pipeline.Workbench(con, sql, settings, say=say)
-            stage(f"tune on val ({args.trials} trials per model; diverse: lambda sweep)")
+            stage(f"tune on val (up to {args.trials} configurations per model; diverse: lambda sweep)")
             for model in MODEL_NAMES:
                 pipeline.tune(wb, model, args.trials)
             stage("evaluate on test (refit on train+val)")
@@ -95,6 +98,12 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
         say(f"done in {time.perf_counter() - stage.started:.0f}s ({stage.summary()}). Test results (K=10):")
         print_runs(con, sql, [r.run_id for r in finals])
         say(f"confidence intervals and plots: {args.out / 'report.md'}")
+    if not args.no_precompute:
+        flags = "" if args.warehouse is None else f" --warehouse {args.warehouse}"
+        say(
+            f"next: `recsys serve{flags}`, then open http://127.0.0.1:8000/recommend/1?model=als "
+            "(or http://127.0.0.1:8000/app for the demo app, after `recsys build-app`)"
+        )
     return 0
 
 

@@ -5,24 +5,26 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recommender.cli.common import open_warehouse, print_relation, say, server_config
+from recommender.cli.common import WAREHOUSE_FLAGS, open_warehouse, print_relation, progress_bars, say, server_config
 from recommender.cli.common import server_url as checked_url
 from recommender.errors import UserFacingError
 from recommender.faults import failpoint
 
 
 def register(add) -> None:
-    add("migrate", "create or update the warehouse schema (sql/warehouse/migrations)").set_defaults(handler=cmd_migrate)
-    p = add("ingest", "load the MovieLens CSVs of DIR, then rebuild the splits")
-    p.add_argument("dir", type=Path, help="folder with ratings.csv, movies.csv [tags.csv, links.csv]")
+    add(
+        "migrate", "create or update the warehouse schema (sql/warehouse/migrations)", settings=WAREHOUSE_FLAGS
+    ).set_defaults(handler=cmd_migrate)
+    p = add("ingest", "load a MovieLens folder (the bundled ml-latest-small without DIR), then rebuild the splits")
+    data_dir_argument(p)
     p.add_argument("--force", action="store_true", help="reload even if the files did not change")
     p.set_defaults(handler=cmd_ingest)
     add("split", "rebuild both time-based splits with the current settings").set_defaults(handler=cmd_split)
-    p = add("sql", "run an ad-hoc query against the warehouse and print the result")
-    p.add_argument("query", help='SQL text, e.g. "select * from split_summary"')
+    p = add("sql", "run ad-hoc SQL against the warehouse and print each statement's result", settings=WAREHOUSE_FLAGS)
+    p.add_argument("query", help='SQL text, e.g. "select * from split_summary"; several statements separated by ;')
     p.add_argument("--max-rows", type=int, default=40, help="rows to print [40]")
     p.set_defaults(handler=cmd_sql)
-    p = add("download", "download a MovieLens data set from GroupLens into --data-dir")
+    p = add("download", "download a MovieLens data set from GroupLens into --data-dir", settings=("data_dir",))
     p.add_argument("name", choices=["ml-latest-small", "ml-25m"])
     p.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_download)
@@ -31,6 +33,31 @@ def register(add) -> None:
     )
     feedback_flags(p)
     p.set_defaults(handler=cmd_ingest_feedback)
+
+
+def data_dir_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "dir",
+        type=Path,
+        nargs="?",
+        help="a MovieLens folder: ratings.csv, movies.csv [tags.csv, links.csv] (or .csv.gz), or MovieLens 100K's "
+        "u.data, u.item [the bundled ml-latest-small]",
+    )
+
+
+def data_folder(given: Path | None) -> Path:
+    """The folder to ingest: the one given (refused at once if it is no MovieLens layout this
+    version reads), else the bundled MovieLens ml-latest-small (said so)."""
+    from recommender.datasets import BUNDLED_NAME, bundled_dir
+    from recommender.warehouse.ingest import detect_layout
+
+    if given is not None:
+        detect_layout(given)  # before anything is created or migrated
+        return given
+
+    folder = bundled_dir()
+    say(f"data: the bundled MovieLens {BUNDLED_NAME} (610 users, 100,836 ratings; licence: {folder}/README.txt)")
+    return folder
 
 
 def feedback_flags(p: argparse.ArgumentParser) -> None:
@@ -49,19 +76,24 @@ def feedback_flags(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace, settings) -> int:
+    if not migrate_warehouse(settings):
+        say(f"{settings.warehouse} is up to date")
+    return 0
+
+
+def migrate_warehouse(settings) -> list:
+    """Create or update the warehouse schema; says each migration applied and returns them."""
     from recommender.warehouse.connection import connect
     from recommender.warehouse.migrations import migrate
 
-    con = connect(settings)
+    con = connect(settings, progress=progress_bars())
     try:
         applied = migrate(con, settings.sql_dir)
     finally:
         con.close()
     for m in applied:
         say(f"applied {m.path.name}")
-    if not applied:
-        say(f"{settings.warehouse} is up to date")
-    return 0
+    return applied
 
 
 def cmd_ingest(args: argparse.Namespace, settings) -> int:
@@ -69,9 +101,11 @@ def cmd_ingest(args: argparse.Namespace, settings) -> int:
     from recommender.warehouse.jobs import job
     from recommender.warehouse.splits import build_splits
 
+    folder = data_folder(args.dir)
+    migrate_warehouse(settings)  # a new warehouse needs no separate `recsys migrate`
     with open_warehouse(settings) as (con, sql):
-        with job(con, f"ingest {args.dir}", settings):
-            result = ingest(con, sql, args.dir, force=args.force, say=say)
+        with job(con, f"ingest {folder}", settings):
+            result = ingest(con, sql, folder, force=args.force, say=say)
             failpoint("ingest:loaded")
             # unchanged files still need splits if an interrupted ingest never finished them
             if not result.unchanged or sql.run(con, "warehouse/splits/stale.sql").fetchall()[0][0]:
@@ -92,19 +126,36 @@ def cmd_split(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+#: Statements whose result is rows to show; the others print a count or "ok".
+_ROW_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA", "CALL", "RELATION"}
+_COUNT_STATEMENTS = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted"}
+
+
 def cmd_sql(args: argparse.Namespace, settings) -> int:
     import duckdb
 
     with open_warehouse(settings) as (con, _):
+        # the user's own SQL: the one place where SQL text comes from outside sql/
         try:
-            # the user's own query: the one place where SQL text comes from outside sql/
-            rel = con.sql(args.query)
+            statements = con.extract_statements(args.query)
         except duckdb.Error as exc:
             raise UserFacingError(str(exc).splitlines()[0]) from exc
-        if rel is None:
-            print("ok")
-        else:
-            rel.show(max_rows=args.max_rows, max_width=200)
+        for number, statement in enumerate(statements, 1):
+            try:
+                kind = statement.type.name
+                if kind in _ROW_STATEMENTS:
+                    rel = con.sql(statement.query)  # lazy: runs once, when shown
+                    if rel is not None:
+                        rel.show(max_rows=args.max_rows, max_width=200)
+                    continue
+                result = con.execute(statement.query).fetchall()
+                if kind in _COUNT_STATEMENTS and result:
+                    print(f"{result[0][0]} row(s) {_COUNT_STATEMENTS[kind]}")
+                else:
+                    print(f"ok ({kind.lower()})")
+            except duckdb.Error as exc:
+                where = f"statement {number} of {len(statements)}: " if len(statements) > 1 else ""
+                raise UserFacingError(where + str(exc).splitlines()[0]) from exc
     return 0
 
 
@@ -112,7 +163,7 @@ def cmd_download(args: argparse.Namespace, settings) -> int:
     from recommender.warehouse.download import download
 
     kwargs = {"base_url": args.base_url} if args.base_url else {}
-    folder = download(args.name, settings.data_dir, **kwargs)
+    folder = download(args.name, settings.data_dir, progress=progress_bars(), **kwargs)
     say(f"{args.name} is in {folder}; next: recsys ingest {folder}")
     print(folder)
     return 0

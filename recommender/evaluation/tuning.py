@@ -26,6 +26,11 @@ SIMILARITIES = ("factors", "genres")
 MAX_NDCG_LOSS = 0.15
 
 
+def grid_size(model: str) -> int:
+    """How many configurations the model's search space holds."""
+    return int(np.prod([len(values) for values in SEARCH_SPACES[model].values()]))
+
+
 def candidate_configs(model: str, trials: int, seed: int) -> list[dict[str, Any]]:
     """``trials`` distinct configurations, a seeded random sample of the grid (all if it is smaller)."""
     space = SEARCH_SPACES[model]

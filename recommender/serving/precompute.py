@@ -84,6 +84,10 @@ def precompute_and_publish(
     return Published(version, final, total_rows, seconds)
 
 
+#: A long list-writing loop says how far it is at most this often (a 25M version takes minutes).
+PROGRESS_EVERY_S = 15.0
+
+
 def _write_version(
     con,
     sql: SqlLibrary,
@@ -107,6 +111,7 @@ def _write_version(
     times = data.time_matrix(*pipeline.ALL_PARTS)
     sorted_sim = rows_sorted_by_value(models["itemknn"].fitted.model_.similarity.tocsr())
     total_rows = 0
+    started = last_report = time.perf_counter()
     for start in range(0, len(users), CHUNK_USERS):
         chunk = users[start : start + CHUNK_USERS]
         recent = recent_history(history[chunk], times[chunk], REASON_WINDOW)  # shared by als and diverse
@@ -133,6 +138,10 @@ def _write_version(
             insert_arrow(recs, "recommendations", table)
             spent[name]["write"] += time.perf_counter() - t
             total_rows += table.num_rows
+        done = min(start + CHUNK_USERS, len(users))
+        if time.perf_counter() - last_report >= PROGRESS_EVERY_S and done < len(users):
+            last_report = time.perf_counter()
+            say(f"  lists: {done:,} of {len(users):,} users ({done / len(users):.0%}) in {last_report - started:.0f}s")
     for name, stages in spent.items():
         say(
             f"  {name}: {len(users):,} users x {n_serve}: "
