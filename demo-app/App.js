@@ -3,14 +3,16 @@ import Constants from 'expo-constants';
 import { Platform, SafeAreaView, StyleSheet } from 'react-native';
 
 import DemoScreen from './src/DemoScreen';
+import { chooseApiUrl } from './src/apiUrl';
 
-/** The server URL: `?api=` in the page URL (web), else app.json's extra.apiUrl. */
+/** The server URL: `?api=` (web), the page's origin when served by `recsys serve`, else app.json's extra.apiUrl. */
 function initialApiUrl() {
-  if (Platform.OS === 'web' && typeof window !== 'undefined') {
-    const fromQuery = new URLSearchParams(window.location.search).get('api');
-    if (fromQuery) return fromQuery;
-  }
-  return Constants.expoConfig?.extra?.apiUrl ?? 'http://127.0.0.1:8000';
+  return chooseApiUrl({
+    platform: Platform.OS,
+    location: typeof window !== 'undefined' ? window.location : undefined,
+    dev: typeof __DEV__ !== 'undefined' && __DEV__,
+    configured: Constants.expoConfig?.extra?.apiUrl,
+  });
 }
 
 export default function App() {

@@ -45,6 +45,7 @@ from server.config import ServerConfig
 from server.requestlog import RequestLog
 from server.snapshot import NotReady, Snapshot
 from server.state import ServingState
+from server.webapp import app_routes
 
 log = logging.getLogger("recsys.server")
 
@@ -450,7 +451,12 @@ def create_app(config: ServerConfig) -> Litestar:
             requests.close()  # writes what is left
 
     return TimedLitestar(
-        route_handlers=[recommendation_routes(services), movie_routes(services), ops_routes(services)],
+        route_handlers=[
+            recommendation_routes(services),
+            movie_routes(services),
+            ops_routes(services),
+            app_routes(config.app_dir),  # the demo app at /app, same origin as the API
+        ],
         request_log=requests,
         lifespan=[lifespan],
         cors_config=CORSConfig(

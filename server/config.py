@@ -35,6 +35,9 @@ class ServerConfig:
     #: The server's own DuckDB file for posted ratings (``RECSYS_FEEDBACK_DB``); one server
     #: process per file. Default: ``<artifacts>/feedback.duckdb``.
     feedback_db: Path | None = None
+    #: The demo app's web export, served at /app when it holds an index.html
+    #: (``RECSYS_APP_DIR``; ``recsys serve`` passes ./demo-app/dist when it exists). None: not served.
+    app_dir: Path | None = None
 
     @property
     def feedback_path(self) -> Path:
@@ -53,6 +56,8 @@ class ServerConfig:
                 values["cache_size"] = int(env["RECSYS_CACHE_SIZE"])
             if env.get("RECSYS_FEEDBACK_DB"):
                 values["feedback_db"] = Path(env["RECSYS_FEEDBACK_DB"])
+            if env.get("RECSYS_APP_DIR"):
+                values["app_dir"] = Path(env["RECSYS_APP_DIR"])
             if env.get("RECSYS_ACCESS_LOG"):
                 values["access_log"] = env["RECSYS_ACCESS_LOG"]
             if env.get("RECSYS_CACHE_TTL"):

@@ -1,14 +1,20 @@
 // End-to-end test of the demo app in a real browser.
 //
-// 1. builds the web export (dist/) if it is missing;
-// 2. builds a warehouse from RECSYS_TEST_DATA with the real main job (`recsys run`);
-// 3. starts the real API (`recsys serve`) and a static server for dist/;
-// 4. drives Debian's Chromium (/usr/bin/chromium) with playwright-core: a known user shows
-//    both lists with real catalog titles, a cold-start id shows the fallback, a bad id and a
-//    server that is down show their errors. Screenshots go to e2e/artifacts/.
+// 1. builds the web export (dist/, for the sub-path /app) with `recsys build-app`;
+// 2. builds a warehouse with the real main job (`recsys run`) on the bundled MovieLens data,
+//    or on the folder RECSYS_TEST_DATA names;
+// 3. starts the real API (`recsys serve`, which serves dist/ at /app itself) and, for the
+//    cross-origin case, a second static server for dist/ at /app on another port;
+// 4. drives Debian's Chromium (/usr/bin/chromium) with playwright-core: the app loaded from
+//    the recsys server at /app gets every asset and calls the API on its own origin (no CORS);
+//    from the other origin (`?api=`), a known user shows both lists with real catalog titles,
+//    a cold-start id shows the fallback, a bad id and a server that is down show their errors.
+//    Screenshots go to e2e/artifacts/.
 //
-// Usage: RECSYS_TEST_DATA=../../shared/data/ml-latest-small npm run e2e
-// Env: RECSYS_PYTHON (python with the project installed, default python3), CHROMIUM_PATH.
+// Usage: npm run e2e
+// Env: RECSYS_PYTHON (python with the project installed, default ../.venv/bin/python when it
+//      exists, else python3), RECSYS_TEST_DATA (a MovieLens folder instead of the bundled data), CHROMIUM_PATH,
+//      E2E_REUSE_DIST=1 (keep an existing dist/ instead of building it again).
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,9 +30,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const appDir = path.resolve(here, '..');
 const repoDir = path.resolve(appDir, '..');
 const artifacts = path.join(here, 'artifacts');
-const python = process.env.RECSYS_PYTHON || 'python3';
+const repoVenvPython = path.join(repoDir, '.venv', 'bin', 'python');
+const python = process.env.RECSYS_PYTHON || (fs.existsSync(repoVenvPython) ? repoVenvPython : 'python3');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 let COLD_START_ID = null; // from /users/sample
+const APP_PATH = '/app'; // where the export is served (app.json's experiments.baseUrl)
 
 const children = [];
 const results = [];
@@ -78,12 +86,18 @@ async function waitFor(url, child, timeoutMs = 60000) {
   throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
 }
 
+/** dist/ at /app (the sub-path it is built for), as the recsys server serves it, on another origin. */
 function serveStatic(root, port) {
   const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
     '.png': 'image/png', '.ico': 'image/x-icon', '.ttf': 'font/ttf' };
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    let file = path.join(root, urlPath);
+    if (urlPath !== APP_PATH && !urlPath.startsWith(`${APP_PATH}/`)) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(`not under ${APP_PATH}`);
+      return;
+    }
+    let file = path.join(root, urlPath.slice(APP_PATH.length));
     if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       file = path.join(root, 'index.html'); // single-page app fallback
     }
@@ -119,22 +133,20 @@ function assert(condition, message) {
 }
 
 async function main() {
-  const dataDir = process.env.RECSYS_TEST_DATA;
-  if (!dataDir || !fs.existsSync(path.join(dataDir, 'ratings.csv'))) {
-    throw new Error('RECSYS_TEST_DATA must name a MovieLens folder (e.g. ml-latest-small)');
-  }
+  const dataDir = process.env.RECSYS_TEST_DATA; // unset: the bundled ml-latest-small
+  if (dataDir && !fs.existsSync(dataDir)) throw new Error(`RECSYS_TEST_DATA=${dataDir} does not exist`);
   if (!fs.existsSync(chromiumPath)) throw new Error(`no browser at ${chromiumPath} (apt-get install chromium)`);
   fs.mkdirSync(artifacts, { recursive: true });
 
   const dist = path.join(appDir, 'dist');
-  if (!fs.existsSync(path.join(dist, 'index.html'))) {
-    run('npx', ['expo', 'export', '--platform', 'web', '--output-dir', 'dist'], { cwd: appDir });
+  if (!(process.env.E2E_REUSE_DIST && fs.existsSync(path.join(dist, 'index.html')))) {
+    run(python, ['-m', 'recommender', 'build-app', '--app-source', appDir], { cwd: repoDir });
   }
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'recsys-e2e-'));
   const env = { ...process.env, RECSYS_WAREHOUSE: path.join(work, 'warehouse', 'movielens.duckdb'),
     RECSYS_SPLIT_STRATEGY: 'per_user' };
-  run(python, ['-m', 'recommender', 'run', dataDir, '--split', 'per-user', '--trials', '4',
+  run(python, ['-m', 'recommender', 'run', ...(dataDir ? [dataDir] : []), '--split', 'per-user', '--trials', '4',
     '--out', path.join(work, 'reports')], { cwd: repoDir, env });
 
   const [apiPort, webPort] = [await freePort(), await freePort()];
@@ -144,7 +156,7 @@ async function main() {
     { cwd: repoDir, env: { ...env, RECSYS_CORS_ORIGINS: web } });
   await waitFor(`${api}/health`, apiProcess);
   const staticServer = await serveStatic(dist, webPort);
-  log(`API ${api}, web app ${web}`);
+  log(`API and app ${api}${APP_PATH}, web app elsewhere ${web}${APP_PATH}`);
 
   const browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -159,8 +171,45 @@ async function main() {
     const userId = String(sample.user_ids[0]);
     COLD_START_ID = String(sample.cold_start_example);
 
+    await check('the recsys server serves the app at /app, which calls the API on its own origin', async () => {
+      // ${web} is the only origin RECSYS_CORS_ORIGINS allows: ${api} works only as the same origin
+      assert(apiProcess.lastStderr().includes(`${api}${APP_PATH}`), `start-up line: ${apiProcess.lastStderr()}`);
+      for (const entry of [APP_PATH, `${APP_PATH}/`]) {
+        const same = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+        const requests = [];
+        const bad = [];
+        same.on('request', (request) => requests.push(request.url()));
+        same.on('requestfailed', (request) => bad.push(`${request.url()} failed: ${request.failure()?.errorText}`));
+        same.on('response', (response) => response.status() >= 400 && bad.push(`${response.url()} ${response.status()}`));
+        same.on('pageerror', (error) => bad.push(`page error: ${error.message}`));
+        const main = await same.goto(`${api}${entry}`);
+        assert(main.status() === 200, `${entry}: ${main.status()}`);
+        assert((await same.getByTestId('api-url').inputValue()) === api, 'the server URL is not the page origin');
+        await same.getByTestId('example-cold').waitFor({ timeout: 20000 }); // /users/sample answered
+        await same.getByTestId('user-id').fill(userId);
+        await same.getByTestId('show').click();
+        await same.getByTestId('results').waitFor({ timeout: 20000 });
+        const expected = await (await fetch(`${api}/compare/${userId}?k=10`)).json();
+        for (const side of ['accuracy', 'discovery']) {
+          const shown = await same.getByTestId(`${side}-title`).allInnerTexts();
+          assert(shown.length === 10, `${side}: ${shown.length} titles shown`);
+          expected[side].items.forEach((item, i) => {
+            assert(shown[i].startsWith(item.title), `${side}: shown "${shown[i]}", API says "${item.title}"`);
+          });
+        }
+        assert(bad.length === 0, `${entry}: ${bad.join('; ')}`);
+        const foreign = requests.filter((url) => new URL(url).origin !== api);
+        assert(foreign.length === 0, `requests to other origins: ${foreign.join(', ')}`);
+        const paths = requests.map((url) => new URL(url).pathname);
+        assert(paths.some((p) => p.startsWith(`${APP_PATH}/_expo/static/js/`)), `no bundle under ${APP_PATH}: ${paths}`);
+        assert(paths.includes(`/compare/${userId}`), `no same-origin /compare call: ${paths}`);
+        if (entry === APP_PATH) await same.screenshot({ path: path.join(artifacts, 'same-origin.png'), fullPage: true });
+        await same.close();
+      }
+    });
+
     await check('a known user sees both lists with real catalog titles', async () => {
-      await page.goto(`${web}/?api=${encodeURIComponent(api)}`);
+      await page.goto(`${web}${APP_PATH}/?api=${encodeURIComponent(api)}`);
       await page.getByTestId('user-id').fill(userId);
       await page.getByTestId('show').click();
       await page.getByTestId('results').waitFor({ timeout: 20000 });
@@ -199,7 +248,7 @@ async function main() {
 
     await check('a server that is down shows an error', async () => {
       const down = `http://127.0.0.1:${await freePort()}`;
-      await page.goto(`${web}/?api=${encodeURIComponent(down)}`);
+      await page.goto(`${web}${APP_PATH}/?api=${encodeURIComponent(down)}`);
       await page.getByTestId('user-id').fill(userId);
       await page.getByTestId('show').click();
       await page.getByTestId('error').waitFor({ timeout: 20000 });
@@ -209,7 +258,7 @@ async function main() {
 
     await check('a narrow screen stacks the lists', async () => {
       const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
-      await phone.goto(`${web}/?api=${encodeURIComponent(api)}`);
+      await phone.goto(`${web}${APP_PATH}/?api=${encodeURIComponent(api)}`);
       await phone.getByTestId('user-id').fill(userId);
       await phone.getByTestId('show').click();
       await phone.getByTestId('results').waitFor({ timeout: 20000 });

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from recommender.cli.common import open_warehouse, print_relation, reload_server, say, server_config, server_url
+from recommender.errors import UserFacingError
+
+#: The demo app's web export that `recsys serve` finds on its own (relative to the current folder).
+DEFAULT_APP_DIR = Path("demo-app") / "dist"
 
 
 def register(add) -> None:
@@ -23,6 +28,12 @@ def register(add) -> None:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on [127.0.0.1]")
     p.add_argument("--port", type=int, default=8000, help="port [8000]")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--app-dir",
+        type=Path,
+        help="the demo app's web export, served at /app (build it with `recsys build-app`) "
+        f"[RECSYS_APP_DIR, else ./{DEFAULT_APP_DIR.as_posix()} when it exists]",
+    )
     p.set_defaults(handler=cmd_serve)
     add("versions", "the published versions: status, test metrics, folder").set_defaults(handler=cmd_versions)
     p = add("rollback", "make an earlier, still present version active again")
@@ -53,20 +64,23 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     from recommender.serving import versions
     from recommender.serving.precompute import precompute_and_publish
     from server import create_app
+    from server.webapp import export_ready
 
+    config = _with_app_dir(server_config(settings), args.app_dir)  # a wrong --app-dir fails first
     if versions.read_pointer(settings.serving_dir) is None:
         say("no published recommendation version: precomputing one first ...")
         with open_warehouse(settings) as (con, sql):
             precompute_and_publish(con, sql, settings, say=say)
-    config = server_config(settings)
     # one server per feedback file: find out now, in one line, rather than in the app's start-up
     from recommender.feedback import DuckDBFeedbackStore
     from recommender.warehouse.connection import SqlLibrary
 
     DuckDBFeedbackStore(config.feedback_path, SqlLibrary(settings.sql_dir)).close()
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    base = f"http://{args.host}:{args.port}"
+    app = f"{base}/app" if export_ready(config.app_dir) else "/app not built: run `recsys build-app`"
     say(
-        f"serving on http://{args.host}:{args.port} (OpenAPI: /schema; admin routes "
+        f"serving on {base} (demo app: {app}; OpenAPI: /schema; admin routes "
         f"{'enabled' if config.admin_key else 'disabled: set RECSYS_ADMIN_KEY'})"
     )
     # one worker: the server owns feedback.duckdb read-write, which only one process may do
@@ -74,6 +88,24 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
         create_app(config), host=args.host, port=args.port, workers=1, log_level=args.log_level, access_log=False
     )
     return 0
+
+
+def _with_app_dir(config, app_dir: Path | None):
+    """The server config with the demo app's export folder: --app-dir (which must hold a
+    built export), else RECSYS_APP_DIR, else ./demo-app/dist when it exists."""
+    import dataclasses
+
+    from server.webapp import export_ready
+
+    if app_dir is not None:
+        if not export_ready(app_dir):
+            raise UserFacingError(
+                f"--app-dir {app_dir}: no web export there (no index.html); build it with `recsys build-app`"
+            )
+        return dataclasses.replace(config, app_dir=app_dir)
+    if config.app_dir is None and DEFAULT_APP_DIR.is_dir():
+        return dataclasses.replace(config, app_dir=DEFAULT_APP_DIR)
+    return config
 
 
 def cmd_versions(args: argparse.Namespace, settings) -> int:
