@@ -2,8 +2,8 @@
 `recsys sql` with several statements."""
 
 import os
-import re
 import pty
+import re
 import subprocess
 import sys
 

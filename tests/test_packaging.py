@@ -4,14 +4,16 @@ import os
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
 import pytest
 
 from recommender.config import REPO_ROOT
-from tests.movielens_fixtures import random_movielens
 from tests.server.live import free_port
+
+BUNDLED_FILES = ("ratings.csv.gz", "movies.csv.gz", "tags.csv.gz", "links.csv.gz", "README.txt")
 
 
 def test_packages_import_from_anywhere(tmp_path):
@@ -32,9 +34,11 @@ def test_console_script_help(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_built_wheel_migrates_ingests_and_serves_outside_the_checkout(tmp_path):
-    """The wheel carries the SQL: installed apart from the checkout (its dependencies are the
-    ones this environment already has), it runs the main job and serves."""
+def test_the_built_wheel_runs_the_main_job_on_its_bundled_data_and_serves(tmp_path):
+    """The wheel carries the SQL and the bundled data: installed into a fresh virtual
+    environment outside the checkout, its `recsys run` runs the main job and `recsys serve`
+    serves. (The environment borrows this one's dependencies through a .pth file, so the test
+    needs no network; the project itself comes only from the wheel.)"""
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO_ROOT)],
@@ -42,75 +46,83 @@ def test_the_built_wheel_migrates_ingests_and_serves_outside_the_checkout(tmp_pa
         capture_output=True,
         timeout=300,
     )
-    site = tmp_path / "site"
+    (wheel,) = wheels.glob("*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    assert "recommender/sql/warehouse/migrations/001_raw_tables.sql" in names
+    assert {f"recommender/datasets/ml-latest-small/{f}" for f in BUNDLED_FILES} <= names
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(site),
-            *map(str, wheels.glob("*.whl")),
-        ],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    assert (site / "recommender" / "sql" / "warehouse" / "migrations" / "001_raw_tables.sql").exists()
-    work = tmp_path / "elsewhere"
-    work.mkdir()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(site),
-        "RECSYS_WAREHOUSE": str(work / "wh" / "movielens.duckdb"),
-        "RECSYS_SPLIT_STRATEGY": "per_user",
-        "RECSYS_ACCESS_LOG": "off",
-    }
-
-    def recsys(*args, **kwargs):
-        return subprocess.run(
-            [sys.executable, "-m", "recommender", *args],
-            cwd=work,
-            env=env,
+    venv_site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
             capture_output=True,
             text=True,
-            timeout=300,
-            **kwargs,
-        )
+            check=True,
+        ).stdout.strip()
+    )
+    dependencies = Path(httpx.__file__).parents[1]  # this environment's site-packages
+    (venv_site / "borrowed_dependencies.pth").write_text(f"{dependencies}\n")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECSYS_", "PYTHON"))}
+    env["RECSYS_ACCESS_LOG"] = "off"
 
     where = subprocess.run(
-        [sys.executable, "-c", "import recommender.config as c; print(c.SQL_DIR)"],
+        [
+            str(python),
+            "-c",
+            "import recommender.config as c, recommender.datasets as d; print(c.SQL_DIR, d.bundled_dir())",
+        ],
         cwd=work,
         env=env,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.strip()
-    assert where == str(site / "recommender" / "sql")
-    migrated = recsys("migrate")
-    assert migrated.returncode == 0 and "applied 001_raw_tables.sql" in migrated.stderr, migrated.stderr
-    folder = random_movielens(work / "ml")
-    done = recsys("run", str(folder), "--trials", "1")
+    ).stdout.split()
+    assert where == [
+        str(venv_site / "recommender" / "sql"),
+        str(venv_site / "recommender" / "datasets" / "ml-latest-small"),
+    ]
+
+    done = subprocess.run(
+        [str(venv / "bin" / "recsys"), "run", "--trials", "1"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "data: the bundled MovieLens ml-latest-small" in done.stderr
+    assert "Traceback" not in done.stderr and "\r" not in done.stderr + done.stdout  # no progress-bar frames
+    assert "│ als " in done.stdout and "per_user" in done.stdout  # the results table
+    assert (work / "warehouse" / "movielens.duckdb").exists() and (work / "reports" / "report.md").exists()
+
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "recommender", "serve", "--port", str(port)],
+        [str(venv / "bin" / "recsys"), "serve", "--port", str(port)],
         cwd=work,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(200):  # bounded wait
+        body = None
+        for _ in range(300):  # bounded wait
             try:
                 body = httpx.get(f"http://127.0.0.1:{port}/recommend/1?k=3", timeout=1).json()
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        assert body["tier"] == "personalised" and len(body["items"]) == 3
+        assert body is not None and body["tier"] == "personalised" and len(body["items"]) == 3
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,0 +1,68 @@
+"""The README's commands work as written: its `recsys` examples run in order in an empty folder
+(on the bundled data), and CI runs its two commands."""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from recommender.config import REPO_ROOT
+
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+#: Examples that need something a test folder has not: a network, a long-running server, npm,
+#: or a folder of the reader's own (path/to/...).
+NOT_RUN = re.compile(r"\b(serve|download|build-app)\b|https?://|path/to/")
+
+
+def bash_blocks(text: str = README) -> list[str]:
+    return re.findall(r"```bash\n(.*?)```", text, re.S)
+
+
+def readme_examples() -> list[tuple[dict[str, str], list[str]]]:
+    """(environment assignments, argv) of every runnable `recsys ...` / `python -c ...` line."""
+    examples = []
+    for block in bash_blocks():
+        for line in block.splitlines():
+            words = shlex.split(line, comments=True)
+            env = {}
+            while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+                key, value = words.pop(0).split("=", 1)
+                env[key] = value
+            if not words or NOT_RUN.search(line) or "&&" in words:
+                continue
+            if words[0] == "recsys" or words[:2] == ["python", "-c"]:
+                examples.append((env, words))
+    return examples
+
+
+def test_the_readme_has_runnable_examples():
+    commands = [" ".join(argv[:2]) for _, argv in readme_examples()]
+    for expected in ("recsys run", "recsys ingest", "recsys evaluate", "recsys precompute", "recsys sql"):
+        assert expected in commands
+
+
+def test_ci_runs_the_readmes_two_commands():
+    """The first two bash blocks are the two commands; .ci/run runs both as written."""
+    install_and_run, test = (block.strip() for block in bash_blocks()[:2])
+    assert install_and_run.endswith("recsys run") and "pip install" in install_and_run
+    assert "pytest" in test
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    ci_lines = {line.strip() for line in ci.splitlines()}
+    assert install_and_run in ci_lines and test in ci_lines
+
+
+@pytest.mark.slow
+def test_the_readme_examples_run_in_order_in_an_empty_folder(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECSYS_")}
+    for extra, argv in readme_examples():
+        command = (
+            [sys.executable, "-m", "recommender", *argv[1:]] if argv[0] == "recsys" else [sys.executable, *argv[1:]]
+        )
+        done = subprocess.run(command, cwd=tmp_path, env={**env, **extra}, capture_output=True, text=True, timeout=600)
+        shown = " ".join(argv)
+        assert done.returncode == 0, f"{shown}\n{done.stderr[-2000:]}"
+        assert "Traceback" not in done.stderr, shown
+    assert (tmp_path / "reports" / "report.md").exists()
