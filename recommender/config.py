@@ -74,6 +74,9 @@ class Settings:
     #: the cut-off, at any value: what serving does) or ``positives`` (only the history
     #: positives). Serving always leaves out everything a user rated.
     eval_exclude: str = "rated"
+    #: Tuning and sweeps fit and score on a seeded sample of this many users when the split
+    #: has more (the final evaluation and the production fit use everyone); None: everyone.
+    tune_users: int | None = 25_000
     #: Cut-offs evaluated and logged.
     ks: tuple[int, ...] = (5, 10, 20)
     #: DuckDB threads (None: DuckDB's default, all cores).
@@ -109,6 +112,8 @@ class Settings:
                 raise ConfigError(f"{name} must be a whole number >= 1 when holdout_unit=count")
         if not self.ks or any(k <= 0 for k in self.ks):
             raise ConfigError("ks must be positive cut-offs")
+        if self.tune_users is not None and self.tune_users < 100:
+            raise ConfigError(f"tune_users must be at least 100 (or unset for every user), got {self.tune_users}")
         if self.recent_days <= 0:
             raise ConfigError("recent_days must be positive")
 
@@ -170,6 +175,8 @@ def _coerce(name: str, type_name: Any, raw: Any) -> Any:
         if isinstance(raw, str):
             if t.startswith("Path"):
                 return Path(raw)
+            if t.startswith("int | None") and raw.strip().lower() in ("none", "all"):
+                return None
             if t.startswith("int"):
                 return int(raw)
             if t.startswith("float"):

@@ -1,5 +1,5 @@
-"""The model names, in the order jobs run them (diverse re-ranks the tuned ALS, so it comes
-after it). The one source for the CLI's choices, the server's schema, SQL parameters and the
+"""The model names, in the order jobs run them (diverse and hybrid re-rank the tuned ALS, so
+they come after it). The one source for the CLI's choices, the server's schema, SQL parameters and the
 model registry; a light module, so the CLI can read it without importing the models."""
 
-MODEL_NAMES: tuple[str, ...] = ("popular", "itemknn", "als", "diverse")
+MODEL_NAMES: tuple[str, ...] = ("popular", "itemknn", "als", "diverse", "hybrid", "ease")

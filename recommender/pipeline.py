@@ -3,6 +3,7 @@ on train+val, score test once). Every run is logged in the warehouse."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -16,14 +17,28 @@ from recommender.config import Settings
 from recommender.evaluation.evaluate import Evaluation, evaluate, item_space
 from recommender.evaluation.runlog import RunRecord, best_config, log_run, new_run_id, save_best_config
 from recommender.evaluation.tuning import (
+    BLEND_WEIGHTS,
+    BLEND_WINDOWS,
+    DEFAULT_TRIALS,
+    ITERATION_STEP,
     LAMBDAS,
+    MAX_ITERATIONS,
     MAX_NDCG_LOSS,
     SIMILARITIES,
-    candidate_configs,
     choose_diverse,
-    grid_size,
+    full_grid,
+    search,
 )
-from recommender.models import MODEL_NAMES, MODELS, DiverseALS, DiverseParams, Recommender, create
+from recommender.models import (
+    MODEL_NAMES,
+    MODELS,
+    DiverseALS,
+    DiverseParams,
+    HybridALS,
+    HybridParams,
+    Recommender,
+    create,
+)
 from recommender.warehouse.connection import SqlLibrary
 from recommender.warehouse.export import SplitData, load_item_genres, load_production, load_split
 
@@ -40,7 +55,13 @@ class RunResult:
     model: str
     params: dict[str, Any]
     evaluation: Evaluation
-    fitted: Recommender
+    fitted: Recommender | None  # None for a stepped ALS trial (its model trained on past the best step)
+
+
+#: Run kinds that fit and score on the tuning sample (Workbench.tuning_data).
+TUNING_KINDS = ("tune", "sweep")
+#: Models that re-rank the tuned ALS's candidates, with the parameters their own tuning sets.
+RERANKERS = {"diverse": ("lam", "candidates", "similarity"), "hybrid": ("weight", "window_days", "candidates")}
 
 
 class Workbench:
@@ -66,59 +87,131 @@ class Workbench:
     # -- configuration ----------------------------------------------------------------
     def params_for(self, model: str) -> dict[str, Any]:
         """The tuned configuration if there is one, else the model's defaults."""
-        if model == "diverse":
-            tuned = best_config(self.con, self.sql, self.settings, "diverse") or {}
+        if model in RERANKERS:  # the tuned ALS, re-ranked with the re-ranker's own tuned knobs
+            tuned = best_config(self.con, self.sql, self.settings, model) or {}
             als = self.params_for("als")
-            return {**als, **{k: v for k, v in tuned.items() if k in ("lam", "candidates", "similarity")}}
+            return {**als, **{k: v for k, v in tuned.items() if k in RERANKERS[model]}}
         return best_config(self.con, self.sql, self.settings, model) or {}
 
+    @functools.cached_property
+    def tuning_data(self) -> SplitData:
+        """What tuning and sweeps fit and score on: the split, or a seeded sample of
+        ``settings.tune_users`` of its users when it has more (the item space is the same)."""
+        if self.settings.tune_users is None:
+            return self.data
+        return self.data.sample_users(self.settings.tune_users, self.settings.seed)
+
+    def data_for(self, kind: str) -> SplitData:
+        return self.tuning_data if kind in TUNING_KINDS else self.data
+
     # -- fitting ----------------------------------------------------------------------
-    def fit(self, model: str, params: dict[str, Any], parts: tuple[str, ...]) -> tuple[Recommender, float]:
+    def fit(
+        self, model: str, params: dict[str, Any], parts: tuple[str, ...], data: SplitData | None = None
+    ) -> tuple[Recommender, float]:
         """Fit (or reuse a model fitted in this job with the same config and data)."""
+        data = self.data if data is None else data
         # the canonical form (defaults filled in), so {} and the defaults spelled out share a fit
         canonical = MODELS[model].Params.from_dict(params).to_dict()
-        key = (model, json.dumps(canonical, sort_keys=True), parts)
+        key = (model, json.dumps(canonical, sort_keys=True), parts, id(data))
         if key in self._fitted:
             return self._fitted[key], 0.0
         started = time.perf_counter()
         if model == "diverse":
-            als, _ = self.fit("als", DiverseParams.from_dict(params).als_params().to_dict(), parts)
+            als, _ = self.fit("als", DiverseParams.from_dict(params).als_params().to_dict(), parts, data)
             fitted = DiverseALS.from_als(als, params, item_genres=self.item_genres)
+        elif model == "hybrid":
+            als, _ = self.fit("als", HybridParams.from_dict(params).als_params().to_dict(), parts, data)
+            fitted = HybridALS.from_als(als, params, data.matrix(*parts), data.time_matrix(*parts))
         else:
-            times = self.data.time_matrix(*parts) if model == "popular" else None
-            fitted = create(model, params, seed=self.settings.seed).fit(self.data.matrix(*parts), times=times)
+            times = data.time_matrix(*parts) if model == "popular" else None
+            fitted = create(model, params, seed=self.settings.seed).fit(data.matrix(*parts), times=times)
         self._fitted[key] = fitted
         return fitted, time.perf_counter() - started
 
     def run(self, kind: str, model: str, params: dict[str, Any], eval_part: str, *, save: bool = False) -> RunResult:
-        """Fit on the parts before ``eval_part``, score ``eval_part``, log the run."""
+        """Fit on the parts before ``eval_part``, score ``eval_part``, log the run (tuning
+        kinds on ``tuning_data``)."""
         if eval_part not in FIT_PARTS:
             raise ValueError(f"eval_part must be val or test, got {eval_part!r}")
         started = time.perf_counter()
+        data = self.data_for(kind)
+        fitted, fit_s = self.fit(model, params, FIT_PARTS[eval_part], data)
+        return self._log(kind, model, fitted, data, eval_part, fit_s, started, save=save)
+
+    def run_als_steps(self, params: dict[str, Any], report, results: list[RunResult]) -> RunResult:
+        """One ALS tuning trial: fit ITERATION_STEP iterations at a time (warm start), score
+        val after each step, stop when val stops improving or at MAX_ITERATIONS; logs the
+        best step as the trial's run (``iterations`` = its count) and appends it to
+        ``results``, also when ``report`` prunes the trial."""
+        data, parts, metric, k = self.tuning_data, FIT_PARTS["val"], *OBJECTIVE
+        started = time.perf_counter()
+        model = create("als", {**params, "iterations": ITERATION_STEP}, seed=self.settings.seed)
+        model.fit(data.matrix(*parts))
+        best: tuple[float, int, Evaluation] | None = None
+        try:
+            for iterations in range(ITERATION_STEP, MAX_ITERATIONS + 1, ITERATION_STEP):
+                if iterations > ITERATION_STEP:
+                    model.fit_more(data.matrix(*parts), ITERATION_STEP)
+                evaluation = self._evaluate(model, data, "val")
+                value = evaluation.value(metric, k)
+                if best is not None and value <= best[0]:
+                    break  # val stopped improving: the previous step is the trial's answer
+                best = (value, iterations, evaluation)
+                report(value, iterations)
+        finally:
+            if best is not None:
+                value, iterations, evaluation = best
+                result = self._record(
+                    "tune",
+                    "als",
+                    {**model.params.to_dict(), "iterations": iterations},
+                    data,
+                    evaluation,
+                    time.perf_counter() - started,
+                    started,
+                )
+                results.append(result)
+        return result
+
+    def _evaluate(self, fitted: Recommender, data: SplitData, eval_part: str) -> Evaluation:
         parts = FIT_PARTS[eval_part]
-        fitted, fit_s = self.fit(model, params, parts)
-        items = item_space(self.data.matrix(*parts), self.item_genres)
-        evaluation = evaluate(
-            fitted,
-            self.data,
-            eval_part,
-            parts,
-            self.settings.ks,
-            items,
-            exclude_rated=self.settings.eval_exclude == "rated",
-        )
+        items = item_space(data.matrix(*parts), self.item_genres)
+        exclude_rated = self.settings.eval_exclude == "rated"
+        return evaluate(fitted, data, eval_part, parts, self.settings.ks, items, exclude_rated=exclude_rated)
+
+    def _log(self, kind, model, fitted, data, eval_part, fit_s, started, *, save=False) -> RunResult:
+        evaluation = self._evaluate(fitted, data, eval_part)
         run_id = new_run_id()
         artifact = None
         if save:
             artifact = str(fitted.save(self.settings.models_dir / f"{run_id}-{model}.npz").resolve())
-        record = RunRecord(kind, model, fitted.params.to_dict(), parts, fit_s, time.perf_counter() - started, artifact)
+        return self._record(
+            kind,
+            model,
+            fitted.params.to_dict(),
+            data,
+            evaluation,
+            fit_s,
+            started,
+            run_id=run_id,
+            artifact=artifact,
+            fitted=fitted,
+        )
+
+    def _record(
+        self, kind, model, params, data, evaluation, fit_s, started, *, run_id=None, artifact=None, fitted=None
+    ) -> RunResult:
+        run_id = run_id or new_run_id()
+        parts = FIT_PARTS[evaluation.part]
+        record = RunRecord(kind, model, params, parts, fit_s, time.perf_counter() - started, artifact)
         log_run(self.con, self.sql, self.settings, record, evaluation, run_id=run_id)
         metric, k = OBJECTIVE
+        sampled = "" if data is self.data else " (sample)"
         self.say(
-            f"  {kind:8s} {model:8s} {eval_part:4s} {metric}@{k}={evaluation.value(metric, k):.4f} "
-            f"users={evaluation.n_users} fit={fit_s:.1f}s run={run_id}"
+            f"  {kind:8s} {model:8s} {evaluation.part:4s} {metric}@{k}={evaluation.value(metric, k):.4f} "
+            f"users={evaluation.n_users}{sampled} fit={fit_s:.1f}s run={run_id}"
         )
-        return RunResult(run_id, model, fitted.params.to_dict(), evaluation, fitted)
+        return RunResult(run_id, model, params, evaluation, fitted)
 
 
 # -- jobs -----------------------------------------------------------------------------
@@ -134,16 +227,34 @@ def train(wb: Workbench, models: list[str]) -> list[RunResult]:
     return [wb.run("train", m, wb.params_for(m), "val", save=True) for m in expand(models)]
 
 
-def tune(wb: Workbench, model: str, trials: int) -> RunResult:
-    """Search the model's space on val; store and return the best run."""
+def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:
+    """Search the model's space on val (tuning.py says how) with ``trials`` trials (default:
+    the model's DEFAULT_TRIALS); store and return the best run."""
     metric, k = OBJECTIVE
     if model == "diverse":
         return sweep_lambda(wb)
-    configs = candidate_configs(model, trials, wb.settings.seed)
-    grid = grid_size(model)
-    of_grid = " (the whole grid)" if len(configs) == grid else f" of {grid}"
-    wb.say(f"  tuning {model}: {len(configs)} configuration(s){of_grid}")
-    results = [wb.run("tune", model, params, "val") for params in configs]
+    if model == "hybrid":
+        return sweep_blend(wb)
+    results: list[RunResult] = []
+    trials = DEFAULT_TRIALS.get(model, 1) if trials is None else trials
+    grid = full_grid(model)
+    sample = wb.tuning_data
+    users = f" on {len(sample.user_ids):,} sampled users" if sample is not wb.data else ""
+    if grid is not None and len(grid) <= trials:
+        wb.say(f"  tuning {model}: all {len(grid)} configurations{users}")
+        results = [wb.run("tune", model, params, "val") for params in grid]
+    else:
+        wb.say(f"  tuning {model}: {trials} trials of a sequential search{users}")
+
+        def objective(params: dict[str, Any], report) -> float:
+            if model == "als":
+                result = wb.run_als_steps(params, report, results)
+            else:
+                result = wb.run("tune", model, params, "val")
+                results.append(result)
+            return result.evaluation.value(metric, k)
+
+        search(model, trials, wb.settings.seed, objective)
     best = max(results, key=lambda r: r.evaluation.value(metric, k))
     save_best_config(
         wb.con, wb.sql, wb.settings, model, best.params, best.run_id, metric, k, best.evaluation.value(metric, k)
@@ -173,6 +284,31 @@ def sweep_lambda(wb: Workbench, lambdas=LAMBDAS, similarities=SIMILARITIES) -> R
         f"  chosen for diverse: similarity={best.params['similarity']} lambda={best.params['lam']} "
         f"(most diverse on val within {MAX_NDCG_LOSS:.0%} of ALS's {metric}@{k})"
     )
+    return best
+
+
+def sweep_blend(wb: Workbench, weights=BLEND_WEIGHTS, windows=BLEND_WINDOWS) -> RunResult:
+    """The popularity weight (and window) of the hybrid on val; weight 0 is plain ALS, so the
+    choice beats ALS on val or is ALS. ALS is fitted once and re-scored."""
+    metric, k = OBJECTIVE
+    base = wb.params_for("hybrid")
+    results = [
+        wb.run("sweep", "hybrid", {**base, "weight": w, "window_days": window}, "val")
+        for window in windows
+        for w in weights
+        if w > 0 or window == windows[0]  # weight 0 ignores the window: run it once
+    ]
+    best = max(results, key=lambda r: r.evaluation.value(metric, k))  # first of equals: the smaller weight
+    plain = results[0].evaluation.value(metric, k)
+    save_best_config(
+        wb.con, wb.sql, wb.settings, "hybrid", best.params, best.run_id, metric, k, best.evaluation.value(metric, k)
+    )
+    verdict = (
+        f"beats plain ALS on val ({metric}@{k} {best.evaluation.value(metric, k):.4f} vs {plain:.4f})"
+        if best.params["weight"] > 0
+        else "does not beat plain ALS on val: it serves ALS's lists"
+    )
+    wb.say(f"  chosen for hybrid: weight={best.params['weight']} window_days={best.params['window_days']}; {verdict}")
     return best
 
 

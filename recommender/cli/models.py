@@ -18,7 +18,7 @@ def register(add) -> None:
     p.set_defaults(handler=cmd_train)
     p = add("tune", "search a model's parameters on the validation split only")
     p.add_argument("model", choices=MODEL_CHOICES)
-    p.add_argument("--trials", type=int, default=20, help="configurations to try [20]")
+    p.add_argument("--trials", type=int, help="trials [popular 7, itemknn 10, als 30, ease 8]")
     p.set_defaults(handler=cmd_tune)
     p = add("evaluate", "final numbers: refit on train+val and score test once (or --part val: refit on train)")
     p.add_argument("--part", dest="eval_part", choices=["test", "val"], default="test", help="the part scored [test]")
@@ -72,7 +72,7 @@ def cmd_train(args: argparse.Namespace, settings) -> int:
 def cmd_tune(args: argparse.Namespace, settings) -> int:
     from recommender import pipeline
 
-    if args.trials < 1:
+    if args.trials is not None and args.trials < 1:
         raise UserFacingError("--trials must be at least 1")
     with open_warehouse(settings) as (con, sql):
         wb = pipeline.Workbench(con, sql, settings, say=say)

@@ -21,7 +21,14 @@ from recommender.warehouse.connection import SqlLibrary  # noqa: E402
 
 REPORT_K = 10
 #: The paired comparisons the report makes (first minus second, same users).
-PAIRS = (("als", "popular"), ("itemknn", "popular"), ("als", "itemknn"), ("diverse", "als"))
+PAIRS = (
+    ("als", "popular"),
+    ("itemknn", "popular"),
+    ("als", "itemknn"),
+    ("ease", "als"),
+    ("hybrid", "als"),
+    ("diverse", "als"),
+)
 TABLE_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "diversity", "novelty")
 BOOTSTRAP_SAMPLES = 1000
 
@@ -122,6 +129,28 @@ def write_report(
         for name, (diff, rel, lo, hi) in paired.items():
             lines.append(f"| {name} | {diff:+.4f} | {rel:+.1%} | [{lo:+.4f}, {hi:+.4f}] |")
     lines += ["", "![models](models.png)", ""]
+    points = {"strategy": settings.split_strategy, "k": REPORT_K}
+    blend = sql.run(con, "warehouse/runs/blend_points.sql", points).fetchall()
+    if blend:
+        plain = next((n for _, w, n in blend if w == 0.0), float("nan"))
+        best_window, best_weight, best_ndcg = max(blend, key=lambda p: p[2])
+        verdict = (
+            f"**The hybrid beats plain ALS on val**: weight {best_weight} (window {best_window}) reaches "
+            f"NDCG@{REPORT_K} {best_ndcg:.4f} against {plain:.4f}."
+            if best_weight > 0 and best_ndcg > plain
+            else f"**The hybrid does not beat plain ALS on val** (best NDCG@{REPORT_K} {best_ndcg:.4f} at weight 0): "
+            "it serves ALS's lists."
+        )
+        lines += [
+            "## Hybrid: ALS blended with popularity (val)",
+            "",
+            verdict,
+            "",
+            f"| window (days) | popularity weight | ndcg@{REPORT_K} |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {w} | {wt:.2f} | {n:.4f} |" for w, wt, n in blend]
+        lines.append("")
     if sweep:
         lines += [
             "## Relevance-diversity trade-off (val)",

@@ -1,23 +1,53 @@
-"""Search spaces and candidate configurations for `recsys tune` (always scored on val)."""
+"""Search spaces and the search itself for `recsys tune` (always scored on val).
+
+A model whose space is a short list of choices (popular's windows) is tried in full. The
+others are searched sequentially by Optuna's TPE sampler, seeded, within a trial budget:
+each trial's configuration is drawn from where the earlier trials scored well. ALS is
+fitted in steps of iterations, scored on val after each step, and stopped when val stops
+improving (its ``iterations`` is the best step); a trial whose steps trail the median of
+the earlier trials at the same step is pruned.
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+#: Main parameters per model: a list is a set of choices; a Range is sampled (log scale if ``log``).
 
-#: Main parameters per model; tuning samples from their product.
-SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
+
+@dataclass(frozen=True)
+class Range:
+    low: float
+    high: float
+    log: bool = True
+    integer: bool = False
+
+
+SEARCH_SPACES: dict[str, dict[str, list[Any] | Range]] = {
     "popular": {"window_days": [None, 30, 90, 180, 365, 730, 1825]},
-    "itemknn": {"neighbours": [10, 20, 50, 100, 200, 400]},
+    "itemknn": {"neighbours": Range(5, 1000, integer=True)},
     "als": {
-        "factors": [16, 32, 64, 128],
-        "regularization": [0.01, 0.05, 0.1, 0.5, 1.0],
-        "alpha": [1.0, 2.0, 5.0, 10.0, 20.0, 40.0],
-        "iterations": [15],
+        "factors": Range(16, 256, integer=True),
+        "regularization": Range(1e-3, 1e2),
+        "alpha": Range(0.1, 100.0),
     },
+    "ease": {"lam": Range(1.0, 1e4)},
 }
+#: Trials per model unless `--trials` says otherwise: the budget grows with the dimensions
+#: searched (ALS: three, with pruning and early stopping keeping each trial cheap).
+DEFAULT_TRIALS = {"popular": 7, "itemknn": 10, "als": 30, "ease": 8}
+#: ALS is fitted ITERATION_STEP iterations at a time, at most MAX_ITERATIONS.
+ITERATION_STEP = 5
+MAX_ITERATIONS = 30
+#: Trials drawn at random before the sampler models the scores, and before pruning starts.
+STARTUP_TRIALS = 4
+
+#: Popularity weights and windows swept for the hybrid (its ALS part is the tuned ALS).
+BLEND_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+BLEND_WINDOWS = (None, 365)
 #: Diversity weights and similarities swept for the diverse model (its ALS part is the tuned ALS).
 LAMBDAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 SIMILARITIES = ("factors", "genres")
@@ -26,18 +56,60 @@ SIMILARITIES = ("factors", "genres")
 MAX_NDCG_LOSS = 0.15
 
 
-def grid_size(model: str) -> int:
-    """How many configurations the model's search space holds."""
-    return int(np.prod([len(values) for values in SEARCH_SPACES[model].values()]))
-
-
-def candidate_configs(model: str, trials: int, seed: int) -> list[dict[str, Any]]:
-    """``trials`` distinct configurations, a seeded random sample of the grid (all if it is smaller)."""
+def full_grid(model: str) -> list[dict[str, Any]] | None:
+    """Every configuration of a model whose space is only choices; None for a sampled space."""
     space = SEARCH_SPACES[model]
+    if any(isinstance(values, Range) for values in space.values()):
+        return None
     names = list(space)
-    grid = [dict(zip(names, values)) for values in itertools.product(*(space[n] for n in names))]
-    order = np.random.default_rng(seed).permutation(len(grid))
-    return [grid[i] for i in order[: max(trials, 1)]]
+    return [dict(zip(names, values)) for values in itertools.product(*(space[n] for n in names))]
+
+
+class Pruned(Exception):
+    """Raised by a trial's step report when the trial trails the others (Optuna prunes it)."""
+
+
+def search(
+    model: str,
+    trials: int,
+    seed: int,
+    objective: Callable[[dict[str, Any], Callable[[float, int], None]], float],
+) -> None:
+    """Run ``trials`` trials of ``objective(params, report)``, each returning its val score;
+    ``report(value, step)`` lets a trial report intermediate scores (and raises Pruned when
+    it should stop). The objective keeps its own record of the runs."""
+    import optuna  # imported on use: it takes a moment
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = SEARCH_SPACES[model]
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=STARTUP_TRIALS),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=0),
+    )
+
+    def run_trial(trial: optuna.Trial) -> float:
+        params = {name: _suggest(trial, name, values) for name, values in space.items()}
+
+        def report(value: float, step: int) -> None:
+            trial.report(value, step)
+            if trial.should_prune():
+                raise Pruned
+
+        try:
+            return objective(params, report)
+        except Pruned:
+            raise optuna.TrialPruned() from None
+
+    study.optimize(run_trial, n_trials=trials)
+
+
+def _suggest(trial, name: str, values: list[Any] | Range) -> Any:
+    if not isinstance(values, Range):
+        return trial.suggest_categorical(name, values)
+    if values.integer:
+        return trial.suggest_int(name, int(values.low), int(values.high), log=values.log)
+    return trial.suggest_float(name, values.low, values.high, log=values.log)
 
 
 def choose_diverse(points: list[tuple[Any, float, float]], base_ndcg: float, max_loss: float = MAX_NDCG_LOSS):

@@ -1,6 +1,7 @@
 """Recommendation models behind one interface (``Recommender``).
 
-Names used everywhere (CLI, tables, API): ``popular``, ``itemknn``, ``als``, ``diverse``.
+Names used everywhere (CLI, tables, API): ``popular``, ``itemknn``, ``als``, ``diverse``,
+``hybrid``, ``ease`` (recommender/names.py).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from typing import Any
 from recommender.models.als import ALS, ALSParams
 from recommender.models.base import ModelError, Recommender, TopN, load_arrays
 from recommender.models.diverse import DiverseALS, DiverseParams, mmr_rerank
+from recommender.models.ease import EASE, EASEParams
+from recommender.models.hybrid import HybridALS, HybridParams
 from recommender.models.itemknn import ItemKNN, ItemKNNParams
 from recommender.models.popular import Popular, PopularParams
 from recommender.names import MODEL_NAMES  # noqa: E402 - the one list of names
 
-MODELS: dict[str, type[Recommender]] = {cls.name: cls for cls in (Popular, ItemKNN, ALS, DiverseALS)}
+MODELS: dict[str, type[Recommender]] = {cls.name: cls for cls in (Popular, ItemKNN, ALS, DiverseALS, HybridALS, EASE)}
 assert tuple(MODELS) == MODEL_NAMES, "recommender/names.py and the model classes disagree"
 
 
@@ -40,6 +43,10 @@ __all__ = [
     "ALSParams",
     "DiverseALS",
     "DiverseParams",
+    "EASE",
+    "EASEParams",
+    "HybridALS",
+    "HybridParams",
     "ItemKNN",
     "ItemKNNParams",
     "MODELS",

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.matrix_factorization_base import MatrixFactorizationBase
 from implicit.cpu.topk import topk
-from threadpoolctl import threadpool_limits
+
+from recommender.threads import single_threaded_blas
 
 
 def as_user_items(user_items: sp.csr_matrix) -> sp.csr_matrix:
@@ -20,15 +19,6 @@ def as_user_items(user_items: sp.csr_matrix) -> sp.csr_matrix:
     if user_items.dtype != np.float32:
         user_items = user_items.astype(np.float32)
     return sp.csr_matrix(user_items)
-
-
-@contextlib.contextmanager
-def single_threaded_blas():
-    """`implicit` parallelises itself; a multi-threaded BLAS underneath oversubscribes the
-    cores and slows fitting down (implicit warns about it), so BLAS gets one thread."""
-    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*OpenBLAS is configured to use.*")
-        yield
 
 
 class _RowIndices:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -41,6 +42,17 @@ class ALS(Recommender):
             self.model_ = self._new_model()
             self.model_.fit(as_user_items(user_items), show_progress=False)
         self.n_items = user_items.shape[1]
+        return self
+
+    def fit_more(self, user_items: sp.csr_matrix, iterations: int) -> ALS:
+        """Continue fitting for ``iterations`` more sweeps from the current factors: fit(n)
+        then fit_more(m) gives fit(n + m)'s factors (a test checks it), so tuning can score
+        after every few iterations without starting over."""
+        self._require_fitted()
+        with single_threaded_blas():
+            self.model_.iterations = iterations
+            self.model_.fit(as_user_items(user_items), show_progress=False)
+        self.params = dataclasses.replace(self.params, iterations=self.params.iterations + iterations)
         return self
 
     def _new_model(self) -> AlternatingLeastSquares:

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from recommender.models.als import ALS, ALSParams
 from recommender.models.base import ModelError, Recommender, TopN
+from recommender.threads import single_threaded_blas
 
 #: Users per MMR batch: bounds the (batch, candidates, candidates) similarity tensor (~40 MB).
 MMR_BATCH = 1024
@@ -98,9 +99,10 @@ class DiverseALS(Recommender):
         """Greedy MMR over ALS's top-``pool_size(k)`` lists (one row per user)."""
         items = np.full((len(pool.items), k), -1, dtype=np.int32)
         scores = np.full((len(pool.items), k), np.nan, dtype=np.float32)
-        for start in range(0, len(pool.items), MMR_BATCH):
-            sl = slice(start, start + MMR_BATCH)
-            items[sl], scores[sl] = mmr_rerank(pool.items[sl], pool.scores[sl], self.vectors_, self.params.lam, k)
+        with single_threaded_blas():  # the batched similarity products (see recommender.threads)
+            for start in range(0, len(pool.items), MMR_BATCH):
+                sl = slice(start, start + MMR_BATCH)
+                items[sl], scores[sl] = mmr_rerank(pool.items[sl], pool.scores[sl], self.vectors_, self.params.lam, k)
         return TopN(items, scores)
 
     def _candidates(self, users, history, n, exclude):  # pragma: no cover - recommend() is overridden

@@ -107,7 +107,10 @@ def _write_version(
     fallback = popularity_fallback(history)
     users = np.arange(history.shape[0])
     spent = {name: {"lists": 0.0, "reasons": 0.0, "write": 0.0} for name in models}
-    shared_pool = models["diverse"].fitted.als is models["als"].fitted
+    # the re-rankers fitted on the production ALS itself read the prefixes of one ALS pool
+    als_fitted = models["als"].fitted
+    rerankers = [name for name in models if getattr(models[name].fitted, "als", None) is als_fitted]
+    pool_size = max((models[name].fitted.pool_size(n_serve) for name in rerankers), default=n_serve)
     times = data.time_matrix(*pipeline.ALL_PARTS)
     sorted_sim = rows_sorted_by_value(models["itemknn"].fitted.model_.similarity.tocsr())
     total_rows = 0
@@ -116,9 +119,9 @@ def _write_version(
         chunk = users[start : start + CHUNK_USERS]
         recent = recent_history(history[chunk], times[chunk], REASON_WINDOW)  # shared by als and diverse
         pool = None
-        if shared_pool:  # ALS's top-20 is the prefix of the pool the re-ranker reads
+        if rerankers:  # ALS's top-20 and each re-ranker's candidates are prefixes of one pool
             t = time.perf_counter()
-            pool = models["als"].fitted.recommend(chunk, history, models["diverse"].fitted.pool_size(n_serve), exclude)
+            pool = als_fitted.recommend(chunk, history, pool_size, exclude)
             spent["als"]["lists"] += time.perf_counter() - t
         for name, production_model in models.items():
             model = production_model.fitted
@@ -126,8 +129,9 @@ def _write_version(
             top = None
             if pool is not None and name == "als":
                 top = TopN(pool.items[:, :n_serve], pool.scores[:, :n_serve])
-            elif pool is not None and name == "diverse":
-                top = model.rerank(pool, n_serve)
+            elif pool is not None and name in rerankers:
+                size = model.pool_size(n_serve)
+                top = model.rerank(TopN(pool.items[:, :size], pool.scores[:, :size]), n_serve)
             lists = served_lists(model, chunk, history, n_serve, fallback, top=top, exclude=exclude)
             spent[name]["lists"] += time.perf_counter() - t
             t = time.perf_counter()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.models import ALS, DiverseALS, ItemKNN, Recommender
+from recommender.models import ALS, EASE, DiverseALS, HybridALS, ItemKNN, Recommender
 from recommender.serving.lists import ServedLists
+from recommender.threads import single_threaded_blas
 
 #: Reasons for factor models are searched among the user's most recent history items.
 REASON_WINDOW = 200
 #: Users per batched product (bounds the (batch, k, window) similarity tensor).
 BATCH = 2048
+#: Users per EASE weight gather (a (batch, window, k) float32 tensor: 256 x 200 x 20 = 4 MB).
+EASE_BATCH = 256
 
 
 def reason_items(
@@ -26,7 +29,9 @@ def reason_items(
     """(n, k) index of the history item that contributed most to each recommended item, -1 for none.
 
     ItemKNN: the history item with the largest similarity (its exact share of the score).
-    ALS / diverse: the history item closest in factor space, among the REASON_WINDOW most recent.
+    ALS / diverse / hybrid: the history item closest in factor space, among the REASON_WINDOW most recent.
+    EASE: the history item with the largest weight towards the item (its exact share of the
+    score), among the REASON_WINDOW most recent.
     Popular and top-up entries: none.
     ``recent``: (len(users), window) newest history items per user (``recent_history``);
     ``sorted_sim``: ItemKNN's similarity with rows ordered best first (``rows_sorted_by_value``).
@@ -50,7 +55,15 @@ def reason_items(
             reason = np.full(rows.shape[0], -1, dtype=np.int32)
             reason[first_rows] = rows.indices[hit[first]]
             out[sl] = reason.reshape(items.shape)
-    elif isinstance(model, (ALS, DiverseALS)):
+    elif isinstance(model, EASE):
+        for start in range(0, len(users), EASE_BATCH):
+            sl = slice(start, start + EASE_BATCH)
+            hist = recent[sl]
+            weights = model.contributions(hist, lists.items[sl])  # (batch, window, k)
+            best = np.argmax(weights, axis=1)
+            found = np.take_along_axis(weights, best[:, None, :], axis=1)[:, 0, :] > -np.inf
+            out[sl] = np.where(found & (lists.items[sl] >= 0), np.take_along_axis(hist, best, axis=1), -1)
+    elif isinstance(model, (ALS, DiverseALS, HybridALS)):
         als = model if isinstance(model, ALS) else model.als
         vectors = als.item_factors / np.maximum(np.linalg.norm(als.item_factors, axis=1, keepdims=True), 1e-12)
         # batches of users with similar history lengths, so each product spans only its
@@ -61,8 +74,9 @@ def reason_items(
             rows = order[start : start + BATCH]
             width = max(int(lengths[rows].max()), 1)
             items, hist = lists.items[rows], recent[rows, :width]
-            # batched matrix products run on BLAS; einsum here would not
-            s = np.matmul(vectors[np.maximum(items, 0)], vectors[np.maximum(hist, 0)].transpose(0, 2, 1))
+            # batched matrix products run on BLAS (one thread: recommender.threads); einsum would not
+            with single_threaded_blas():
+                s = np.matmul(vectors[np.maximum(items, 0)], vectors[np.maximum(hist, 0)].transpose(0, 2, 1))
             s += np.where(hist < 0, -np.inf, 0).astype(s.dtype)[:, None, :]  # padding never wins
             best = np.argmax(s, axis=2)
             chosen = np.take_along_axis(hist, best, axis=1)

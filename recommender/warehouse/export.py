@@ -68,6 +68,34 @@ class SplitData:
         """Same structure as ``matrix(*parts)``, holding each interaction's Unix time (float64)."""
         return self._matrix(tuple(parts), "ts")
 
+    def sample_users(self, n: int, seed: int) -> SplitData:
+        """The same split restricted to ``n`` users drawn at random (seeded), re-indexed
+        0..n-1 in id order; the item space is unchanged. Itself when it has no more than n."""
+        if len(self.user_ids) <= n:
+            return self
+        keep = np.sort(np.random.default_rng(seed).choice(len(self.user_ids), size=n, replace=False))
+        new_index = np.full(len(self.user_ids), -1, dtype=np.int32)
+        new_index[keep] = np.arange(n, dtype=np.int32)
+
+        def restrict(table: pa.Table | None) -> pa.Table | None:
+            if table is None:
+                return None
+            index = new_index[table.column("user_idx").to_numpy()]
+            mask = index >= 0
+            columns = {name: table.column(name).to_numpy()[mask] for name in table.column_names}
+            columns["user_idx"] = index[mask]
+            return pa.table(columns)
+
+        return SplitData(
+            strategy=self.strategy,
+            train=restrict(self.train),
+            val=restrict(self.val),
+            test=restrict(self.test),
+            user_ids=self.user_ids[keep],
+            item_ids=self.item_ids,
+            negatives=restrict(self.negatives),
+        )
+
     @functools.cache
     def _matrix(self, parts: tuple[str, ...], values: str) -> sp.csr_matrix:
         if values == "rated":

@@ -32,6 +32,10 @@ FACTORIES = {
     "diverse": lambda: create(
         "diverse", {"factors": 4, "iterations": 30, "regularization": 0.01, "alpha": 5.0, "lam": 0.3}, seed=3
     ),
+    "hybrid": lambda: create(
+        "hybrid", {"factors": 4, "iterations": 30, "regularization": 0.01, "alpha": 5.0, "weight": 0.2}, seed=3
+    ),
+    "ease": lambda: create("ease", {"lam": 1.0}),
 }
 assert set(FACTORIES) == set(MODEL_NAMES)
 
@@ -54,8 +58,8 @@ def test_lists_are_unseen_unique_and_padded(fitted):
         assert np.isfinite(top.scores[u][: len(items)]).all()
 
 
-#: ItemKNN scores only items similar to something in the history; the others it cannot rank.
-SCORES_EVERY_ITEM = {"popular", "als", "diverse"}
+#: ItemKNN and EASE score items from the history alone; without one they cannot rank anything.
+SCORES_EVERY_ITEM = {"popular", "als", "diverse", "hybrid"}
 
 
 def test_k_larger_than_catalogue_pads_with_minus_one(fitted):

@@ -4,6 +4,7 @@ sweep as (
     select *
     from runs
     where kind = 'sweep'
+      and model = 'diverse'
       and split_strategy = $strategy
     qualify row_number() over (
         partition by params->>'similarity', params->>'lam' order by created_at desc

@@ -1,0 +1,144 @@
+"""EASE: an item-item linear model with a closed-form solution (Steck, WWW 2019).
+
+With X the binary user x item matrix of the modelled items, P = (XᵀX + λI)⁻¹ and
+B = I - P·diag(1/diag(P)) (so diag(B) = 0), a user's scores are x_u·B. B is dense
+(n x n), so only the ``max_items`` most popular train items are modelled; the others are
+never recommended by EASE (serving tops short lists up with popular items, as for any model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg.lapack as lapack
+import scipy.sparse as sp
+
+from recommender.models.base import ModelError, Params, Recommender
+
+#: Rows per block when the inverse's upper triangle is mirrored (bounds the temporary copy).
+_MIRROR_BLOCK = 2048
+#: Users scored at once: bounds the dense (rows x modelled items) score block (10,000 items: 40 MB).
+_SCORE_ROWS = 1024
+
+
+@dataclass(frozen=True)
+class EASEParams(Params):
+    #: L2 penalty on the item-item weights (Steck's λ); denser data wants a larger one.
+    lam: float = 250.0
+    #: Items modelled (the most popular in train); the Gram matrix is max_items² float32
+    #: (10,000 items: 400 MB). None: every item with a train positive.
+    max_items: int | None = 10_000
+
+    def __post_init__(self) -> None:
+        if self.lam <= 0:
+            raise ValueError("lam must be > 0")
+        if self.max_items is not None and self.max_items < 1:
+            raise ValueError("max_items must be >= 1 or None")
+
+
+class EASE(Recommender):
+    name = "ease"
+    Params = EASEParams
+    candidates_filter = "exclude"  # excluded items' scores are set to -inf before the top-n
+
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> EASE:
+        binary = sp.csr_matrix(user_items, dtype=np.float32, copy=True)
+        binary.data[:] = 1.0
+        counts = np.asarray(binary.sum(axis=0)).ravel()
+        modelled = np.flatnonzero(counts > 0)
+        if self.params.max_items is not None and len(modelled) > self.params.max_items:
+            # most popular first; ties by index, so the choice is deterministic
+            order = np.lexsort((modelled, -counts[modelled]))
+            modelled = np.sort(modelled[order[: self.params.max_items]])
+        self.items_ = modelled.astype(np.int32)
+        x = binary[:, self.items_]
+        gram = (x.T @ x).toarray().astype(np.float32)  # sparse product: cost ~ sum of users' squared counts
+        self.weights_ = _ease_weights(gram, self.params.lam)
+        self.n_items = user_items.shape[1]
+        return self
+
+    @property
+    def n_modelled(self) -> int:
+        return len(self.items_)
+
+    def scores(self, history: sp.csr_matrix) -> np.ndarray:
+        """(rows, n_modelled) float32 scores of the modelled items (``items_``) from history rows."""
+        x = sp.csr_matrix(history, dtype=np.float32)[:, self.items_]
+        x.data[:] = 1.0
+        return np.asarray(x @ self.weights_, dtype=np.float32)  # scipy's sparse x dense loop, not BLAS
+
+    def _candidates(self, users, history, n, exclude):
+        position = np.full(self.n_items, -1, dtype=np.int64)
+        position[self.items_] = np.arange(self.n_modelled)
+        n = min(n, self.n_modelled)
+        items = np.full((len(users), n), -1, dtype=np.int32)
+        scores = np.full((len(users), n), -np.inf, dtype=np.float32)
+        for start in range(0, len(users), _SCORE_ROWS):
+            rows = slice(start, start + _SCORE_ROWS)
+            items[rows], scores[rows] = self._top_rows(history[rows], exclude[rows], position, n)
+        return items, scores
+
+    def _top_rows(self, history, exclude, position, n):
+        scores = self.scores(history)
+        # no modelled item in the history: every score is 0, which ranks nothing
+        scores[np.asarray((history[:, self.items_] != 0).sum(axis=1)).ravel() == 0] = -np.inf
+        # excluded items never compete (row r of ``exclude`` is row r of ``history``)
+        rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
+        cols = position[exclude.indices]
+        scores[rows[cols >= 0], cols[cols >= 0]] = -np.inf
+        if n < self.n_modelled:
+            top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+        else:
+            top = np.broadcast_to(np.arange(self.n_modelled), scores.shape)
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        top, top_scores = np.take_along_axis(top, order, axis=1), np.take_along_axis(top_scores, order, axis=1)
+        return np.where(np.isfinite(top_scores), self.items_[top], -1), top_scores
+
+    def contributions(self, history_items: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """(…, h, k) weight B[j, i] of history item j (``history_items``: (…, h), -1 padded)
+        towards recommended item i (``items``: (…, k)), in full item index space: an
+        unmodelled item contributes nothing (-inf)."""
+        position = np.full(self.n_items + 1, -1, dtype=np.int64)  # index -1 -> the last, unmodelled
+        position[self.items_] = np.arange(self.n_modelled)
+        h, i = position[history_items], position[items]
+        weights = self.weights_[np.maximum(h, 0)[..., :, None], np.maximum(i, 0)[..., None, :]]
+        return np.where((h >= 0)[..., :, None] & (i >= 0)[..., None, :], weights, -np.inf)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"items": self.items_, "weights": self.weights_, "n_items": np.array(self.n_items)}
+
+    def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self.items_ = np.asarray(arrays["items"], dtype=np.int32)
+        self.weights_ = np.asarray(arrays["weights"], dtype=np.float32)
+        self.n_items = int(arrays["n_items"])
+
+
+def _ease_weights(gram: np.ndarray, lam: float) -> np.ndarray:
+    """B = I - P·diag(1/diag(P)) with P = (G + λI)⁻¹, diag(B) = 0, computed in place on
+    ``gram`` (C-ordered float32, symmetric): a Cholesky factorisation and its inverse (LAPACK
+    potrf/potri) take half the flops of a general inverse and no second n x n buffer."""
+    n = gram.shape[0]
+    gram[np.diag_indices(n)] += lam
+    fortran = gram.T  # LAPACK works in place on Fortran order; G is symmetric, so G.T is G
+    # one large factorisation with nothing else running: BLAS may use every core here
+    factor, info = lapack.spotrf(fortran, lower=False, overwrite_a=True)
+    if info != 0:
+        raise ModelError(f"ease: the Gram matrix plus lambda={lam} is not positive definite (LAPACK info {info})")
+    inverse, info = lapack.spotri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise ModelError(f"ease: inverting the Cholesky factor failed (LAPACK info {info})")
+    # potri fills the upper triangle only: mirror it, a block of rows at a time
+    for start in range(0, n, _MIRROR_BLOCK):
+        stop = min(start + _MIRROR_BLOCK, n)
+        inverse[start:stop, :start] = inverse[:start, start:stop].T
+        block = inverse[start:stop, start:stop]
+        lower = np.tril_indices(stop - start, -1)
+        block[lower] = block.T[lower]
+    weights = np.ascontiguousarray(inverse.T)  # P is symmetric: its transpose is a C-ordered view of P
+    diagonal = np.diag(weights).copy()
+    weights /= -diagonal[None, :]
+    weights[np.diag_indices(n)] = 0.0
+    return weights
