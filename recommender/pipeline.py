@@ -30,6 +30,7 @@ from recommender.evaluation.tuning import (
     search,
 )
 from recommender.models import (
+    EASE,
     MODEL_NAMES,
     MODELS,
     DiverseALS,
@@ -39,6 +40,7 @@ from recommender.models import (
     Recommender,
     create,
 )
+from recommender.models.ease import item_gram
 from recommender.warehouse.connection import SqlLibrary
 from recommender.warehouse.export import SplitData, load_item_genres, load_production, load_split
 
@@ -83,6 +85,7 @@ class Workbench:
         self.data: SplitData = data if data is not None else load_split(con, sql, settings.split_strategy)
         self.item_genres, self.genre_names = load_item_genres(con, sql, self.data.item_ids)
         self._fitted: dict[tuple, Recommender] = {}
+        self._gram_cache: tuple | None = None
 
     # -- configuration ----------------------------------------------------------------
     def params_for(self, model: str) -> dict[str, Any]:
@@ -106,9 +109,17 @@ class Workbench:
 
     # -- fitting ----------------------------------------------------------------------
     def fit(
-        self, model: str, params: dict[str, Any], parts: tuple[str, ...], data: SplitData | None = None
+        self,
+        model: str,
+        params: dict[str, Any],
+        parts: tuple[str, ...],
+        data: SplitData | None = None,
+        *,
+        keep: bool = True,
     ) -> tuple[Recommender, float]:
-        """Fit (or reuse a model fitted in this job with the same config and data)."""
+        """Fit (or reuse a model fitted in this job with the same config and data); ``keep``:
+        remember the fit for reuse (tuning trials are not kept: dozens of EASE weight matrices
+        would not fit in memory)."""
         data = self.data if data is None else data
         # the canonical form (defaults filled in), so {} and the defaults spelled out share a fit
         canonical = MODELS[model].Params.from_dict(params).to_dict()
@@ -119,14 +130,28 @@ class Workbench:
         if model == "diverse":
             als, _ = self.fit("als", DiverseParams.from_dict(params).als_params().to_dict(), parts, data)
             fitted = DiverseALS.from_als(als, params, item_genres=self.item_genres)
+        elif model == "ease":
+            ease = EASE(params, seed=self.settings.seed)
+            items, gram = self._gram(data, parts, ease.params.max_items)
+            fitted = ease.fit_gram(items, gram.copy(), data.shape[1])
         elif model == "hybrid":
             als, _ = self.fit("als", HybridParams.from_dict(params).als_params().to_dict(), parts, data)
             fitted = HybridALS.from_als(als, params, data.matrix(*parts), data.time_matrix(*parts))
         else:
             times = data.time_matrix(*parts) if model == "popular" else None
             fitted = create(model, params, seed=self.settings.seed).fit(data.matrix(*parts), times=times)
-        self._fitted[key] = fitted
+        if keep:
+            self._fitted[key] = fitted
         return fitted, time.perf_counter() - started
+
+    def _gram(self, data: SplitData, parts: tuple[str, ...], max_items: int | None) -> tuple:
+        """EASE's item Gram matrix of (data, parts, cap), computed once per job: every lambda
+        tried reuses it (the last one only: a new key replaces it, bounding memory)."""
+        key = (id(data), parts, max_items)
+        if self._gram_cache is None or self._gram_cache[0] != key:
+            self._gram_cache = None  # free the old one first
+            self._gram_cache = (key, item_gram(data.matrix(*parts), max_items))
+        return self._gram_cache[1]
 
     def run(self, kind: str, model: str, params: dict[str, Any], eval_part: str, *, save: bool = False) -> RunResult:
         """Fit on the parts before ``eval_part``, score ``eval_part``, log the run (tuning
@@ -135,7 +160,7 @@ class Workbench:
             raise ValueError(f"eval_part must be val or test, got {eval_part!r}")
         started = time.perf_counter()
         data = self.data_for(kind)
-        fitted, fit_s = self.fit(model, params, FIT_PARTS[eval_part], data)
+        fitted, fit_s = self.fit(model, params, FIT_PARTS[eval_part], data, keep=kind != "tune")
         return self._log(kind, model, fitted, data, eval_part, fit_s, started, save=save)
 
     def run_als_steps(self, params: dict[str, Any], report, results: list[RunResult]) -> RunResult:
@@ -195,7 +220,7 @@ class Workbench:
             started,
             run_id=run_id,
             artifact=artifact,
-            fitted=fitted,
+            fitted=None if kind == "tune" else fitted,  # trials are many: keep their numbers, not models
         )
 
     def _record(

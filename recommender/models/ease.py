@@ -44,19 +44,14 @@ class EASE(Recommender):
     candidates_filter = "exclude"  # excluded items' scores are set to -inf before the top-n
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> EASE:
-        binary = sp.csr_matrix(user_items, dtype=np.float32, copy=True)
-        binary.data[:] = 1.0
-        counts = np.asarray(binary.sum(axis=0)).ravel()
-        modelled = np.flatnonzero(counts > 0)
-        if self.params.max_items is not None and len(modelled) > self.params.max_items:
-            # most popular first; ties by index, so the choice is deterministic
-            order = np.lexsort((modelled, -counts[modelled]))
-            modelled = np.sort(modelled[order[: self.params.max_items]])
-        self.items_ = modelled.astype(np.int32)
-        x = binary[:, self.items_]
-        gram = (x.T @ x).toarray().astype(np.float32)  # sparse product: cost ~ sum of users' squared counts
+        items, gram = item_gram(user_items, self.params.max_items)
+        return self.fit_gram(items, gram, user_items.shape[1])
+
+    def fit_gram(self, items: np.ndarray, gram: np.ndarray, n_items: int) -> EASE:
+        """Fit from ``item_gram``'s output (overwritten: pass a copy to fit several lambdas)."""
+        self.items_ = np.asarray(items, dtype=np.int32)
         self.weights_ = _ease_weights(gram, self.params.lam)
-        self.n_items = user_items.shape[1]
+        self.n_items = n_items
         return self
 
     @property
@@ -114,6 +109,22 @@ class EASE(Recommender):
         self.items_ = np.asarray(arrays["items"], dtype=np.int32)
         self.weights_ = np.asarray(arrays["weights"], dtype=np.float32)
         self.n_items = int(arrays["n_items"])
+
+
+def item_gram(user_items: sp.csr_matrix, max_items: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(modelled item indices (n,), their Gram matrix XᵀX (n x n float32)) of binary
+    ``user_items``: the items with a positive, at most ``max_items`` of the most popular
+    (ties by index, so the choice is deterministic). Independent of lambda: tuning reuses it."""
+    binary = sp.csr_matrix(user_items, dtype=np.float32, copy=True)
+    binary.data[:] = 1.0
+    counts = np.asarray(binary.sum(axis=0)).ravel()
+    modelled = np.flatnonzero(counts > 0)
+    if max_items is not None and len(modelled) > max_items:
+        order = np.lexsort((modelled, -counts[modelled]))
+        modelled = np.sort(modelled[order[:max_items]])
+    x = binary[:, modelled]
+    gram = (x.T @ x).toarray().astype(np.float32)  # sparse product: cost ~ sum of users' squared counts
+    return modelled.astype(np.int32), gram
 
 
 def _ease_weights(gram: np.ndarray, lam: float) -> np.ndarray:

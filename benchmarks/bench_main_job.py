@@ -1,0 +1,99 @@
+"""The main job end to end on the 25M-shaped data: `recsys run DATA` in a fresh warehouse.
+
+    python benchmarks/generate_movielens.py --out data/synthetic/ml-25m-synth
+    python benchmarks/bench_main_job.py --data data/synthetic/ml-25m-synth
+
+Runs `recsys run` in a child process with its output redirected (as in a log), then reads
+the stage times from its stage lines, its peak memory (max RSS of the child) and, from the
+run log, the tuning cost per model (the summed wall time of its tune / sweep runs, on the
+tuning sample) and every model's test NDCG@10. Targets (issue #13): at most 10 minutes and
+6 GB on 2 cores. Results: printed and written to benchmarks/out/main_job.json (with the log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+STAGE = re.compile(r"^done in (\d+)s \((.*)\)\.", re.M)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="a MovieLens folder (25M-shaped)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "main_job")
+    parser.add_argument("--trials", type=int, help="override the per-model trial budgets")
+    args = parser.parse_args()
+
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    args.out.mkdir(parents=True)
+    warehouse = args.out / "movielens.duckdb"
+    command = [
+        sys.executable,
+        "-m",
+        "recommender",
+        "run",
+        str(args.data.resolve()),
+        "--warehouse",
+        str(warehouse),
+        "--out",
+        str(args.out / "reports"),
+    ]
+    if args.trials:
+        command += ["--trials", str(args.trials)]
+    log = args.out / "run.log"
+    started = time.perf_counter()
+    with open(log, "w") as handle:
+        done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, cwd=args.out)
+    seconds = time.perf_counter() - started
+    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
+    text = log.read_text()
+    if done.returncode != 0:
+        raise SystemExit(f"recsys run failed ({done.returncode}); see {log}:\n{text[-3000:]}")
+    match = STAGE.search(text)
+    stages = {}
+    if match:
+        for part in match.group(2).split(", "):
+            name, value = part.rsplit(" ", 1)
+            stages[name] = float(value.rstrip("s"))
+
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    tuning = con.execute(
+        "select model, count(*) as runs, sum(total_s) as seconds, max(n_users) as users from runs "
+        "where kind in ('tune', 'sweep') group by model order by model"
+    ).fetchall()
+    ndcg = con.execute(
+        "select r.model, m.value from runs r join run_metrics m using (run_id) "
+        "where r.kind = 'evaluate' and m.metric = 'ndcg' and m.k = 10 order by m.value desc"
+    ).fetchall()
+    sizes = con.execute("select part, users, rows from split_summary where strategy = 'per_user'").fetchall()
+    con.close()
+    result = {
+        "data": str(args.data),
+        "seconds": round(seconds, 1),
+        "peak_gb": round(peak_gb, 2),
+        "stages_s": stages,
+        "tuning": [{"model": m, "runs": n, "seconds": round(s, 1), "users": u} for m, n, s, u in tuning],
+        "test_ndcg@10": {m: round(v, 4) for m, v in ndcg},
+        "split": [{"part": p, "users": u, "rows": r} for p, u, r in sizes],
+        "log": str(log),
+    }
+    (args.out.parent / "main_job.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
