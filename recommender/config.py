@@ -76,11 +76,14 @@ class Settings:
     eval_exclude: str = "rated"
     #: Tuning and sweeps fit and score on a seeded sample of this many users when the split
     #: has more (the final evaluation and the production fit use everyone); None: everyone.
-    tune_users: int | None = 25_000
+    tune_users: int | None = 10_000
     #: Cut-offs evaluated and logged.
     ks: tuple[int, ...] = (5, 10, 20)
     #: DuckDB threads (None: DuckDB's default, all cores).
     threads: int | None = None
+    #: DuckDB's own memory limit (it spills to disk beyond it); its default, 80% of RAM, lets
+    #: its buffer pool hold gigabytes next to the models.
+    duckdb_memory: str = "2GB"
     #: Models artefacts and serving files live beside the warehouse unless set.
     artifacts_dir: Path | None = None
     #: Published serving versions kept on disk (the newest, which is active, and the ones

@@ -169,6 +169,10 @@ BAD_ARGUMENTS = [
     ["serve", "--port", "1"],
     ["train", "--seed", "x"],
     ["split", "--rating-threshold", "9"],
+    ["build-app", "--app-source", "{tmp}/nowhere"],
+    ["serve", "--app-dir", "{tmp}/nowhere"],
+    ["ingest", "{tmp}"],  # no MovieLens layout: names the supported ones
+    ["sql", "select 1; select * from nowhere", "--quiet"],
 ]
 
 

@@ -144,8 +144,8 @@ def open_warehouse(settings, *, read_only: bool = False, create: bool = False) -
 
     if not create and not Path(settings.warehouse).exists():
         raise UserFacingError(
-            f"no warehouse at {settings.warehouse}; run `recsys migrate` and "
-            "`recsys ingest DIR` (or `recsys run DIR`) first"
+            f"no warehouse at {settings.warehouse}; run `recsys run` (the main job on the bundled data) "
+            "or `recsys ingest [DIR]` first (`recsys migrate` creates an empty one)"
         )
     con = connect(settings, read_only=read_only, progress=progress_bars())
     try:

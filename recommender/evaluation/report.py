@@ -33,21 +33,32 @@ TABLE_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "diver
 BOOTSTRAP_SAMPLES = 1000
 
 
+#: Above this many users the bootstrap resamples this many (m out of n) and rescales the
+#: spread by sqrt(m / n): the same interval for a mean, at a fraction of the cost on 25M.
+BOOTSTRAP_MAX_DRAW = 20_000
+
+
 def bootstrap_ci(
     values: np.ndarray, *, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0, level: float = 0.95, chunk: int = 100
 ) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean over users (NaNs dropped); chunked to bound memory."""
+    """Percentile bootstrap CI of the mean over users (NaNs dropped); chunked to bound memory.
+    With more than BOOTSTRAP_MAX_DRAW users, an m-out-of-n bootstrap of the mean (resamples
+    of m users, deviations scaled by sqrt(m / n))."""
     values = np.asarray(values, dtype=np.float64)
     values = values[~np.isnan(values)]
     if len(values) == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
+    n = len(values)
+    draw = min(n, BOOTSTRAP_MAX_DRAW)
     means = np.concatenate(
         [
-            values[rng.integers(0, len(values), (min(chunk, samples - start), len(values)))].mean(axis=1)
+            values[rng.integers(0, n, (min(chunk, samples - start), draw))].mean(axis=1)
             for start in range(0, samples, chunk)
         ]
     )
+    centre = values.mean()
+    means = centre + (means - centre) * np.sqrt(draw / n)
     tail = (1 - level) / 2 * 100
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 

@@ -29,7 +29,8 @@ class Range:
 SEARCH_SPACES: dict[str, dict[str, list[Any] | Range]] = {
     "popular": {"window_days": [None, 30, 90, 180, 365, 730, 1825]},
     # None (every similarity) scores best on ml-latest-small's val, but on a 25M catalogue every
-    # co-occurring pair is far too many to keep: 1000 per item is the ceiling
+    # co-occurring pair is far too many to keep: 1000 per item is the ceiling, and only the
+    # choices within MAX_SIMILARITIES are tried (see tuning_grid)
     "itemknn": {"neighbours": [20, 50, 100, 200, 400, 1000]},
     "als": {
         "factors": Range(16, 256, integer=True),
@@ -40,7 +41,10 @@ SEARCH_SPACES: dict[str, dict[str, list[Any] | Range]] = {
 }
 #: Trials per model unless `--trials` says otherwise: the budget grows with the dimensions
 #: searched (ALS: three, with pruning and early stopping keeping each trial cheap).
-DEFAULT_TRIALS = {"popular": 7, "itemknn": 6, "als": 30, "ease": 8}
+DEFAULT_TRIALS = {"popular": 7, "itemknn": 6, "als": 30, "ease": 6}
+#: ItemKNN keeps at most this many similarities (items x neighbours: 12M is ~150 MB, and its
+#: lists and reasons cost in proportion): 1000 per item on ml-latest-small, 200 on a 59k catalogue.
+MAX_SIMILARITIES = 12_000_000
 #: ALS is fitted ITERATION_STEP iterations at a time, at most MAX_ITERATIONS.
 ITERATION_STEP = 5
 MAX_ITERATIONS = 30
@@ -58,13 +62,18 @@ SIMILARITIES = ("factors", "genres")
 MAX_NDCG_LOSS = 0.15
 
 
-def full_grid(model: str) -> list[dict[str, Any]] | None:
-    """Every configuration of a model whose space is only choices; None for a sampled space."""
+def full_grid(model: str, n_items: int | None = None) -> list[dict[str, Any]] | None:
+    """Every configuration of a model whose space is only choices; None for a sampled space.
+    ``n_items``: the catalogue size, which bounds ItemKNN's choices (MAX_SIMILARITIES)."""
     space = SEARCH_SPACES[model]
     if any(isinstance(values, Range) for values in space.values()):
         return None
     names = list(space)
-    return [dict(zip(names, values)) for values in itertools.product(*(space[n] for n in names))]
+    grid = [dict(zip(names, values)) for values in itertools.product(*(space[n] for n in names))]
+    if model == "itemknn" and n_items:
+        affordable = [g for g in grid if g["neighbours"] * n_items <= MAX_SIMILARITIES]
+        grid = affordable or grid[:1]
+    return grid
 
 
 class Pruned(Exception):

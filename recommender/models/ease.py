@@ -19,7 +19,7 @@ from recommender.models.base import ModelError, Params, Recommender
 
 #: Rows per block when the inverse's upper triangle is mirrored (bounds the temporary copy).
 _MIRROR_BLOCK = 2048
-#: Users scored at once: bounds the dense (rows x modelled items) score block (10,000 items: 40 MB).
+#: Users scored at once: bounds the dense (rows x modelled items) score block (8,000 items: 32 MB).
 _SCORE_ROWS = 1024
 
 
@@ -28,8 +28,9 @@ class EASEParams(Params):
     #: L2 penalty on the item-item weights (Steck's λ); denser data wants a larger one.
     lam: float = 250.0
     #: Items modelled (the most popular in train); the Gram matrix is max_items² float32
-    #: (10,000 items: 400 MB). None: every item with a train positive.
-    max_items: int | None = 10_000
+    #: (8,000 items: 256 MB; a fit holds two, peak under 1 GB) and its inverse costs max_items³.
+    #: None: every item with a train positive.
+    max_items: int | None = 8_000
 
     def __post_init__(self) -> None:
         if self.lam <= 0:

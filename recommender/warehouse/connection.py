@@ -31,6 +31,7 @@ def connect(settings: Settings, *, read_only: bool = False, progress: bool = Fal
     config: dict[str, Any] = {}
     if settings.threads:
         config["threads"] = settings.threads
+    config["memory_limit"] = settings.duckdb_memory
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), read_only=read_only, config=config)
