@@ -13,13 +13,14 @@ genre vectors. ``lam = 0`` returns exactly ALS's list.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.models.als import ALS, ALSParams
-from recommender.models.base import ModelError, Recommender, TopN
+from recommender.models.als import ALS
+from recommender.models.base import ModelError, TopN
+from recommender.models.reranked import RerankedALS, RerankedParams
 from recommender.threads import single_threaded_blas
 
 #: Users per MMR batch: bounds the (batch, candidates, candidates) similarity tensor (~40 MB).
@@ -29,11 +30,9 @@ SIMILARITIES = ("factors", "genres")
 
 
 @dataclass(frozen=True)
-class DiverseParams(ALSParams):
+class DiverseParams(RerankedParams):
     #: Trade-off: 0 = pure relevance (ALS), 1 = pure dissimilarity.
     lam: float = 0.3
-    #: ALS candidates re-ranked per user.
-    candidates: int = 100
     #: ``factors`` (cosine of ALS item factors) or ``genres`` (cosine of genre vectors).
     similarity: str = "factors"
 
@@ -41,16 +40,11 @@ class DiverseParams(ALSParams):
         super().__post_init__()
         if not 0.0 <= self.lam <= 1.0:
             raise ValueError("lam must be within 0..1")
-        if self.candidates < 1:
-            raise ValueError("candidates must be >= 1")
         if self.similarity not in SIMILARITIES:
             raise ValueError(f"similarity must be one of {SIMILARITIES}")
 
-    def als_params(self) -> ALSParams:
-        return ALSParams(**{f.name: getattr(self, f.name) for f in fields(ALSParams)})
 
-
-class DiverseALS(Recommender):
+class DiverseALS(RerankedALS):
     name = "diverse"
     Params = DiverseParams
 
@@ -58,14 +52,12 @@ class DiverseALS(Recommender):
         super().__init__(params, seed=seed)
         #: (n_items, n_genres) multi-hot, needed when similarity = "genres".
         self.item_genres = item_genres
-        self.als: ALS | None = None
 
     @classmethod
     def from_als(cls, als: ALS, params=None, *, item_genres=None) -> DiverseALS:
         """Re-rank an already fitted ALS (its parameters must match ``params``'s ALS part)."""
         model = cls(params, seed=als.seed, item_genres=item_genres)
-        if model.params.als_params() != als.params:
-            raise ModelError("from_als: the ALS model was fitted with other parameters")
+        model._check_als(als)
         model._attach(als)
         return model
 
@@ -85,16 +77,6 @@ class DiverseALS(Recommender):
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.vectors_ = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
-    def recommend(
-        self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
-    ) -> TopN:
-        self._require_fitted()
-        return self.rerank(self.als.recommend(users, user_items, self.pool_size(k), exclude), k)
-
-    def pool_size(self, k: int) -> int:
-        """How many ALS candidates ``rerank`` wants for lists of k."""
-        return max(k, self.params.candidates)
-
     def rerank(self, pool: TopN, k: int) -> TopN:
         """Greedy MMR over ALS's top-``pool_size(k)`` lists (one row per user)."""
         items = np.full((len(pool.items), k), -1, dtype=np.int32)
@@ -104,9 +86,6 @@ class DiverseALS(Recommender):
                 sl = slice(start, start + MMR_BATCH)
                 items[sl], scores[sl] = mmr_rerank(pool.items[sl], pool.scores[sl], self.vectors_, self.params.lam, k)
         return TopN(items, scores)
-
-    def _candidates(self, users, history, n, exclude):  # pragma: no cover - recommend() is overridden
-        return self.als._candidates(users, history, n, exclude)
 
     def _arrays(self) -> dict[str, np.ndarray]:
         arrays = self.als._arrays()

@@ -12,52 +12,41 @@ blend beats plain ALS there.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.models.als import ALS, ALSParams
-from recommender.models.base import ModelError, Recommender, TopN
+from recommender.models.als import ALS
+from recommender.models.base import TopN
 from recommender.models.popular import Popular
+from recommender.models.reranked import RerankedALS, RerankedParams
 
 
 @dataclass(frozen=True)
-class HybridParams(ALSParams):
+class HybridParams(RerankedParams):
     #: Weight of popularity in the blend, 0..1 (0: ALS's own order).
     weight: float = 0.1
     #: Popularity counted over the last N days of the fit data (None: all of it).
     window_days: int | None = None
-    #: ALS candidates re-scored per user.
-    candidates: int = 100
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 <= self.weight <= 1.0:
             raise ValueError("weight must be within 0..1")
-        if self.candidates < 1:
-            raise ValueError("candidates must be >= 1")
         if self.window_days is not None and self.window_days <= 0:
             raise ValueError("window_days must be positive or None")
 
-    def als_params(self) -> ALSParams:
-        return ALSParams(**{f.name: getattr(self, f.name) for f in fields(ALSParams)})
 
-
-class HybridALS(Recommender):
+class HybridALS(RerankedALS):
     name = "hybrid"
     Params = HybridParams
-
-    def __init__(self, params=None, *, seed: int = 42) -> None:
-        super().__init__(params, seed=seed)
-        self.als: ALS | None = None
 
     @classmethod
     def from_als(cls, als: ALS, params, user_items: sp.csr_matrix, times: sp.csr_matrix | None) -> HybridALS:
         """Blend an already fitted ALS (same ALS parameters) with the popularity of ``user_items``."""
         model = cls(params, seed=als.seed)
-        if model.params.als_params() != als.params:
-            raise ModelError("from_als: the ALS model was fitted with other parameters")
+        model._check_als(als)
         model._attach(als, model._popularity(user_items, times))
         return model
 
@@ -73,16 +62,6 @@ class HybridALS(Recommender):
     def _attach(self, als: ALS, popularity: np.ndarray) -> None:
         self.als, self.popularity_ = als, popularity
         self.n_items = als.n_items
-
-    def pool_size(self, k: int) -> int:
-        """How many ALS candidates ``rerank`` wants for lists of k."""
-        return max(k, self.params.candidates)
-
-    def recommend(
-        self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
-    ) -> TopN:
-        self._require_fitted()
-        return self.rerank(self.als.recommend(users, user_items, self.pool_size(k), exclude), k)
 
     def rerank(self, pool: TopN, k: int) -> TopN:
         """Re-score ALS's top-``pool_size(k)`` (one row per user, best first) and keep the best k."""
@@ -102,9 +81,6 @@ class HybridALS(Recommender):
             items = np.pad(items, ((0, 0), (0, pad)), constant_values=-1)
             scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=np.nan)
         return TopN(items, scores)
-
-    def _candidates(self, users, history, n, exclude):  # pragma: no cover - recommend() is overridden
-        return self.als._candidates(users, history, n, exclude)
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {**self.als._arrays(), "popularity": self.popularity_}

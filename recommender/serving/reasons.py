@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.models import ALS, EASE, DiverseALS, HybridALS, ItemKNN, Recommender
+from recommender.models import ALS, EASE, ItemKNN, Recommender
+from recommender.models.reranked import RerankedALS
 from recommender.serving.lists import ServedLists
 from recommender.threads import single_threaded_blas
 
@@ -63,7 +64,7 @@ def reason_items(
             best = np.argmax(weights, axis=1)
             found = np.take_along_axis(weights, best[:, None, :], axis=1)[:, 0, :] > -np.inf
             out[sl] = np.where(found & (lists.items[sl] >= 0), np.take_along_axis(hist, best, axis=1), -1)
-    elif isinstance(model, (ALS, DiverseALS, HybridALS)):
+    elif isinstance(model, (ALS, RerankedALS)):
         als = model if isinstance(model, ALS) else model.als
         vectors = als.item_factors / np.maximum(np.linalg.norm(als.item_factors, axis=1, keepdims=True), 1e-12)
         # batches of users with similar history lengths, so each product spans only its
