@@ -177,7 +177,7 @@ class Workbench:
             for iterations in range(ITERATION_STEP, MAX_ITERATIONS + 1, ITERATION_STEP):
                 if iterations > ITERATION_STEP:
                     model.fit_more(data.matrix(*parts), ITERATION_STEP)
-                evaluation = self._evaluate(model, data, "val")
+                evaluation = self.evaluate_on(model, data, "val")
                 value = evaluation.value(metric, k)
                 if best is not None and value <= best[0]:
                     break  # val stopped improving: the previous step is the trial's answer
@@ -198,14 +198,15 @@ class Workbench:
                 results.append(result)
         return result
 
-    def _evaluate(self, fitted: Recommender, data: SplitData, eval_part: str) -> Evaluation:
+    def evaluate_on(self, fitted: Recommender, data: SplitData, eval_part: str) -> Evaluation:
+        """Score a fitted model on a part of ``data``: the evaluation every run uses."""
         parts = FIT_PARTS[eval_part]
         items = item_space(data.matrix(*parts), self.item_genres)
         exclude_rated = self.settings.eval_exclude == "rated"
         return evaluate(fitted, data, eval_part, parts, self.settings.ks, items, exclude_rated=exclude_rated)
 
     def _log(self, kind, model, fitted, data, eval_part, fit_s, started, *, save=False) -> RunResult:
-        evaluation = self._evaluate(fitted, data, eval_part)
+        evaluation = self.evaluate_on(fitted, data, eval_part)
         run_id = new_run_id()
         artifact = None
         if save:

@@ -29,6 +29,18 @@ def register(add) -> None:
     p.add_argument("--limit", type=int, default=30, help="newest runs shown [30]")
     p.add_argument("--kind", choices=["train", "tune", "evaluate", "sweep"], help="only runs of this kind")
     p.set_defaults(handler=cmd_runs)
+    p = add(
+        "simulate",
+        "online evaluation: replay the rating log in time order; at each step fit on everything before it and "
+        "score the next window's users on what they then liked (rows in simulation_steps)",
+    )
+    p.add_argument("--start", required=True, help="the first cut-off, an ISO date such as 2017-01-01")
+    p.add_argument("--step", default="30d", help="window length: days (30d) or weeks (2w) [30d]")
+    p.add_argument("--steps", type=int, default=6, help="how many windows [6]")
+    p.add_argument(
+        "--models", default="popular,itemknn,als,ease", help="comma-separated models [popular,itemknn,als,ease]"
+    )
+    p.set_defaults(handler=cmd_simulate)
     p = add("report", "write reports/report.md with confidence intervals and PNG plots")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder [reports]")
     p.set_defaults(handler=cmd_report)
@@ -103,6 +115,34 @@ def cmd_runs(args: argparse.Namespace, settings) -> int:
             {"k": args.k, "kind": args.kind, "limit": args.limit},
             max_rows=args.limit,
         )
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, settings) -> int:
+    from datetime import datetime
+
+    from recommender.simulation import parse_step, simulate
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in MODEL_NAMES]
+    if unknown or not models:
+        raise UserFacingError(
+            f"--models: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(MODEL_NAMES)}"
+        )
+    try:
+        start = datetime.fromisoformat(args.start)
+    except ValueError:
+        raise UserFacingError(f"--start takes an ISO date such as 2017-01-01, got {args.start!r}") from None
+    if args.steps < 1:
+        raise UserFacingError("--steps must be at least 1")
+    step = parse_step(args.step)
+    with open_warehouse(settings) as (con, sql):
+        from recommender.warehouse.jobs import job
+
+        with job(con, "simulate", settings):
+            simulation_id = simulate(con, sql, settings, start, step, args.steps, models, say=say)
+        print_relation(con, sql, "warehouse/simulation/steps.sql", {"simulation_id": simulation_id}, max_rows=500)
+    say(f"simulation {simulation_id}: rows in simulation_steps; `recsys report` plots them")
     return 0
 
 

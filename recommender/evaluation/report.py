@@ -109,6 +109,9 @@ def write_report(
     _plot_models(out / "models.png", models, rows)
     if sweep:
         _plot_tradeoff(out / "tradeoff.png", sweep)
+    simulation = sql.run(con, "warehouse/simulation/steps.sql", {"simulation_id": None}).fetchall()
+    if simulation:
+        _plot_simulation(out / "simulation.png", simulation)
 
     cutoffs = sql.run(con, "warehouse/runs/cutoffs.sql", {"strategy": settings.split_strategy}).fetchall()
     lines = [
@@ -174,6 +177,22 @@ def write_report(
         ]
         lines += [f"| {s} | {lam:.1f} | {n:.4f} | {d:.4f} | {c:.4f} |" for s, lam, n, d, c in sweep]
         lines += ["", "![trade-off](tradeoff.png)", ""]
+    if simulation:
+        lines += [
+            "## Online evaluation simulation (the newest `recsys simulate`)",
+            "",
+            "The rating log replayed in time order: at each cut-off every model is fitted on everything before it "
+            f"and scores the users active in the next window on what they then liked (K = {REPORT_K}). "
+            "`fallback` counts the users answered by the popular fallback alone (unknown at the cut-off).",
+            "",
+            "| step | cut-off | window end | model | users | fallback | ndcg | recall | hit rate | coverage |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {st} | {c} | {e} | {m} | {u} | {f} | {n:.4f} | {r:.4f} | {h:.4f} | {cov:.4f} |"
+            for st, c, e, m, u, f, n, r, h, _hits, cov, _fit in simulation
+        ]
+        lines += ["", "![simulation](simulation.png)", ""]
     lines += [
         "## Re-query these numbers",
         "",
@@ -205,6 +224,21 @@ def _paired_differences(con, sql, run_by_model: dict[str, str], seed: int) -> di
         lo, hi = bootstrap_ci(diff, seed=seed)
         out[f"{a} - {b}"] = (float(diff.mean()), float(diff.mean() / vb.mean()) if vb.mean() else float("nan"), lo, hi)
     return out
+
+
+def _plot_simulation(path: Path, rows: list[tuple]) -> None:
+    """NDCG@K per step, one line per model."""
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    for model in sorted({r[3] for r in rows}):
+        points = [(r[1], r[6]) for r in rows if r[3] == model]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=model)
+    ax.set_xlabel("cut-off (the window after it is scored)")
+    ax.set_ylabel(f"ndcg@{REPORT_K} of the window's users")
+    ax.legend()
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def _plot_models(path: Path, models: list[str], rows: dict) -> None:
