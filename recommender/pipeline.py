@@ -198,6 +198,37 @@ class Workbench:
                 results.append(result)
         return result
 
+    def log_fitted(
+        self,
+        kind: str,
+        model: str,
+        fitted: Recommender,
+        eval_part: str,
+        fit_s: float,
+        started: float,
+        *,
+        params: dict[str, Any] | None = None,
+        save: bool = False,
+    ) -> RunResult:
+        """Score and log a model fitted elsewhere (the two-stage ranker) on the job's split."""
+        evaluation = self.evaluate_on(fitted, self.data, eval_part)
+        artifact = None
+        run_id = new_run_id()
+        if save:
+            artifact = str(fitted.save(self.settings.models_dir / f"{run_id}-{model}.npz").resolve())
+        return self._record(
+            kind,
+            model,
+            params or fitted.params.to_dict(),
+            self.data,
+            evaluation,
+            fit_s,
+            started,
+            run_id=run_id,
+            artifact=artifact,
+            fitted=fitted,
+        )
+
     def evaluate_on(self, fitted: Recommender, data: SplitData, eval_part: str) -> Evaluation:
         """Score a fitted model on a part of ``data``: the evaluation every run uses."""
         parts = FIT_PARTS[eval_part]

@@ -23,6 +23,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 
 import { chromium } from 'playwright-core';
 
@@ -108,7 +109,12 @@ function serveStatic(root, port) {
 }
 
 function catalogIds(dataDir) {
-  const text = fs.readFileSync(path.join(dataDir, 'movies.csv'), 'utf8');
+  // the bundled data set is gzip-compressed (recommender/datasets/ml-latest-small/*.csv.gz)
+  const folder = dataDir || path.join(repoDir, 'recommender', 'datasets', 'ml-latest-small');
+  const plain = path.join(folder, 'movies.csv');
+  const text = fs.existsSync(plain)
+    ? fs.readFileSync(plain, 'utf8')
+    : zlib.gunzipSync(fs.readFileSync(`${plain}.gz`)).toString('utf8');
   const ids = new Set();
   for (const line of text.split(/\r?\n/).slice(1)) {
     const id = Number(line.split(',', 1)[0]);

@@ -66,6 +66,7 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
     from recommender import pipeline
     from recommender.evaluation.report import write_report
     from recommender.serving.precompute import precompute_and_publish
+    from recommender.two_stage import train_and_evaluate
     from recommender.warehouse.ingest import ingest
     from recommender.warehouse.jobs import job
     from recommender.warehouse.splits import build_splits
@@ -87,8 +88,9 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
             stage("tune on val (a sequential search per model; diverse and hybrid: sweeps over the tuned ALS)")
             for model in MODEL_NAMES:
                 pipeline.tune(wb, model, args.trials)
-            stage("evaluate on test (refit on train+val)")
+            stage("evaluate on test (refit on train+val), then the two-stage ranker (trained on val)")
             finals = pipeline.evaluate_final(wb, ["all"])
+            finals.append(train_and_evaluate(wb)[0])
             del wb  # the split's matrices are not needed any more
             stage(f"report -> {args.out}")
             write_report(con, sql, settings, args.out, say=say)

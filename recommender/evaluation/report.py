@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,8 @@ PAIRS = (
     ("ease", "als"),
     ("hybrid", "als"),
     ("diverse", "als"),
+    ("ranker", "ease"),
+    ("ranker", "als"),
 )
 TABLE_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "diversity", "novelty")
 BOOTSTRAP_SAMPLES = 1000
@@ -109,6 +112,9 @@ def write_report(
     _plot_models(out / "models.png", models, rows)
     if sweep:
         _plot_tradeoff(out / "tradeoff.png", sweep)
+    ranker = next((json.loads(params) for _, model, params, _, _ in finals if model == "ranker"), None)
+    if ranker and ranker.get("importance"):
+        _plot_importance(out / "ranker_features.png", ranker["importance"])
     simulation = sql.run(con, "warehouse/simulation/steps.sql", {"simulation_id": None}).fetchall()
     if simulation:
         _plot_simulation(out / "simulation.png", simulation)
@@ -177,6 +183,23 @@ def write_report(
         ]
         lines += [f"| {s} | {lam:.1f} | {n:.4f} | {d:.4f} | {c:.4f} |" for s, lam, n, d, c in sweep]
         lines += ["", "![trade-off](tradeoff.png)", ""]
+    if ranker:
+        top = sorted(ranker.get("importance", {}).items(), key=lambda kv: -kv[1])[:5]
+        lines += [
+            "## Two-stage ranker",
+            "",
+            f"Candidates: the union of the top-{ranker['candidates']} of {', '.join(ranker['sources'])} per user; "
+            "LightGBM lambdarank trained on val labels (features as of train), its settings chosen on a fifth of "
+            "the val users held out, evaluated once on test (sources refitted on train+val, features as of "
+            "train+val). Held-out val NDCG@10 by setting: "
+            + ", ".join(f"`{k}` {v:.4f}" for k, v in ranker.get("val_holdout_ndcg", {}).items())
+            + ". Largest shares of the gain: "
+            + ", ".join(f"{name} {share:.1%}" for name, share in top)
+            + ".",
+            "",
+            "![ranker features](ranker_features.png)",
+            "",
+        ]
     if simulation:
         lines += [
             "## Online evaluation simulation (the newest `recsys simulate`)",
@@ -224,6 +247,17 @@ def _paired_differences(con, sql, run_by_model: dict[str, str], seed: int) -> di
         lo, hi = bootstrap_ci(diff, seed=seed)
         out[f"{a} - {b}"] = (float(diff.mean()), float(diff.mean() / vb.mean()) if vb.mean() else float("nan"), lo, hi)
     return out
+
+
+def _plot_importance(path: Path, importance: dict[str, float]) -> None:
+    """The ranker's features by share of LightGBM's total gain."""
+    names = sorted(importance, key=importance.get)
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(names) + 1), dpi=110)
+    ax.barh(names, [importance[n] for n in names])
+    ax.set_xlabel("share of the booster's total gain")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def _plot_simulation(path: Path, rows: list[tuple]) -> None:

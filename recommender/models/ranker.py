@@ -1,0 +1,129 @@
+"""Two-stage recommendation: the union of several models' top-N as candidates, re-ranked by a
+LightGBM ``lambdarank`` model over the candidates' features (the sources' scores and ranks,
+and the feature store's user, movie and pair features).
+
+The feature store is the warehouse's, so the model takes a ``features`` callable
+``(user rows, item indices) -> (n, f)`` from its caller instead of reading SQL itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.models.base import ModelError, Params, Recommender, TopN
+
+#: Users ranked at once: bounds the candidates' feature matrix (4,096 x 200 pairs x 27 features).
+RANK_USERS = 4096
+#: The candidate sources, in feature order.
+SOURCES = ("als", "itemknn", "ease", "popular")
+
+
+@dataclass(frozen=True)
+class RankerParams(Params):
+    #: Candidates taken from each source per user.
+    candidates: int = 100
+    #: LightGBM boosting rounds and leaves.
+    rounds: int = 200
+    leaves: int = 31
+    learning_rate: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.candidates < 1 or self.rounds < 1 or self.leaves < 2 or self.learning_rate <= 0:
+            raise ValueError("candidates, rounds >= 1, leaves >= 2, learning_rate > 0")
+
+
+def candidate_pool(
+    sources: Mapping[str, Recommender], users: np.ndarray, history: sp.csr_matrix, exclude: sp.csr_matrix, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, item, source features) of the union of each source's top-n per user: ``row`` indexes
+    ``users``; the source features are each source's score and rank (NaN / n + 1 where it did
+    not propose the item), in SOURCES order, so (n_pairs, 2 * len(SOURCES))."""
+    lists = {name: sources[name].recommend(users, history, n, exclude) for name in SOURCES if name in sources}
+    rows = np.concatenate([np.repeat(np.arange(len(users)), top.items.shape[1]) for top in lists.values()])
+    items = np.concatenate([top.items.ravel() for top in lists.values()])
+    keep = items >= 0
+    pairs = np.unique(rows[keep].astype(np.int64) * (1 << 32) + items[keep])
+    row, item = (pairs >> 32).astype(np.int64), (pairs & 0xFFFFFFFF).astype(np.int64)
+    features = np.full((len(pairs), 2 * len(SOURCES)), np.nan, dtype=np.float32)
+    features[:, 1::2] = n + 1
+    for s, name in enumerate(SOURCES):
+        if name not in lists:
+            continue
+        top = lists[name]
+        r = np.repeat(np.arange(len(users)), top.items.shape[1])
+        i, score = top.items.ravel(), top.scores.ravel()
+        rank = np.tile(np.arange(1, top.items.shape[1] + 1), len(users))
+        ok = i >= 0
+        where = np.searchsorted(pairs, r[ok].astype(np.int64) * (1 << 32) + i[ok])
+        features[where, 2 * s] = score[ok]
+        features[where, 2 * s + 1] = rank[ok]
+    return row, item, features
+
+
+class TwoStageRanker(Recommender):
+    name = "ranker"
+    Params = RankerParams
+    candidates_filter = "exclude"  # every source already leaves out the excluded items
+
+    def __init__(self, params=None, *, seed: int = 42) -> None:
+        super().__init__(params, seed=seed)
+        self.sources: dict[str, Recommender] = {}
+        self.booster = None
+        self.features: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+
+    def attach(self, sources: Mapping[str, Recommender], booster, features) -> TwoStageRanker:
+        """Serve with these fitted sources, a trained booster and a feature reader."""
+        self.sources, self.booster, self.features = dict(sources), booster, features
+        self.n_items = next(iter(sources.values())).n_items
+        return self
+
+    def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> TwoStageRanker:
+        raise ModelError("ranker: trained by recommender.two_stage (it needs labels and the feature store)")
+
+    def recommend(
+        self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
+    ) -> TopN:
+        self._require_fitted()
+        users = np.asarray(users, dtype=np.int64)
+        exclude = user_items if exclude is None else exclude
+        parts = [
+            self._rank(users[s : s + RANK_USERS], user_items, k, exclude) for s in range(0, len(users), RANK_USERS)
+        ]
+        if not parts:
+            return TopN(np.full((0, k), -1, np.int32), np.full((0, k), np.nan, np.float32))
+        return TopN(np.vstack([p.items for p in parts]), np.vstack([p.scores for p in parts]))
+
+    def _rank(self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix) -> TopN:
+        row, item, source_features = candidate_pool(self.sources, users, user_items, exclude, self.params.candidates)
+        x = np.hstack([source_features, self.features(users[row], item)])
+        score = self.booster.predict(x, num_threads=1).astype(np.float32) if len(x) else np.zeros(0, np.float32)
+        # per user, best first: sort by (row, -score); rows are already grouped by np.unique
+        order = np.lexsort((-score, row))
+        row, item, score = row[order], item[order], score[order]
+        starts = np.searchsorted(row, np.arange(len(users)))
+        position = np.arange(len(row)) - starts[row]
+        keep = position < k
+        items = np.full((len(users), k), -1, dtype=np.int32)
+        scores = np.full((len(users), k), np.nan, dtype=np.float32)
+        items[row[keep], position[keep]] = item[keep]
+        scores[row[keep], position[keep]] = score[keep]
+        return TopN(items, scores)
+
+    def _candidates(self, users, history, n, exclude):  # pragma: no cover - recommend() is overridden
+        raise NotImplementedError
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """The booster as LightGBM's own text format (no pickle); the sources are their own runs."""
+        return {
+            "booster": np.frombuffer(self.booster.model_to_string().encode(), dtype=np.uint8),
+            "sources": np.array(list(self.sources)),
+        }
+
+    def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        import lightgbm
+
+        self.booster = lightgbm.Booster(model_str=bytes(arrays["booster"]).decode())

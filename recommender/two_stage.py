@@ -1,0 +1,133 @@
+"""The two-stage ranker's job: candidates and labels from **val**, one evaluation on **test**.
+
+1. The sources (recommender.models.ranker.SOURCES, each with its tuned configuration) are
+   fitted on train; their top-N for every user with val positives are the candidates, labelled
+   by val; features as of train's history. LightGBM ``lambdarank`` learns from them.
+2. The sources are refitted on train+val; the test users' candidates get features as of
+   train+val's history; the trained booster ranks them, and test is scored once, by the
+   evaluation every model goes through. Nothing of test reaches a feature, label or candidate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from recommender.evaluation import metrics as M
+from recommender.models.ranker import SOURCES, RankerParams, TwoStageRanker, candidate_pool
+from recommender.pipeline import FIT_PARTS, RunResult, Workbench
+from recommender.sparse import row_lengths
+from recommender.warehouse.features import FEATURE_NAMES, pair_features
+
+#: The booster settings tried (on held-out val users) and the share of val users held out.
+BOOSTER_GRID = (
+    {"rounds": 100, "leaves": 15, "learning_rate": 0.05},
+    {"rounds": 300, "leaves": 7, "learning_rate": 0.03},
+    {"rounds": 200, "leaves": 31, "learning_rate": 0.05},
+)
+HOLDOUT_SHARE = 0.2
+#: Features the booster sees: each source's score and rank, then the feature store's.
+ALL_FEATURES = tuple(f"{name}_{what}" for name in SOURCES for what in ("score", "rank")) + FEATURE_NAMES
+
+
+def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunResult, dict]:
+    """Train the ranker on val, evaluate it on test (a logged ``evaluate`` run of model
+    ``ranker``); returns the run and a summary (candidate recall per source, importances)."""
+    import lightgbm
+
+    p = RankerParams.from_dict(params)
+    started = time.perf_counter()
+    strategy = wb.data.strategy
+    data = wb.tuning_data  # at scale, the ranker learns from the tuning sample's val
+    sources = {name: wb.fit(name, wb.params_for(name), FIT_PARTS["val"], data)[0] for name in SOURCES}
+    history, exclude, truth = data.matrix("train"), data.excluded("train"), data.matrix("val")
+    users = np.flatnonzero(row_lengths(truth) > 0)
+    row, item, source_features = candidate_pool(sources, users, history, exclude, p.candidates)
+    label = M.hit_matrix(item[:, None].astype(np.int64), truth, users[row])[:, 0].astype(np.float32)
+    recall = _candidate_recall(sources, users, history, exclude, truth, p.candidates, row, item)
+    x = np.hstack([source_features, _reader(wb, data, strategy, "train")(users[row], item)])
+    # the booster's own settings are chosen on a fifth of the val users held out from its
+    # training (never on test), then it is trained again on every val user
+    held = np.random.default_rng(wb.settings.seed).random(len(users)) < HOLDOUT_SHARE
+    n_relevant = row_lengths(truth)[users]
+    checks = {}
+    for config in BOOSTER_GRID:
+        trial = _train(lightgbm, x[~held[row]], label[~held[row]], row[~held[row]], {**p.to_dict(), **config}, wb)
+        checks[_name(config)] = _holdout_ndcg(trial, x, row, item, held, users, truth, n_relevant)
+    chosen = BOOSTER_GRID[int(np.argmax(list(checks.values())))]
+    p = RankerParams.from_dict({**p.to_dict(), **chosen})
+    booster = _train(lightgbm, x, label, row, p.to_dict(), wb)
+    fit_s = time.perf_counter() - started
+    test_sources = {name: wb.fit(name, wb.params_for(name), FIT_PARTS["test"])[0] for name in SOURCES}
+    reader = _reader(wb, wb.data, strategy, "val")
+    ranker = TwoStageRanker(p, seed=wb.settings.seed).attach(test_sources, booster, reader)
+    gain = booster.feature_importance(importance_type="gain")
+    importance = {name: float(g / gain.sum()) for name, g in zip(ALL_FEATURES, gain)} if gain.sum() else {}
+    logged = {**p.to_dict(), "sources": list(SOURCES), "importance": importance, "val_holdout_ndcg": checks}
+    result = wb.log_fitted("evaluate", "ranker", ranker, "test", fit_s, started, params=logged, save=True)
+    wb.say(
+        f"  ranker: {len(row):,} val candidates ({label.mean():.1%} hits); candidate recall@{p.candidates} "
+        + ", ".join(f"{k} {v:.3f}" for k, v in recall.items())
+    )
+    wb.say(f"  ranker booster chosen on held-out val users: {_name(chosen)} (ndcg@10 by setting: {checks})")
+    return result, {"recall": recall, "importance": importance, "candidates": int(len(row)), "checks": checks}
+
+
+def _name(config: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in config.items())
+
+
+def _train(lightgbm, x, label, row, params: dict, wb: Workbench):
+    groups = np.bincount(row)
+    return lightgbm.train(
+        {
+            "objective": "lambdarank",
+            "metric": "ndcg",
+            "ndcg_eval_at": [10],
+            "num_leaves": params["leaves"],
+            "learning_rate": params["learning_rate"],
+            "seed": wb.settings.seed,
+            "deterministic": True,
+            "num_threads": 2,
+            "verbose": -1,
+            "lambdarank_truncation_level": 20,
+        },
+        lightgbm.Dataset(x, label, group=groups[groups > 0], feature_name=list(ALL_FEATURES)),
+        num_boost_round=params["rounds"],
+    )
+
+
+def _holdout_ndcg(booster, x, row, item, held, users, truth, n_relevant, k: int = 10) -> float:
+    """NDCG@k of the held-out val users' candidates ranked by ``booster``, against all their val positives."""
+    mask = held[row]
+    score = booster.predict(x[mask], num_threads=1)
+    r, i = row[mask], item[mask]
+    order = np.lexsort((-score, r))
+    r, i = r[order], i[order]
+    rows = np.unique(r)
+    position = np.arange(len(r)) - np.searchsorted(r, r)
+    top = np.full((len(users), k), -1, dtype=np.int64)
+    keep = position < k
+    top[r[keep], position[keep]] = i[keep]
+    hits = M.hit_matrix(top[rows], truth, users[rows])
+    return float(round(M.ndcg(hits, n_relevant[rows], k).mean(), 5))
+
+
+def _reader(wb: Workbench, data, strategy: str, upto: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def read(user_rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return pair_features(wb.con, wb.sql, strategy, upto, data.user_ids[user_rows], data.item_ids[items])
+
+    return read
+
+
+def _candidate_recall(sources, users, history, exclude, truth, n, row, item) -> dict[str, float]:
+    """Share of the val positives among each source's top-n, and among their union."""
+    relevant = row_lengths(truth)[users].sum()
+    out = {}
+    for name in SOURCES:
+        top = sources[name].recommend(users, history, n, exclude)
+        out[name] = float(M.hit_matrix(top.items, truth, users).sum() / relevant)
+    out["union"] = float(M.hit_matrix(item[:, None].astype(np.int64), truth, users[row]).sum() / relevant)
+    return out

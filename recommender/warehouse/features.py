@@ -1,0 +1,35 @@
+"""Reading the feature store (sql/warehouse/migrations/012_feature_store.sql) for pairs."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from recommender.warehouse.connection import SqlLibrary, insert_arrow
+
+#: The features pair_features.sql returns, in its column order (after row_id).
+FEATURE_NAMES = (
+    "positive_count", "recent_30d", "recent_90d", "recent_365d", "rating_count", "mean_rating",
+    "release_year", "age_years", "genre_count", "user_rating_count", "user_positive_count",
+    "user_mean_rating", "days_since_last", "active_days", "genre_affinity", "year_distance",
+    "in_favourite_genre",
+)  # fmt: skip
+
+
+def pair_features(
+    con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str, upto: str, user_ids, movie_ids
+) -> np.ndarray:
+    """(n, len(FEATURE_NAMES)) float32 features of the (user, movie) pairs (MovieLens ids) as of
+    the history of ``strategy``'s parts up to ``upto``; NaN where a value is missing."""
+    pairs = pa.table({
+        "row_id": np.arange(len(user_ids), dtype=np.int64),
+        "user_id": np.asarray(user_ids, dtype=np.int32),
+        "movie_id": np.asarray(movie_ids, dtype=np.int32),
+    })
+    sql.run(con, "warehouse/features/create_pairs.sql")
+    insert_arrow(con, "ranker_pairs", pairs)
+    table = sql.arrow(con, "warehouse/features/pair_features.sql", {"strategy": strategy, "upto": upto})
+    return np.column_stack(
+        [table.column(name).to_numpy(zero_copy_only=False).astype(np.float32) for name in FEATURE_NAMES]
+    ) if len(user_ids) else np.zeros((0, len(FEATURE_NAMES)), np.float32)
