@@ -30,3 +30,29 @@ def test_tuning_results_do_not_depend_on_test_rows(tmp_path):
     con.execute("update split_assignments set movie_id = (movie_id * 7919) % 200000 + 1 where per_user_part = 'test'")
     assert tuned() == before
     con.close()
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_the_rankers_training_and_val_numbers_do_not_depend_on_test_rows(tmp_path):
+    """Its candidates, labels and features for training come from train and val only: with
+    every test row scrambled, the booster's held-out val scores and importances are the same."""
+    from recommender.two_stage import train_and_evaluate
+
+    folder = real_data_dir()
+    settings = Settings(warehouse=tmp_path / "w.duckdb", split_strategy="per_user")
+    sql = SqlLibrary(settings.sql_dir)
+    con = connect(settings)
+    migrate(con, settings.sql_dir)
+    ingest(con, sql, folder)
+    build_splits(con, sql, settings)
+
+    def trained():
+        wb = pipeline.Workbench(con, sql, settings)
+        _, summary = train_and_evaluate(wb, {"candidates": 30})
+        return summary["checks"], summary["recall"], {k: round(v, 9) for k, v in summary["importance"].items()}
+
+    before = trained()
+    con.execute("update split_assignments set movie_id = (movie_id * 7919) % 200000 + 1 where per_user_part = 'test'")
+    assert trained() == before
+    con.close()

@@ -10,12 +10,13 @@ with
 positives as (
     select user_id, movie_id, ts, true as positive
     from split_interactions
-    where strategy = strategy_name and kept and part <= upto
+    -- the enum order (train < val < test), not the text order in which 'test' < 'val'
+    where strategy = strategy_name and kept and part <= upto::split_part
 ),
 negatives as (
     select user_id, movie_id, ts, false as positive
     from split_negatives
-    where (case when strategy_name = 'global' then global_part else per_user_part end) <= upto
+    where (case when strategy_name = 'global' then global_part else per_user_part end) <= upto::split_part
 ),
 events as (
     select * from positives
