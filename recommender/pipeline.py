@@ -209,9 +209,11 @@ class Workbench:
         *,
         params: dict[str, Any] | None = None,
         save: bool = False,
+        max_users: int | None = None,
     ) -> RunResult:
-        """Score and log a model fitted elsewhere (the two-stage ranker) on the job's split."""
-        evaluation = self.evaluate_on(fitted, self.data, eval_part)
+        """Score and log a model fitted elsewhere (the two-stage ranker) on the job's split
+        (``max_users``: on a seeded sample of that many of the part's users)."""
+        evaluation = self.evaluate_on(fitted, self.data, eval_part, max_users=max_users)
         artifact = None
         run_id = new_run_id()
         if save:
@@ -229,12 +231,24 @@ class Workbench:
             fitted=fitted,
         )
 
-    def evaluate_on(self, fitted: Recommender, data: SplitData, eval_part: str) -> Evaluation:
+    def evaluate_on(
+        self, fitted: Recommender, data: SplitData, eval_part: str, *, max_users: int | None = None
+    ) -> Evaluation:
         """Score a fitted model on a part of ``data``: the evaluation every run uses."""
         parts = FIT_PARTS[eval_part]
         items = item_space(data.matrix(*parts), self.item_genres)
         exclude_rated = self.settings.eval_exclude == "rated"
-        return evaluate(fitted, data, eval_part, parts, self.settings.ks, items, exclude_rated=exclude_rated)
+        return evaluate(
+            fitted,
+            data,
+            eval_part,
+            parts,
+            self.settings.ks,
+            items,
+            exclude_rated=exclude_rated,
+            max_users=max_users,
+            seed=self.settings.seed,
+        )
 
     def _log(self, kind, model, fitted, data, eval_part, fit_s, started, *, save=False) -> RunResult:
         evaluation = self.evaluate_on(fitted, data, eval_part)

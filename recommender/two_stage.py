@@ -19,7 +19,7 @@ from recommender.evaluation import metrics as M
 from recommender.models.ranker import SOURCES, RankerParams, TwoStageRanker, candidate_pool
 from recommender.pipeline import FIT_PARTS, RunResult, Workbench
 from recommender.sparse import row_lengths
-from recommender.warehouse.features import FEATURE_NAMES, pair_features
+from recommender.warehouse.features import FEATURE_NAMES, materialize_features, pair_features
 
 #: The booster settings tried (on held-out val users) and the share of val users held out.
 BOOSTER_GRID = (
@@ -28,6 +28,11 @@ BOOSTER_GRID = (
     {"rounds": 200, "leaves": 31, "learning_rate": 0.05},
 )
 HOLDOUT_SHARE = 0.2
+#: The booster learns from the candidates of at most this many val users (of the tuning sample).
+TRAIN_USERS = 3000
+#: At most this many test users score the ranker (a seeded sample): each costs candidates from
+#: four models, features and the booster; the report's paired differences match users by id.
+TEST_USERS = 5000
 #: Features the booster sees: each source's score and rank, then the feature store's.
 ALL_FEATURES = tuple(f"{name}_{what}" for name in SOURCES for what in ("score", "rank")) + FEATURE_NAMES
 
@@ -44,10 +49,17 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     sources = {name: wb.fit(name, wb.params_for(name), FIT_PARTS["val"], data)[0] for name in SOURCES}
     history, exclude, truth = data.matrix("train"), data.excluded("train"), data.matrix("val")
     users = np.flatnonzero(row_lengths(truth) > 0)
+    if len(users) > TRAIN_USERS:  # the booster's cost grows with its rows: a seeded sample of users
+        users = np.sort(np.random.default_rng(wb.settings.seed).choice(users, size=TRAIN_USERS, replace=False))
+    sources_s = time.perf_counter() - started
     row, item, source_features = candidate_pool(sources, users, history, exclude, p.candidates)
+    candidates_s = time.perf_counter() - started - sources_s
     label = M.hit_matrix(item[:, None].astype(np.int64), truth, users[row])[:, 0].astype(np.float32)
     recall = _candidate_recall(sources, users, history, exclude, truth, p.candidates, row, item)
+    mark = time.perf_counter()
     x = np.hstack([source_features, _reader(wb, data, strategy, "train")(users[row], item)])
+    features_s = time.perf_counter() - mark
+    mark = time.perf_counter()
     # the booster's own settings are chosen on a fifth of the val users held out from its
     # training (never on test), then it is trained again on every val user
     held = np.random.default_rng(wb.settings.seed).random(len(users)) < HOLDOUT_SHARE
@@ -59,14 +71,25 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     chosen = BOOSTER_GRID[int(np.argmax(list(checks.values())))]
     p = RankerParams.from_dict({**p.to_dict(), **chosen})
     booster = _train(lightgbm, x, label, row, p.to_dict(), wb)
+    training_s = time.perf_counter() - mark
     fit_s = time.perf_counter() - started
+    wb.say(
+        f"  ranker trained in {fit_s:.1f}s: sources {sources_s:.1f}s, candidates {candidates_s:.1f}s, "
+        f"features {features_s:.1f}s, booster (3 settings + the final one) {training_s:.1f}s"
+    )
     test_sources = {name: wb.fit(name, wb.params_for(name), FIT_PARTS["test"])[0] for name in SOURCES}
     reader = _reader(wb, wb.data, strategy, "val")
     ranker = TwoStageRanker(p, seed=wb.settings.seed).attach(test_sources, booster, reader)
     gain = booster.feature_importance(importance_type="gain")
     importance = {name: float(g / gain.sum()) for name, g in zip(ALL_FEATURES, gain)} if gain.sum() else {}
     logged = {**p.to_dict(), "sources": list(SOURCES), "importance": importance, "val_holdout_ndcg": checks}
-    result = wb.log_fitted("evaluate", "ranker", ranker, "test", fit_s, started, params=logged, save=True)
+    # scoring every test user of a 25M split costs minutes (candidates, features and the booster
+    # for each): at that scale the ranker is scored on a seeded sample, as tuning is
+    sample = TEST_USERS
+    logged["test_users_sampled"] = sample
+    result = wb.log_fitted(
+        "evaluate", "ranker", ranker, "test", fit_s, started, params=logged, save=True, max_users=sample
+    )
     wb.say(
         f"  ranker: {len(row):,} val candidates ({label.mean():.1%} hits); candidate recall@{p.candidates} "
         + ", ".join(f"{k} {v:.3f}" for k, v in recall.items())
@@ -116,8 +139,14 @@ def _holdout_ndcg(booster, x, row, item, held, users, truth, n_relevant, k: int 
 
 
 def _reader(wb: Workbench, data, strategy: str, upto: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Features of pairs (rows of ``data``, item indices) as of that history: its feature
+    tables are made once, here, and every batch of pairs reads them."""
+    materialize_features(wb.con, wb.sql, strategy, upto)
+
     def read(user_rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return pair_features(wb.con, wb.sql, strategy, upto, data.user_ids[user_rows], data.item_ids[items])
+        return pair_features(
+            wb.con, wb.sql, strategy, upto, data.user_ids[user_rows], data.item_ids[items], materialized=True
+        )
 
     return read
 

@@ -71,9 +71,12 @@ def evaluate(
     items: ItemSpace,
     *,
     exclude_rated: bool = True,
+    max_users: int | None = None,
+    seed: int = 0,
 ) -> Evaluation:
     """Recommend max(ks) items to every user with relevant items in ``part``, scored on what
-    they had in ``history_parts`` and compute every metric at every k.
+    they had in ``history_parts`` and compute every metric at every k. ``max_users``: score a
+    seeded sample of that many of them instead (for a model too costly to score everyone).
 
     ``exclude_rated``: leave out every movie the user had rated before ``part`` (the history
     positives and the sub-threshold ratings of those periods), as serving does; False:
@@ -84,6 +87,8 @@ def evaluate(
     fallback = popularity_fallback(history)
     n_relevant_all = row_lengths(truth)
     users = np.flatnonzero(n_relevant_all > 0)
+    if max_users is not None and len(users) > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, size=max_users, replace=False))
     k_max = max(ks)
     started = time.perf_counter()
     top = served_lists(model, users, history, k_max, fallback, exclude=exclude)

@@ -17,11 +17,21 @@ FEATURE_NAMES = (
 )  # fmt: skip
 
 
+def materialize_features(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str, upto: str) -> None:
+    """Compute the feature tables as of ``strategy``'s history up to ``upto`` once (temporary
+    tables of this connection); ``pair_features`` then reads them for any batch of pairs."""
+    sql.run(con, "warehouse/features/materialize.sql", {"strategy": strategy, "upto": upto})
+
+
 def pair_features(
-    con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str, upto: str, user_ids, movie_ids
+    con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str, upto: str, user_ids, movie_ids,
+    *, materialized: bool = False,
 ) -> np.ndarray:
     """(n, len(FEATURE_NAMES)) float32 features of the (user, movie) pairs (MovieLens ids) as of
-    the history of ``strategy``'s parts up to ``upto``; NaN where a value is missing."""
+    the history of ``strategy``'s parts up to ``upto``; NaN where a value is missing.
+    ``materialized``: the feature tables of that history are already made (materialize_features)."""
+    if not materialized:
+        materialize_features(con, sql, strategy, upto)
     pairs = pa.table({
         "row_id": np.arange(len(user_ids), dtype=np.int64),
         "user_id": np.asarray(user_ids, dtype=np.int32),
@@ -29,7 +39,7 @@ def pair_features(
     })
     sql.run(con, "warehouse/features/create_pairs.sql")
     insert_arrow(con, "ranker_pairs", pairs)
-    table = sql.arrow(con, "warehouse/features/pair_features.sql", {"strategy": strategy, "upto": upto})
+    table = sql.arrow(con, "warehouse/features/pair_features.sql")
     return np.column_stack(
         [table.column(name).to_numpy(zero_copy_only=False).astype(np.float32) for name in FEATURE_NAMES]
     ) if len(user_ids) else np.zeros((0, len(FEATURE_NAMES)), np.float32)

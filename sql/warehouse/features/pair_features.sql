@@ -1,19 +1,15 @@
--- Features of every row of the temporary table ranker_pairs (row_id, user_id, movie_id) as of
--- the history of $strategy's parts up to $upto, in row_id order: the movie's, the user's and
+-- Features of every row of the temporary table ranker_pairs (row_id, user_id, movie_id) from the
+-- feature tables materialize.sql made (as of one history), in row_id order: the movie's, the user's and
 -- the pair's (genre affinity: the user's share of liked movies in the movie's genres; year
 -- distance: to the median year of the user's liked movies; whether the movie has the user's
 -- favourite genre). Missing values are null (LightGBM takes them as missing).
 with
 pairs as (select * from ranker_pairs),
-items as (select * from item_features($strategy, $upto)),
-users as (select * from user_features($strategy, $upto)),
-shares as (select * from user_genre_shares($strategy, $upto)),
-favourite as (
-    select user_id, arg_max(genre, share) as favourite_genre
-    from shares
-    group by user_id
-),
-years as (select * from user_years($strategy, $upto)),
+items as (select * from feature_items),
+users as (select * from feature_users),
+shares as (select * from feature_shares),
+favourite as (select * from feature_favourites),
+years as (select * from feature_years),
 affinity as (
     select pairs.row_id, sum(shares.share) as genre_affinity
     from pairs
