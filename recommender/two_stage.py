@@ -29,10 +29,10 @@ BOOSTER_GRID = (
 )
 HOLDOUT_SHARE = 0.2
 #: The booster learns from the candidates of at most this many val users (of the tuning sample).
-TRAIN_USERS = 3000
+TRAIN_USERS = 2000
 #: At most this many test users score the ranker (a seeded sample): each costs candidates from
 #: four models, features and the booster; the report's paired differences match users by id.
-TEST_USERS = 5000
+TEST_USERS = 3000
 #: Features the booster sees: each source's score and rank, then the feature store's.
 ALL_FEATURES = tuple(f"{name}_{what}" for name in SOURCES for what in ("score", "rank")) + FEATURE_NAMES
 

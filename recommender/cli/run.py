@@ -46,6 +46,19 @@ def register(add) -> None:
     p.set_defaults(handler=cmd_retrain)
 
 
+def release_memory() -> None:
+    """Collect the split's models and matrices and hand the freed heap back to the system
+    (glibc keeps it otherwise, and the production fit's peak would stack on top of it)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
 class Stages:
     """Numbered stage lines with the time since the start, and each stage's duration."""
 
@@ -91,7 +104,8 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
             stage("evaluate on test (refit on train+val), then the two-stage ranker (trained on val)")
             finals = pipeline.evaluate_final(wb, ["all"])
             finals.append(train_and_evaluate(wb)[0])
-            del wb  # the split's matrices are not needed any more
+            del wb
+            release_memory()  # the split's matrices are not needed any more
             stage(f"report -> {args.out}")
             write_report(con, sql, settings, args.out, say=say)
             if not args.no_precompute:
@@ -136,6 +150,7 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
                 stage("evaluate the stored configurations on test (refit on train+val)")
             pipeline.evaluate_final(wb, ["all"])
             del wb  # the split's matrices are not needed for the production fit
+            release_memory()
             stage("production refit on every rating, precompute, checks, publish")
             published = precompute_and_publish(con, sql, settings, say=say)
             after = sql.run(con, "warehouse/versions/active.sql").fetchall()

@@ -47,7 +47,7 @@ DEFAULT_TRIALS = {"popular": 7, "itemknn": 6, "als": 30, "ease": 6}
 MAX_SIMILARITIES = 12_000_000
 #: ALS is fitted ITERATION_STEP iterations at a time, at most MAX_ITERATIONS.
 ITERATION_STEP = 5
-MAX_ITERATIONS = 30
+MAX_ITERATIONS = 20
 #: Trials drawn at random before the sampler models the scores, and before pruning starts.
 STARTUP_TRIALS = 4
 

@@ -16,8 +16,8 @@ import scipy.sparse as sp
 
 from recommender.models.base import ModelError, Params, Recommender, TopN
 
-#: Users ranked at once: bounds the candidates' feature matrix (4,096 x 200 pairs x 27 features).
-RANK_USERS = 4096
+#: Users ranked at once: bounds the candidates' feature matrix (1,024 x 400 pairs x 27 features).
+RANK_USERS = 1024
 #: The candidate sources, in feature order.
 SOURCES = ("als", "itemknn", "ease", "popular")
 

@@ -59,7 +59,8 @@ def precompute_and_publish(
         "production_runs": json.dumps({m: p.run_id for m, p in production.models.items()}),
         "metrics": json.dumps(_final_metrics(con, sql, evaluated)),
     }
-    recs = duckdb.connect(str(staging / "recs.duckdb"))
+    # its own DuckDB instance: bounded like the warehouse's (else 80 % of RAM for its buffers)
+    recs = duckdb.connect(str(staging / "recs.duckdb"), config={"memory_limit": settings.duckdb_memory})
     try:
         total_rows = _write_version(con, sql, recs, settings, production, version, record, say)
         t = time.perf_counter()
