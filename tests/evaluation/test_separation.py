@@ -9,16 +9,21 @@ from recommender.warehouse.connection import SqlLibrary
 from tests.conftest import real_data_dir
 
 
-@pytest.mark.realdata
-@pytest.mark.slow
-def test_tuning_results_do_not_depend_on_test_rows(tmp_path):
-    folder = real_data_dir()
+def _real_split(tmp_path):
+    """(connection, SQL library, settings) of the real data ingested and split per user."""
     settings = Settings(warehouse=tmp_path / "w.duckdb", split_strategy="per_user")
     sql = SqlLibrary(settings.sql_dir)
     con = connect(settings)
     migrate(con, settings.sql_dir)
-    ingest(con, sql, folder)
+    ingest(con, sql, real_data_dir())
     build_splits(con, sql, settings)
+    return con, sql, settings
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_tuning_results_do_not_depend_on_test_rows(tmp_path):
+    con, sql, settings = _real_split(tmp_path)
 
     def tuned():
         wb = pipeline.Workbench(con, sql, settings)
@@ -39,13 +44,7 @@ def test_the_rankers_training_and_val_numbers_do_not_depend_on_test_rows(tmp_pat
     every test row scrambled, the booster's held-out val scores and importances are the same."""
     from recommender.two_stage import train_and_evaluate
 
-    folder = real_data_dir()
-    settings = Settings(warehouse=tmp_path / "w.duckdb", split_strategy="per_user")
-    sql = SqlLibrary(settings.sql_dir)
-    con = connect(settings)
-    migrate(con, settings.sql_dir)
-    ingest(con, sql, folder)
-    build_splits(con, sql, settings)
+    con, sql, settings = _real_split(tmp_path)
 
     def trained():
         wb = pipeline.Workbench(con, sql, settings)

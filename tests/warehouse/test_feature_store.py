@@ -43,10 +43,11 @@ def test_no_rating_after_the_cutoff_changes_a_feature(tmp_path):
         [cutoff],
     )
     build_splits(con, sql, settings)
-    assert np.array_equal(features("val"), before_val, equal_nan=True)  # train+val: before the test start
-    assert np.array_equal(features("train"), before_train, equal_nan=True)
+    # equal up to the last bits of a parallel average (DuckDB may sum in another order)
+    np.testing.assert_allclose(features("val"), before_val, rtol=1e-6, equal_nan=True)  # train+val: before test
+    np.testing.assert_allclose(features("train"), before_train, rtol=1e-6, equal_nan=True)
     # and the features do move when history itself changes: the check can fail
     con.execute("update raw_ratings set rating = 0.5 where ts < epoch(?::timestamp)", [VAL_START])
     build_splits(con, sql, settings)
-    assert not np.array_equal(features("train"), before_train, equal_nan=True)
+    assert not np.allclose(features("train"), before_train, rtol=1e-3, equal_nan=True)
     con.close()
