@@ -33,7 +33,7 @@ select
     users.user_mean_rating,
     users.days_since_last,
     users.active_days,
-    coalesce(affinity.genre_affinity, 0.0) as genre_affinity,
+    round(coalesce(affinity.genre_affinity, 0.0), 6) as genre_affinity,
     abs(catalog.year - years.typical_year) as year_distance,
     coalesce(list_contains(catalog.genres, favourite.favourite_genre), false)::integer as in_favourite_genre
 from pairs

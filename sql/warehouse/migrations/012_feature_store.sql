@@ -4,6 +4,8 @@
 -- of those parts and the sub-threshold ratings of their periods, with their rating values.
 -- Every feature is computed from it alone, so no rating of a later part can change one (a
 -- test rewrites the later parts and compares). "Now" is the newest event of the history.
+-- Averages are rounded to 6 decimals: a parallel sum's last bits depend on the order DuckDB
+-- adds in, and the ranker's splits must not.
 
 create or replace macro feature_history(strategy_name, upto) as table
 with
@@ -43,7 +45,7 @@ select
     count(*) filter (where positive and ts >= now_ts - 90 * 86400) as recent_90d,
     count(*) filter (where positive and ts >= now_ts - 365 * 86400) as recent_365d,
     count(*) as rating_count,
-    avg(rating) as mean_rating,
+    round(avg(rating), 6) as mean_rating,
     any_value(catalog.year) as release_year,
     year(to_timestamp(any_value(now_ts))) - any_value(catalog.year) as age_years,
     len(any_value(catalog.genres)) as genre_count
@@ -60,7 +62,7 @@ select
     user_id,
     count(*) as user_rating_count,
     count(*) filter (where positive) as user_positive_count,
-    avg(rating) as user_mean_rating,
+    round(avg(rating), 6) as user_mean_rating,
     (any_value(now_ts) - max(ts)) / 86400.0 as days_since_last,
     (max(ts) - min(ts)) / 86400.0 as active_days
 from history
@@ -78,7 +80,7 @@ liked as (
 select
     user_id,
     genre,
-    count(*) / sum(count(*)) over (partition by user_id) as share
+    round(count(*) / sum(count(*)) over (partition by user_id), 6) as share
 from liked
 group by user_id, genre;
 
