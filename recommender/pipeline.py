@@ -213,22 +213,8 @@ class Workbench:
     ) -> RunResult:
         """Score and log a model fitted elsewhere (the two-stage ranker) on the job's split
         (``max_users``: on a seeded sample of that many of the part's users)."""
-        evaluation = self.evaluate_on(fitted, self.data, eval_part, max_users=max_users)
-        artifact = None
-        run_id = new_run_id()
-        if save:
-            artifact = str(fitted.save(self.settings.models_dir / f"{run_id}-{model}.npz").resolve())
-        return self._record(
-            kind,
-            model,
-            params or fitted.params.to_dict(),
-            self.data,
-            evaluation,
-            fit_s,
-            started,
-            run_id=run_id,
-            artifact=artifact,
-            fitted=fitted,
+        return self._log(
+            kind, model, fitted, self.data, eval_part, fit_s, started, save=save, params=params, max_users=max_users
         )
 
     def evaluate_on(
@@ -250,8 +236,10 @@ class Workbench:
             seed=self.settings.seed,
         )
 
-    def _log(self, kind, model, fitted, data, eval_part, fit_s, started, *, save=False) -> RunResult:
-        evaluation = self.evaluate_on(fitted, data, eval_part)
+    def _log(
+        self, kind, model, fitted, data, eval_part, fit_s, started, *, save=False, params=None, max_users=None
+    ) -> RunResult:
+        evaluation = self.evaluate_on(fitted, data, eval_part, max_users=max_users)
         run_id = new_run_id()
         artifact = None
         if save:
@@ -259,7 +247,7 @@ class Workbench:
         return self._record(
             kind,
             model,
-            fitted.params.to_dict(),
+            params or fitted.params.to_dict(),
             data,
             evaluation,
             fit_s,
