@@ -5,6 +5,7 @@ create or replace temp table feature_users as select * from user_features($strat
 create or replace temp table feature_shares as select * from user_genre_shares($strategy, $upto);
 create or replace temp table feature_years as select * from user_years($strategy, $upto);
 create or replace temp table feature_favourites as
-select user_id, arg_max(genre, share) as favourite_genre
+-- ties between equal shares go to the first genre by name: arg_max would pick any of them
+select user_id, first(genre order by share desc, genre) as favourite_genre
 from feature_shares
 group by user_id;
