@@ -19,6 +19,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,36 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 STAGE = re.compile(r"^done in (\d+)s \((.*)\)\.", re.M)
+
+
+def watch_memory(child: subprocess.Popen, log: Path, every_s: float = 0.5) -> list[tuple[float, str]]:
+    """Sample the child's resident memory every ``every_s`` seconds with the log's last line at
+    that moment, in a thread, so the report can say in which step the peak happened."""
+    samples: list[tuple[float, str]] = []
+
+    def sample() -> None:
+        status = Path(f"/proc/{child.pid}/status")
+        while child.poll() is None:
+            try:
+                text = status.read_text().splitlines()
+                rss_kb = next(int(line.split()[1]) for line in text if line.startswith("VmRSS"))
+                lines = log.read_text().strip().splitlines()
+            except (OSError, StopIteration):
+                break
+            samples.append((rss_kb / 1024 / 1024, lines[-1][:100] if lines else ""))
+            time.sleep(every_s)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return samples
+
+
+def rss_by_line(samples: list[tuple[float, str]], top: int = 8) -> list[dict]:
+    """The highest resident memory seen while each log line was the last one, highest first."""
+    peaks: dict[str, float] = {}
+    for gb, line in samples:
+        peaks[line] = max(gb, peaks.get(line, 0.0))
+    ranked = sorted(peaks.items(), key=lambda kv: -kv[1])[:top]
+    return [{"after": line, "rss_gb": round(gb, 2)} for line, gb in ranked]
 
 
 def main() -> None:
@@ -55,8 +86,11 @@ def main() -> None:
     log = args.out / "run.log"
     started = time.perf_counter()
     with open(log, "w") as handle:
-        done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, cwd=args.out)
+        child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=args.out)
+        timeline = watch_memory(child, log)
+        child.wait()
     seconds = time.perf_counter() - started
+    done = child
     peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
     text = log.read_text()
     if done.returncode != 0:
@@ -90,6 +124,7 @@ def main() -> None:
         "test_ndcg@10": {m: round(v, 4) for m, v in ndcg},
         "split": [{"part": p, "users": u, "rows": r} for p, u, r in sizes],
         "log": str(log),
+        "rss_by_stage_gb": rss_by_line(timeline),
     }
     (args.out.parent / "main_job.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -165,3 +165,32 @@ def test_old_versions_are_pruned_but_never_the_active_one(tmp_path):
     assert sorted(p.name for p in settings.serving_dir.glob("v*")) == ["v0002", "v0003"]
     assert statuses == {1: "pruned", 2: "superseded", 3: "active"}
     assert read_pointer(settings.serving_dir).version == published.version == 3
+
+
+def test_the_rated_movie_check_reads_every_range_of_users(served, tmp_path, monkeypatch):
+    """The checks that join with every rating run one range of users at a time: a rated movie
+    slipped into the last user's list is still found."""
+    from types import SimpleNamespace
+
+    from recommender.serving import precompute
+
+    folder = read_pointer(served.serving_dir).folder
+    copy = tmp_path / "recs.duckdb"
+    shutil.copy(folder / "recs.duckdb", copy)
+    con = connect(served)
+    recs = duckdb.connect(str(copy))
+    try:
+        sql = SqlLibrary(served.sql_dir)
+        user_ids = np.array([u for (u,) in recs.execute("select distinct user_id from recommendations").fetchall()])
+        last = int(user_ids.max())
+        rated = con.execute("select movie_id from ratings where user_id = ? limit 1", [last]).fetchall()[0][0]
+        production = SimpleNamespace(data=SimpleNamespace(user_ids=user_ids))
+        monkeypatch.setattr(precompute, "CHECK_USERS", 7)  # many ranges
+        assert precompute.run_checks(con, sql, recs, production, 20) is None
+        recs.execute(
+            "update recommendations set movie_id = ? where user_id = ? and model = 'als' and rank = 1", [rated, last]
+        )
+        assert precompute.run_checks(con, sql, recs, production, 20).startswith("no_rated_movie")
+    finally:
+        recs.close()
+        con.close()
