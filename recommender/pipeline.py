@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -384,6 +385,7 @@ class ProductionModel:
     run_id: str  # the production run (kind 'production', fitted on every positive)
     evaluated_run_id: str  # the test evaluation whose configuration it refits and numbers it publishes
     fitted: Recommender
+    artifact: Path  # its saved state (npz), which a version folder links to
 
 
 @dataclass(frozen=True)
@@ -455,7 +457,7 @@ def production_fit(
         started = time.perf_counter()
         fitted, fit_s = wb.fit(model, params, ALL_PARTS)
         run_id = new_run_id()
-        artifact = str(fitted.save(wb.settings.models_dir / f"{run_id}-{model}.npz").resolve())
+        artifact = fitted.save(wb.settings.models_dir / f"{run_id}-{model}.npz").resolve()
         record = RunRecord(
             "production",
             model,
@@ -463,7 +465,7 @@ def production_fit(
             ("all",),
             fit_s,
             time.perf_counter() - started,
-            artifact,
+            str(artifact),
             evaluated_run_id,
         )
         log_run(con, sql, wb.settings, record, None, run_id=run_id)
@@ -471,5 +473,5 @@ def production_fit(
             f"  production {model:8s} fitted on all {wb.data.train.num_rows:,} positives "
             f"({len(wb.data.user_ids):,} users) fit={fit_s:.1f}s run={run_id} (evaluated as {evaluated_run_id})"
         )
-        models[model] = ProductionModel(run_id, evaluated_run_id, fitted)
+        models[model] = ProductionModel(run_id, evaluated_run_id, fitted, artifact)
     return Production(wb.data, models)

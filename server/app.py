@@ -39,6 +39,7 @@ from litestar.status_codes import (
 
 from recommender import __version__
 from recommender.errors import InvalidInput, NotFound, RecsysError, Unavailable
+from recommender.serving.live import Filter
 from server import schemas as S
 from server import service
 from server.config import ServerConfig
@@ -49,7 +50,27 @@ from server.webapp import app_routes
 
 log = logging.getLogger("recsys.server")
 
-K = Annotated[int, QueryParameter(ge=1, le=S.MAX_K, description="list length (at most the precomputed length)")]
+K = Annotated[int, QueryParameter(ge=1, le=S.MAX_K, description="page length")]
+Offset = Annotated[
+    int,
+    QueryParameter(
+        ge=0,
+        le=S.MAX_DEPTH - 1,
+        description=f"items to skip: pages of one list never repeat an item; lists end at depth {S.MAX_DEPTH}",
+    ),
+]
+Genres = Annotated[
+    list[S.Genre] | None,
+    QueryParameter(
+        max_items=20,
+        description="keep movies of any of these genres (repeat the parameter); scored at request time",
+    ),
+]
+Year = Annotated[int | None, QueryParameter(ge=1800, le=2200, description="release year bound (inclusive)")]
+Excluded = Annotated[
+    list[int] | None,
+    QueryParameter(max_items=500, description="movie ids never to return (repeat the parameter)"),
+]
 # documented as the integer it is, read from the path text by service.parse_id, whose 400
 # says in words what is wrong (and which refuses '+42', '042', other scripts' digits)
 PathId = Annotated[
@@ -61,6 +82,7 @@ PathId = Annotated[
 ]
 #: The rating body refuses unknown fields; the schema says so (Litestar would not).
 RatingBody = Annotated[S.RatingIn, Body(schema_extra={"additionalProperties": False})]
+SessionBody = Annotated[S.SessionIn, Body(schema_extra={"additionalProperties": False})]
 #: What an admin route can answer besides 200: no key configured, wrong key, not ready, too many.
 ADMIN_ERRORS = [
     NotAuthorizedException,
@@ -96,11 +118,12 @@ class Services:
 
 
 async def _answer(
-    serving: ServingState, user_id: int, compute: Callable[..., service.Answer], *args: Any
+    serving: ServingState, user_id: int, compute: Callable[..., service.Answer], *args: Any, scored: bool = False
 ) -> service.Answer:
-    """Cache hits and in-memory lists are answered on the event loop; only a user with posted
-    feedback (read from feedback.duckdb, maybe an ALS fold-in) needs a worker thread."""
-    if service.reads_feedback(serving, user_id):
+    """Cache hits and in-memory lists are answered on the event loop; a user with posted
+    feedback (read from feedback.duckdb, maybe an ALS fold-in) and lists scored at request
+    time (``scored``: filtered or deeper pages) go to a worker thread."""
+    if scored or service.reads_feedback(serving, user_id):
         return await sync_to_thread(compute, *args)
     return compute(*args)
 
@@ -112,10 +135,37 @@ def recommendation_routes(services: Services) -> Router:
         responses=_ok(S.Recommendations),
         summary="Top-k movies for a user, with the tier that answered",
     )
-    async def recommend(user_id: PathId, k: K = 10, model: FromQuery[S.ModelName] = "als") -> ASGIResponse:
+    async def recommend(
+        user_id: PathId,
+        k: K = 10,
+        model: FromQuery[S.ModelName] = "als",
+        offset: Offset = 0,
+        genre: Genres = None,
+        year_min: Year = None,
+        year_max: Year = None,
+        exclude: Excluded = None,
+    ) -> ASGIResponse:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
-        return (await _answer(serving, uid, service.recommend, serving, snap, uid, model, k)).response
+        query = Filter(tuple(sorted(set(genre or ()))), year_min, year_max, tuple(sorted(set(exclude or ()))))
+        scored = query.active or offset + k > snap.info["serve_n"]
+        args = (serving, snap, uid, model, k, offset, query)
+        return (await _answer(serving, uid, service.recommend, *args, scored=scored)).response
+
+    @post(
+        "/recommend",
+        sync_to_thread=True,
+        status_code=200,
+        raises=[ValidationException, ServiceUnavailableException],
+        before_request=_strict_json_body(S.SessionIn),
+        responses={
+            413: ResponseSpec(data_container=dict, description="The body is larger than the server accepts"),
+            415: ResponseSpec(data_container=dict, description="The body is not declared as JSON"),
+        },
+        summary="A list for an anonymous visitor's picks (liked / disliked movie ids); nothing is stored",
+    )
+    def session(data: SessionBody) -> S.SessionRecommendations:
+        return service.session(services.snapshot(), data)
 
     @get(
         "/compare/{user_id:str}",
@@ -157,7 +207,7 @@ def recommendation_routes(services: Services) -> Router:
         users, unknown = snap.sample_users(n)
         return S.UserSample(snap.version, users, unknown)
 
-    return Router("/", route_handlers=[recommend, compare, rate, sample_users], tags=["recommendations"])
+    return Router("/", route_handlers=[recommend, session, compare, rate, sample_users], tags=["recommendations"])
 
 
 def movie_routes(services: Services) -> Router:
@@ -185,10 +235,10 @@ def movie_routes(services: Services) -> Router:
         raises=LOOKUP_ERRORS,
         summary="Most similar movies (item-item cosine)",
     )
-    def similar(movie_id: PathId, k: K = 10) -> S.Similar:
+    def similar(movie_id: PathId, k: K = 10, offset: Offset = 0) -> S.Similar:
         snap = services.snapshot()
         m = service.movie_or_404(snap, service.parse_id(movie_id, "movie_id"))
-        rows = snap.similar(m.movie_id, k)
+        rows = service.similar(snap, m.movie_id, k, offset)
         return S.Similar(
             m.movie_id,
             m.title,

@@ -29,7 +29,7 @@ class ServerConfig:
     #: Seconds an old version stays open after a reload (for requests already using it).
     reload_grace_s: float = 30.0
     #: Largest request body in bytes.
-    max_body_bytes: int = 16 * 1024
+    max_body_bytes: int = 64 * 1024  # a session's 1,000 picks fit
     #: Access log (``RECSYS_ACCESS_LOG``): "-" standard error, "off", or a file to append to.
     access_log: str = "-"
     #: The server's own DuckDB file for posted ratings (``RECSYS_FEEDBACK_DB``); one server

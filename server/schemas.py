@@ -18,8 +18,18 @@ MAX_ID = 2**31 - 1
 DECIMAL = re.compile(r"(0|[1-9][0-9]*)\Z")
 #: Largest feedback seq a request may name (exact in JSON's doubles, so the schema is exact).
 MAX_SEQ = 2**53 - 1
-#: Longest list a request may ask for (the precomputed length).
-MAX_K = 20
+#: Longest page a request may ask for (lists past the precomputed length are computed then).
+MAX_K = 100
+#: How deep a request may page: offset + k at most this.
+MAX_DEPTH = 200
+#: Most picks a session request may send.
+MAX_PICKS = 500
+#: The genres of the MovieLens files (ml-25m's names; ml-100k's are mapped to them at ingest).
+Genre = Literal[
+    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
+    "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "(no genres listed)",
+]  # fmt: skip
 
 
 class Reason(msgspec.Struct, frozen=True):
@@ -40,6 +50,26 @@ class Recommendations(msgspec.Struct, frozen=True):
     user_id: int
     model: ModelName
     k: int
+    tier: Tier
+    model_version: int
+    items: list[RecItem]
+    offset: int = 0
+
+
+class SessionIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An anonymous visitor's picks; nothing is stored."""
+
+    #: Movie ids; any id the version's catalogue lacks gets a 400 naming it.
+    liked: Annotated[list[int], msgspec.Meta(min_length=1, max_length=MAX_PICKS)]
+    disliked: Annotated[list[int], msgspec.Meta(max_length=MAX_PICKS)] = []
+    k: Annotated[int, msgspec.Meta(ge=1, le=MAX_K)] = 10
+    model: ModelName = "als"
+
+
+class SessionRecommendations(msgspec.Struct, frozen=True):
+    model: ModelName
+    k: int
+    #: fold-in: scored from the picks; popular: none of the picks is known to the model.
     tier: Tier
     model_version: int
     items: list[RecItem]

@@ -5,13 +5,18 @@ from __future__ import annotations
 import math
 
 import msgspec
+import numpy as np
 from litestar import MediaType
 from litestar.response.base import ASGIResponse
 
-from recommender.errors import InvalidInput, NotFound
+from recommender.errors import InvalidInput, NotFound, Unavailable
+from recommender.serving.live import Filter
+from recommender.serving.tables import SIMILAR_N
 from server import schemas as S
 from server.snapshot import Snapshot
 from server.state import ServingState
+
+NO_FILTER = Filter()
 
 
 def parse_id(raw: str, name: str) -> int:
@@ -25,9 +30,15 @@ def parse_id(raw: str, name: str) -> int:
     return value
 
 
-def check_k(snap: Snapshot, k: int) -> None:
-    if k > snap.info["serve_n"]:
-        raise InvalidInput(f"k must be at most {snap.info['serve_n']} (the precomputed list length), got {k}")
+def check_page(snap: Snapshot, k: int, offset: int = 0, computed: bool = False) -> None:
+    """Lists past the precomputed length, filtered lists and sessions (``computed``) are
+    scored from the version's models; a version published before those were written has
+    only its tables. (Every list ends at depth MAX_DEPTH: a page past it is short or empty.)"""
+    if snap.live is None and (min(offset + k, S.MAX_DEPTH) > snap.info["serve_n"] or computed):
+        raise Unavailable(
+            f"version {snap.version} holds only its precomputed lists (offset + k <= {snap.info['serve_n']}, "
+            "no filters): publish a new version with `recsys precompute` for filters and deeper pages"
+        )
 
 
 def reads_feedback(state: ServingState, user_id: int) -> bool:
@@ -36,9 +47,11 @@ def reads_feedback(state: ServingState, user_id: int) -> bool:
     return state.feedback.generation(user_id) > 0
 
 
-def recommend_key(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> tuple:
+def recommend_key(
+    state: ServingState, snap: Snapshot, user_id: int, model: str, k: int, offset: int = 0, query: Filter = NO_FILTER
+) -> tuple:
     """Cache key: the version and the user's feedback generation make stale entries unreachable."""
-    return ("recommend", snap.version, user_id, model, k, state.feedback.generation(user_id))
+    return ("recommend", snap.version, user_id, model, k, offset, query, state.feedback.generation(user_id))
 
 
 def compare_key(state: ServingState, snap: Snapshot, user_id: int, k: int) -> tuple:
@@ -62,44 +75,83 @@ class Answer(tuple):
         return self[1]
 
 
-def recommend(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> Answer:
+def recommend(
+    state: ServingState, snap: Snapshot, user_id: int, model: str, k: int, offset: int = 0, query: Filter = NO_FILTER
+) -> Answer:
     """Cached. Reads DuckDB only when ``reads_feedback`` (then call it from a worker thread)."""
-    check_k(snap, k)
+    check_page(snap, k, offset, query.active)
     answer, _ = state.cache.get_or_compute(
-        recommend_key(state, snap, user_id, model, k), lambda: Answer.of(_compute(state, snap, user_id, model, k))
+        recommend_key(state, snap, user_id, model, k, offset, query),
+        lambda: Answer.of(_compute(state, snap, user_id, model, k, offset, query)),
     )
     state.requests.tier(answer.value.tier)
     return answer
 
 
-def _compute(state: ServingState, snap: Snapshot, user_id: int, model: str, k: int) -> S.Recommendations:
+def _compute(
+    state: ServingState, snap: Snapshot, user_id: int, model: str, k: int, offset: int, query: Filter
+) -> S.Recommendations:
     feedback = state.feedback.of_user(user_id) if state.feedback.generation(user_id) else []
     rated = {movie_id for movie_id, _ in feedback}
     rows = snap.precomputed(model, user_id)
-    if rows:
-        # known to the version: its list already leaves out what the user rated in the warehouse;
-        # ratings posted since are left out here (the list can then be shorter than k: a top-up
-        # could offer a movie rated in the warehouse, which the server does not hold)
-        picks = [(movie_id, score, reason) for movie_id, score, reason in rows if movie_id not in rated][:k]
-        items = [_item(snap.catalog, m, score, reason) for m, score, reason in picks if m in snap.catalog]
-        tier = "personalised" if snap.personalised(model, user_id) else "popular"
-        return S.Recommendations(user_id, model, k, tier, snap.version, items)
+    depth = max(offset, min(offset + k, S.MAX_DEPTH))  # every list ends at MAX_DEPTH
     threshold = state.config.settings.rating_threshold
     positives = [m for m, rating in feedback if rating >= threshold]
+    if rows:
+        # known to the version: its list already leaves out what the user rated in the warehouse;
+        # ratings posted since are left out here
+        picks = [(movie_id, score, reason) for movie_id, score, reason in rows if movie_id not in rated]
+        if snap.live is None or (not query.active and len(picks) >= depth):
+            picks = picks[offset:depth]
+            items = [_item(snap.catalog, m, score, reason) for m, score, reason in picks if m in snap.catalog]
+            tier = "personalised" if snap.personalised(model, user_id) else "popular"
+            return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
+        # filtered, or deeper than the precomputed list: the model's own ranking, computed now
+        ranked = snap.live.ranked(model, depth, user_id=user_id, rated_since=rated, query=query)
+        tier = "personalised" if ranked.from_model.any() else "popular"
+        return S.Recommendations(user_id, model, k, tier, snap.version, _ranked_items(snap, ranked, offset), offset)
+    if snap.live is not None and (positives or query.active or depth > len(snap.popular)):
+        # unknown to the version: scored from the ratings posted since (all pages alike)
+        disliked = [m for m in rated if m not in set(positives)]
+        ranked = snap.live.ranked(model, depth, liked=positives, disliked=disliked, query=query)
+        tier = "fold-in" if ranked.from_model.any() else "popular"
+        return S.Recommendations(user_id, model, k, tier, snap.version, _ranked_items(snap, ranked, offset), offset)
     if positives:
         picks = snap.fold_in(positives, rated, model, k)
         if picks:
             movies = snap.movies([m for m, _, _ in picks] + [r for _, _, r in picks if r is not None])
             items = [_item(movies, m, score, reason) for m, score, reason in picks if m in movies]
-            return S.Recommendations(user_id, model, k, "fold-in", snap.version, items)
-    picks = snap.popular_excluding(rated, k)
+            return S.Recommendations(user_id, model, k, "fold-in", snap.version, items, offset)
+    picks = snap.popular_excluding(rated, depth)[offset:]
     movies = snap.movies([m for m, _ in picks])
     items = [_item(movies, m, score, None) for m, score in picks if m in movies]
-    return S.Recommendations(user_id, model, k, "popular", snap.version, items)
+    return S.Recommendations(user_id, model, k, "popular", snap.version, items, offset)
+
+
+def session(snap: Snapshot, body: S.SessionIn) -> S.SessionRecommendations:
+    """A list for a visitor's picks, scored now; nothing is stored or cached."""
+    check_page(snap, body.k, computed=True)
+    unknown = [m for m in body.liked + body.disliked if m not in snap.catalog]
+    if unknown:
+        raise InvalidInput(f"movie id(s) not in this version's catalogue: {sorted(set(unknown))}")
+    ranked = snap.live.ranked(body.model, body.k, liked=body.liked, disliked=body.disliked)
+    tier = "fold-in" if ranked.from_model.any() else "popular"
+    return S.SessionRecommendations(body.model, body.k, tier, snap.version, _ranked_items(snap, ranked, 0))
+
+
+def _ranked_items(snap: Snapshot, ranked, offset: int) -> list[S.RecItem]:
+    ids = ranked.movie_ids[offset:].tolist()
+    scores = np.where(ranked.from_model, ranked.scores, np.nan)[offset:].tolist()
+    reasons = ranked.reasons[offset:].tolist()
+    return [
+        _item(snap.catalog, m, score, reason or None)
+        for m, score, reason in zip(ids, scores, reasons)
+        if m in snap.catalog
+    ]
 
 
 def compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> Answer:
-    check_k(snap, k)
+    check_page(snap, k)
     answer, _ = state.cache.get_or_compute(
         compare_key(state, snap, user_id, k), lambda: Answer.of(_compare(state, snap, user_id, k))
     )
@@ -142,6 +194,18 @@ def _item(movies, movie_id: int, score, reason_id: int | None) -> S.RecItem:
 
 def _num(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 6)
+
+
+def similar(snap: Snapshot, movie_id: int, k: int, offset: int) -> list[tuple]:
+    """(movie_id, title, year, genres, score) rows: the version's table for its first
+    SIMILAR_N, the ItemKNN model itself past them (the same order, so pages never repeat)."""
+    check_page(snap, k, offset)
+    depth = max(offset, min(offset + k, S.MAX_DEPTH))
+    if depth <= SIMILAR_N or snap.live is None:
+        return snap.similar(movie_id, depth - offset, offset)
+    pairs = snap.live.similar(movie_id, depth)[offset:]
+    movies = snap.movies([m for m, _ in pairs])
+    return [(m, movies[m].title, movies[m].year, movies[m].genres, s) for m, s in pairs if m in movies]
 
 
 def movie_or_404(snap: Snapshot, movie_id: int):

@@ -21,6 +21,7 @@ from recommender.evaluation import metrics as M
 from recommender.models import ALS, MODEL_NAMES, mmr_rerank
 from recommender.models import load as load_model
 from recommender.serving import versions
+from recommender.serving.live import LiveModels
 from recommender.warehouse.connection import SqlLibrary
 from server.precomputed import PrecomputedLists
 
@@ -55,6 +56,7 @@ class Snapshot:
     item_index: dict[int, int] = field(repr=False)  # movie id -> ALS column
     unit_factors: np.ndarray = field(repr=False)  # ALS item factors, L2-normalised
     lists: dict[str, PrecomputedLists] = field(repr=False)  # model name -> every user's list
+    live: LiveModels | None = field(repr=False)  # request-time lists; None for older versions
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @staticmethod
@@ -131,6 +133,12 @@ class Snapshot:
             item_index={m: i for i, m in enumerate(item_ids.tolist())},
             unit_factors=M.normalise_rows(als.item_factors),
             lists={model: PrecomputedLists.load(con, sql, model) for model in MODEL_NAMES},
+            live=LiveModels.load(
+                folder,
+                MODEL_NAMES,
+                {m.movie_id: m.genres for m in catalog.values()},
+                {m.movie_id: m.year for m in catalog.values()},
+            ),
         )
 
     # -- connections ----------------------------------------------------------------
@@ -162,8 +170,10 @@ class Snapshot:
         rows = self.sql.run(self.cursor(), "version/search_movies.sql", {"text": text, "limit": limit}).fetchall()
         return [Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0)) for r in rows]
 
-    def similar(self, movie_id: int, k: int) -> list[tuple]:
-        return self.sql.run(self.cursor(), "version/similar.sql", {"movie_id": movie_id, "k": k}).fetchall()
+    def similar(self, movie_id: int, k: int, offset: int = 0) -> list[tuple]:
+        """(movie_id, title, year, genres, score) rows from the version's table (its first SIMILAR_N)."""
+        params = {"movie_id": movie_id, "k": k, "offset": offset}
+        return self.sql.run(self.cursor(), "version/similar.sql", params).fetchall()
 
     def table_counts(self) -> dict[str, int]:
         return dict(self.sql.run(self.cursor(), "version/table_counts.sql").fetchall())

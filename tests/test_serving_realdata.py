@@ -3,6 +3,7 @@ answer holds a movie the user rated, at any value (the defect the serving issue 
 26 % of ALS's top-20 rows were already rated)."""
 
 import duckdb
+import numpy as np
 import pytest
 from litestar.testing import TestClient
 
@@ -93,3 +94,177 @@ def test_api_answers_never_hold_a_rated_movie(published, tmp_path):
             both = client.get(f"/compare/{user}?k=20").json()
             for side in ("accuracy", "discovery"):
                 assert not {i["movie_id"] for i in both[side]["items"]} & rated[user], (user, side)
+
+
+# -- request-time lists: filters, pages, sessions (issue #15) --------------------------------
+GENRES = ("Action", "Comedy", "Documentary", "Drama", "Horror", "Romance", "Sci-Fi", "Animation", "Film-Noir")
+
+
+def _oracle_scores(folder, model_name: str, row: int, history) -> np.ndarray:
+    """Each movie's score for the user straight from the model's arrays (not through the
+    serving code): -inf where the model does not score it."""
+    from recommender.models import load as load_model
+
+    model = load_model(folder / "models" / f"{model_name}.npz")
+    x = history[row].toarray().ravel()
+    if model_name == "als":
+        return model.model_.user_factors[row] @ model.item_factors.T
+    if model_name == "popular":
+        return model.scores_.astype(np.float64)
+    if model_name == "ease":
+        out = np.full(len(x), -np.inf)
+        if x[model.items_].any():
+            out[model.items_] = x[model.items_] @ model.weights_
+        return out
+    sim = model.model_.similarity.tocsr()
+    m = model.params.scoring_neighbours
+    if m is None:
+        scores = np.asarray(sim.T @ x).ravel()
+    else:  # only the m largest similarities to the history count
+        rows = np.sort(sim[np.flatnonzero(x)].toarray(), axis=0)[::-1]
+        scores = rows[:m].sum(axis=0)
+    return np.where(scores > 0, scores, -np.inf)
+
+
+def test_filtered_lists_are_the_models_ranking_restricted_to_the_filter(published, tmp_path):
+    """For random filters and users: every item matches, none was rated (any value, per the
+    warehouse), and the list is the model's own top-k over the matching movies (its scores,
+    computed here from the model's arrays), topped up with the most popular matching movies."""
+    import scipy.sparse as sp
+
+    folder = read_pointer(published.serving_dir).folder
+    with np.load(folder / "ids.npz") as ids:
+        user_ids, item_ids = ids["user_ids"], ids["item_ids"]
+    history = sp.load_npz(folder / "history.npz").astype(bool).astype(np.float64).tocsr()
+    counts = np.asarray(history.sum(axis=0)).ravel()
+    con = duckdb.connect(str(published.warehouse), read_only=True)
+    try:
+        catalog = {
+            m: (y, set(g or ())) for m, y, g in con.execute("select movie_id, year, genres from catalog").fetchall()
+        }
+        rated_rows = con.execute("select user_id, list(movie_id) from raw_ratings group by user_id").fetchall()
+    finally:
+        con.close()
+    rated = {u: set(ms) for u, ms in rated_rows}
+    rng = np.random.default_rng(15)
+    config = ServerConfig.from_env(
+        published, environ={"RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb"), "RECSYS_ACCESS_LOG": "off"}
+    )
+    checked = 0
+    with TestClient(create_app(config)) as client:
+        for case in range(16):
+            user = int(rng.choice(user_ids))
+            row = int(np.searchsorted(user_ids, user))
+            genres = sorted(rng.choice(GENRES, size=int(rng.integers(1, 3)), replace=False).tolist())
+            year_min = int(rng.integers(1930, 2000)) if rng.random() < 0.6 else None
+            year_max = year_min + int(rng.integers(5, 40)) if year_min is not None and rng.random() < 0.5 else None
+            exclude = [int(m) for m in rng.choice(item_ids, size=3, replace=False)]
+
+            def keeps(movie_id: int, genres=genres, year_min=year_min, year_max=year_max, exclude=exclude) -> bool:
+                year, movie_genres = catalog[movie_id]
+                in_years = (year_min is None and year_max is None) or (
+                    year is not None and (year_min or -1) <= year <= (year_max or 10**6)
+                )
+                return bool(movie_genres & set(genres)) and in_years and movie_id not in exclude
+
+            allowed = np.array([keeps(int(m)) and int(m) not in rated[user] for m in item_ids])
+            for model in ("als", "ease", "itemknn", "popular"):
+                params = {"k": 10, "model": model, "genre": genres, "exclude": exclude}
+                params.update({"year_min": year_min} if year_min is not None else {})
+                params.update({"year_max": year_max} if year_max is not None else {})
+                res = client.get(f"/recommend/{user}", params=params)
+                assert res.status_code == 200, res.text
+                items = res.json()["items"]
+                got = [i["movie_id"] for i in items]
+                assert all(keeps(m) for m in got), (case, model)
+                assert not set(got) & rated[user], (case, model)
+                scores = _oracle_scores(folder, model, row, history)
+                scored = np.flatnonzero(allowed & np.isfinite(scores))
+                best = scored[np.argsort(-scores[scored], kind="stable")][:10]
+                from_model = [i for i in items if i["score"] is not None]
+                # the model's part: its top scores over the matching movies, in order (ties may swap ids)
+                top = scores[best][: len(from_model)]
+                assert np.allclose([i["score"] for i in from_model], top, rtol=1e-5, atol=1e-5), (case, model)
+                column = {int(m): c for c, m in enumerate(item_ids)}
+                assert all(abs(scores[column[i["movie_id"]]] - i["score"]) < 1e-4 for i in from_model)
+                # the rest: the most popular matching movies the model did not score
+                rest = [column[i["movie_id"]] for i in items if i["score"] is None]
+                if len(from_model) < len(best):
+                    assert not rest, (case, model)
+                others = np.setdiff1d(np.flatnonzero(allowed), [column[i["movie_id"]] for i in from_model])
+                expected = others[np.argsort(-counts[others], kind="stable")][: len(rest)]
+                assert counts[rest].tolist() == counts[expected].tolist(), (case, model)
+                assert len(items) == min(10, int(allowed.sum())), (case, model)
+                checked += len(items)
+    assert checked > 400
+
+
+def test_pages_never_repeat_and_start_with_the_precomputed_list(published, tmp_path):
+    config = ServerConfig.from_env(
+        published, environ={"RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb"), "RECSYS_ACCESS_LOG": "off"}
+    )
+    with TestClient(create_app(config)) as client:
+        for user, model in ((1, "als"), (68, "ease"), (75, "itemknn"), (414, "diverse"), (610, "hybrid")):
+            whole = client.get(f"/recommend/{user}", params={"k": 100, "model": model}).json()["items"]
+            pages = []
+            for offset in range(0, 100, 15):
+                page = client.get(f"/recommend/{user}", params={"k": 15, "offset": offset, "model": model}).json()
+                assert page["offset"] == offset
+                pages += page["items"][: 100 - offset]
+            ids = [i["movie_id"] for i in pages]
+            assert len(ids) == 100 == len(set(ids)), (user, model)
+            assert ids == [i["movie_id"] for i in whole]
+            first = client.get(f"/recommend/{user}", params={"k": 20, "model": model}).json()["items"]
+            assert [i["movie_id"] for i in first] == ids[:20]  # the precomputed page
+            filtered = [
+                i["movie_id"]
+                for offset in (0, 10, 20)
+                for i in client.get(
+                    f"/recommend/{user}", params={"k": 10, "offset": offset, "model": model, "genre": "Comedy"}
+                ).json()["items"]
+            ]
+            assert len(filtered) == len(set(filtered)) == 30
+        past_end = client.get("/recommend/1", params={"k": 50, "offset": 180}).json()["items"]
+        assert len(past_end) == 20  # lists end at depth 200
+        similar = client.get("/similar/1", params={"k": 60}).json()["items"]
+        paged = sum(
+            (client.get("/similar/1", params={"k": 15, "offset": o}).json()["items"] for o in range(0, 60, 15)), []
+        )
+        assert [i["movie_id"] for i in paged] == [i["movie_id"] for i in similar] and len(similar) == 60
+        assert len({i["movie_id"] for i in similar}) == 60 and 1 not in {i["movie_id"] for i in similar}
+
+
+def test_session_recommendations_score_the_picks_and_store_nothing(published, tmp_path):
+    from recommender.models import load as load_model
+
+    folder = read_pointer(published.serving_dir).folder
+    feedback = tmp_path / "fb.duckdb"
+    config = ServerConfig.from_env(published, environ={"RECSYS_FEEDBACK_DB": str(feedback), "RECSYS_ACCESS_LOG": "off"})
+    liked, disliked = [1, 260, 1196, 2571], [356]
+    with TestClient(create_app(config)) as client:
+        for model in ("als", "ease", "itemknn", "diverse"):
+            res = client.post("/recommend", json={"liked": liked, "disliked": disliked, "k": 10, "model": model})
+            assert res.status_code == 200, res.text
+            body = res.json()
+            got = [i["movie_id"] for i in body["items"]]
+            assert body["tier"] == "fold-in" and len(got) == 10 and not set(got) & set(liked + disliked), model
+            assert all(i["reason"] is None or i["reason"]["movie_id"] in liked for i in body["items"])
+        # EASE from the picks: the history row times B, computed here
+        ease = load_model(folder / "models" / "ease.npz")
+        with np.load(folder / "ids.npz") as ids:
+            item_ids = ids["item_ids"]
+        x = np.isin(item_ids[ease.items_], liked).astype(np.float64)
+        scores = x @ ease.weights_
+        scores[np.isin(item_ids[ease.items_], liked + disliked)] = -np.inf
+        expected = item_ids[ease.items_][np.argsort(-scores, kind="stable")][:10].tolist()
+        got = client.post("/recommend", json={"liked": liked, "disliked": disliked, "model": "ease"}).json()["items"]
+        assert [i["movie_id"] for i in got] == expected
+        bad = client.post("/recommend", json={"liked": [1, 99999999], "disliked": [88888888]})
+        assert bad.status_code == 400 and "[88888888, 99999999]" in bad.json()["detail"]
+        assert client.post("/recommend", json={"liked": []}).status_code == 400
+        assert client.get("/stats").status_code == 200
+    con = duckdb.connect(str(feedback), read_only=True)
+    try:
+        assert con.execute("select count(*) from feedback").fetchall()[0][0] == 0  # nothing stored
+    finally:
+        con.close()

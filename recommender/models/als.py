@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,6 +87,22 @@ class ALS(Recommender):
         with single_threaded_blas():
             ids, scores = self.model_.recommend(0, history, N=n, recalculate_user=True, filter_already_liked_items=True)
         return np.asarray(ids), np.asarray(scores)
+
+    def user_factor(self, history: sp.csr_matrix) -> np.ndarray:
+        """(factors,) float32 factor of a user unknown at training time, from a 1 x n_items
+        history row: the fold-in's least-squares solve against the item factors."""
+        with single_threaded_blas():
+            return np.asarray(self.model_.recalculate_user(0, as_user_items(history)), dtype=np.float32)
+
+    def for_user(self, factor: np.ndarray) -> ALS:
+        """A view of this model whose only user (index 0) has ``factor``: the item factors are
+        shared, nothing is copied, and the model itself is left as it is (safe across threads)."""
+        self._require_fitted()
+        view = copy.copy(self)
+        view.__dict__.pop("_last_pool", None)
+        view.model_ = copy.copy(self.model_)
+        view.model_.user_factors = np.asarray(factor, dtype=np.float32).reshape(1, -1)
+        return view
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"user_factors": np.asarray(self.model_.user_factors), "item_factors": self.item_factors}

@@ -3,6 +3,7 @@ and the one recommend path (ALS's top-``pool_size(k)``, then ``rerank``)."""
 
 from __future__ import annotations
 
+import copy
 from abc import abstractmethod
 from dataclasses import dataclass, fields
 
@@ -37,6 +38,13 @@ class RerankedALS(Recommender):
     def _check_als(self, als: ALS) -> None:
         if self.params.als_params() != als.params:
             raise ModelError(f"{self.name}: the ALS model was fitted with other parameters")
+
+    def for_user(self, factor: np.ndarray) -> RerankedALS:
+        """This re-ranker over ``ALS.for_user(factor)``: a view for one user (index 0)."""
+        self._require_fitted()
+        view = copy.copy(self)
+        view.als = self.als.for_user(factor)
+        return view
 
     def pool_size(self, k: int) -> int:
         """How many ALS candidates ``rerank`` wants for lists of k."""

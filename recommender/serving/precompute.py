@@ -23,7 +23,7 @@ from recommender import pipeline
 from recommender.config import Settings
 from recommender.errors import RecsysError
 from recommender.models import TopN
-from recommender.serving import tables, versions
+from recommender.serving import live, tables, versions
 from recommender.serving.lists import popularity_fallback, served_lists
 from recommender.serving.reasons import REASON_WINDOW, reason_items, recent_history, rows_sorted_by_value
 from recommender.warehouse.connection import SqlLibrary, insert_arrow
@@ -78,6 +78,16 @@ def precompute_and_publish(
             f"check {failed} returned rows; version {version} was not published and the active version is unchanged"
         )
     production.models["als"].fitted.save(staging / "als.npz")
+    data = production.data
+    live.save_state(
+        staging,
+        {name: m.artifact for name, m in production.models.items()},
+        data.user_ids,
+        data.item_ids,
+        production.history,
+        data.time_matrix(*pipeline.ALL_PARTS),
+        production.exclude,
+    )
     final = versions.publish(con, sql, settings, version, staging, record)
     seconds = time.perf_counter() - started
     say(f"published version {version} ({total_rows:,} rows) in {seconds:.1f}s -> {final}")

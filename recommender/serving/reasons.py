@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.evaluation.metrics import normalise_rows
 from recommender.models import ALS, EASE, ItemKNN, Recommender
 from recommender.models.reranked import RerankedALS
 from recommender.serving.lists import ServedLists
@@ -25,7 +26,8 @@ def reason_items(
     history: sp.csr_matrix,
     *,
     recent: np.ndarray,
-    sorted_sim: sp.csr_matrix,
+    sorted_sim: sp.csr_matrix | None,
+    unit_factors: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n, k) index of the history item that contributed most to each recommended item, -1 for none.
 
@@ -35,7 +37,8 @@ def reason_items(
     score), among the REASON_WINDOW most recent.
     Popular and top-up entries: none.
     ``recent``: (len(users), window) newest history items per user (``recent_history``);
-    ``sorted_sim``: ItemKNN's similarity with rows ordered best first (``rows_sorted_by_value``).
+    ``sorted_sim``: ItemKNN's similarity with rows ordered best first (``rows_sorted_by_value``);
+    ``unit_factors``: ALS's item factors L2-normalised, when the caller keeps them (else computed).
     """
     out = np.full(lists.items.shape, -1, dtype=np.int32)
     if isinstance(model, ItemKNN):
@@ -66,7 +69,7 @@ def reason_items(
             out[sl] = np.where(found & (lists.items[sl] >= 0), np.take_along_axis(hist, best, axis=1), -1)
     elif isinstance(model, (ALS, RerankedALS)):
         als = model if isinstance(model, ALS) else model.als
-        vectors = als.item_factors / np.maximum(np.linalg.norm(als.item_factors, axis=1, keepdims=True), 1e-12)
+        vectors = normalise_rows(als.item_factors) if unit_factors is None else unit_factors
         # batches of users with similar history lengths, so each product spans only its
         # batch's longest recent history (``recent`` is left-aligned, -1 padded)
         lengths = (recent >= 0).sum(axis=1)

@@ -88,7 +88,9 @@ BAD_REQUESTS = [
     ("get", "/recommend/99999999999", 400, "between 1 and"),
     ("get", "/recommend/1?k=0", 400, "Validation failed"),
     ("get", "/recommend/1?k=-3", 400, "Validation failed"),
-    ("get", "/recommend/1?k=21", 400, "Expected `int` <= 20"),
+    ("get", "/recommend/1?k=101", 400, "Expected `int` <= 100"),
+    ("get", "/recommend/1?offset=-1", 400, "Validation failed"),
+    ("get", "/recommend/1?genre=Nope", 400, "Validation failed"),
     ("get", "/recommend/1?k=500", 400, "Validation failed"),
     ("get", "/recommend/1?k=ten", 400, "Validation failed"),
     ("get", "/recommend/1?model=svd", 400, "Invalid enum value"),
@@ -323,9 +325,12 @@ def test_the_schema_is_json_and_says_what_the_server_does(client):
     assert client.get("/schema/openapi.json").json() == schema
     recommend = schema["paths"]["/recommend/{user_id}"]["get"]
     params = {p["name"]: p for p in recommend["parameters"]}
-    assert params["k"]["schema"]["maximum"] == 20
+    assert params["k"]["schema"]["maximum"] == 100
+    assert {"offset", "genre", "year_min", "year_max", "exclude"} <= set(params)
+    assert params["genre"]["schema"]["oneOf"][0]["type"] == "array"
+    assert "post" in schema["paths"]["/recommend"]
     assert params["user_id"]["schema"]["type"] == "integer" and params["user_id"]["schema"]["maximum"] == 2**31 - 1
-    assert client.get(f"/recommend/{known_user(client)}?k=21").status_code == 400
+    assert client.get(f"/recommend/{known_user(client)}?k=101").status_code == 400
     assert "503" in schema["paths"]["/health"]["get"]["responses"]
 
 

@@ -18,7 +18,8 @@ def test_schemathesis_finds_nothing(served, tmp_path):
     assert cli.exists(), "schemathesis is a dev dependency: pip install -e '.[dev]'"
     with live_server(served, {"RECSYS_FEEDBACK_DB": str(tmp_path / "feedback.duckdb")}) as base:
         out = subprocess.run(
-            [str(cli), "run", f"{base}/schema/openapi.json", "--checks", "all", "--max-examples", "40",
+            [str(cli), "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+             "run", f"{base}/schema/openapi.json", "--checks", "all", "--max-examples", "40",
              "--seed", "7", "-H", f"X-API-Key: {ADMIN_KEY}"],
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip

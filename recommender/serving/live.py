@@ -1,0 +1,290 @@
+"""Lists computed at request time from a version's production models: filtered by genre,
+year or movie, pages past the precomputed length, and lists for anonymous visitors.
+
+The precomputed tables answer every unfiltered first page. Everything else comes from the
+same fitted models and the same list function (``served_lists``) with the filter expressed
+as excluded items, so a filtered list is the model's own ranking restricted to the filter
+(never the precomputed top-20 post-filtered), topped up with the most popular matching
+movies, and never holds a movie the user rated.
+
+Id space: ``user_ids[row]`` / ``item_ids[col]`` map the production matrices' rows and columns
+to MovieLens ids; requests and answers use MovieLens ids.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.evaluation.metrics import normalise_rows
+from recommender.models import ALS, Popular, Recommender
+from recommender.models import load as load_model
+from recommender.models.reranked import RerankedALS
+from recommender.serving.lists import ServedLists, served_lists
+from recommender.serving.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
+
+#: Files of a version folder that request-time lists need (besides als.npz).
+MODELS_DIR = "models"
+IDS_FILE = "ids.npz"  # user_ids (rows) and item_ids (columns) of the matrices below
+HISTORY_FILE = "history.npz"  # every positive, data = its Unix time (recency orders the reasons)
+RATED_FILE = "rated.npz"  # every rated movie, any value: what no list may hold
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What a request keeps: any of ``genres`` (empty: every genre), release years within
+    ``year_min``..``year_max`` (a movie without a year is kept only when neither is set),
+    and never a movie of ``exclude``."""
+
+    genres: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+    exclude: tuple[int, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.genres or self.year_min is not None or self.year_max is not None or self.exclude)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One list, best first, in MovieLens ids: ``scores`` NaN and ``personalised`` False where
+    the popular top-up filled it; ``reasons`` 0 where there is none."""
+
+    movie_ids: np.ndarray
+    scores: np.ndarray
+    reasons: np.ndarray
+    from_model: np.ndarray
+
+
+def save_state(
+    folder: Path,
+    artifacts: Mapping[str, Path],
+    user_ids: np.ndarray,
+    item_ids: np.ndarray,
+    history: sp.csr_matrix,
+    times: sp.csr_matrix,
+    rated: sp.csr_matrix,
+) -> None:
+    """Write what ``LiveModels.load`` reads into a version folder: every production model's
+    artifact (hard-linked where the file system allows: they are immutable), the row and
+    column ids, the positives with their times and every rated pair (npz, no pickle)."""
+    (folder / MODELS_DIR).mkdir(exist_ok=True)
+    for name, artifact in artifacts.items():
+        target = folder / MODELS_DIR / f"{name}.npz"
+        try:
+            os.link(artifact, target)
+        except OSError:  # another file system
+            shutil.copyfile(artifact, target)
+    np.savez(folder / IDS_FILE, user_ids=np.asarray(user_ids, np.int64), item_ids=np.asarray(item_ids, np.int64))
+    stamped = sp.csr_matrix((times.data.astype(np.int64), history.indices, history.indptr), shape=history.shape)
+    sp.save_npz(folder / HISTORY_FILE, stamped, compressed=False)
+    flags = sp.csr_matrix((np.ones(rated.nnz, np.int8), rated.indices, rated.indptr), shape=rated.shape)
+    sp.save_npz(folder / RATED_FILE, flags, compressed=False)
+
+
+class LiveModels:
+    """A version's production models in memory, with every user's history, for request-time lists."""
+
+    def __init__(
+        self,
+        models: Mapping[str, Recommender],
+        history_times: sp.csr_matrix,
+        rated: sp.csr_matrix,
+        user_ids: np.ndarray,
+        item_ids: np.ndarray,
+        item_genres: Mapping[int, tuple[str, ...]],
+        item_years: Mapping[int, int | None],
+    ) -> None:
+        self.models = dict(models)
+        als = self.models.get("als")
+        for model in self.models.values():  # the re-rankers of the production ALS: one copy of it
+            if isinstance(model, RerankedALS) and isinstance(als, ALS) and _same_factors(model.als, als):
+                model.als = als
+        self.times = history_times.tocsr()
+        self.history = sp.csr_matrix(
+            (np.ones(self.times.nnz, np.float32), self.times.indices, self.times.indptr), shape=self.times.shape
+        )
+        self.rated = rated.tocsr()
+        self.user_ids = np.asarray(user_ids, dtype=np.int64)
+        self.item_ids = np.asarray(item_ids, dtype=np.int64)
+        self.column = {m: i for i, m in enumerate(self.item_ids.tolist())}
+        self.fallback = Popular().fit(self.history)  # the precomputed lists' top-up rule
+        names = sorted({g for genres in item_genres.values() for g in genres})
+        self.genres = {g: np.zeros(len(self.item_ids), dtype=bool) for g in names}
+        years = np.full(len(self.item_ids), np.nan)
+        for i, movie_id in enumerate(self.item_ids.tolist()):
+            for g in item_genres.get(movie_id, ()):
+                self.genres[g][i] = True
+            year = item_years.get(movie_id)
+            years[i] = np.nan if year is None else year
+        self.years = years
+        self.unit_factors = normalise_rows(als.item_factors) if isinstance(als, ALS) else None
+        knn = self.models.get("itemknn")
+        self.sorted_sim = rows_sorted_by_value(knn.model_.similarity.tocsr()) if knn is not None else None
+
+    @classmethod
+    def load(
+        cls,
+        folder: Path,
+        names: Iterable[str],
+        item_genres: Mapping[int, tuple[str, ...]],
+        item_years: Mapping[int, int | None],
+    ) -> LiveModels | None:
+        """The version folder's state, or None for a version published before it was written."""
+        paths = {name: folder / MODELS_DIR / f"{name}.npz" for name in names}
+        if not (folder / HISTORY_FILE).exists() or not all(p.exists() for p in paths.values()):
+            return None
+        with np.load(folder / IDS_FILE, allow_pickle=False) as ids:
+            user_ids, item_ids = ids["user_ids"], ids["item_ids"]
+        return cls(
+            {name: load_model(path) for name, path in paths.items()},
+            sp.load_npz(folder / HISTORY_FILE),
+            sp.load_npz(folder / RATED_FILE),
+            user_ids,
+            item_ids,
+            item_genres,
+            item_years,
+        )
+
+    # -- inputs ------------------------------------------------------------------------
+    def row_of(self, user_id: int) -> int:
+        """The production row of a user, -1 for one the version does not know."""
+        i = int(np.searchsorted(self.user_ids, user_id))
+        return i if i < len(self.user_ids) and self.user_ids[i] == user_id else -1
+
+    def allowed(self, query: Filter) -> np.ndarray | None:
+        """Which items the filter keeps (None: all of them)."""
+        keep = None
+        if query.genres:
+            keep = np.zeros(len(self.item_ids), dtype=bool)
+            for g in query.genres:
+                if g in self.genres:
+                    keep |= self.genres[g]
+        if query.year_min is not None or query.year_max is not None:
+            lo = -np.inf if query.year_min is None else query.year_min
+            hi = np.inf if query.year_max is None else query.year_max
+            in_years = (self.years >= lo) & (self.years <= hi)  # NaN (no year) compares False
+            keep = in_years if keep is None else keep & in_years
+        return keep
+
+    # -- lists -------------------------------------------------------------------------
+    def ranked(
+        self,
+        name: str,
+        n: int,
+        *,
+        user_id: int | None = None,
+        liked: Iterable[int] = (),
+        disliked: Iterable[int] = (),
+        rated_since: Iterable[int] = (),
+        query: Filter = Filter(),
+    ) -> Ranked:
+        """The top-``n`` of model ``name`` for a known user (``user_id``: history and every
+        rating of the version, plus ``rated_since``: movies rated after it was published) or
+        for a visitor's picks (``liked`` is their history; ``liked`` and ``disliked`` are left
+        out), restricted to ``query``."""
+        row = -1 if user_id is None else self.row_of(user_id)
+        liked_cols = np.array(sorted({self.column[m] for m in liked if m in self.column}), dtype=np.int32)
+        if row >= 0:
+            history = self.history[row]
+            recent = self._recent(self.times[row])
+            excluded = [self.rated[row].indices]
+        else:
+            history = _row(liked_cols, self.history.shape[1])
+            recent = np.full((1, REASON_WINDOW), -1, dtype=np.int64)  # the picks, last first
+            newest = liked_cols[::-1][:REASON_WINDOW]
+            recent[0, : len(newest)] = newest
+            excluded = [liked_cols]
+        extra = list(disliked) + list(rated_since) + list(query.exclude)
+        excluded.append(np.array([self.column[m] for m in extra if m in self.column], dtype=np.int32))
+        allowed = self.allowed(query)
+        if allowed is not None:
+            excluded.append(np.flatnonzero(~allowed).astype(np.int32))
+        exclude = _row(np.unique(np.concatenate(excluded)), self.history.shape[1])
+        model = self._for_user(self.models[name], row, history)
+        n = min(n, self.history.shape[1])
+        lists = self._lists(model, history, n, exclude)
+        reasons = reason_items(
+            model,
+            np.zeros(1, dtype=np.int64),
+            lists,
+            history,
+            recent=recent,
+            sorted_sim=self.sorted_sim,
+            unit_factors=self.unit_factors,
+        )
+        return self._as_ids(lists, reasons)
+
+    def similar(self, movie_id: int, n: int) -> list[tuple[int, float]]:
+        """(movie_id, cosine) of the ``n`` movies most similar to ``movie_id`` by the ItemKNN
+        model, in the order of the version's ``similar_movies`` table ([] for an unknown movie)."""
+        col = self.column.get(movie_id)
+        if col is None:
+            return []
+        items, scores = self.models["itemknn"].similar_items(col, n)
+        return list(zip(self.item_ids[items].tolist(), scores.astype(float).tolist()))
+
+    def _lists(self, model: Recommender, history: sp.csr_matrix, n: int, exclude: sp.csr_matrix) -> ServedLists:
+        """``served_lists`` for the one row; a re-ranker's list stays the re-ranking of its usual
+        pool (ALS's top ``candidates``) however deep it is asked for, then goes on in ALS's order,
+        so that every page of it is a slice of one list."""
+        user = np.zeros(1, dtype=np.int64)
+        if not isinstance(model, RerankedALS) or n <= model.params.candidates:
+            return served_lists(model, user, history, n, self.fallback, exclude=exclude)
+        head = served_lists(model, user, history, model.params.candidates, self.fallback, exclude=exclude)
+        tail = served_lists(model.als, user, history, n, self.fallback, exclude=exclude)
+        keep = head.items[0] >= 0
+        rest = (tail.items[0] >= 0) & ~np.isin(tail.items[0], head.items[0][keep])
+        items = np.concatenate([head.items[0][keep], tail.items[0][rest]])[:n]
+        scores = np.concatenate([head.scores[0][keep], tail.scores[0][rest]])[:n]
+        filled = np.concatenate([head.filled[0][keep], tail.filled[0][rest]])[:n]
+        pad = n - len(items)
+        return ServedLists(
+            np.pad(items, (0, pad), constant_values=-1)[None, :].astype(np.int32),
+            np.pad(scores, (0, pad), constant_values=np.nan)[None, :].astype(np.float32),
+            np.pad(filled, (0, pad), constant_values=False)[None, :],
+        )
+
+    def _for_user(self, model: Recommender, row: int, history: sp.csr_matrix) -> Recommender:
+        """Factor models score from the user's factor: the stored one for a known user, a
+        fold-in for a visitor; the others score from the history row itself."""
+        if isinstance(model, (ALS, RerankedALS)):
+            als = model if isinstance(model, ALS) else model.als
+            factor = als.model_.user_factors[row] if row >= 0 else als.user_factor(history)
+            return model.for_user(factor)
+        return model
+
+    def _recent(self, times_row: sp.csr_matrix) -> np.ndarray:
+        order = np.argsort(-times_row.data, kind="stable")[:REASON_WINDOW]
+        out = np.full((1, REASON_WINDOW), -1, dtype=np.int64)
+        out[0, : len(order)] = times_row.indices[order]
+        return out
+
+    def _as_ids(self, lists: ServedLists, reasons: np.ndarray) -> Ranked:
+        items, keep = lists.items[0], lists.items[0] >= 0
+        reason = reasons[0]
+        return Ranked(
+            movie_ids=self.item_ids[items[keep]],
+            scores=lists.scores[0][keep],
+            reasons=np.where(reason[keep] >= 0, self.item_ids[np.maximum(reason[keep], 0)], 0),
+            from_model=~lists.filled[0][keep],
+        )
+
+
+def _same_factors(a: ALS, b: ALS) -> bool:
+    return np.array_equal(a.item_factors, b.item_factors) and np.array_equal(
+        a.model_.user_factors, b.model_.user_factors
+    )
+
+
+def _row(cols: np.ndarray, n_items: int) -> sp.csr_matrix:
+    """A 1 x n_items binary CSR row with ``cols`` (sorted, unique) set."""
+    cols = np.asarray(cols, dtype=np.int32)
+    return sp.csr_matrix((np.ones(len(cols), np.float32), cols, np.array([0, len(cols)])), shape=(1, n_items))
