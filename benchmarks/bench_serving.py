@@ -66,10 +66,15 @@ def _start(cmd: list[str], env: dict, port: int, path: str) -> subprocess.Popen:
 
 def _wrk(port: int, paths: list[str], seconds: int, connections: int) -> dict:
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    # a path is a GET; a (path, body) pair is a JSON POST
+    gets = [p if isinstance(p, str) else p[0] for p in paths]
+    bodies = ["" if isinstance(p, str) else json.dumps(p[1]) for p in paths]
     script.write(
-        "paths = {" + ",".join(json.dumps(p) for p in paths) + "}\ncounter = 0\n"
-        "request = function()\n counter = counter + 1\n"
-        " return wrk.format('GET', paths[(counter % #paths) + 1])\nend\n"
+        "paths = {" + ",".join(json.dumps(p) for p in gets) + "}\n"
+        "bodies = {" + ",".join(json.dumps(b) for b in bodies) + "}\ncounter = 0\n"
+        "request = function()\n counter = counter + 1\n local i = (counter % #paths) + 1\n"
+        " if bodies[i] == '' then return wrk.format('GET', paths[i]) end\n"
+        " return wrk.format('POST', paths[i], {['Content-Type'] = 'application/json'}, bodies[i])\nend\n"
     )
     script.close()
     out = subprocess.run(
@@ -106,7 +111,11 @@ def _python_load(port: int, paths: list[str], seconds: int, connections: int) ->
         i = offset
         while time.monotonic() < deadline:
             t = time.perf_counter()
-            conn.request("GET", paths[i % len(paths)])
+            path = paths[i % len(paths)]
+            if isinstance(path, str):
+                conn.request("GET", path)
+            else:
+                conn.request("POST", path[0], json.dumps(path[1]), {"Content-Type": "application/json"})
             res = conn.getresponse()
             res.read()
             with lock:
@@ -133,6 +142,19 @@ def load_test(phase: dict, seconds: int, connections: int, rounds: int) -> dict:
     warm_paths = [f"/recommend/{u}?k=10&model=als" for u in users[:200]]
     cold_paths = [f"/recommend/{u}?k=10&model=als" for u in users]
     compare_paths = [f"/compare/{u}?k=10" for u in users[:200]]
+    # request-time lists (issue #15): filters, deeper pages and anonymous sessions, uncached
+    genres = ["Comedy", "Drama", "Action", "Thriller", "Romance", "Horror", "Documentary", "Sci-Fi"]
+    models = ["als", "ease", "itemknn", "popular"]
+    filtered_paths = [
+        f"/recommend/{u}?k=10&model={models[u % 4]}&genre={genres[u % 8]}" + ("&year_min=1990" if u % 3 == 0 else "")
+        for u in users
+    ]
+    page_paths = [f"/recommend/{u}?k=10&offset={20 + 10 * (u % 8)}&model={models[u % 4]}" for u in users]
+    ranker_paths = [f"/recommend/{u}?k=10&model=ranker" for u in users]
+    session_posts = [
+        ("/recommend", {"liked": [1 + (u * 7919 + j * 104729) % 5000 for j in range(5)], "model": models[u % 3]})
+        for u in users
+    ]
     servers, ports = [], {}
     try:
         ports["bare"] = _free_port()
@@ -189,6 +211,10 @@ def load_test(phase: dict, seconds: int, connections: int, rounds: int) -> dict:
             "recommend_no_cache": ("uncached", cold_paths, connections),
             "recommend_no_cache_2_connections": ("uncached", cold_paths[::-1], 2),  # latency without queueing
             "compare_warm_cache": ("cached", compare_paths, connections),
+            "recommend_filtered_no_cache": ("uncached", filtered_paths, connections),
+            "recommend_page_past_20_no_cache": ("uncached", page_paths, connections),
+            "session_post_no_cache": ("uncached", session_posts, connections),
+            "recommend_ranker_no_cache": ("uncached", ranker_paths, connections),
         }
         runs: dict[str, list[dict]] = {name: [] for name in scenarios}
         for _ in range(rounds):
@@ -239,7 +265,8 @@ def main() -> None:
         print(json.dumps(result))
         return
     if args.only_load:
-        report = json.loads(Path("benchmarks/out/serving.json").read_text())
+        last = Path("benchmarks/out/serving.json")
+        report = json.loads(last.read_text()) if last.exists() else {}
         phase = {"artifacts_root": str(args.warehouse.resolve().parent)}
         report["load"] = load_test(phase, args.seconds, args.connections, args.rounds)
         Path("benchmarks/out/serving.json").write_text(json.dumps(report, indent=2))

@@ -3,3 +3,7 @@ they come after it). The one source for the CLI's choices, the server's schema, 
 model registry; a light module, so the CLI can read it without importing the models."""
 
 MODEL_NAMES: tuple[str, ...] = ("popular", "itemknn", "als", "diverse", "hybrid", "ease")
+
+#: What the API serves: the models above and the two-stage ranker (trained by
+#: recommender.two_stage on their candidates, and scored at request time).
+SERVED_MODELS: tuple[str, ...] = (*MODEL_NAMES, "ranker")

@@ -14,9 +14,27 @@ import warnings
 from threadpoolctl import threadpool_limits
 
 
+class _ProcessLimit:
+    """Whether ``pin_blas_for_process`` ran: BLAS's thread pool is one per process, so this is
+    process state by nature (set once by the server, never by a library import)."""
+
+    pinned = False
+
+
+def pin_blas_for_process() -> None:
+    """Limit BLAS to one thread for the rest of the process (the server: every request's
+    products are small, and finding the BLAS libraries for each one costs about 1 ms)."""
+    threadpool_limits(limits=1, user_api="blas")
+    _ProcessLimit.pinned = True
+
+
 @contextlib.contextmanager
 def single_threaded_blas():
     """BLAS limited to one thread for the duration (implicit's own warning silenced)."""
-    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*OpenBLAS is configured to use.*")
-        yield
+        if _ProcessLimit.pinned:
+            yield
+            return
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield

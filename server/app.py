@@ -156,7 +156,7 @@ def recommendation_routes(services: Services) -> Router:
         "/recommend",
         sync_to_thread=True,
         status_code=200,
-        raises=[ValidationException, ServiceUnavailableException],
+        raises=[ValidationException, NotFoundException, ServiceUnavailableException],
         before_request=_strict_json_body(S.SessionIn),
         responses={
             413: ResponseSpec(data_container=dict, description="The body is larger than the server accepts"),
@@ -173,10 +173,13 @@ def recommendation_routes(services: Services) -> Router:
         responses=_ok(S.Comparison),
         summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side",
     )
-    async def compare(user_id: PathId, k: K = 10) -> ASGIResponse:
+    async def compare(user_id: PathId, k: K = 10, offset: Offset = 0, genre: Genres = None) -> ASGIResponse:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
-        return (await _answer(serving, uid, service.compare, serving, snap, uid, k)).response
+        query = Filter(tuple(sorted(set(genre or ()))))
+        scored = query.active or offset + k > snap.info["serve_n"]
+        args = (serving, snap, uid, k, offset, query)
+        return (await _answer(serving, uid, service.compare, *args, scored=scored)).response
 
     @post(
         "/users/{user_id:str}/ratings",

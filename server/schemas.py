@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from recommender.names import MODEL_NAMES
+from recommender.names import SERVED_MODELS
 
-ModelName = Literal[MODEL_NAMES]  # type: ignore[valid-type]  # the one list of names
+ModelName = Literal[SERVED_MODELS]  # type: ignore[valid-type]  # the one list of names
 Tier = Literal["personalised", "fold-in", "popular"]
 MAX_ID = 2**31 - 1
 #: What parse_id reads as a number before checking the range: ASCII digits, no sign, no
@@ -44,6 +44,8 @@ class RecItem(msgspec.Struct, frozen=True):
     genres: list[str]
     score: float | None
     reason: Reason | None
+    #: The ranker only: the feature that raised this movie most (e.g. ``als_score``, ``genre_affinity``).
+    ranked_by: str | None = None
 
 
 class Recommendations(msgspec.Struct, frozen=True):

@@ -54,8 +54,10 @@ def recommend_key(
     return ("recommend", snap.version, user_id, model, k, offset, query, state.feedback.generation(user_id))
 
 
-def compare_key(state: ServingState, snap: Snapshot, user_id: int, k: int) -> tuple:
-    return ("compare", snap.version, user_id, k, state.feedback.generation(user_id))
+def compare_key(
+    state: ServingState, snap: Snapshot, user_id: int, k: int, offset: int = 0, query: Filter = NO_FILTER
+) -> tuple:
+    return ("compare", snap.version, user_id, k, offset, query, state.feedback.generation(user_id))
 
 
 class Answer(tuple):
@@ -106,11 +108,13 @@ def _compute(
             items = [_item(snap.catalog, m, score, reason) for m, score, reason in picks if m in snap.catalog]
             tier = "personalised" if snap.personalised(model, user_id) else "popular"
             return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
-        # filtered, or deeper than the precomputed list: the model's own ranking, computed now
+    require_model(snap, model)
+    if snap.live is not None and snap.live.row_of(user_id) >= 0:
+        # filtered, deeper than the precomputed list, or a model scored only now (the ranker)
         ranked = snap.live.ranked(model, depth, user_id=user_id, rated_since=rated, query=query)
         tier = "personalised" if ranked.from_model.any() else "popular"
         return S.Recommendations(user_id, model, k, tier, snap.version, _ranked_items(snap, ranked, offset), offset)
-    if snap.live is not None and (positives or query.active or depth > len(snap.popular)):
+    if snap.live is not None and (positives or query.active or depth > len(snap.popular) or model not in snap.lists):
         # unknown to the version: scored from the ratings posted since (all pages alike)
         disliked = [m for m in rated if m not in set(positives)]
         ranked = snap.live.ranked(model, depth, liked=positives, disliked=disliked, query=query)
@@ -128,9 +132,16 @@ def _compute(
     return S.Recommendations(user_id, model, k, "popular", snap.version, items, offset)
 
 
+def require_model(snap: Snapshot, model: str) -> None:
+    """The ranker is served only by versions that hold its booster (published after a `recsys run`)."""
+    if model not in snap.lists and (snap.live is None or model not in snap.live.models):
+        raise NotFound(f"version {snap.version} has no {model} model: `recsys run` trains it; publish a new version")
+
+
 def session(snap: Snapshot, body: S.SessionIn) -> S.SessionRecommendations:
     """A list for a visitor's picks, scored now; nothing is stored or cached."""
     check_page(snap, body.k, computed=True)
+    require_model(snap, body.model)
     unknown = [m for m in body.liked + body.disliked if m not in snap.catalog]
     if unknown:
         raise InvalidInput(f"movie id(s) not in this version's catalogue: {sorted(set(unknown))}")
@@ -143,24 +154,28 @@ def _ranked_items(snap: Snapshot, ranked, offset: int) -> list[S.RecItem]:
     ids = ranked.movie_ids[offset:].tolist()
     scores = np.where(ranked.from_model, ranked.scores, np.nan)[offset:].tolist()
     reasons = ranked.reasons[offset:].tolist()
+    features = ranked.features[offset:].tolist() if ranked.features is not None else [""] * len(ids)
     return [
-        _item(snap.catalog, m, score, reason or None)
-        for m, score, reason in zip(ids, scores, reasons)
+        _item(snap.catalog, m, score, reason or None, feature or None)
+        for m, score, reason, feature in zip(ids, scores, reasons, features)
         if m in snap.catalog
     ]
 
 
-def compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> Answer:
-    check_page(snap, k)
+def compare(
+    state: ServingState, snap: Snapshot, user_id: int, k: int, offset: int = 0, query: Filter = NO_FILTER
+) -> Answer:
+    check_page(snap, k, offset, query.active)
     answer, _ = state.cache.get_or_compute(
-        compare_key(state, snap, user_id, k), lambda: Answer.of(_compare(state, snap, user_id, k))
+        compare_key(state, snap, user_id, k, offset, query),
+        lambda: Answer.of(_compare(state, snap, user_id, k, offset, query)),
     )
     return answer
 
 
-def _compare(state: ServingState, snap: Snapshot, user_id: int, k: int) -> S.Comparison:
-    accuracy = recommend(state, snap, user_id, "als", k).value
-    discovery = recommend(state, snap, user_id, "diverse", k).value
+def _compare(state: ServingState, snap: Snapshot, user_id: int, k: int, offset: int, query: Filter) -> S.Comparison:
+    accuracy = recommend(state, snap, user_id, "als", k, offset, query).value
+    discovery = recommend(state, snap, user_id, "diverse", k, offset, query).value
     a = [i.movie_id for i in accuracy.items]
     d = [i.movie_id for i in discovery.items]
     common = [m for m in a if m in set(d)]
@@ -186,10 +201,10 @@ def _list_stats(snap: Snapshot, movies, ids: list[int]) -> S.ListStats:
     return S.ListStats(snap.genre_diversity(ids), round(sum(m.popularity for m in known) / len(known), 2))
 
 
-def _item(movies, movie_id: int, score, reason_id: int | None) -> S.RecItem:
+def _item(movies, movie_id: int, score, reason_id: int | None, ranked_by: str | None = None) -> S.RecItem:
     m = movies[movie_id]
     reason = S.Reason(reason_id, movies[reason_id].title) if reason_id is not None and reason_id in movies else None
-    return S.RecItem(m.movie_id, m.title, m.year, list(m.genres), _num(score), reason)
+    return S.RecItem(m.movie_id, m.title, m.year, list(m.genres), _num(score), reason, ranked_by)
 
 
 def _num(value) -> float | None:

@@ -23,7 +23,25 @@ from recommender.models import load as load_model
 from recommender.serving import versions
 from recommender.serving.live import LiveModels
 from recommender.warehouse.connection import SqlLibrary
+from recommender.warehouse.features import pair_features
 from server.precomputed import PrecomputedLists
+
+
+class _Cursors(threading.local):
+    """One cursor of the version file per thread, and the feature store read through it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> None:
+        self.con, self.sql = con, sql
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = self.__dict__.get("_cursor")
+        if cur is None:
+            cur = self._cursor = self.con.cursor()
+        return cur
+
+    def pair_features(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
+        """The ranker's feature-store features of (user, movie) pairs, from the version's tables."""
+        return pair_features(self.cursor(), self.sql, "", "", user_ids, movie_ids, materialized=True)
 
 
 class NotReady(Unavailable):
@@ -57,7 +75,7 @@ class Snapshot:
     unit_factors: np.ndarray = field(repr=False)  # ALS item factors, L2-normalised
     lists: dict[str, PrecomputedLists] = field(repr=False)  # model name -> every user's list
     live: LiveModels | None = field(repr=False)  # request-time lists; None for older versions
-    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _local: _Cursors = field(repr=False)
 
     @staticmethod
     def active_version(serving_dir: Path) -> tuple[int, Path]:
@@ -113,6 +131,7 @@ class Snapshot:
             shape=(len(item_ids), max(len(names), 1)),
         ).toarray()
         popular = con.sql(sql.text("version/popular.sql")).fetchnumpy()
+        local = _Cursors(con, sql)
         catalog = {
             r[0]: Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0))
             for r in sql.run(con, "version/catalog_all.sql").fetchall()
@@ -133,22 +152,20 @@ class Snapshot:
             item_index={m: i for i, m in enumerate(item_ids.tolist())},
             unit_factors=M.normalise_rows(als.item_factors),
             lists={model: PrecomputedLists.load(con, sql, model) for model in MODEL_NAMES},
+            _local=local,
             live=LiveModels.load(
                 folder,
                 MODEL_NAMES,
                 {m.movie_id: m.genres for m in catalog.values()},
                 {m.movie_id: m.year for m in catalog.values()},
+                pair_features=local.pair_features,
             ),
         )
 
     # -- connections ----------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self.con.cursor()
-            self._local.cursor = cur
-        return cur
+        return self._local.cursor()
 
     def close(self) -> None:
         self.con.close()
@@ -157,11 +174,13 @@ class Snapshot:
     def precomputed(self, model: str, user_id: int) -> list[tuple[int, float, int | None]]:
         """(movie_id, score, reason_movie_id) rows of the user's list, best first; [] if unknown.
         In memory: safe and cheap to call on the event loop."""
-        return self.lists[model].of_user(user_id)
+        lists = self.lists.get(model)  # the ranker has none: it is scored at request time
+        return lists.of_user(user_id) if lists is not None else []
 
     def personalised(self, model: str, user_id: int) -> bool:
         """Whether the user's precomputed list came from the model (not only the popular top-up)."""
-        return self.lists[model].is_personalised(user_id)
+        lists = self.lists.get(model)
+        return lists is not None and lists.is_personalised(user_id)
 
     def movies(self, movie_ids) -> dict[int, Movie]:
         return {m: self.catalog[m] for m in movie_ids if m in self.catalog}

@@ -14,6 +14,7 @@ from typing import Any
 from cachetools import TTLCache
 
 from recommender.feedback import DuckDBFeedbackStore
+from recommender.threads import pin_blas_for_process
 from recommender.warehouse.connection import SqlLibrary
 from server.config import ServerConfig
 from server.requestlog import RequestLog
@@ -95,6 +96,7 @@ class ServingState:
     def __init__(self, config: ServerConfig, requests: RequestLog) -> None:
         self.config = config
         self.requests = requests  # counts requests and answering tiers (for /stats)
+        pin_blas_for_process()  # request-time scoring: small products, many threads
         self.sql = SqlLibrary(config.settings.sql_dir)
         self.cache = RecCache(config.cache_size, config.cache_ttl_s)
         self.feedback = FeedbackStore(config.feedback_path, self.sql)

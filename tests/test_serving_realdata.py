@@ -268,3 +268,59 @@ def test_session_recommendations_score_the_picks_and_store_nothing(published, tm
         assert con.execute("select count(*) from feedback").fetchall()[0][0] == 0  # nothing stored
     finally:
         con.close()
+
+
+def test_the_ranker_is_served_from_the_production_sources_and_the_feature_store(published, tmp_path):
+    """`model=ranker` equals the two-stage ranker run offline over the production sources with
+    the warehouse's own feature store as of every rating (so the version's copy of the feature
+    tables and the request-time wiring change nothing); never a rated movie; each entry says
+    which feature raised it most."""
+    import scipy.sparse as sp
+
+    from recommender.models import load as load_model
+    from recommender.models.base import load_arrays
+    from recommender.models.ranker import SOURCES, TwoStageRanker
+    from recommender.warehouse.connection import SqlLibrary
+    from recommender.warehouse.features import materialize_features, pair_features
+
+    folder = read_pointer(published.serving_dir).folder
+    with np.load(folder / "ids.npz") as ids:
+        user_ids, item_ids = ids["user_ids"], ids["item_ids"]
+    history = sp.load_npz(folder / "history.npz").tocsr()
+    history = sp.csr_matrix((np.ones(history.nnz, np.float32), history.indices, history.indptr), shape=history.shape)
+    rated = sp.load_npz(folder / "rated.npz").tocsr()
+    meta, arrays = load_arrays(folder / "models" / "ranker.npz")
+    ranker = TwoStageRanker(meta["params"], seed=meta["seed"])
+    ranker._restore(arrays)
+    sql = SqlLibrary(published.sql_dir)
+    con = duckdb.connect(str(published.warehouse), read_only=True)
+    try:
+        materialize_features(con, sql, published.split_strategy, "test")
+        sources = {name: load_model(folder / "models" / f"{name}.npz") for name in SOURCES}
+        ranker.attach(
+            sources,
+            ranker.booster,
+            lambda rows, items: pair_features(con, sql, "", "", user_ids[rows], item_ids[items], materialized=True),
+        )
+        rows = np.sort(np.random.default_rng(3).choice(len(user_ids), size=12, replace=False))
+        offline = ranker.recommend(rows, history, 10, rated)
+        raters = dict(con.execute("select user_id, list(movie_id) from raw_ratings group by user_id").fetchall())
+    finally:
+        con.close()
+    config = ServerConfig.from_env(
+        published, environ={"RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb"), "RECSYS_ACCESS_LOG": "off"}
+    )
+    features = set(ranker.booster.feature_name())
+    with TestClient(create_app(config)) as client:
+        for i, row in enumerate(rows.tolist()):
+            user = int(user_ids[row])
+            body = client.get(f"/recommend/{user}", params={"k": 10, "model": "ranker"}).json()
+            got = [item["movie_id"] for item in body["items"]]
+            expected = [int(item_ids[j]) for j in offline.items[i] if j >= 0]
+            assert body["tier"] == "personalised" and got[: len(expected)] == expected, user
+            assert not set(got) & set(raters[user])
+            assert all(item["ranked_by"] in features for item in body["items"][: len(expected)])
+        session = client.post("/recommend", json={"liked": [1, 260, 1196], "model": "ranker"}).json()
+        assert len(session["items"]) == 10 and not {1, 260, 1196} & {i["movie_id"] for i in session["items"]}
+        filtered = client.get("/recommend/1", params={"model": "ranker", "genre": "Horror", "k": 5}).json()["items"]
+        assert len(filtered) == 5 and all("Horror" in i["genres"] for i in filtered)

@@ -55,3 +55,48 @@ test('idle state explains what to do', async () => {
   await render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(async () => comparison('personalised'))} />);
   expect(screen.getByTestId('idle')).toBeTruthy();
 });
+
+test('a genre chip asks for lists scored for that genre', async () => {
+  const calls = [];
+  const compare = async (id, k, options) => {
+    calls.push({ id, k, ...options });
+    return comparison('personalised');
+  };
+  await render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(compare)} />);
+  await fireEvent.changeText(screen.getByTestId('user-id'), '7');
+  await fireEvent.press(screen.getByTestId('show'));
+  await waitFor(() => expect(screen.getByTestId('results')).toBeTruthy());
+  await fireEvent.press(screen.getByTestId('genre-Comedy'));
+  await waitFor(() => expect(screen.getByText(/Comedy only/)).toBeTruthy());
+  expect(calls.map((c) => c.genre)).toEqual([null, 'Comedy']);
+  expect(calls[1]).toMatchObject({ id: '7', k: 10 });
+});
+
+test('"more" appends the next page of both lists', async () => {
+  const calls = [];
+  const compare = async (id, k, options) => {
+    calls.push(options);
+    if (!options.offset) return comparison('personalised');
+    return { ...comparison('personalised'), accuracy: listOf('als', 'personalised', ['Epsilon']), discovery: listOf('diverse', 'personalised', ['Zeta']), k: 10 };
+  };
+  await render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(compare)} />);
+  await fireEvent.changeText(screen.getByTestId('user-id'), '7');
+  await fireEvent.press(screen.getByTestId('show'));
+  await waitFor(() => expect(screen.getByTestId('more')).toBeTruthy());
+  await fireEvent.press(screen.getByTestId('more'));
+  await waitFor(() => expect(screen.getByText('Epsilon (2000)')).toBeTruthy());
+  expect(screen.getByText('Alpha (2000)')).toBeTruthy();
+  expect(screen.getByText('Zeta (2000)')).toBeTruthy();
+  expect(calls[1]).toEqual({ genre: null, offset: 2 });
+});
+
+test('appendPage joins the lists and recounts the overlap', () => {
+  const { appendPage } = require('../src/DemoScreen');
+  const first = comparison('personalised');
+  const next = { ...comparison('personalised'), discovery: listOf('als', 'personalised', ['Alpha']) };
+  const joined = appendPage(first, next);
+  expect(joined.accuracy.items).toHaveLength(4);
+  expect(joined.overlap.count).toBe(1);
+  expect(joined.overlap.movie_ids).toEqual([1]);
+  expect(joined.k).toBe(4);
+});

@@ -12,6 +12,13 @@ describe('api client', () => {
     expect(fetchImpl.mock.calls[0][0]).toBe('http://localhost:8000/compare/42?k=10');
   });
 
+  test('passes a genre filter and an offset to /compare', async () => {
+    const fetchImpl = jest.fn(async () => jsonResponse(200, {}));
+    const client = createApiClient('http://x', fetchImpl);
+    await client.compare(7, 10, { genre: 'Sci-Fi', offset: 20 });
+    expect(fetchImpl.mock.calls[0][0]).toBe('http://x/compare/7?k=10&offset=20&genre=Sci-Fi');
+  });
+
   test("surfaces the server's error detail", async () => {
     const fetchImpl = async () => jsonResponse(400, { status_code: 400, detail: 'k must be at most 20' });
     const client = createApiClient('http://x', fetchImpl);

@@ -235,6 +235,31 @@ async function main() {
       await page.screenshot({ path: path.join(artifacts, 'compare.png'), fullPage: true });
     });
 
+    await check('a genre chip filters both lists and "more" pages them', async () => {
+      await page.getByTestId('genre-Comedy').click();
+      await page.getByText('Comedy only').waitFor({ timeout: 20000 });
+      const expected = await (await fetch(`${api}/compare/${userId}?k=10&genre=Comedy`)).json();
+      for (const side of ['accuracy', 'discovery']) {
+        const shown = await page.getByTestId(`${side}-title`).allInnerTexts();
+        assert(shown.length === 10, `${side}: ${shown.length} titles shown`);
+        expected[side].items.forEach((item, i) => {
+          assert(item.genres.includes('Comedy'), `${side}: ${item.title} is not a comedy`);
+          assert(shown[i].startsWith(item.title), `${side}: shown "${shown[i]}", API says "${item.title}"`);
+        });
+      }
+      await page.screenshot({ path: path.join(artifacts, 'filtered.png'), fullPage: true });
+      await page.getByTestId('more').click();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="accuracy-title"]').length === 20);
+      const next = await (await fetch(`${api}/compare/${userId}?k=10&offset=10&genre=Comedy`)).json();
+      const shown = await page.getByTestId('accuracy-title').allInnerTexts();
+      next.accuracy.items.forEach((item, i) => {
+        assert(shown[10 + i].startsWith(item.title), `page 2: shown "${shown[10 + i]}", API says "${item.title}"`);
+      });
+      assert(new Set(shown).size === 20, 'a page repeated a movie');
+      await page.getByTestId('genre-all').click();
+      await page.waitForFunction(() => !document.body.innerText.includes('Comedy only'));
+    });
+
     await check('a cold-start id shows the popular fallback', async () => {
       await page.getByTestId('user-id').fill(COLD_START_ID);
       await page.getByTestId('show').click();

@@ -14,6 +14,19 @@ import { ApiError, createApiClient } from './api';
 import RecList from './components/RecList';
 
 const WIDE = 720;
+/** Genre chips: the lists are scored again for the genre (not the first page post-filtered). */
+export const GENRES = ['Action', 'Comedy', 'Drama', 'Romance', 'Sci-Fi', 'Horror', 'Animation', 'Documentary'];
+const PAGE = 10;
+
+/** Both lists of ``more`` appended to those of ``data`` (the next page of the same comparison). */
+export function appendPage(data, more) {
+  const join = (a, b) => ({ ...a, items: [...a.items, ...b.items] });
+  const accuracy = join(data.accuracy, more.accuracy);
+  const discovery = join(data.discovery, more.discovery);
+  const ids = new Set(accuracy.items.map((i) => i.movie_id));
+  const common = discovery.items.map((i) => i.movie_id).filter((id) => ids.has(id));
+  return { ...data, k: data.k + more.k, accuracy, discovery, overlap: { ...data.overlap, count: common.length, movie_ids: common } };
+}
 
 /**
  * Enter a user id, see ALS (accuracy) and diverse (discovery) lists side by side
@@ -24,6 +37,7 @@ export default function DemoScreen({ initialApiUrl, makeClient = createApiClient
   const [userId, setUserId] = useState('');
   const [examples, setExamples] = useState(null);
   const [state, setState] = useState({ status: 'idle' });
+  const [genre, setGenre] = useState(null);
   const { width } = useWindowDimensions();
 
   const client = useMemo(() => {
@@ -48,22 +62,34 @@ export default function DemoScreen({ initialApiUrl, makeClient = createApiClient
   }, [client]);
 
   const show = useCallback(
-    async (id = userId) => {
+    async (id = userId, chosenGenre = genre) => {
       if (client.error) {
         setState({ status: 'error', message: client.error.message });
         return;
       }
       setUserId(String(id));
+      setGenre(chosenGenre);
       setState({ status: 'loading' });
       try {
-        const data = await client.compare(id, 10);
-        setState({ status: 'done', data });
+        const data = await client.compare(id, PAGE, { genre: chosenGenre });
+        setState({ status: 'done', data, userId: id, genre: chosenGenre });
       } catch (error) {
         setState({ status: 'error', message: error instanceof ApiError ? error.message : String(error) });
       }
     },
-    [client, userId],
+    [client, userId, genre],
   );
+
+  const more = useCallback(async () => {
+    if (state.status !== 'done') return;
+    setState({ ...state, loadingMore: true });
+    try {
+      const next = await client.compare(state.userId, PAGE, { genre: state.genre, offset: state.data.k });
+      setState({ ...state, data: appendPage(state.data, next), loadingMore: false });
+    } catch (error) {
+      setState({ status: 'error', message: error instanceof ApiError ? error.message : String(error) });
+    }
+  }, [client, state]);
 
   return (
     <ScrollView contentContainerStyle={styles.page}>
@@ -98,6 +124,16 @@ export default function DemoScreen({ initialApiUrl, makeClient = createApiClient
             </Pressable>
           ) : null}
         </View>
+        <Text style={styles.label}>Genre</Text>
+        <View style={styles.inline} testID="genres">
+          {[null, ...GENRES].map((g) => (
+            <Pressable key={g ?? 'all'} style={[styles.chip, genre === g && styles.chipOn]}
+              onPress={() => (userId ? show(userId, g) : setGenre(g))} testID={`genre-${g ?? 'all'}`}
+              accessibilityRole="button" accessibilityState={{ selected: genre === g }}>
+              <Text>{g ?? 'All'}</Text>
+            </Pressable>
+          ))}
+        </View>
       </View>
 
       {state.status === 'idle' ? (
@@ -115,12 +151,18 @@ export default function DemoScreen({ initialApiUrl, makeClient = createApiClient
           <Pressable onPress={() => show()} testID="retry"><Text style={styles.link}>Try again</Text></Pressable>
         </View>
       ) : null}
-      {state.status === 'done' ? <Results data={state.data} wide={width >= WIDE} /> : null}
+      {state.status === 'done' ? <Results data={state.data} genre={state.genre} wide={width >= WIDE} /> : null}
+      {state.status === 'done' && state.data.accuracy.items.length + state.data.discovery.items.length > 0 ? (
+        <Pressable style={[styles.button, styles.more]} onPress={more} disabled={state.loadingMore} testID="more"
+          accessibilityRole="button">
+          <Text style={styles.buttonText}>{state.loadingMore ? 'Loading…' : `More (${PAGE} each)`}</Text>
+        </Pressable>
+      ) : null}
     </ScrollView>
   );
 }
 
-function Results({ data, wide }) {
+function Results({ data, genre, wide }) {
   const shared = new Set(data.overlap.movie_ids);
   const coldStart = data.accuracy.tier === 'popular';
   return (
@@ -132,6 +174,7 @@ function Results({ data, wide }) {
       ) : null}
       <Text style={styles.hint} testID="overlap">
         {data.overlap.count} of {data.k} movies in both lists (◆) · model version {data.model_version}
+        {genre ? ` · ${genre} only` : ''}
       </Text>
       <View style={wide ? styles.side : styles.stack}>
         <RecList heading="Accuracy" caption="ALS: what you are most likely to watch" list={data.accuracy}
@@ -155,6 +198,8 @@ const styles = StyleSheet.create({
   button: { backgroundColor: '#2d5bd7', borderRadius: 6, paddingVertical: 9, paddingHorizontal: 18, marginLeft: 8 },
   buttonText: { color: 'white', fontWeight: '700' },
   chip: { borderWidth: 1, borderColor: '#ccd', borderRadius: 14, paddingVertical: 4, paddingHorizontal: 10, margin: 3 },
+  chipOn: { backgroundColor: '#dfe7fb', borderColor: '#2d5bd7' },
+  more: { alignSelf: 'center', marginVertical: 12 },
   hint: { color: '#555', marginVertical: 6 },
   error: { backgroundColor: '#fde8e8', borderRadius: 8, padding: 12 },
   errorText: { color: '#a11' },

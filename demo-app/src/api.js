@@ -1,5 +1,5 @@
 /**
- * A small client for the recommender API (/compare, /users/sample, /health).
+ * A small client for the recommender API (/compare with genre and paging, /users/sample, /health).
  * Every failure becomes an ApiError whose message can be shown to a person as is.
  */
 
@@ -33,6 +33,14 @@ export function parseUserId(text) {
   return Number(value);
 }
 
+/** The query string of /compare: page length, offset and an optional genre filter. */
+export function compareQuery(k, genre, offset) {
+  const params = [`k=${k}`];
+  if (offset) params.push(`offset=${offset}`);
+  if (genre) params.push(`genre=${encodeURIComponent(genre)}`);
+  return params.join('&');
+}
+
 export function createApiClient(baseUrl, fetchImpl = globalThis.fetch, timeoutMs = 8000) {
   const base = normaliseBaseUrl(baseUrl);
 
@@ -62,7 +70,8 @@ export function createApiClient(baseUrl, fetchImpl = globalThis.fetch, timeoutMs
 
   return {
     baseUrl: base,
-    compare: async (userId, k = 10) => request(`/compare/${parseUserId(userId)}?k=${k}`),
+    compare: async (userId, k = 10, { genre = null, offset = 0 } = {}) =>
+      request(`/compare/${parseUserId(userId)}?${compareQuery(k, genre, offset)}`),
     sampleUsers: (n = 5) => request(`/users/sample?n=${n}`),
     health: () => request('/health'),
   };

@@ -56,6 +56,10 @@ class ItemKNNParams(Params):
             raise ValueError("min_similarity must be in [0, 1]")
 
 
+#: Batches of at most this many users may take the dense scoring path (see _candidates).
+FEW_USERS = 8
+
+
 class ItemKNN(Recommender):
     name = "itemknn"
     Params = ItemKNNParams
@@ -96,6 +100,8 @@ class ItemKNN(Recommender):
             if self._index is None:
                 self._index = ScoringIndex(self.model_.similarity)
             return scoring_time_candidates(self._index, history, exclude, n, self.params.scoring_neighbours)
+        if len(users) <= FEW_USERS and exclude.nnz > len(users) * self.n_items // 8:
+            return self._dense_candidates(history, n, exclude)
         # implicit scores a user from the rows it is given and filters those same items. Given
         # every excluded item, the ones outside the history with weight 0, it scores from the
         # history alone and filters all of them, in one pass and without over-fetching. An item
@@ -107,6 +113,23 @@ class ItemKNN(Recommender):
         scoring = sp.csr_matrix((weights, exclude.indices, exclude.indptr), shape=exclude.shape)  # zeros kept
         ids, scores = implicit_candidates(self.model_, users, scoring, n)
         return np.where(scores > 0, ids, -1), scores
+
+    def _dense_candidates(self, history, n, exclude):
+        """The same rule for a few rows whose exclusions cover much of the catalogue (a filter at
+        request time): every item's neighbour sum at once, excluded and vote-less items dropped."""
+        weights = sp.csr_matrix(
+            (np.ones(history.nnz, np.float32), history.indices, history.indptr), shape=history.shape
+        )
+        scores = np.asarray((weights @ self.model_.similarity).todense(), dtype=np.float32)
+        scores[scores <= 0] = -np.inf  # never a neighbour's vote
+        rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
+        scores[rows, exclude.indices] = -np.inf
+        n = min(n, scores.shape[1])
+        top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        top, top_scores = np.take_along_axis(top, order, axis=1), np.take_along_axis(top_scores, order, axis=1)
+        return np.where(np.isfinite(top_scores), top, -1), top_scores
 
     def similar_items(self, item: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``n`` most similar items to ``item`` (index space), itself excluded."""

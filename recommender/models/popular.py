@@ -24,6 +24,10 @@ class PopularParams(Params):
             raise ValueError("window_days must be positive or None")
 
 
+#: Batches of at most this many users filter their exclusions row by row (see _candidates).
+FEW_USERS = 8
+
+
 class Popular(Recommender):
     name = "popular"
     Params = PopularParams
@@ -45,7 +49,19 @@ class Popular(Recommender):
         self.n_items = user_items.shape[1]
         return self
 
-    def _candidates(self, users, history, n, exclude):  # history-blind: recommend() over-fetches
+    def _candidates(self, users, history, n, exclude):
+        if len(users) <= FEW_USERS:
+            # a request: each row's own ranking minus its exclusions (a filter at request time may
+            # exclude most of the catalogue, which over-fetching would sort whole, twice)
+            items = np.full((len(users), n), -1, dtype=np.int64)
+            for r in range(len(users)):
+                keep = np.ones(self.n_items, dtype=bool)
+                keep[exclude.indices[exclude.indptr[r] : exclude.indptr[r + 1]]] = False
+                top = self.ranking_[keep[self.ranking_]][:n]
+                items[r, : len(top)] = top
+            scores = np.where(items >= 0, self.scores_[np.maximum(items, 0)], -np.inf)
+            return items, scores
+        # history-blind for many users at once: recommend() over-fetches and filters
         top = self.ranking_[:n]
         return np.broadcast_to(top, (len(users), len(top))), np.broadcast_to(self.scores_[top], (len(users), len(top)))
 

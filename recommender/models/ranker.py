@@ -92,12 +92,27 @@ class TwoStageRanker(Recommender):
         exclude = user_items if exclude is None else exclude
         parts = [
             self._rank(users[s : s + RANK_USERS], user_items, k, exclude) for s in range(0, len(users), RANK_USERS)
-        ]
+        ]  # fmt: skip
         if not parts:
             return TopN(np.full((0, k), -1, np.int32), np.full((0, k), np.nan, np.float32))
         return TopN(np.vstack([p.items for p in parts]), np.vstack([p.scores for p in parts]))
 
-    def _rank(self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix) -> TopN:
+    def explained(
+        self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
+    ) -> tuple[TopN, np.ndarray]:
+        """``recommend``'s lists and, for every entry, the name of the feature that raised its
+        score most (LightGBM's SHAP contributions), "" where there is no entry."""
+        self._require_fitted()
+        users = np.asarray(users, dtype=np.int64)
+        exclude = user_items if exclude is None else exclude
+        parts = [
+            self._rank(users[s : s + RANK_USERS], user_items, k, exclude, explain=True)
+            for s in range(0, len(users), RANK_USERS)
+        ]
+        top = TopN(np.vstack([p[0].items for p in parts]), np.vstack([p[0].scores for p in parts]))
+        return top, np.vstack([p[1] for p in parts])
+
+    def _rank(self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix, explain=False):
         row, item, source_features = candidate_pool(self.sources, users, user_items, exclude, self.params.candidates)
         x = np.hstack([source_features, self.features(users[row], item)])
         score = self.booster.predict(x, num_threads=1).astype(np.float32) if len(x) else np.zeros(0, np.float32)
@@ -111,7 +126,15 @@ class TwoStageRanker(Recommender):
         scores = np.full((len(users), k), np.nan, dtype=np.float32)
         items[row[keep], position[keep]] = item[keep]
         scores[row[keep], position[keep]] = score[keep]
-        return TopN(items, scores)
+        if not explain:
+            return TopN(items, scores)
+        names = np.array(self.booster.feature_name() + [""], dtype=object)
+        top_feature = np.full((len(users), k), len(names) - 1, dtype=np.int64)
+        if keep.any():
+            kept = x[order][keep]
+            contributions = self.booster.predict(kept, num_threads=1, pred_contrib=True)[:, :-1]  # last: bias
+            top_feature[row[keep], position[keep]] = np.argmax(contributions, axis=1)
+        return TopN(items, scores), names[top_feature]
 
     def _candidates(self, users, history, n, exclude):  # pragma: no cover - recommend() is overridden
         raise NotImplementedError

@@ -13,9 +13,11 @@ to MovieLens ids; requests and answers use MovieLens ids.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +27,17 @@ import scipy.sparse as sp
 from recommender.evaluation.metrics import normalise_rows
 from recommender.models import ALS, Popular, Recommender
 from recommender.models import load as load_model
+from recommender.models.base import load_arrays
+from recommender.models.ranker import SOURCES, TwoStageRanker
 from recommender.models.reranked import RerankedALS
 from recommender.serving.lists import ServedLists, served_lists
 from recommender.serving.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
 
+#: Features of (user ids, movie ids) pairs from the version's feature store: (n, f) float32.
+PairFeatures = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: The two-stage ranker's name: served when the version holds its booster (not in MODEL_NAMES:
+#: it is trained by recommender.two_stage, not fitted like the others).
+RANKER = "ranker"
 #: Files of a version folder that request-time lists need (besides als.npz).
 MODELS_DIR = "models"
 IDS_FILE = "ids.npz"  # user_ids (rows) and item_ids (columns) of the matrices below
@@ -61,6 +70,8 @@ class Ranked:
     scores: np.ndarray
     reasons: np.ndarray
     from_model: np.ndarray
+    #: The ranker only: the feature that raised each entry most ("" for the top-up).
+    features: np.ndarray | None = None
 
 
 def save_state(
@@ -101,8 +112,10 @@ class LiveModels:
         item_ids: np.ndarray,
         item_genres: Mapping[int, tuple[str, ...]],
         item_years: Mapping[int, int | None],
+        pair_features: PairFeatures | None = None,
     ) -> None:
         self.models = dict(models)
+        self.pair_features = pair_features
         als = self.models.get("als")
         for model in self.models.values():  # the re-rankers of the production ALS: one copy of it
             if isinstance(model, RerankedALS) and isinstance(als, ALS) and _same_factors(model.als, als):
@@ -136,21 +149,32 @@ class LiveModels:
         names: Iterable[str],
         item_genres: Mapping[int, tuple[str, ...]],
         item_years: Mapping[int, int | None],
+        pair_features: PairFeatures | None = None,
     ) -> LiveModels | None:
-        """The version folder's state, or None for a version published before it was written."""
+        """The version folder's state, or None for a version published before it was written.
+        The two-stage ranker joins when the version holds it and ``pair_features`` reads the
+        version's feature tables."""
         paths = {name: folder / MODELS_DIR / f"{name}.npz" for name in names}
         if not (folder / HISTORY_FILE).exists() or not all(p.exists() for p in paths.values()):
             return None
         with np.load(folder / IDS_FILE, allow_pickle=False) as ids:
             user_ids, item_ids = ids["user_ids"], ids["item_ids"]
+        models = {name: load_model(path) for name, path in paths.items()}
+        ranker_path = folder / MODELS_DIR / f"{RANKER}.npz"
+        if pair_features is not None and ranker_path.exists():
+            meta, arrays = load_arrays(ranker_path)
+            ranker = TwoStageRanker(meta["params"], seed=meta["seed"])
+            ranker._restore(arrays)
+            models[RANKER] = ranker
         return cls(
-            {name: load_model(path) for name, path in paths.items()},
+            models,
             sp.load_npz(folder / HISTORY_FILE),
             sp.load_npz(folder / RATED_FILE),
             user_ids,
             item_ids,
             item_genres,
             item_years,
+            pair_features,
         )
 
     # -- inputs ------------------------------------------------------------------------
@@ -192,24 +216,27 @@ class LiveModels:
         out), restricted to ``query``."""
         row = -1 if user_id is None else self.row_of(user_id)
         liked_cols = np.array(sorted({self.column[m] for m in liked if m in self.column}), dtype=np.int32)
+        excluded = np.zeros(self.history.shape[1], dtype=bool)  # a mask: a filter may exclude most items
         if row >= 0:
             history = self.history[row]
             recent = self._recent(self.times[row])
-            excluded = [self.rated[row].indices]
+            excluded[self.rated[row].indices] = True
         else:
             history = _row(liked_cols, self.history.shape[1])
             recent = np.full((1, REASON_WINDOW), -1, dtype=np.int64)  # the picks, last first
             newest = liked_cols[::-1][:REASON_WINDOW]
             recent[0, : len(newest)] = newest
-            excluded = [liked_cols]
+            excluded[liked_cols] = True
         extra = list(disliked) + list(rated_since) + list(query.exclude)
-        excluded.append(np.array([self.column[m] for m in extra if m in self.column], dtype=np.int32))
+        excluded[np.array([self.column[m] for m in extra if m in self.column], dtype=np.int64)] = True
         allowed = self.allowed(query)
         if allowed is not None:
-            excluded.append(np.flatnonzero(~allowed).astype(np.int32))
-        exclude = _row(np.unique(np.concatenate(excluded)), self.history.shape[1])
-        model = self._for_user(self.models[name], row, history)
+            excluded |= ~allowed
+        exclude = _row(np.flatnonzero(excluded), self.history.shape[1])
         n = min(n, self.history.shape[1])
+        if name == RANKER:
+            return self._ranked_by_ranker(user_id if row >= 0 else 0, row, history, recent, exclude, n)
+        model = self._for_user(self.models[name], row, history)
         lists = self._lists(model, history, n, exclude)
         reasons = reason_items(
             model,
@@ -230,6 +257,36 @@ class LiveModels:
             return []
         items, scores = self.models["itemknn"].similar_items(col, n)
         return list(zip(self.item_ids[items].tolist(), scores.astype(float).tolist()))
+
+    def _ranked_by_ranker(
+        self, user_id: int, row: int, history: sp.csr_matrix, recent: np.ndarray, exclude: sp.csr_matrix, n: int
+    ) -> Ranked:
+        """The two-stage ranker over this user's candidates from the production sources, with
+        features from the version's feature store (a visitor has no user features: missing).
+        Each entry's reason comes from the feature that raised it most: a source's score or rank
+        gives that source's reason movie; a feature-store feature gives none, only its name."""
+        ranker: TwoStageRanker = self.models[RANKER]
+        sources = {name: self._for_user(self.models[name], row, history) for name in SOURCES}
+
+        def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+            return self.pair_features(np.full(len(rows), user_id, dtype=np.int64), self.item_ids[items])
+
+        view = copy.copy(ranker).attach(sources, ranker.booster, features)
+        user = np.zeros(1, dtype=np.int64)
+        top, top_feature = view.explained(user, history, n, exclude)
+        lists = served_lists(view, user, history, n, self.fallback, top=top, exclude=exclude)
+        reasons = np.full(lists.items.shape, -1, dtype=np.int32)
+        for name in SOURCES:
+            picked = np.char.startswith(top_feature.astype(str), f"{name}_") & ~lists.filled
+            if picked.any():
+                by_source = reason_items(
+                    sources[name], user, lists, history, recent=recent, sorted_sim=self.sorted_sim,
+                    unit_factors=self.unit_factors,
+                )  # fmt: skip
+                reasons[picked] = by_source[picked]
+        ranked = self._as_ids(lists, reasons)
+        keep = lists.items[0] >= 0
+        return dataclasses.replace(ranked, features=np.where(lists.filled[0], "", top_feature[0])[keep])
 
     def _lists(self, model: Recommender, history: sp.csr_matrix, n: int, exclude: sp.csr_matrix) -> ServedLists:
         """``served_lists`` for the one row; a re-ranker's list stays the re-ranking of its usual

@@ -27,6 +27,7 @@ from recommender.serving import live, tables, versions
 from recommender.serving.lists import popularity_fallback, served_lists
 from recommender.serving.reasons import REASON_WINDOW, reason_items, recent_history, rows_sorted_by_value
 from recommender.warehouse.connection import SqlLibrary, insert_arrow
+from recommender.warehouse.features import copy_features, materialize_features
 
 #: Users per chunk of list computation (bounds memory).
 CHUNK_USERS = 65536
@@ -65,6 +66,9 @@ def precompute_and_publish(
     recs = duckdb.connect(str(staging / "recs.duckdb"), config={"memory_limit": settings.duckdb_memory})
     try:
         total_rows = _write_version(con, sql, recs, settings, production, version, record, say)
+        ranker = _ranker_state(con, sql, recs, settings)
+        if ranker is not None:
+            say(f"  ranker: the booster of evaluation run {ranker[0]} and the feature store as of every rating")
         t = time.perf_counter()
         failed = run_checks(con, sql, recs, production, max(settings.ks))
         recs.execute("checkpoint")
@@ -79,9 +83,12 @@ def precompute_and_publish(
         )
     production.models["als"].fitted.save(staging / "als.npz")
     data = production.data
+    artifacts = {name: m.artifact for name, m in production.models.items()}
+    if ranker is not None:
+        artifacts["ranker"] = Path(ranker[1])
     live.save_state(
         staging,
-        {name: m.artifact for name, m in production.models.items()},
+        artifacts,
         data.user_ids,
         data.item_ids,
         production.history,
@@ -184,6 +191,17 @@ def _write_version(
     )
     say(f"  catalog, popular, similar movies: {time.perf_counter() - t:.1f}s")
     return total_rows
+
+
+def _ranker_state(con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settings: Settings) -> tuple | None:
+    """(run id, artifact) of the two-stage ranker the version serves, with its feature tables
+    (as of every rating) copied into the version file; None when no ranker was evaluated."""
+    rows = sql.run(con, "warehouse/runs/latest_ranker.sql", {"strategy": settings.split_strategy}).fetchall()
+    if not rows or not Path(rows[0][1]).exists():
+        return None
+    materialize_features(con, sql, settings.split_strategy, "test")
+    copy_features(con, recs)
+    return rows[0]
 
 
 def run_checks(

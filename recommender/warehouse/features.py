@@ -17,6 +17,19 @@ FEATURE_NAMES = (
 )  # fmt: skip
 
 
+#: The tables materialize_features makes (pair_features.sql reads them, and ``catalog``).
+FEATURE_TABLES = ("feature_items", "feature_users", "feature_shares", "feature_years", "feature_favourites")
+
+
+def copy_features(con: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection) -> None:
+    """Copy the materialized feature tables of ``con`` into ``target`` (a version file), so
+    that pair_features runs there as it does in the warehouse."""
+    for name in FEATURE_TABLES:
+        target.register("incoming_features", con.sql(f"from {name}").arrow())
+        target.execute(f"create table {name} as from incoming_features")
+        target.unregister("incoming_features")
+
+
 def materialize_features(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str, upto: str) -> None:
     """Compute the feature tables as of ``strategy``'s history up to ``upto`` once (temporary
     tables of this connection); ``pair_features`` then reads them for any batch of pairs."""
@@ -30,7 +43,7 @@ def pair_features(
     """(n, len(FEATURE_NAMES)) float32 features of the (user, movie) pairs (MovieLens ids) as of
     the history of ``strategy``'s parts up to ``upto``; NaN where a value is missing.
     ``materialized``: the feature tables of that history are already made (materialize_features)."""
-    if not materialized:
+    if not materialized:  # (a version file holds them already: strategy and upto unused)
         materialize_features(con, sql, strategy, upto)
     pairs = pa.table({
         "row_id": np.arange(len(user_ids), dtype=np.int64),
