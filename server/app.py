@@ -39,7 +39,7 @@ from litestar.status_codes import (
 
 from recommender import __version__
 from recommender.errors import InvalidInput, NotFound, RecsysError, Unavailable
-from recommender.serving.live import Filter
+from recommender.serving.live import RANKER, Filter
 from server import schemas as S
 from server import service
 from server.config import ServerConfig
@@ -118,12 +118,13 @@ class Services:
 
 
 async def _answer(
-    serving: ServingState, user_id: int, compute: Callable[..., service.Answer], *args: Any, scored: bool = False
+    serving: ServingState, user_id: int, compute: Callable[..., service.Answer], *args: Any, slow: bool = False
 ) -> service.Answer:
-    """Cache hits and in-memory lists are answered on the event loop; a user with posted
-    feedback (read from feedback.duckdb, maybe an ALS fold-in) and lists scored at request
-    time (``scored``: filtered or deeper pages) go to a worker thread."""
-    if scored or service.reads_feedback(serving, user_id):
+    """Cache hits, in-memory lists and lists scored from the in-memory models (about 1 ms) are
+    answered on the event loop: a worker-thread hop costs more than it saves under load (README,
+    serving benchmark). A user with posted feedback (read from feedback.duckdb) and the ranker
+    (``slow``: candidates from four models and a feature-store query, ~20 ms) go to a worker thread."""
+    if slow or service.reads_feedback(serving, user_id):
         return await sync_to_thread(compute, *args)
     return compute(*args)
 
@@ -148,9 +149,8 @@ def recommendation_routes(services: Services) -> Router:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
         query = Filter(tuple(sorted(set(genre or ()))), year_min, year_max, tuple(sorted(set(exclude or ()))))
-        scored = query.active or offset + k > snap.info["serve_n"]
         args = (serving, snap, uid, model, k, offset, query)
-        return (await _answer(serving, uid, service.recommend, *args, scored=scored)).response
+        return (await _answer(serving, uid, service.recommend, *args, slow=model == RANKER)).response
 
     @post(
         "/recommend",
@@ -177,9 +177,8 @@ def recommendation_routes(services: Services) -> Router:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
         query = Filter(tuple(sorted(set(genre or ()))))
-        scored = query.active or offset + k > snap.info["serve_n"]
         args = (serving, snap, uid, k, offset, query)
-        return (await _answer(serving, uid, service.compare, *args, scored=scored)).response
+        return (await _answer(serving, uid, service.compare, *args)).response
 
     @post(
         "/users/{user_id:str}/ratings",
