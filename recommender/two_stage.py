@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import pyarrow as pa
 
 from recommender.evaluation import metrics as M
 from recommender.models.ranker import SOURCES, RankerParams, TwoStageRanker, candidate_pool
 from recommender.pipeline import FIT_PARTS, RunResult, Workbench
 from recommender.sparse import row_lengths
+from recommender.warehouse.connection import insert_arrow
 from recommender.warehouse.features import FEATURE_NAMES, materialize_features, pair_features
 
 #: The booster settings tried (on held-out val users) and the share of val users held out.
@@ -90,12 +92,37 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     result = wb.log_fitted(
         "evaluate", "ranker", ranker, "test", fit_s, started, params=logged, save=True, max_users=sample
     )
+    _store_candidates(wb, result.run_id, strategy, "train", data, users[row], item, source_features, label)
     wb.say(
         f"  ranker: {len(row):,} val candidates ({label.mean():.1%} hits); candidate recall@{p.candidates} "
         + ", ".join(f"{k} {v:.3f}" for k, v in recall.items())
     )
     wb.say(f"  ranker booster chosen on held-out val users: {_name(chosen)} (ndcg@10 by setting: {checks})")
     return result, {"recall": recall, "importance": importance, "candidates": int(len(row)), "checks": checks}
+
+
+def _store_candidates(
+    wb: Workbench, run_id: str, strategy: str, upto: str, data, user_rows, items, source_features, label
+):
+    """The training candidates as rows of ``candidate_scores``: one per (pair, source that proposed it)."""
+    rows = []
+    for s, name in enumerate(SOURCES):
+        proposed = ~np.isnan(source_features[:, 2 * s])
+        n = int(proposed.sum())
+        rows.append(
+            pa.table({
+                "run_id": pa.array([run_id] * n, pa.string()),
+                "split_strategy": pa.array([strategy] * n, pa.string()),
+                "upto": pa.array([upto] * n, pa.string()),
+                "user_id": data.user_ids[user_rows[proposed]].astype(np.int32),
+                "movie_id": data.item_ids[items[proposed]].astype(np.int32),
+                "source": pa.array([name] * n, pa.string()),
+                "score": source_features[proposed, 2 * s],
+                "rank": source_features[proposed, 2 * s + 1].astype(np.int32),
+                "is_hit": label[proposed] > 0,
+            })
+        )  # fmt: skip
+    insert_arrow(wb.con, "candidate_scores", pa.concat_tables(rows))
 
 
 def _name(config: dict) -> str:

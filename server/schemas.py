@@ -15,7 +15,8 @@ Tier = Literal["personalised", "fold-in", "popular"]
 MAX_ID = 2**31 - 1
 #: What parse_id reads as a number before checking the range: ASCII digits, no sign, no
 #: leading zero (so '+42', '042', ' 42' and other scripts' digits are never user 42).
-DECIMAL = re.compile(r"(0|[1-9][0-9]*)\Z")
+#: As in JSON Schema, a zero fraction leaves an integer ("2.0" is 2: schema-driven clients write it so).
+DECIMAL = re.compile(r"(0|[1-9][0-9]*)(\.0+)?\Z")
 #: Largest feedback seq a request may name (exact in JSON's doubles, so the schema is exact).
 MAX_SEQ = 2**53 - 1
 #: Longest page a request may ask for (lists past the precomputed length are computed then).

@@ -21,10 +21,10 @@ NO_FILTER = Filter()
 
 def parse_id(raw: str, name: str) -> int:
     """Path ids arrive as text so that 'abc' gets a 400 saying what is wrong, not a bare 404.
-    Only the canonical form is an id (``S.DECIMAL``), in 1..MAX_ID."""
+    Only the canonical form is an id (``S.DECIMAL``, a zero fraction allowed), in 1..MAX_ID."""
     if not S.DECIMAL.match(raw):
         raise InvalidInput(f"{name} must be a positive integer written in decimal digits, got {raw!r}")
-    value = int(raw)
+    value = int(raw.split(".")[0])
     if not 1 <= value <= S.MAX_ID:
         raise InvalidInput(f"{name} must be between 1 and {S.MAX_ID}, got {value}")
     return value

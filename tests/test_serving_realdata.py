@@ -324,3 +324,22 @@ def test_the_ranker_is_served_from_the_production_sources_and_the_feature_store(
         assert len(session["items"]) == 10 and not {1, 260, 1196} & {i["movie_id"] for i in session["items"]}
         filtered = client.get("/recommend/1", params={"model": "ranker", "genre": "Horror", "k": 5}).json()["items"]
         assert len(filtered) == 5 and all("Horror" in i["genres"] for i in filtered)
+
+
+def test_the_rankers_candidates_are_stored_with_each_sources_score_and_rank(published):
+    con = duckdb.connect(str(published.warehouse), read_only=True)
+    try:
+        run = con.execute("select run_id from latest_runs where kind = 'evaluate' and model = 'ranker'").fetchall()[0][
+            0
+        ]
+        rows, pairs, sources, lo, hi, hits, dupes = con.execute(
+            "select count(*), count(distinct (user_id, movie_id)), count(distinct source), min(rank), max(rank), "
+            "avg(is_hit::int), count(*) - count(distinct (user_id, movie_id, source)) "
+            "from candidate_scores where run_id = ? and upto = 'train'",
+            [run],
+        ).fetchall()[0]
+    finally:
+        con.close()
+    assert sources == 4 and lo == 1 and hi == 100 and dupes == 0
+    assert pairs < rows <= 4 * pairs  # pairs proposed by several sources have one row per source
+    assert 0 < hits < 0.2

@@ -21,13 +21,16 @@ FEATURE_NAMES = (
 FEATURE_TABLES = ("feature_items", "feature_users", "feature_shares", "feature_years", "feature_favourites")
 
 
-def copy_features(con: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection) -> None:
+def copy_features(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, target: duckdb.DuckDBPyConnection) -> None:
     """Copy the materialized feature tables of ``con`` into ``target`` (a version file), so
     that pair_features runs there as it does in the warehouse."""
     for name in FEATURE_TABLES:
-        target.register("incoming_features", con.sql(f"from {name}").arrow())
-        target.execute(f"create table {name} as from incoming_features")
-        target.unregister("incoming_features")
+        target.register(f"incoming_{name}", con.table(name).to_arrow_table())
+    try:
+        sql.run(target, "version/copy_features.sql")
+    finally:
+        for name in FEATURE_TABLES:
+            target.unregister(f"incoming_{name}")
 
 
 def materialize_features(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str, upto: str) -> None:

@@ -380,3 +380,11 @@ def test_a_rating_body_has_its_json_types_exactly(client):
     assert client.post("/users/5/ratings", json={"movie_id": 1, "rating": 4}).status_code == 201  # 4 is a number
     # as in JSON Schema, a number without a fraction is an integer
     assert client.post("/users/5/ratings", json={"movie_id": 1.0, "rating": 4}).json()["movie_id"] == 1
+
+
+def test_a_zero_fraction_is_still_the_integer_id(client):
+    """As in JSON Schema (the schema says integer), 2.0 is 2; 2.5, +2 and 02 are not ids."""
+    assert client.get("/movies/1.0").json() == client.get("/movies/1").json()
+    assert client.get("/recommend/1.00?k=3").json()["user_id"] == 1
+    for bad in ("1.5", "+1", "01", "1."):
+        assert client.get(f"/movies/{bad}").status_code == 400, bad
