@@ -43,6 +43,7 @@ from recommender.serving.live import RANKER, Filter
 from server import schemas as S
 from server import service
 from server.config import ServerConfig
+from server.metrics import CONTENT_TYPE, Metrics
 from server.requestlog import RequestLog
 from server.snapshot import NotReady, Snapshot
 from server.state import ServingState
@@ -103,9 +104,10 @@ class Services:
     request instead of Litestar's State injection): the config, the request log, and the
     serving state that the lifespan opens."""
 
-    def __init__(self, config: ServerConfig, requests: RequestLog) -> None:
+    def __init__(self, config: ServerConfig, requests: RequestLog, metrics: Metrics) -> None:
         self.config = config
         self.requests = requests
+        self.metrics = metrics
         self.serving: ServingState | None = None
 
     def state(self) -> ServingState:
@@ -290,6 +292,17 @@ def ops_routes(services: Services) -> Router:
             "package_version": __version__,
         }
 
+    @get(
+        "/metrics",
+        sync_to_thread=False,
+        media_type=CONTENT_TYPE,
+        summary="Prometheus metrics: requests and latency by route and status class, cache, tiers, version, "
+        "feedback store latency",
+    )
+    def metrics() -> Response[bytes]:
+        services.requests.drain()  # the requests answered so far, not only those the log thread folded
+        return Response(services.metrics.exposition(), media_type=CONTENT_TYPE)
+
     @post(
         "/admin/reload",
         sync_to_thread=True,
@@ -329,7 +342,7 @@ def ops_routes(services: Services) -> Router:
             [S.FeedbackRating(r.seq, r.user_id, r.movie_id, r.rating, r.ts) for r in rows],
         )
 
-    return Router("/", route_handlers=[health, live, stats, reload, feedback], tags=["operations"])
+    return Router("/", route_handlers=[health, live, stats, metrics, reload, feedback], tags=["operations"])
 
 
 def _rate_limit(per_minute: int, bucket: str) -> list:
@@ -488,13 +501,24 @@ def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: ServerConfig) -> Litestar:
-    requests = RequestLog(config.access_log)
-    services = Services(config, requests)
+    metrics = Metrics()
+    requests = RequestLog(config.access_log, observer=metrics.observe_request)
+    services = Services(config, requests, metrics)
+
+    def serving_state() -> dict[str, Any]:
+        serving = services.serving
+        if serving is None:
+            return {}
+        version = serving.snapshot.version if serving.snapshot else None
+        return {"cache": serving.cache.stats(), "tiers": requests.tiers(), "model_version": version}
+
+    metrics.watch(serving_state)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         requests.start()
-        services.serving = app.state.serving = ServingState(config, requests)
+        store_timer = lambda operation, seconds: metrics.store.labels(operation).observe(seconds)  # noqa: E731
+        services.serving = app.state.serving = ServingState(config, requests, store_timer)
         try:
             yield
         finally:

@@ -49,8 +49,11 @@ class RequestLog:
         window: int = 10_000,
         interval_s: float = 0.25,
         clock: Callable[[], float] = time.time,
+        observer: Callable[[str, str | None, int, float], None] | None = None,
     ) -> None:
         self.destination = destination
+        #: Told of every request as it is folded in: (method, route template, status, seconds).
+        self._observer = observer
         self._clock = clock
         self._pending: collections.deque = collections.deque()  # append/popleft are thread-safe
         self._tiers_pending: collections.deque = collections.deque()
@@ -115,6 +118,8 @@ class RequestLog:
                 self._tiers[self._tiers_pending.popleft()] += 1
             lines = []
             for ts, method, template, path, status, seconds in records:
+                if self._observer is not None:
+                    self._observer(method, template, status, seconds)
                 endpoint = f"{method} {template or 'unmatched'}"
                 ms = seconds * 1000
                 self._latency[endpoint].append(ms)
@@ -138,6 +143,12 @@ class RequestLog:
             stream.flush()
         except (OSError, ValueError):  # a closed or broken stream must not stop the server
             pass
+
+    def tiers(self) -> dict[str, int]:
+        """How often each tier answered, so far."""
+        self.drain()
+        with self._lock:
+            return dict(self._tiers)
 
     def snapshot(self) -> dict[str, Any]:
         """Per-endpoint requests, client (4xx) and server (5xx) errors, latency p50/p95/p99 (ms),

@@ -69,12 +69,16 @@ class FeedbackStore(DuckDBFeedbackStore):
     keys carry it). Generations start from the stored counts, so ratings posted before a
     restart are used (they are read when the generation is > 0)."""
 
-    def __init__(self, path: Path, sql: SqlLibrary) -> None:
+    def __init__(self, path: Path, sql: SqlLibrary, timed: Callable[[str, float], None] | None = None) -> None:
         super().__init__(path, sql)
         self.generations: dict[int, int] = collections.defaultdict(int, self.counts())
+        self._timed = timed  # told (operation, seconds) of every write, for /metrics
 
     def add(self, user_id: int, movie_id: int, rating: float) -> int:
+        started = time.perf_counter()
         seq = super().add(user_id, movie_id, rating)
+        if self._timed is not None:
+            self._timed("add", time.perf_counter() - started)
         with self._lock:
             self.generations[user_id] += 1
         return seq
@@ -93,13 +97,15 @@ class ServingState:
     counting (tests/server/test_state.py checks this).
     """
 
-    def __init__(self, config: ServerConfig, requests: RequestLog) -> None:
+    def __init__(
+        self, config: ServerConfig, requests: RequestLog, store_timer: Callable[[str, float], None] | None = None
+    ) -> None:
         self.config = config
         self.requests = requests  # counts requests and answering tiers (for /stats)
         pin_blas_for_process()  # request-time scoring: small products, many threads
         self.sql = SqlLibrary(config.settings.sql_dir)
         self.cache = RecCache(config.cache_size, config.cache_ttl_s)
-        self.feedback = FeedbackStore(config.feedback_path, self.sql)
+        self.feedback = FeedbackStore(config.feedback_path, self.sql, store_timer)
         self._swap_lock = threading.Lock()
         self.snapshot: Snapshot | None = None
         self.not_ready_reason: str | None = None
