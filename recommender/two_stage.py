@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from recommender.evaluation import metrics as M
+from recommender.evaluation.evaluate import scored_users
 from recommender.models.ranker import SOURCES, RankerParams, TwoStageRanker, candidate_pool
 from recommender.pipeline import FIT_PARTS, RunResult, Workbench
 from recommender.sparse import row_lengths
@@ -93,6 +94,14 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
         "evaluate", "ranker", ranker, "test", fit_s, started, params=logged, save=True, max_users=sample
     )
     _store_candidates(wb, result.run_id, strategy, "train", data, users[row], item, source_features, label)
+    # the test users' candidates too: the same sample, sources and history as the evaluation
+    history = wb.data.matrix(*FIT_PARTS["test"])
+    exclude = wb.data.excluded(*FIT_PARTS["test"]) if wb.settings.eval_exclude == "rated" else history
+    truth = wb.data.matrix("test")
+    tested = scored_users(truth, sample, wb.settings.seed)
+    t_row, t_item, t_features = candidate_pool(test_sources, tested, history, exclude, p.candidates)
+    t_label = M.hit_matrix(t_item[:, None].astype(np.int64), truth, tested[t_row])[:, 0].astype(np.float32)
+    _store_candidates(wb, result.run_id, strategy, "val", wb.data, tested[t_row], t_item, t_features, t_label)
     wb.say(
         f"  ranker: {len(row):,} val candidates ({label.mean():.1%} hits); candidate recall@{p.candidates} "
         + ", ".join(f"{k} {v:.3f}" for k, v in recall.items())

@@ -343,3 +343,13 @@ def test_the_rankers_candidates_are_stored_with_each_sources_score_and_rank(publ
     assert sources == 4 and lo == 1 and hi == 100 and dupes == 0
     assert pairs < rows <= 4 * pairs  # pairs proposed by several sources have one row per source
     assert 0 < hits < 0.2
+    con = duckdb.connect(str(published.warehouse), read_only=True)
+    try:
+        tested, test_hits = con.execute(
+            "select count(distinct user_id), avg(is_hit::int) from candidate_scores where run_id = ? and upto = 'val'",
+            [run],
+        ).fetchall()[0]
+        scored = con.execute("select n_users from runs where run_id = ?", [run]).fetchall()[0][0]
+    finally:
+        con.close()
+    assert tested == scored and 0 < test_hits < 0.2  # the evaluation's users, labelled by test

@@ -126,6 +126,7 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
 def cmd_retrain(args: argparse.Namespace, settings) -> int:
     from recommender import pipeline
     from recommender.serving.precompute import precompute_and_publish
+    from recommender.two_stage import train_and_evaluate
     from recommender.warehouse.jobs import job
     from recommender.warehouse.splits import build_splits
 
@@ -147,8 +148,9 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
                 for model in MODEL_NAMES:
                     pipeline.tune(wb, model, args.trials)
             else:
-                stage("evaluate the stored configurations on test (refit on train+val)")
+                stage("evaluate the stored configurations on test (refit on train+val), then the ranker")
             pipeline.evaluate_final(wb, ["all"])
+            train_and_evaluate(wb)  # the ranker learns from the new val labels
             del wb  # the split's matrices are not needed for the production fit
             release_memory()
             stage("production refit on every rating, precompute, checks, publish")

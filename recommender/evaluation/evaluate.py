@@ -86,9 +86,7 @@ def evaluate(
     truth = data.matrix(part)
     fallback = popularity_fallback(history)
     n_relevant_all = row_lengths(truth)
-    users = np.flatnonzero(n_relevant_all > 0)
-    if max_users is not None and len(users) > max_users:
-        users = np.sort(np.random.default_rng(seed).choice(users, size=max_users, replace=False))
+    users = scored_users(truth, max_users, seed)
     k_max = max(ks)
     started = time.perf_counter()
     top = served_lists(model, users, history, k_max, fallback, exclude=exclude)
@@ -109,3 +107,12 @@ def evaluate(
         catalog[("coverage", k)] = M.coverage(top.items, data.shape[1], k)
     timings = {"recommend_s": recommended - started, "metrics_s": time.perf_counter() - recommended}
     return Evaluation(part, tuple(ks), users, data.user_ids[users], top, per_user, catalog, timings)
+
+
+def scored_users(truth: sp.csr_matrix, max_users: int | None, seed: int) -> np.ndarray:
+    """The rows an evaluation scores: every user with a positive in ``truth``, or a seeded
+    sample of ``max_users`` of them (sorted)."""
+    users = np.flatnonzero(row_lengths(truth) > 0)
+    if max_users is not None and len(users) > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, size=max_users, replace=False))
+    return users
