@@ -25,16 +25,18 @@ def pin_blas_for_process() -> None:
     """Limit BLAS to one thread for the rest of the process (the server: every request's
     products are small, and finding the BLAS libraries for each one costs about 1 ms)."""
     threadpool_limits(limits=1, user_api="blas")
+    warnings.filterwarnings("ignore", message=".*OpenBLAS is configured to use.*")  # once, for every thread
     _ProcessLimit.pinned = True
 
 
 @contextlib.contextmanager
 def single_threaded_blas():
-    """BLAS limited to one thread for the duration (implicit's own warning silenced)."""
-    with warnings.catch_warnings():
+    """BLAS limited to one thread for the duration (implicit's own warning silenced). In a
+    pinned process, nothing to do: ``catch_warnings`` swaps a process-wide filter list, which
+    concurrent requests must not do."""
+    if _ProcessLimit.pinned:
+        yield
+        return
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.filterwarnings("ignore", message=".*OpenBLAS is configured to use.*")
-        if _ProcessLimit.pinned:
-            yield
-            return
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
+        yield

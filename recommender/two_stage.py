@@ -20,9 +20,10 @@ from recommender.evaluation import metrics as M
 from recommender.evaluation.evaluate import scored_users
 from recommender.models.ranker import SOURCES, RankerParams, TwoStageRanker, candidate_pool
 from recommender.pipeline import FIT_PARTS, RunResult, Workbench
+from recommender.serving.live import RANKER_FEATURES
 from recommender.sparse import row_lengths
 from recommender.warehouse.connection import insert_arrow
-from recommender.warehouse.features import FEATURE_NAMES, materialize_features, pair_features
+from recommender.warehouse.features import materialize_features, pair_features
 
 #: The booster settings tried (on held-out val users) and the share of val users held out.
 BOOSTER_GRID = (
@@ -37,7 +38,7 @@ TRAIN_USERS = 2000
 #: four models, features and the booster; the report's paired differences match users by id.
 TEST_USERS = 3000
 #: Features the booster sees: each source's score and rank, then the feature store's.
-ALL_FEATURES = tuple(f"{name}_{what}" for name in SOURCES for what in ("score", "rank")) + FEATURE_NAMES
+ALL_FEATURES = RANKER_FEATURES
 
 
 def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunResult, dict]:

@@ -294,7 +294,7 @@ def ops_routes(services: Services) -> Router:
 
     @get(
         "/metrics",
-        sync_to_thread=False,
+        sync_to_thread=True,  # a scrape folds the request log's backlog: never on the event loop
         media_type=CONTENT_TYPE,
         summary="Prometheus metrics: requests and latency by route and status class, cache, tiers, version, "
         "feedback store latency",

@@ -109,17 +109,27 @@ def _compute(
             tier = "personalised" if snap.personalised(model, user_id) else "popular"
             return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
     require_model(snap, model)
-    if snap.live is not None and snap.live.row_of(user_id) >= 0:
+    live = snap.live
+    if live is not None and live.row_of(user_id) >= 0:
         # filtered, deeper than the precomputed list, or a model scored only now (the ranker)
-        ranked = snap.live.ranked(model, depth, user_id=user_id, rated_since=rated, query=query)
-        tier = "personalised" if ranked.from_model.any() else "popular"
-        return S.Recommendations(user_id, model, k, tier, snap.version, _ranked_items(snap, ranked, offset), offset)
-    if snap.live is not None and (positives or query.active or depth > len(snap.popular) or model not in snap.lists):
+        ranked = _deep_list(state, snap, model, query, user_id, rated_since=tuple(sorted(rated)))
+        entries = _entries(ranked)
+        if rows and not query.active:
+            # the precomputed list stays the head: a page never repeats or skips a movie across it
+            head = [(m, score, reason, None) for m, score, reason in picks]
+            seen = {m for m, *_ in head}
+            entries = head + [e for e in entries if e[0] not in seen]
+        personalised = snap.personalised(model, user_id) if rows else bool(ranked.from_model.any())
+        items = [_item(snap.catalog, *e) for e in entries[offset:depth] if e[0] in snap.catalog]
+        tier = "personalised" if personalised else "popular"
+        return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
+    if live is not None and (positives or query.active or depth > len(snap.popular) or model not in snap.lists):
         # unknown to the version: scored from the ratings posted since (all pages alike)
-        disliked = [m for m in rated if m not in set(positives)]
-        ranked = snap.live.ranked(model, depth, liked=positives, disliked=disliked, query=query)
+        disliked = tuple(sorted(m for m in rated if m not in set(positives)))
+        ranked = _deep_list(state, snap, model, query, user_id, liked=tuple(positives), disliked=disliked)
+        items = [_item(snap.catalog, *e) for e in _entries(ranked)[offset:depth] if e[0] in snap.catalog]
         tier = "fold-in" if ranked.from_model.any() else "popular"
-        return S.Recommendations(user_id, model, k, tier, snap.version, _ranked_items(snap, ranked, offset), offset)
+        return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
     if positives:
         picks = snap.fold_in(positives, rated, model, k)
         if picks:
@@ -147,19 +157,34 @@ def session(snap: Snapshot, body: S.SessionIn) -> S.SessionRecommendations:
         raise InvalidInput(f"movie id(s) not in this version's catalogue: {sorted(set(unknown))}")
     ranked = snap.live.ranked(body.model, body.k, liked=body.liked, disliked=body.disliked)
     tier = "fold-in" if ranked.from_model.any() else "popular"
-    return S.SessionRecommendations(body.model, body.k, tier, snap.version, _ranked_items(snap, ranked, 0))
+    return S.SessionRecommendations(body.model, body.k, tier, snap.version, _ranked_items(snap, ranked))
 
 
-def _ranked_items(snap: Snapshot, ranked, offset: int) -> list[S.RecItem]:
-    ids = ranked.movie_ids[offset:].tolist()
-    scores = np.where(ranked.from_model, ranked.scores, np.nan)[offset:].tolist()
-    reasons = ranked.reasons[offset:].tolist()
-    features = ranked.features[offset:].tolist() if ranked.features is not None else [""] * len(ids)
-    return [
-        _item(snap.catalog, m, score, reason or None, feature or None)
-        for m, score, reason, feature in zip(ids, scores, reasons, features)
-        if m in snap.catalog
-    ]
+def _deep_list(state: ServingState, snap: Snapshot, model: str, query: Filter, user_id: int, **who):
+    """The user's whole list (MAX_DEPTH long) for a model and filter, scored once and cached by
+    version and feedback generation: every page is a slice of the same list, so pages never
+    repeat or skip a movie (a top-n's order among tied scores may depend on n)."""
+    key = ("deep", snap.version, model, query, user_id, state.feedback.generation(user_id), tuple(who.items()))
+    ranked, _ = state.deep_lists.get_or_compute(
+        key,
+        lambda: snap.live.ranked(
+            model, S.MAX_DEPTH, user_id=user_id if "liked" not in who else None, query=query, **who
+        ),
+    )
+    return ranked
+
+
+def _entries(ranked) -> list[tuple[int, float | None, int | None, str | None]]:
+    """(movie_id, score or None for the top-up, reason movie or None, ranked_by or None) rows."""
+    ids = ranked.movie_ids.tolist()
+    scores = np.where(ranked.from_model, ranked.scores, np.nan).tolist()
+    reasons = ranked.reasons.tolist()
+    features = ranked.features.tolist() if ranked.features is not None else [""] * len(ids)
+    return [(m, s, r or None, f or None) for m, s, r, f in zip(ids, scores, reasons, features)]
+
+
+def _ranked_items(snap: Snapshot, ranked) -> list[S.RecItem]:
+    return [_item(snap.catalog, *e) for e in _entries(ranked) if e[0] in snap.catalog]
 
 
 def compare(

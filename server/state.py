@@ -105,6 +105,9 @@ class ServingState:
         pin_blas_for_process()  # request-time scoring: small products, many threads
         self.sql = SqlLibrary(config.settings.sql_dir)
         self.cache = RecCache(config.cache_size, config.cache_ttl_s)
+        # whole request-time lists (every page of one is a slice of it); apart from the answer
+        # cache, so /stats counts answers only
+        self.deep_lists = RecCache(config.cache_size, config.cache_ttl_s)
         self.feedback = FeedbackStore(config.feedback_path, self.sql, store_timer)
         self._swap_lock = threading.Lock()
         self.snapshot: Snapshot | None = None

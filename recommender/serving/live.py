@@ -32,12 +32,15 @@ from recommender.models.ranker import SOURCES, TwoStageRanker
 from recommender.models.reranked import RerankedALS
 from recommender.serving.lists import ServedLists, served_lists
 from recommender.serving.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
+from recommender.warehouse.features import FEATURE_NAMES
 
 #: Features of (user ids, movie ids) pairs from the version's feature store: (n, f) float32.
 PairFeatures = Callable[[np.ndarray, np.ndarray], np.ndarray]
 #: The two-stage ranker's name: served when the version holds its booster (not in MODEL_NAMES:
 #: it is trained by recommender.two_stage, not fitted like the others).
 RANKER = "ranker"
+#: The features the served ranker's booster must have been trained on, in order.
+RANKER_FEATURES = tuple(f"{name}_{what}" for name in SOURCES for what in ("score", "rank")) + FEATURE_NAMES
 #: Files of a version folder that request-time lists need (besides als.npz).
 MODELS_DIR = "models"
 IDS_FILE = "ids.npz"  # user_ids (rows) and item_ids (columns) of the matrices below
@@ -165,7 +168,10 @@ class LiveModels:
             meta, arrays = load_arrays(ranker_path)
             ranker = TwoStageRanker(meta["params"], seed=meta["seed"])
             ranker._restore(arrays)
-            models[RANKER] = ranker
+            # a booster trained on other features (an older code version) would fail every
+            # request: the version then serves no ranker (requests for it get a 404)
+            if list(ranker.booster.feature_name()) == list(RANKER_FEATURES):
+                models[RANKER] = ranker
         return cls(
             models,
             sp.load_npz(folder / HISTORY_FILE),
@@ -215,7 +221,8 @@ class LiveModels:
         for a visitor's picks (``liked`` is their history; ``liked`` and ``disliked`` are left
         out), restricted to ``query``."""
         row = -1 if user_id is None else self.row_of(user_id)
-        liked_cols = np.array(sorted({self.column[m] for m in liked if m in self.column}), dtype=np.int32)
+        picked = list(dict.fromkeys(self.column[m] for m in liked if m in self.column))  # in the picks' order
+        liked_cols = np.array(sorted(picked), dtype=np.int32)
         excluded = np.zeros(self.history.shape[1], dtype=bool)  # a mask: a filter may exclude most items
         if row >= 0:
             history = self.history[row]
@@ -224,7 +231,7 @@ class LiveModels:
         else:
             history = _row(liked_cols, self.history.shape[1])
             recent = np.full((1, REASON_WINDOW), -1, dtype=np.int64)  # the picks, last first
-            newest = liked_cols[::-1][:REASON_WINDOW]
+            newest = np.array(picked[::-1][:REASON_WINDOW], dtype=np.int64)
             recent[0, : len(newest)] = newest
             excluded[liked_cols] = True
         extra = list(disliked) + list(rated_since) + list(query.exclude)
@@ -245,7 +252,7 @@ class LiveModels:
             history,
             recent=recent,
             sorted_sim=self.sorted_sim,
-            unit_factors=self.unit_factors,
+            unit_factors=self._unit_factors_of(self.models[name]),
         )
         return self._as_ids(lists, reasons)
 
@@ -281,7 +288,7 @@ class LiveModels:
             if picked.any():
                 by_source = reason_items(
                     sources[name], user, lists, history, recent=recent, sorted_sim=self.sorted_sim,
-                    unit_factors=self.unit_factors,
+                    unit_factors=self._unit_factors_of(self.models[name]),
                 )  # fmt: skip
                 reasons[picked] = by_source[picked]
         ranked = self._as_ids(lists, reasons)
@@ -308,6 +315,12 @@ class LiveModels:
             np.pad(scores, (0, pad), constant_values=np.nan)[None, :].astype(np.float32),
             np.pad(filled, (0, pad), constant_values=False)[None, :],
         )
+
+    def _unit_factors_of(self, model: Recommender) -> np.ndarray | None:
+        """The kept unit item factors when ``model`` scores with the production ALS itself (a
+        re-ranker tuned with other ALS parameters has its own ALS: computed for it then)."""
+        als = self.models.get("als")
+        return self.unit_factors if model is als or getattr(model, "als", None) is als else None
 
     def _for_user(self, model: Recommender, row: int, history: sp.csr_matrix) -> Recommender:
         """Factor models score from the user's factor: the stored one for a known user, a

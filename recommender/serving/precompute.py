@@ -202,8 +202,10 @@ def _ranker_state(con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, setting
     if not rows or not Path(rows[0][1]).exists():
         return None
     materialize_features(con, sql, settings.split_strategy, "test")
-    copy_features(con, sql, recs)
-    sql.run(con, "warehouse/features/drop_materialized.sql")
+    try:
+        copy_features(con, sql, recs)
+    finally:
+        sql.run(con, "warehouse/features/drop_materialized.sql")
     return rows[0]
 
 
