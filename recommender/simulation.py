@@ -75,7 +75,7 @@ def simulate(
     say: Callable[[str], None] = lambda m: None,
 ) -> str:
     """Run the replay; returns its simulation id (its rows are in ``simulation_steps``)."""
-    events = sql.arrow(con, "warehouse/simulation/ratings.sql", {"threshold": settings.rating_threshold})
+    events = sql.arrow(con, "warehouse/splits/export_all.sql", {"threshold": settings.rating_threshold})
     users = events.column("user_id").to_numpy()
     movies = events.column("movie_id").to_numpy()
     ts = events.column("ts").to_numpy()

@@ -1,5 +1,6 @@
 -- Everything the production fit learns from and filters by, read live (never a stale split):
--- the latest rating of every (user, movie), both sources, cut at $threshold.
+-- the latest rating of every (user, movie), both sources, cut at $threshold. Also the rating
+-- log `recsys simulate` replays in time order.
 select
     user_id,
     movie_id,
