@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from implicit.nearest_neighbours import CosineRecommender, NearestNeighboursScorer
 from implicit.utils import ParameterWarning
 
-from recommender.models._implicit import as_user_items, implicit_candidates
+from recommender.models._implicit import as_user_items
 from recommender.models.base import Params, Recommender
 from recommender.sparse import csr_contains, row_lengths
 
@@ -63,7 +63,6 @@ FEW_USERS = 8
 class ItemKNN(Recommender):
     name = "itemknn"
     Params = ItemKNNParams
-    candidates_filter = "exclude"  # see _candidates: both rules leave out every excluded item
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> ItemKNN:
         # implicit >= 0.5 takes user x item: an item x user matrix here would silently
@@ -87,6 +86,11 @@ class ItemKNN(Recommender):
         self.n_items = user_items.shape[1]
         return self
 
+    @property
+    def candidates_filter(self) -> str:  # type: ignore[override]
+        # the scoring-time rule leaves out every excluded item; implicit's scorer the history
+        return "history" if self.params.scoring_neighbours is None else "exclude"
+
     def _k(self, n_items: int) -> int:
         return n_items if self.params.neighbours is None else self.params.neighbours
 
@@ -102,16 +106,24 @@ class ItemKNN(Recommender):
             return scoring_time_candidates(self._index, history, exclude, n, self.params.scoring_neighbours)
         if len(users) <= FEW_USERS and exclude.nnz > len(users) * self.n_items // 8:
             return self._dense_candidates(history, n, exclude)
-        # implicit scores a user from the rows it is given and filters those same items. Given
-        # every excluded item, the ones outside the history with weight 0, it scores from the
-        # history alone and filters all of them, in one pass and without over-fetching. An item
-        # reached only through a weight-0 item scores 0: never a neighbour's vote, so dropped.
-        if exclude is history:
-            return implicit_candidates(self.model_, users, history, n)
-        rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
-        weights = csr_contains(history, rows, exclude.indices).astype(np.float32)
-        scoring = sp.csr_matrix((weights, exclude.indices, exclude.indptr), shape=exclude.shape)  # zeros kept
-        ids, scores = implicit_candidates(self.model_, users, scoring, n)
+        # implicit's scorer, one user at a time, from the history alone (its weights are all 1):
+        # items rated below the threshold are filtered by ``recommend``'s rounds afterwards, which
+        # costs less than walking their neighbour lists with weight 0 (they are half the ratings).
+        # The rows are handed over as views: implicit's own batch call builds a scipy row per user.
+        ids = np.full((len(users), n), -1, dtype=np.int32)
+        scores = np.zeros((len(users), n), dtype=np.float32)
+        indptr, indices = history.indptr, history.indices
+        ones = np.ones(max(1, int(row_lengths(history).max(initial=0))), dtype=np.float32)
+        bounds = np.zeros(2, dtype=indptr.dtype)
+        scorer = self.model_.scorer
+        for r in range(len(users)):
+            start, stop = indptr[r], indptr[r + 1]
+            bounds[1] = stop - start
+            found, found_scores = scorer.recommend(
+                bounds, indices[start:stop], ones[: stop - start], K=n, remove_own_likes=True
+            )
+            ids[r, : len(found)], scores[r, : len(found)] = found, found_scores
+        # an item with no vote from the history scores 0 (implicit pads with item 0, score 0)
         return np.where(scores > 0, ids, -1), scores
 
     def _dense_candidates(self, history, n, exclude):
