@@ -20,8 +20,10 @@ from recommender.threads import map_in_threads
 
 #: Rows per block when the inverse's upper triangle is mirrored (bounds the temporary copy).
 _MIRROR_BLOCK = 2048
-#: Users scored at once: bounds the dense (rows x modelled items) score block (8,000 items: 32 MB).
-_SCORE_ROWS = 1024
+#: Users scored at once, one block per core: bounds the dense (rows x modelled items) score block
+#: (8,000 items: 8 MB) and its partition's int64 indices (16 MB). Larger blocks are no faster,
+#: and the worker threads' allocator arenas kept hundreds of MB of them at 25M scale.
+_SCORE_ROWS = 256
 
 
 @dataclass(frozen=True)
