@@ -50,13 +50,13 @@ def watch_memory(child: subprocess.Popen, log: Path, every_s: float = 0.5) -> li
     return samples
 
 
-def rss_by_line(samples: list[tuple[float, str]], top: int = 8) -> list[dict]:
-    """The highest resident memory seen while each log line was the last one, highest first."""
+def rss_by_line(samples: list[tuple[float, str]]) -> list[dict]:
+    """The highest resident memory seen while each log line was the last one, in log order
+    (every line: two runs compare stage by stage)."""
     peaks: dict[str, float] = {}
     for gb, line in samples:
         peaks[line] = max(gb, peaks.get(line, 0.0))
-    ranked = sorted(peaks.items(), key=lambda kv: -kv[1])[:top]
-    return [{"after": line, "rss_gb": round(gb, 2)} for line, gb in ranked]
+    return [{"after": line, "rss_gb": round(gb, 2)} for line, gb in peaks.items()]
 
 
 def main() -> None:

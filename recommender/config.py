@@ -29,6 +29,8 @@ SQL_DIR = (
 SPLIT_STRATEGIES = ("global", "per_user")
 HOLDOUT_UNITS = ("count", "fraction")
 EVAL_EXCLUDES = ("rated", "positives")
+ALS_ENGINES = ("implicit", "spark")
+ALS_DEVICES = ("cpu", "gpu")
 
 
 class ConfigError(RecsysError, ValueError):
@@ -89,6 +91,15 @@ class Settings:
     #: Published serving versions kept on disk (the newest, which is active, and the ones
     #: before it for rollback); older version folders are deleted after each publication.
     serving_keep: int = 3
+    #: Where ALS's factors are fitted (the final, production and re-rankers' fits; tuning's
+    #: stepped trials always run on implicit): ``implicit`` in process, or ``spark`` (Spark
+    #: MLlib, on ``spark_master``; the training matrix goes through Parquet in ``spark_data``).
+    als_engine: str = "implicit"
+    #: ``cpu``, or ``gpu``: implicit's CUDA ALS (the implicit engine only).
+    als_device: str = "cpu"
+    spark_master: str = "local[*]"
+    #: Where the Parquet export for Spark goes (shared storage for a cluster); None: a temporary folder.
+    spark_data: Path | None = None
 
     def __post_init__(self) -> None:
         if self.split_strategy not in SPLIT_STRATEGIES:
@@ -97,6 +108,12 @@ class Settings:
             raise ConfigError(f"holdout_unit must be one of {HOLDOUT_UNITS}, got {self.holdout_unit!r}")
         if self.eval_exclude not in EVAL_EXCLUDES:
             raise ConfigError(f"eval_exclude must be one of {EVAL_EXCLUDES}, got {self.eval_exclude!r}")
+        if self.als_engine not in ALS_ENGINES:
+            raise ConfigError(f"als_engine must be one of {ALS_ENGINES}, got {self.als_engine!r}")
+        if self.als_device not in ALS_DEVICES:
+            raise ConfigError(f"als_device must be one of {ALS_DEVICES}, got {self.als_device!r}")
+        if self.als_device == "gpu" and self.als_engine != "implicit":
+            raise ConfigError("the GPU runs implicit's CUDA ALS: --device gpu does not combine with --engine spark")
         if self.serving_keep < 1:
             raise ConfigError(f"serving_keep must be at least 1 (the active version), got {self.serving_keep}")
         if not 0.5 <= self.rating_threshold <= 5.0:
@@ -165,6 +182,20 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             out[f.name] = str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+        return out
+
+    def as_environ(self) -> dict[str, str]:
+        """These settings as ``RECSYS_*`` variables that ``from_sources`` reads back to an equal
+        object (how `recsys serve --workers N` hands them to its worker processes)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                if str(f.type).startswith("int | None"):
+                    out[f"RECSYS_{f.name.upper()}"] = "none"
+                continue  # the other optional fields default to None
+            text = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
+            out[f"RECSYS_{f.name.upper()}"] = text
         return out
 
     def as_json(self) -> str:

@@ -41,6 +41,7 @@ from recommender.models import (
     Recommender,
     create,
 )
+from recommender.models.als_engines import ALSEngine
 from recommender.models.ease import item_gram
 from recommender.warehouse.connection import SqlLibrary
 from recommender.warehouse.export import SplitData, load_item_genres, load_production, load_split
@@ -87,6 +88,8 @@ class Workbench:
         self.item_genres, self.genre_names = load_item_genres(con, sql, self.data.item_ids)
         self._fitted: dict[tuple, Recommender] = {}
         self._gram_cache: tuple | None = None
+        self.engine = ALSEngine.of(settings)
+        self.engine.check()  # a machine that cannot run it refuses before any work
 
     # -- configuration ----------------------------------------------------------------
     def params_for(self, model: str) -> dict[str, Any]:
@@ -140,7 +143,8 @@ class Workbench:
             fitted = HybridALS.from_als(als, params, data.matrix(*parts), data.time_matrix(*parts))
         else:
             times = data.time_matrix(*parts) if model == "popular" else None
-            fitted = create(model, params, seed=self.settings.seed).fit(data.matrix(*parts), times=times)
+            extra = {"engine": self.engine} if model == "als" else {}
+            fitted = create(model, params, seed=self.settings.seed, **extra).fit(data.matrix(*parts), times=times)
         if keep:
             self._fitted[key] = fitted
         return fitted, time.perf_counter() - started

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
@@ -263,17 +264,19 @@ def ops_routes(services: Services) -> Router:
         responses={503: ResponseSpec(data_container=S.Health, description="Not ready: the reason says why")},
     )
     def health() -> Response[S.Health]:
+        who = (os.getpid(), "postgresql" if services.config.feedback_url else "duckdb")
         try:
             snap = services.state().current()
             tables = snap.table_counts()
-            return Response(S.Health("ok", True, True, None, snap.version, True, tables))
+            return Response(S.Health("ok", True, True, None, snap.version, True, tables, *who))
         except NotReady as exc:
             return Response(
-                S.Health("not_ready", True, False, str(exc), None, False, {}), status_code=HTTP_503_SERVICE_UNAVAILABLE
+                S.Health("not_ready", True, False, str(exc), None, False, {}, *who),
+                status_code=HTTP_503_SERVICE_UNAVAILABLE,
             )
         except Exception as exc:  # a broken version file is "not ready", never a 500
             return Response(
-                S.Health("not_ready", True, False, f"serving files unreadable: {exc}", None, False, {}),
+                S.Health("not_ready", True, False, f"serving files unreadable: {exc}", None, False, {}, *who),
                 status_code=HTTP_503_SERVICE_UNAVAILABLE,
             )
 
@@ -500,9 +503,17 @@ def _internal_error(request: Request, exc: Exception) -> Response:
     return Response({"status_code": 500, "detail": "internal error"}, status_code=500, media_type=MediaType.JSON)
 
 
+def app_from_environment() -> Litestar:
+    """The app of a worker process started by `recsys serve --workers N` (uvicorn's factory):
+    every setting from ``RECSYS_*``, which the command exported from its own."""
+    from recommender.config import Settings
+
+    return create_app(ServerConfig.from_env(Settings.from_sources()))
+
+
 def create_app(config: ServerConfig) -> Litestar:
     metrics = Metrics()
-    requests = RequestLog(config.access_log, observer=metrics.observe_request)
+    requests = RequestLog(config.access_log, observer=metrics.observe_request, after_drain=metrics.sync)
     services = Services(config, requests, metrics)
 
     def serving_state() -> dict[str, Any]:
@@ -525,6 +536,7 @@ def create_app(config: ServerConfig) -> Litestar:
             services.serving.close()
             services.serving = None
             requests.close()  # writes what is left
+            metrics.close()
 
     return TimedLitestar(
         route_handlers=[

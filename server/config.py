@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recommender.config import ConfigError, Settings
+from recommender.feedback.postgres import is_postgres_url
 
 DEFAULT_CORS = ("http://localhost:8081", "http://localhost:19006", "http://127.0.0.1:8081")
 
@@ -35,6 +36,9 @@ class ServerConfig:
     #: The server's own DuckDB file for posted ratings (``RECSYS_FEEDBACK_DB``); one server
     #: process per file. Default: ``<artifacts>/feedback.duckdb``.
     feedback_db: Path | None = None
+    #: A PostgreSQL feedback store shared by every worker and server (``RECSYS_FEEDBACK_URL``,
+    #: ``postgresql://user@host:port/db``); when set, ``feedback_db`` is not used.
+    feedback_url: str | None = field(default=None, repr=False)
     #: The demo app's web export, served at /app when it holds an index.html
     #: (``RECSYS_APP_DIR``; ``recsys serve`` passes ./demo-app/dist when it exists). None: not served.
     app_dir: Path | None = None
@@ -56,6 +60,8 @@ class ServerConfig:
                 values["cache_size"] = int(env["RECSYS_CACHE_SIZE"])
             if env.get("RECSYS_FEEDBACK_DB"):
                 values["feedback_db"] = Path(env["RECSYS_FEEDBACK_DB"])
+            if env.get("RECSYS_FEEDBACK_URL"):
+                values["feedback_url"] = env["RECSYS_FEEDBACK_URL"]
             if env.get("RECSYS_APP_DIR"):
                 values["app_dir"] = Path(env["RECSYS_APP_DIR"])
             if env.get("RECSYS_ACCESS_LOG"):
@@ -68,6 +74,9 @@ class ServerConfig:
                 values["rate_limit_admin"] = int(env["RECSYS_RATE_LIMIT_ADMIN"])
         except ValueError as exc:
             raise ConfigError(f"server setting: {exc}") from exc
+        url = values.get("feedback_url")
+        if url and not is_postgres_url(url):
+            raise ConfigError(f"RECSYS_FEEDBACK_URL must be a postgresql:// URL, got {url.split(':', 1)[0]}://...")
         if "*" in values.get("cors_origins", ()):
             raise ConfigError("RECSYS_CORS_ORIGINS must list origins explicitly, not '*'")
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -50,10 +50,13 @@ class RequestLog:
         interval_s: float = 0.25,
         clock: Callable[[], float] = time.time,
         observer: Callable[[str, str | None, int, float], None] | None = None,
+        after_drain: Callable[[], None] | None = None,
     ) -> None:
         self.destination = destination
         #: Told of every request as it is folded in: (method, route template, status, seconds).
         self._observer = observer
+        #: Called by the background thread after each periodic drain (shared metrics' sync).
+        self._after_drain = after_drain
         self._clock = clock
         self._pending: collections.deque = collections.deque()  # append/popleft are thread-safe
         self._tiers_pending: collections.deque = collections.deque()
@@ -106,6 +109,8 @@ class RequestLog:
             # event loop for milliseconds and show up in the requests' tail latency
             while self.drain(limit=DRAIN_BATCH) == DRAIN_BATCH:
                 time.sleep(0)
+            if self._after_drain is not None:
+                self._after_drain()
 
     # -- aggregation -------------------------------------------------------------------------
     def drain(self, limit: int | None = None) -> int:

@@ -165,6 +165,10 @@ class Health(msgspec.Struct, frozen=True):
     model_version: int | None
     serving_files_reachable: bool
     tables: dict[str, int]
+    #: The process that answered: one of the workers behind the port with `recsys serve --workers N`.
+    pid: int
+    #: Where posted ratings go: "duckdb" (this server's own file) or "postgresql" (shared).
+    feedback_store: Literal["duckdb", "postgresql"]
 
 
 class Reloaded(msgspec.Struct, frozen=True):

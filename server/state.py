@@ -8,12 +8,11 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Hashable
-from pathlib import Path
 from typing import Any
 
 from cachetools import TTLCache
 
-from recommender.feedback import DuckDBFeedbackStore
+from recommender.feedback import DuckDBFeedbackStore, FeedbackStore
 from recommender.threads import pin_blas_for_process
 from recommender.warehouse.connection import SqlLibrary
 from server.config import ServerConfig
@@ -64,27 +63,71 @@ class RecCache:
             }
 
 
-class FeedbackStore(DuckDBFeedbackStore):
-    """The server's feedback file plus each user's generation (moves with every rating; cache
-    keys carry it). Generations start from the stored counts, so ratings posted before a
-    restart are used (they are read when the generation is > 0)."""
+class ServedFeedback:
+    """The server's feedback store (DuckDB file or PostgreSQL) plus each user's generation: it
+    moves with every rating this process stores and, on a shared store, with every rating
+    another process stores (the store's ``watch``); cache keys carry it. Generations start
+    from the stored counts, so ratings posted before a restart are used (they are read when
+    the generation is > 0)."""
 
-    def __init__(self, path: Path, sql: SqlLibrary, timed: Callable[[str, float], None] | None = None) -> None:
-        super().__init__(path, sql)
-        self.generations: dict[int, int] = collections.defaultdict(int, self.counts())
+    def __init__(self, store: FeedbackStore, timed: Callable[[str, float], None] | None = None) -> None:
+        self.store = store
+        self._lock = threading.Lock()
         self._timed = timed  # told (operation, seconds) of every write, for /metrics
+        self._counts: dict[int, int] = {}
+        self.generations: dict[int, int] = collections.defaultdict(int)
+        self.resync()
+        store.watch(self.changed, self.resync)
+
+    @classmethod
+    def open(cls, config: ServerConfig, sql: SqlLibrary, timed: Callable[[str, float], None] | None = None):
+        """The store the config names: PostgreSQL when ``feedback_url`` is set, else the file."""
+        if config.feedback_url:
+            from recommender.feedback.postgres import PostgresFeedbackStore
+
+            return cls(PostgresFeedbackStore(config.feedback_url, sql), timed)
+        return cls(DuckDBFeedbackStore(config.feedback_path, sql), timed)
+
+    @property
+    def store_id(self) -> str:
+        return self.store.store_id
 
     def add(self, user_id: int, movie_id: int, rating: float) -> int:
         started = time.perf_counter()
-        seq = super().add(user_id, movie_id, rating)
+        seq = self.store.add(user_id, movie_id, rating)
         if self._timed is not None:
             self._timed("add", time.perf_counter() - started)
+        self.changed(user_id)
+        return seq
+
+    def changed(self, user_id: int) -> None:
+        """A rating of ``user_id`` was stored (here, or by another process sharing the store)."""
         with self._lock:
             self.generations[user_id] += 1
-        return seq
+            self._counts[user_id] = self._counts.get(user_id, 0) + 1
+
+    def resync(self) -> None:
+        """Move the generation of every user whose stored count differs from what this
+        process knows (news a shared store's listener may have missed)."""
+        counts = self.store.counts()
+        with self._lock:
+            for user_id in set(counts) | set(self._counts):
+                # by the difference: a process that starts reading the store starts each
+                # user's generation at the user's count
+                self.generations[user_id] += abs(counts.get(user_id, 0) - self._counts.get(user_id, 0))
+            self._counts = dict(counts)
 
     def generation(self, user_id: int) -> int:
         return self.generations.get(user_id, 0)
+
+    def of_user(self, user_id: int) -> list[tuple[int, float]]:
+        return self.store.of_user(user_id)
+
+    def since(self, after: int, limit: int):
+        return self.store.since(after, limit)
+
+    def close(self) -> None:
+        self.store.close()
 
 
 class ServingState:
@@ -108,7 +151,7 @@ class ServingState:
         # whole request-time lists (every page of one is a slice of it); apart from the answer
         # cache, so /stats counts answers only
         self.deep_lists = RecCache(config.cache_size, config.cache_ttl_s)
-        self.feedback = FeedbackStore(config.feedback_path, self.sql, store_timer)
+        self.feedback = ServedFeedback.open(config, self.sql, store_timer)
         self._swap_lock = threading.Lock()
         self.snapshot: Snapshot | None = None
         self.not_ready_reason: str | None = None

@@ -31,6 +31,9 @@ SETTING_NAMES = (
     "seed",
     "threads",
     "serving_keep",
+    "als_engine",
+    "als_device",
+    "spark_master",
 )
 
 
@@ -106,6 +109,37 @@ def settings_flags(
         _split_flags(g, strategy_flags)
     if "threads" in shown:
         g.add_argument("--threads", type=int, help="DuckDB threads [all cores]")
+
+
+def engine_flags(parser: argparse.ArgumentParser) -> None:
+    """Where ALS is fitted (train, evaluate, retrain)."""
+    g = parser.add_argument_group("ALS engine (each also read from RECSYS_<NAME>)")
+    g.add_argument(
+        "--engine",
+        dest="als_engine",
+        choices=["implicit", "spark"],
+        help="fit ALS with implicit in this process, or with Spark MLlib (pip install -e '.[spark]', Java 17) "
+        "[implicit]",
+    )
+    g.add_argument(
+        "--spark-master",
+        dest="spark_master",
+        metavar="URL",
+        help="the Spark master for --engine spark: local[*], spark://host:7077, ... [local[*]]",
+    )
+    g.add_argument(
+        "--device",
+        dest="als_device",
+        choices=["cpu", "gpu"],
+        help="gpu: implicit's CUDA ALS (refused where implicit finds no CUDA) [cpu]",
+    )
+
+
+def check_engine(settings) -> None:
+    """Refuse an ALS engine this machine cannot run, before the warehouse is even opened."""
+    from recommender.models.als_engines import ALSEngine
+
+    ALSEngine.of(settings).check()
 
 
 def _split_flags(g, strategy_flags: tuple[str, ...]) -> None:

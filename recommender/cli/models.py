@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recommender.cli.common import open_warehouse, print_relation, say
+from recommender.cli.common import check_engine, engine_flags, open_warehouse, print_relation, say
 from recommender.errors import UserFacingError
 from recommender.names import MODEL_NAMES
 
@@ -15,6 +15,7 @@ MODEL_CHOICES = [*MODEL_NAMES, "all"]
 def register(add) -> None:
     p = add("train", "fit models on train and score them on val (logs a run each)")
     p.add_argument("--model", "--models", dest="model", default="all", choices=MODEL_CHOICES)
+    engine_flags(p)
     p.set_defaults(handler=cmd_train)
     p = add("tune", "search a model's parameters on the validation split only")
     p.add_argument("model", choices=MODEL_CHOICES)
@@ -23,6 +24,7 @@ def register(add) -> None:
     p = add("evaluate", "final numbers: refit on train+val and score test once (or --part val: refit on train)")
     p.add_argument("--part", dest="eval_part", choices=["test", "val"], default="test", help="the part scored [test]")
     p.add_argument("--models", "--model", dest="model", default="all", choices=MODEL_CHOICES)
+    engine_flags(p)
     p.set_defaults(handler=cmd_evaluate)
     p = add("runs", "the run log as a comparison table")
     p.add_argument("--k", type=int, default=10, help="cut-off shown [10]")
@@ -74,6 +76,8 @@ def print_runs(con, sql, run_ids: list[str]) -> None:
 def cmd_train(args: argparse.Namespace, settings) -> int:
     from recommender import pipeline
 
+    check_engine(settings)
+
     with open_warehouse(settings) as (con, sql):
         wb = pipeline.Workbench(con, sql, settings, say=say)
         results = pipeline.train(wb, args.model)
@@ -96,6 +100,8 @@ def cmd_tune(args: argparse.Namespace, settings) -> int:
 
 def cmd_evaluate(args: argparse.Namespace, settings) -> int:
     from recommender import pipeline
+
+    check_engine(settings)
 
     with open_warehouse(settings) as (con, sql):
         wb = pipeline.Workbench(con, sql, settings, say=say)

@@ -7,7 +7,16 @@ import json
 import time
 from pathlib import Path
 
-from recommender.cli.common import open_warehouse, print_relation, reload_server, say, server_config, server_url
+from recommender.cli.common import (
+    check_engine,
+    engine_flags,
+    open_warehouse,
+    print_relation,
+    reload_server,
+    say,
+    server_config,
+    server_url,
+)
 from recommender.cli.models import print_runs, warn_small_parts
 from recommender.cli.warehouse import (
     copy_feedback,
@@ -43,6 +52,7 @@ def register(add) -> None:
     p.add_argument("--tune", action="store_true", help="tune every model on val again first")
     p.add_argument("--trials", type=int, help="with --tune: trials per model [popular 7, itemknn 6, als 30, ease 6]")
     p.add_argument("--keep", dest="serving_keep", type=int, help="versions kept on disk [3]")
+    engine_flags(p)
     p.set_defaults(handler=cmd_retrain)
 
 
@@ -130,6 +140,7 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
     from recommender.warehouse.jobs import job
     from recommender.warehouse.splits import build_splits
 
+    check_engine(settings)
     if args.tune and args.trials is not None and args.trials < 1:
         raise UserFacingError("--trials must be at least 1")
     server_url(args.reload, "--reload")

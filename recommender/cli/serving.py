@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from recommender.cli.common import open_warehouse, print_relation, reload_server, say, server_config, server_url
@@ -28,6 +31,13 @@ def register(add) -> None:
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on [127.0.0.1]")
     p.add_argument("--port", type=int, default=8000, help="port [8000]")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on the port; more than one needs the shared PostgreSQL feedback store "
+        "(RECSYS_FEEDBACK_URL) [1]",
+    )
     p.add_argument(
         "--app-dir",
         type=Path,
@@ -64,6 +74,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     from recommender.serving import versions
     from recommender.serving.precompute import precompute_and_publish
     from server import create_app
+    from server.metrics import MULTIPROCESS_ENV
     from server.webapp import export_ready
 
     config = _with_app_dir(server_config(settings), args.app_dir)  # a wrong --app-dir fails first
@@ -71,23 +82,61 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
         say("no published recommendation version: precomputing one first ...")
         with open_warehouse(settings) as (con, sql):
             precompute_and_publish(con, sql, settings, say=say)
-    # one server per feedback file: find out now, in one line, rather than in the app's start-up
-    from recommender.feedback import DuckDBFeedbackStore
-    from recommender.warehouse.connection import SqlLibrary
-
-    DuckDBFeedbackStore(config.feedback_path, SqlLibrary(settings.sql_dir)).close()
+    _check_feedback_store(config, settings, args.workers)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     base = f"http://{args.host}:{args.port}"
     app = f"{base}/app" if export_ready(config.app_dir) else "/app not built: run `recsys build-app`"
     say(
-        f"serving on {base} (demo app: {app}; OpenAPI: /schema; admin routes "
-        f"{'enabled' if config.admin_key else 'disabled: set RECSYS_ADMIN_KEY'})"
+        f"serving on {base} with {args.workers} worker{'s' if args.workers > 1 else ''} (demo app: {app}; "
+        f"OpenAPI: /schema; admin routes {'enabled' if config.admin_key else 'disabled: set RECSYS_ADMIN_KEY'})"
     )
-    # one worker: the server owns feedback.duckdb read-write, which only one process may do
-    uvicorn.run(
-        create_app(config), host=args.host, port=args.port, workers=1, log_level=args.log_level, access_log=False
-    )
+    if args.workers == 1:
+        uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+        return 0
+    # worker processes build their app from the environment: hand them these settings there,
+    # and a folder of their own where prometheus_client's multiprocess mode adds up /metrics
+    os.environ.update(settings.as_environ())
+    if config.app_dir is not None:
+        os.environ["RECSYS_APP_DIR"] = str(config.app_dir)
+    given = os.environ.get(MULTIPROCESS_ENV)
+    metrics_dir = Path(given) if given else Path(tempfile.mkdtemp(prefix="recsys-metrics-"))
+    os.environ[MULTIPROCESS_ENV] = str(metrics_dir)
+    try:
+        uvicorn.run(
+            "server.app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=False,
+        )
+    finally:
+        if not given:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _check_feedback_store(config, settings, workers: int) -> None:
+    """Refuse, in one line and before any worker starts, a store the workers cannot share or reach."""
+    from recommender.warehouse.connection import SqlLibrary
+
+    if workers < 1:
+        raise UserFacingError(f"--workers must be at least 1, got {workers}")
+    sql = SqlLibrary(settings.sql_dir)
+    if config.feedback_url:
+        from recommender.feedback.postgres import PostgresFeedbackStore
+
+        PostgresFeedbackStore(config.feedback_url, sql, pool_size=1).close()  # reachable, migrated
+        return
+    if workers > 1:
+        raise UserFacingError(
+            f"--workers {workers} needs the shared feedback store: set RECSYS_FEEDBACK_URL=postgresql://... "
+            f"(each process would need {config.feedback_path} read-write, which DuckDB allows one process)"
+        )
+    from recommender.feedback import DuckDBFeedbackStore
+
+    DuckDBFeedbackStore(config.feedback_path, sql).close()  # one server per feedback file
 
 
 def _with_app_dir(config, app_dir: Path | None):

@@ -73,6 +73,11 @@ def feedback_flags(p: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="read the feedback through a running server (GET /admin/feedback, key from RECSYS_ADMIN_KEY)",
     )
+    g.add_argument(
+        "--feedback-url",
+        metavar="URL",
+        help="read the feedback from the servers' shared PostgreSQL store [RECSYS_FEEDBACK_URL]",
+    )
 
 
 def cmd_migrate(args: argparse.Namespace, settings) -> int:
@@ -171,10 +176,18 @@ def cmd_download(args: argparse.Namespace, settings) -> int:
 
 def feedback_source(args: argparse.Namespace, settings, sql, server_url: str | None = None):
     """Where the API's ratings are read from: a server (--server, or the one given to
-    --reload), else the feedback file (None when there is none yet)."""
+    --reload), the shared PostgreSQL store (--feedback-url or RECSYS_FEEDBACK_URL), else the
+    feedback file (None when there is none yet)."""
     from recommender.feedback import DuckDBFeedbackStore, HttpFeedbackSource
 
     config = server_config(settings)
+    database = getattr(args, "feedback_url", None) or (None if args.feedback_db else config.feedback_url)
+    if database:
+        from recommender.feedback.postgres import PostgresFeedbackStore, is_postgres_url
+
+        if not is_postgres_url(database):
+            raise UserFacingError(f"--feedback-url must be a postgresql:// URL, got {database.split(':', 1)[0]}://...")
+        return PostgresFeedbackStore(database, sql, pool_size=1)
     url = checked_url(getattr(args, "server", None), "--server") or (server_url if not args.feedback_db else None)
     if url:
         return HttpFeedbackSource(url, config.admin_key)

@@ -6,12 +6,14 @@ import copy
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 
 from recommender.models._implicit import as_user_items, implicit_candidates, single_threaded_blas
+from recommender.models.als_engines import ALSEngine
 from recommender.models.base import ModelError, Params, Recommender
 
 
@@ -38,7 +40,18 @@ class ALS(Recommender):
     Params = ALSParams
     candidates_filter = "exclude"  # implicit's top-k filters whatever rows it is given
 
+    def __init__(
+        self, params: Params | Mapping[str, Any] | None = None, *, seed: int = 42, engine: ALSEngine | None = None
+    ) -> None:
+        super().__init__(params, seed=seed)
+        #: Where fit() computes the factors (implicit on the CPU unless told otherwise).
+        self.engine = engine or ALSEngine()
+
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> ALS:
+        if not self.engine.default:  # Spark or the GPU: factors back into this same model
+            user_factors, item_factors = self.engine.fit(as_user_items(user_items), self.params, self.seed)
+            self._restore({"user_factors": user_factors, "item_factors": item_factors})
+            return self
         with single_threaded_blas():  # implicit checks the BLAS set-up in its constructor
             self.model_ = self._new_model()
             self.model_.fit(as_user_items(user_items), show_progress=False)

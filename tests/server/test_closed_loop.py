@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from recommender.cli import main
+from recommender.feedback import DuckDBFeedbackStore
 from recommender.names import MODEL_NAMES
 from recommender.warehouse.connection import SqlLibrary
-from server.state import FeedbackStore
 from tests.server.conftest import build_served_warehouse
 from tests.server.live import live_server, recsys, recsys_process
 
@@ -36,7 +36,7 @@ def _liked_movies(client_or_base, n=6):
 def test_a_feedback_file_is_copied_into_the_warehouse_once(tmp_path, monkeypatch):
     settings = build_served_warehouse(tmp_path)
     path = tmp_path / "feedback.duckdb"
-    store = FeedbackStore(path, SqlLibrary(settings.sql_dir))
+    store = DuckDBFeedbackStore(path, SqlLibrary(settings.sql_dir))
     for movie in (1, 2, 3):
         store.add(NEW_USER, movie, 4.5)
     store.add(NEW_USER, 4, 1.0)
@@ -52,7 +52,7 @@ def test_a_feedback_file_is_copied_into_the_warehouse_once(tmp_path, monkeypatch
     assert _count(settings, "select count(*) from split_positives where user_id = ?", [NEW_USER]) == 3
     assert _count(settings, "select count(*) from split_negatives where user_id = ?", [NEW_USER]) == 1
     # a later rating of the same movie wins
-    store = FeedbackStore(path, SqlLibrary(settings.sql_dir))
+    store = DuckDBFeedbackStore(path, SqlLibrary(settings.sql_dir))
     store.add(NEW_USER, 1, 2.0)
     store.close()
     assert main(["ingest-feedback", "--feedback-db", str(path)]) == 0

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from recommender.config import Settings
-from recommender.feedback import FeedbackStoreBusy
+from recommender.feedback import DuckDBFeedbackStore, FeedbackStoreBusy
 from recommender.warehouse.connection import SqlLibrary
-from server.state import FeedbackStore
+from server.state import ServedFeedback
 
 
 def _hold(path):
@@ -33,11 +33,12 @@ def test_a_feedback_file_held_by_another_process_is_refused_clearly(tmp_path):
     holder = _hold(path)
     try:
         with pytest.raises(FeedbackStoreBusy, match="RECSYS_FEEDBACK_DB"):
-            FeedbackStore(path, SqlLibrary(Settings().sql_dir))
+            ServedFeedback(DuckDBFeedbackStore(path, SqlLibrary(Settings().sql_dir)))
     finally:
         holder.kill()
         holder.wait()
-    store = FeedbackStore(path, SqlLibrary(Settings().sql_dir))  # free again once the holder is gone
+    # free again once the holder is gone
+    store = ServedFeedback(DuckDBFeedbackStore(path, SqlLibrary(Settings().sql_dir)))
     store.add(1, 2, 4.0)
     assert store.of_user(1) == [(2, 4.0)]
     store.close()
@@ -66,12 +67,12 @@ def test_a_closed_snapshot_is_freed_without_the_cyclic_gc(served):
 
 def test_ratings_posted_before_a_restart_are_still_used(tmp_path):
     sql = SqlLibrary(Settings().sql_dir)
-    store = FeedbackStore(tmp_path / "feedback.duckdb", sql)
+    store = ServedFeedback(DuckDBFeedbackStore(tmp_path / "feedback.duckdb", sql))
     store.add(7, 1, 5.0)
     store.add(7, 1, 2.0)  # the latest rating per movie wins
     store.add(8, 3, 4.5)
     store.close()
-    reopened = FeedbackStore(tmp_path / "feedback.duckdb", sql)
+    reopened = ServedFeedback(DuckDBFeedbackStore(tmp_path / "feedback.duckdb", sql))
     assert reopened.generation(7) == 2 and reopened.generation(8) == 1 and reopened.generation(9) == 0
     assert reopened.of_user(7) == [(1, 2.0)]
     reopened.close()

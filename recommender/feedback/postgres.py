@@ -1,0 +1,149 @@
+"""The shared feedback store: PostgreSQL (``RECSYS_FEEDBACK_URL=postgresql://...``).
+
+Any number of server processes (``recsys serve --workers N``, servers on other machines) write
+to and read from one database through a psycopg 3 connection pool each. A rating is committed
+before the API acknowledges it. Every insert notifies the channel ``recsys_feedback`` with the
+user id (a trigger: sql/feedback_postgres/migrations/001_feedback.sql); each server listens on
+its own connection, on a thread, and moves that user's feedback generation, so its cached
+answers for the user become unreachable without a query per request.
+
+The schema has its own versioned migrations (``sql/feedback_postgres/migrations``), applied
+by the first server or CLI command that opens the database. Needs the optional extra
+``pip install -e ".[postgres]"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from recommender.feedback.base import PAGE, FeedbackError, FeedbackRow
+from recommender.warehouse.connection import SqlLibrary
+
+#: The channel every stored rating is announced on (payload: the user id).
+CHANNEL = "recsys_feedback"
+#: Where the store's SQL lives, under the project's SQL folder.
+SQL_GROUP = "feedback_postgres"
+_MIGRATION = re.compile(r"^\d{3}_\w+\.sql$")
+_log = logging.getLogger(__name__)
+
+
+def is_postgres_url(url: str | None) -> bool:
+    return bool(url) and url.split(":", 1)[0] in ("postgresql", "postgres")
+
+
+class PostgresFeedbackStore:
+    """Ratings in PostgreSQL, shared by every server pointed at the same database."""
+
+    def __init__(self, url: str, sql: SqlLibrary, *, pool_size: int = 4, connect_timeout_s: float = 10.0) -> None:
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool, PoolTimeout
+        except ImportError as exc:  # an optional extra
+            raise FeedbackError('a PostgreSQL feedback store needs psycopg 3: pip install -e ".[postgres]"') from exc
+        self._psycopg = psycopg
+        self._url, self._sql = url, sql
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": int(connect_timeout_s)}
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout_s)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise FeedbackError(f"cannot connect to the feedback database {_safe(url)} ({exc})") from exc
+        self._stop = threading.Event()
+        self._listener: threading.Thread | None = None
+        try:
+            migrate(self._pool, sql)
+            self._store_id = self._one("store_id.sql")[0][0]
+        except psycopg.Error as exc:
+            self._pool.close()
+            raise FeedbackError(f"the feedback database {_safe(url)}: {exc}") from exc
+
+    @property
+    def store_id(self) -> str:
+        return self._store_id
+
+    def add(self, user_id: int, movie_id: int, rating: float) -> int:
+        """Store one rating (committed when this returns); returns its seq."""
+        return self._one("add.sql", {"user_id": user_id, "movie_id": movie_id, "rating": rating})[0][0]
+
+    def of_user(self, user_id: int) -> list[tuple[int, float]]:
+        return [(m, float(r)) for m, r in self._one("of_user.sql", {"user_id": user_id})]
+
+    def counts(self) -> dict[int, int]:
+        return dict(self._one("counts.sql"))
+
+    def since(self, after: int, limit: int = PAGE) -> list[FeedbackRow]:
+        rows = self._one("since.sql", {"after": after, "limit": limit})
+        return [FeedbackRow(s, u, m, float(r), t) for s, u, m, r, t in rows]
+
+    def watch(self, changed: Callable[[int], None], resync: Callable[[], None]) -> None:
+        """LISTEN on a connection of its own, on a daemon thread: ``changed(user_id)`` per
+        notification; ``resync()`` after every (re)connection, since notifications sent while
+        it was away are lost (PostgreSQL keeps none for an absent listener)."""
+        if self._listener is not None:
+            raise FeedbackError("this store is already watched")
+        self._listener = threading.Thread(
+            target=self._listen, args=(changed, resync), name="feedback-listener", daemon=True
+        )
+        self._listener.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+        self._pool.close()
+
+    # -- internals ---------------------------------------------------------------------
+    def _one(self, name: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        """Run one statement in its own transaction (committed on success) and fetch its rows."""
+        with self._pool.connection() as con:
+            cur = con.execute(self._sql.text(f"{SQL_GROUP}/{name}"), params)
+            return cur.fetchall() if cur.description else []
+
+    def _listen(self, changed: Callable[[int], None], resync: Callable[[], None]) -> None:
+        delay = 0.1
+        while not self._stop.is_set():
+            try:
+                with self._psycopg.connect(self._url, autocommit=True) as con:
+                    con.execute(f"listen {CHANNEL}")
+                    resync()
+                    delay = 0.1
+                    while not self._stop.is_set():
+                        # returns after a second without news, to see the stop flag
+                        for note in con.notifies(timeout=1.0):
+                            changed(int(note.payload))
+            except Exception as exc:  # noqa: BLE001 - a lost connection: reconnect, resync
+                if self._stop.is_set():
+                    return
+                _log.warning("feedback listener: %s; reconnecting in %.1fs", exc, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 5.0)
+
+
+def migrate(pool, sql: SqlLibrary) -> list[str]:
+    """Apply the store's migrations this database lacks, each in one transaction with its
+    record; returns the names applied."""
+    folder = sql.root / SQL_GROUP / "migrations"
+    names = sorted(p.name for p in folder.iterdir() if _MIGRATION.match(p.name))
+    applied = []
+    with pool.connection() as con, con.transaction():
+        con.execute(sql.text(f"{SQL_GROUP}/migrations_lock.sql"))
+        done = {row[0] for row in con.execute(sql.text(f"{SQL_GROUP}/migrations_applied.sql")).fetchall()}
+        for name in names:
+            if name in done:
+                continue
+            with con.transaction():
+                con.execute(sql.text(f"{SQL_GROUP}/migrations/{name}"))
+                con.execute(sql.text(f"{SQL_GROUP}/migration_done.sql"), {"name": name})
+            applied.append(name)
+    return applied
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)

@@ -1,0 +1,4 @@
+-- The migrations this database has.
+select name
+from feedback_migrations
+order by name;
