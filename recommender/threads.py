@@ -9,16 +9,9 @@ and precompute runs inside ``single_threaded_blas``.
 from __future__ import annotations
 
 import contextlib
-import os
 import warnings
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 from threadpoolctl import threadpool_limits
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class _ProcessLimit:
@@ -48,12 +41,3 @@ def single_threaded_blas():
         warnings.filterwarnings("ignore", message=".*OpenBLAS is configured to use.*")
         yield
 
-
-def map_in_threads(function: Callable[[T], R], chunks: Sequence[T]) -> list[R]:
-    """``[function(c) for c in chunks]`` on one thread per core (never more than chunks), for
-    work that releases the GIL (scipy's sparse products, numpy's partitions and sorts)."""
-    workers = min(len(chunks), os.cpu_count() or 1)
-    if workers <= 1:
-        return [function(chunk) for chunk in chunks]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(function, chunks))

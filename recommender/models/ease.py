@@ -16,14 +16,11 @@ import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 
 from recommender.models.base import ModelError, Params, Recommender
-from recommender.threads import map_in_threads
 
 #: Rows per block when the inverse's upper triangle is mirrored (bounds the temporary copy).
 _MIRROR_BLOCK = 2048
-#: Users scored at once, one block per core: bounds the dense (rows x modelled items) score block
-#: (8,000 items: 8 MB) and its partition's int64 indices (16 MB). Larger blocks are no faster,
-#: and the worker threads' allocator arenas kept hundreds of MB of them at 25M scale.
-_SCORE_ROWS = 256
+#: Users scored at once: bounds the dense (rows x modelled items) score block (8,000 items: 32 MB).
+_SCORE_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -72,12 +69,12 @@ class EASE(Recommender):
         position = np.full(self.n_items, -1, dtype=np.int64)
         position[self.items_] = np.arange(self.n_modelled)
         n = min(n, self.n_modelled)
-        # blocks of rows on every core: the sparse x dense product and the partition release the GIL
-        blocks = [slice(start, start + _SCORE_ROWS) for start in range(0, len(users), _SCORE_ROWS)]
-        tops = map_in_threads(lambda rows: self._top_rows(history[rows], exclude[rows], position, n), blocks)
-        if not tops:
-            return np.full((0, n), -1, dtype=np.int32), np.full((0, n), -np.inf, dtype=np.float32)
-        return np.concatenate([t[0] for t in tops]), np.concatenate([t[1] for t in tops])
+        items = np.full((len(users), n), -1, dtype=np.int32)
+        scores = np.full((len(users), n), -np.inf, dtype=np.float32)
+        for start in range(0, len(users), _SCORE_ROWS):
+            rows = slice(start, start + _SCORE_ROWS)
+            items[rows], scores[rows] = self._top_rows(history[rows], exclude[rows], position, n)
+        return items, scores
 
     def _top_rows(self, history, exclude, position, n):
         scores = self.scores(history)
