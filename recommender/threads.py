@@ -40,4 +40,3 @@ def single_threaded_blas():
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.filterwarnings("ignore", message=".*OpenBLAS is configured to use.*")
         yield
-
