@@ -12,6 +12,10 @@
    same run): a bare Litestar endpoint returning 10 constant items; /recommend with a warm
    cache; /recommend with the cache disabled; /compare. Every scenario runs once per round,
    back to back, for --rounds rounds; medians are reported.
+3. Scale-out (``--scale-out``, after a run that published a version): a throwaway PostgreSQL
+   cluster; one server on the DuckDB feedback file, one worker on PostgreSQL, two workers on
+   PostgreSQL. Warm /recommend requests/s with 2 workers against 1, and POST
+   /users/{id}/ratings latency on each store.
 Results: printed and written to benchmarks/out/serving.json.
 """
 
@@ -245,6 +249,75 @@ def load_test(phase: dict, seconds: int, connections: int, rounds: int) -> dict:
     return results
 
 
+def scale_out_test(phase: dict, seconds: int, connections: int, rounds: int) -> dict:
+    """The DuckDB file with one worker against PostgreSQL with one and two workers, side by
+    side on this machine (client included), every scenario once per round; medians."""
+    from tests.postgres_cluster import fresh_database, throwaway_cluster
+
+    load = _wrk if shutil.which("wrk") else _python_load
+    env = {
+        **os.environ,
+        "RECSYS_ARTIFACTS_DIR": phase["artifacts_root"],
+        "RECSYS_SPLIT_STRATEGY": "per_user",
+        "RECSYS_RATE_LIMIT_RATINGS": "0",
+        "RECSYS_ACCESS_LOG": "off",
+    }
+    warm_paths = [f"/recommend/{u}?k=10&model=als" for u in range(1, 201)]
+    servers, ports = [], {}
+    with throwaway_cluster() as cluster:
+        url = fresh_database(cluster, "bench")
+        scratch = Path(tempfile.mkdtemp(prefix="bench-scale-out-"))
+        try:
+            for name, workers, store in (("duckdb_1", 1, None), ("pg_1", 1, url), ("pg_2", 2, url)):
+                ports[name] = _free_port()
+                server_env = {**env, "RECSYS_FEEDBACK_DB": str(scratch / f"{name}.duckdb")}
+                if store:
+                    server_env["RECSYS_FEEDBACK_URL"] = store
+                cmd = [sys.executable, "-m", "recommender", "serve", "--port", str(ports[name])]
+                servers.append(_start([*cmd, "--workers", str(workers), "--log-level", "warning"], server_env,
+                                      ports[name], "/health"))  # fmt: skip
+            conn = http.client.HTTPConnection("127.0.0.1", ports["duckdb_1"])
+            conn.request("GET", "/recommend/1?k=100&model=popular")
+            movies = [i["movie_id"] for i in json.loads(conn.getresponse().read())["items"]]
+            # ratings for users the version does not know (their answers are never the warm ones)
+            posts = [(f"/users/{900_000 + i}/ratings", {"movie_id": movies[i % len(movies)], "rating": 4.0})
+                     for i in range(5000)]  # fmt: skip
+            for name in ports:  # warm every worker's cache: each path several times, fresh connections
+                for p in warm_paths * 6:
+                    c = http.client.HTTPConnection("127.0.0.1", ports[name])
+                    c.request("GET", p)
+                    c.getresponse().read()
+            scenarios = {
+                "recommend_warm_duckdb_1_worker": ("duckdb_1", warm_paths),
+                "recommend_warm_postgres_1_worker": ("pg_1", warm_paths),
+                "recommend_warm_postgres_2_workers": ("pg_2", warm_paths),
+                "rating_post_duckdb_1_worker": ("duckdb_1", posts),
+                "rating_post_postgres_1_worker": ("pg_1", posts),
+                "rating_post_postgres_2_workers": ("pg_2", posts),
+            }
+            runs: dict[str, list[dict]] = {name: [] for name in scenarios}
+            for _ in range(rounds):
+                for name, (server, paths) in scenarios.items():
+                    runs[name].append(load(ports[server], paths, seconds, connections))
+        finally:
+            for proc in servers:
+                proc.terminate()
+                proc.wait()
+            shutil.rmtree(scratch, ignore_errors=True)
+    results: dict = {"connections": connections, "seconds": seconds, "rounds": rounds, "cores": os.cpu_count()}
+    for name, measured in runs.items():
+        results[name] = {
+            "rps": round(statistics.median(r["rps"] for r in measured), 1),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in measured), 3),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in measured), 3),
+            "errors": sum(r["errors"] for r in measured),
+            "rps_per_round": [round(r["rps"]) for r in measured],
+        }
+    pairs = zip(runs["recommend_warm_postgres_2_workers"], runs["recommend_warm_duckdb_1_worker"])
+    results["warm_2_workers_over_1"] = round(statistics.median(a["rps"] / b["rps"] for a, b in pairs), 3)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warehouse", type=Path, default=Path("benchmarks/out/warehouse/movielens.duckdb"))
@@ -257,8 +330,21 @@ def main() -> None:
         action="store_true",
         help="reuse the published version and the precompute figures of the last run",
     )
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="only the scale-out case (PostgreSQL feedback, 2 workers) against the published version",
+    )
     parser.add_argument("--phase", choices=["precompute"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scale_out:
+        last = Path("benchmarks/out/serving.json")
+        report = json.loads(last.read_text()) if last.exists() else {}
+        phase = {"artifacts_root": str(args.warehouse.resolve().parent)}
+        report["scale_out"] = scale_out_test(phase, args.seconds, args.connections, args.rounds)
+        last.write_text(json.dumps(report, indent=2))
+        print(json.dumps(report["scale_out"], indent=2))
+        return
     if args.phase:
         result = phase_precompute(args.warehouse.resolve(), args.strategy)
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -29,6 +29,10 @@ class ServerConfig:
     rate_limit_admin: int = 120
     #: Seconds an old version stays open after a reload (for requests already using it).
     reload_grace_s: float = 30.0
+    #: Every this many seconds, switch to the version ACTIVE.json names if it changed
+    #: (``RECSYS_VERSION_CHECK_S``; 0: only on POST /admin/reload). `recsys serve --workers N`
+    #: sets 2: /admin/reload reaches one worker of the N behind the port.
+    version_check_s: float = 0.0
     #: Largest request body in bytes.
     max_body_bytes: int = 64 * 1024  # a session's 1,000 picks fit
     #: Access log (``RECSYS_ACCESS_LOG``): "-" standard error, "off", or a file to append to.
@@ -70,6 +74,8 @@ class ServerConfig:
                 values["cache_ttl_s"] = float(env["RECSYS_CACHE_TTL"])
             if env.get("RECSYS_RATE_LIMIT_RATINGS"):
                 values["rate_limit_ratings"] = int(env["RECSYS_RATE_LIMIT_RATINGS"])
+            if env.get("RECSYS_VERSION_CHECK_S"):
+                values["version_check_s"] = float(env["RECSYS_VERSION_CHECK_S"])
             if env.get("RECSYS_RATE_LIMIT_ADMIN"):
                 values["rate_limit_admin"] = int(env["RECSYS_RATE_LIMIT_ADMIN"])
         except ValueError as exc:

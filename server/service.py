@@ -112,7 +112,7 @@ def _compute(
     live = snap.live
     if live is not None and live.row_of(user_id) >= 0:
         # filtered, deeper than the precomputed list, or a model scored only now (the ranker)
-        ranked = _deep_list(state, snap, model, query, user_id, rated_since=tuple(sorted(rated)))
+        ranked = _ranked_list(state, snap, model, query, user_id, depth, rated_since=tuple(sorted(rated)))
         entries = _entries(ranked)
         if rows and not query.active:
             # the precomputed list stays the head: a page never repeats or skips a movie across it
@@ -126,7 +126,7 @@ def _compute(
     if live is not None and (positives or query.active or depth > len(snap.popular) or model not in snap.lists):
         # unknown to the version: scored from the ratings posted since (all pages alike)
         disliked = tuple(sorted(m for m in rated if m not in set(positives)))
-        ranked = _deep_list(state, snap, model, query, user_id, liked=tuple(positives), disliked=disliked)
+        ranked = _ranked_list(state, snap, model, query, user_id, depth, liked=tuple(positives), disliked=disliked)
         items = [_item(snap.catalog, *e) for e in _entries(ranked)[offset:depth] if e[0] in snap.catalog]
         tier = "fold-in" if ranked.from_model.any() else "popular"
         return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
@@ -158,6 +158,18 @@ def session(snap: Snapshot, body: S.SessionIn) -> S.SessionRecommendations:
     ranked = snap.live.ranked(body.model, body.k, liked=body.liked, disliked=body.disliked)
     tier = "fold-in" if ranked.from_model.any() else "popular"
     return S.SessionRecommendations(body.model, body.k, tier, snap.version, _ranked_items(snap, ranked))
+
+
+def _ranked_list(state: ServingState, snap: Snapshot, model: str, query: Filter, user_id: int, depth: int, **who):
+    """The user's list down to ``depth``. A filtered list of a model that scores every item is
+    ranked by (score, movie) alone, a strict order: its top ``depth`` is a prefix of every
+    deeper one, so it is computed only as deep as asked (with reasons for those entries only).
+    Every other list is a slice of one deep list (``_deep_list``)."""
+    live = snap.live
+    if query.active and live.scores_every_item(model):
+        who_id = {"user_id": user_id} if "liked" not in who else {}
+        return live.ranked(model, depth, query=query, **who_id, **who)
+    return _deep_list(state, snap, model, query, user_id, **who)
 
 
 def _deep_list(state: ServingState, snap: Snapshot, model: str, query: Filter, user_id: int, **who):

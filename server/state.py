@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -18,6 +19,8 @@ from recommender.warehouse.connection import SqlLibrary
 from server.config import ServerConfig
 from server.requestlog import RequestLog
 from server.snapshot import NotReady, Snapshot
+
+log = logging.getLogger("recsys.server")
 
 
 class RecCache:
@@ -161,6 +164,25 @@ class ServingState:
             self.not_ready_reason = str(exc)
         gc.collect()  # the start-up garbage, before the survivors are frozen
         gc.freeze()
+        self._stop = threading.Event()
+        self._pointer_watch: threading.Thread | None = None
+        if config.version_check_s > 0:
+            self._pointer_watch = threading.Thread(target=self._follow_pointer, name="version-check", daemon=True)
+            self._pointer_watch.start()
+
+    def _follow_pointer(self) -> None:
+        """Reload when ACTIVE.json names another version (workers behind one port: a reload
+        request reaches only one of them). One small file read per interval."""
+        refused = None  # a version that failed to open is not tried again every interval
+        while not self._stop.wait(self.config.version_check_s):
+            try:
+                version, _ = Snapshot.active_version(self.config.settings.serving_dir)
+                if version != refused and (self.snapshot is None or self.snapshot.version != version):
+                    refused = version
+                    self.reload()
+                    refused = None
+            except Exception as exc:  # noqa: BLE001 - a broken version: keep serving the old one
+                log.warning("version check: %s", exc)
 
     def current(self) -> Snapshot:
         snap = self.snapshot  # one attribute read: the whole request uses this version
@@ -186,6 +208,9 @@ class ServingState:
         return (old.version if old else None), new.version
 
     def close(self) -> None:
+        self._stop.set()
+        if self._pointer_watch is not None:
+            self._pointer_watch.join(timeout=5)
         if self.snapshot is not None:
             self.snapshot.close()
         self.feedback.close()

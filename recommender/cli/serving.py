@@ -96,6 +96,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     # worker processes build their app from the environment: hand them these settings there,
     # and a folder of their own where prometheus_client's multiprocess mode adds up /metrics
     os.environ.update(settings.as_environ())
+    os.environ.setdefault("RECSYS_VERSION_CHECK_S", "2")  # every worker follows ACTIVE.json
     if config.app_dir is not None:
         os.environ["RECSYS_APP_DIR"] = str(config.app_dir)
     given = os.environ.get(MULTIPROCESS_ENV)

@@ -88,6 +88,12 @@ class ALS(Recommender):
             raise ModelError(f"als: user index {users.max()} was not in the training matrix; use fold_in()")
         return implicit_candidates(self.model_, users, history, n, exclude)
 
+    scores_every_item = True
+
+    def score_rows(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """The users' factors times every item factor (the same float32 product implicit's top-k makes)."""
+        return self.model_.user_factors[np.asarray(users)] @ self.item_factors.T
+
     @property
     def item_factors(self) -> np.ndarray:
         """(n_items, factors) float32."""

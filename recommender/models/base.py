@@ -103,6 +103,17 @@ class Recommender(ABC):
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Inverse of ``_arrays``."""
 
+    @property
+    def scores_every_item(self) -> bool:
+        """Whether ``score_rows`` gives a score for every item (the re-rankers only re-order
+        candidates). Filtered lists at request time rank those scores directly."""
+        return False
+
+    def score_rows(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """(len(users), n_items) float32: every item's score for each row (``history`` holds the
+        users' rows), -inf where the model gives none."""
+        raise ModelError(f"{self.name} ranks candidates; it has no score for every item")
+
     # -- shared behaviour --------------------------------------------------------------
     def recommend(
         self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None

@@ -50,39 +50,65 @@ class EASE(Recommender):
 
     def fit_gram(self, items: np.ndarray, gram: np.ndarray, n_items: int) -> EASE:
         """Fit from ``item_gram``'s output (overwritten: pass a copy to fit several lambdas)."""
-        self.items_ = np.asarray(items, dtype=np.int32)
         self.weights_ = _ease_weights(gram, self.params.lam)
-        self.n_items = n_items
+        self._set_items(items, n_items)
         return self
+
+    def _set_items(self, items: np.ndarray, n_items: int) -> None:
+        self.items_ = np.asarray(items, dtype=np.int32)
+        self.n_items = n_items
+        #: (n_items,) each item's column among the modelled ones, -1 for the others.
+        self.position_ = np.full(n_items, -1, dtype=np.int64)
+        self.position_[self.items_] = np.arange(len(self.items_))
 
     @property
     def n_modelled(self) -> int:
         return len(self.items_)
 
+    def modelled(self, history: sp.csr_matrix) -> sp.csr_matrix:
+        """The history rows over the modelled items only (rows x n_modelled, binary): columns
+        renumbered through ``position_``, cheaper than scipy's column indexing."""
+        history = sp.csr_matrix(history)
+        position = self.position_[history.indices]
+        kept = position >= 0
+        rows = np.repeat(np.arange(history.shape[0]), np.diff(history.indptr))
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[kept], minlength=history.shape[0]))))
+        return sp.csr_matrix(
+            (np.ones(int(kept.sum()), np.float32), position[kept], indptr), shape=(history.shape[0], self.n_modelled)
+        )
+
     def scores(self, history: sp.csr_matrix) -> np.ndarray:
         """(rows, n_modelled) float32 scores of the modelled items (``items_``) from history rows."""
-        x = sp.csr_matrix(history, dtype=np.float32)[:, self.items_]
-        x.data[:] = 1.0
-        return np.asarray(x @ self.weights_, dtype=np.float32)  # scipy's sparse x dense loop, not BLAS
+        return np.asarray(self.modelled(history) @ self.weights_, dtype=np.float32)  # scipy's loop, not BLAS
+
+    scores_every_item = True
+
+    def score_rows(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """``scores`` in the full item space: -inf for unmodelled items, and for every item of a
+        row whose history holds no modelled item (all its scores are 0: nothing to rank by)."""
+        x = self.modelled(history)
+        out = np.full((history.shape[0], self.n_items), -np.inf, dtype=np.float32)
+        out[:, self.items_] = np.asarray(x @ self.weights_, dtype=np.float32)
+        out[np.diff(x.indptr) == 0] = -np.inf
+        return out
 
     def _candidates(self, users, history, n, exclude):
-        position = np.full(self.n_items, -1, dtype=np.int64)
-        position[self.items_] = np.arange(self.n_modelled)
         n = min(n, self.n_modelled)
         items = np.full((len(users), n), -1, dtype=np.int32)
         scores = np.full((len(users), n), -np.inf, dtype=np.float32)
         for start in range(0, len(users), _SCORE_ROWS):
             rows = slice(start, start + _SCORE_ROWS)
-            items[rows], scores[rows] = self._top_rows(history[rows], exclude[rows], position, n)
+            items[rows], scores[rows] = self._top_rows(history[rows], exclude[rows], n)
         return items, scores
 
-    def _top_rows(self, history, exclude, position, n):
-        scores = self.scores(history)
+    def _top_rows(self, history, exclude, n):
+        x = self.modelled(history)
+        scores = np.asarray(x @ self.weights_, dtype=np.float32)
         # no modelled item in the history: every score is 0, which ranks nothing
-        scores[np.asarray((history[:, self.items_] != 0).sum(axis=1)).ravel() == 0] = -np.inf
+        scores[np.diff(x.indptr) == 0] = -np.inf
         # excluded items never compete (row r of ``exclude`` is row r of ``history``)
         rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
-        cols = position[exclude.indices]
+        cols = self.position_[exclude.indices]
         scores[rows[cols >= 0], cols[cols >= 0]] = -np.inf
         if n < self.n_modelled:
             top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
@@ -97,8 +123,7 @@ class EASE(Recommender):
         """(…, h, k) weight B[j, i] of history item j (``history_items``: (…, h), -1 padded)
         towards recommended item i (``items``: (…, k)), in full item index space: an
         unmodelled item contributes nothing (-inf)."""
-        position = np.full(self.n_items + 1, -1, dtype=np.int64)  # index -1 -> the last, unmodelled
-        position[self.items_] = np.arange(self.n_modelled)
+        position = np.append(self.position_, -1)  # index -1 -> the last, unmodelled
         h, i = position[history_items], position[items]
         weights = self.weights_[np.maximum(h, 0)[..., :, None], np.maximum(i, 0)[..., None, :]]
         return np.where((h >= 0)[..., :, None] & (i >= 0)[..., None, :], weights, -np.inf)
@@ -107,9 +132,8 @@ class EASE(Recommender):
         return {"items": self.items_, "weights": self.weights_, "n_items": np.array(self.n_items)}
 
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
-        self.items_ = np.asarray(arrays["items"], dtype=np.int32)
         self.weights_ = np.asarray(arrays["weights"], dtype=np.float32)
-        self.n_items = int(arrays["n_items"])
+        self._set_items(arrays["items"], int(arrays["n_items"]))
 
 
 def item_gram(user_items: sp.csr_matrix, max_items: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -126,14 +126,29 @@ class ItemKNN(Recommender):
         # an item with no vote from the history scores 0 (implicit pads with item 0, score 0)
         return np.where(scores > 0, ids, -1), scores
 
+    @property
+    def scores_every_item(self) -> bool:  # type: ignore[override]
+        return self.params.scoring_neighbours is None  # the scoring-time rule has no dense form here
+
+    def score_rows(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """Every item's neighbour sum over each row's history, -inf where no neighbour votes
+        (the default rule)."""
+        if not self.scores_every_item:
+            return super().score_rows(users, history)
+        sim = self.model_.similarity
+        scores = np.empty(history.shape, dtype=np.float32)
+        for r in range(history.shape[0]):  # a few rows (requests): one bincount over their neighbours
+            items = history.indices[history.indptr[r] : history.indptr[r + 1]]
+            starts, lengths = sim.indptr[items], np.diff(sim.indptr)[items]
+            at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
+            scores[r] = np.bincount(sim.indices[at], weights=sim.data[at], minlength=history.shape[1])
+        scores[scores <= 0] = -np.inf  # never a neighbour's vote
+        return scores
+
     def _dense_candidates(self, history, n, exclude):
         """The same rule for a few rows whose exclusions cover much of the catalogue (a filter at
         request time): every item's neighbour sum at once, excluded and vote-less items dropped."""
-        weights = sp.csr_matrix(
-            (np.ones(history.nnz, np.float32), history.indices, history.indptr), shape=history.shape
-        )
-        scores = np.asarray((weights @ self.model_.similarity).todense(), dtype=np.float32)
-        scores[scores <= 0] = -np.inf  # never a neighbour's vote
+        scores = self.score_rows(np.arange(history.shape[0]), history)
         rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
         scores[rows, exclude.indices] = -np.inf
         n = min(n, scores.shape[1])

@@ -65,6 +65,12 @@ class Popular(Recommender):
         top = self.ranking_[:n]
         return np.broadcast_to(top, (len(users), len(top))), np.broadcast_to(self.scores_[top], (len(users), len(top)))
 
+    scores_every_item = True
+
+    def score_rows(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """The popularity of every item, the same for every row (items no one liked score 0)."""
+        return np.broadcast_to(self.scores_, (len(users), len(self.scores_)))
+
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"scores": self.scores_}
 

@@ -205,6 +205,12 @@ class LiveModels:
         return keep
 
     # -- lists -------------------------------------------------------------------------
+    def scores_every_item(self, name: str) -> bool:
+        """Whether a filtered list of ``name`` is ranked from the model's score for every item
+        (score, then movie: a strict order, so a shorter list is a prefix of a longer one)."""
+        model = self.models.get(name)
+        return name != RANKER and model is not None and model.scores_every_item
+
     def ranked(
         self,
         name: str,
@@ -224,10 +230,11 @@ class LiveModels:
         picked = list(dict.fromkeys(self.column[m] for m in liked if m in self.column))  # in the picks' order
         liked_cols = np.array(sorted(picked), dtype=np.int32)
         excluded = np.zeros(self.history.shape[1], dtype=bool)  # a mask: a filter may exclude most items
-        if row >= 0:
-            history = self.history[row]
-            recent = self._recent(self.times[row])
-            excluded[self.rated[row].indices] = True
+        if row >= 0:  # rows by slicing the arrays: scipy's indexing costs ~70 µs a row
+            history = _csr_row(self.history, row)
+            start, stop = self.times.indptr[row], self.times.indptr[row + 1]
+            recent = _newest(self.times.indices[start:stop], self.times.data[start:stop])
+            excluded[self.rated.indices[self.rated.indptr[row] : self.rated.indptr[row + 1]]] = True
         else:
             history = _row(liked_cols, self.history.shape[1])
             recent = np.full((1, REASON_WINDOW), -1, dtype=np.int64)  # the picks, last first
@@ -239,12 +246,16 @@ class LiveModels:
         allowed = self.allowed(query)
         if allowed is not None:
             excluded |= ~allowed
-        exclude = _row(np.flatnonzero(excluded), self.history.shape[1])
         n = min(n, self.history.shape[1])
-        if name == RANKER:
-            return self._ranked_by_ranker(user_id if row >= 0 else 0, row, history, recent, exclude, n)
-        model = self._for_user(self.models[name], row, history)
-        lists = self._lists(model, history, n, exclude)
+        model = None if name == RANKER else self._for_user(self.models[name], row, history)
+        # a filter: the model's scores for every item, ranked among the matching ones (the
+        # unfiltered lists keep the precomputed path, whose head a deep list must repeat exactly)
+        lists = self._from_scores(model, history, excluded, n) if query.active and model is not None else None
+        if lists is None:
+            exclude = _row(np.flatnonzero(excluded), self.history.shape[1])
+            if name == RANKER:
+                return self._ranked_by_ranker(user_id if row >= 0 else 0, row, history, recent, exclude, n)
+            lists = self._lists(model, history, n, exclude)
         reasons = reason_items(
             model,
             np.zeros(1, dtype=np.int64),
@@ -316,6 +327,36 @@ class LiveModels:
             np.pad(filled, (0, pad), constant_values=False)[None, :],
         )
 
+    def _from_scores(
+        self, model: Recommender, history: sp.csr_matrix, excluded: np.ndarray, n: int
+    ) -> ServedLists | None:
+        """The top ``n`` of the model's scores over the items not ``excluded`` (score
+        descending, then item index), topped up with the most popular items left, as
+        ``served_lists`` builds every list; None for a model without scores for every item."""
+        if not model.scores_every_item:
+            return None
+        score = model.score_rows(np.zeros(1, dtype=np.int64), history)[0]
+        ranked = np.flatnonzero(~excluded) if history.nnz else np.zeros(0, dtype=np.int64)
+        ranked = ranked[np.isfinite(score[ranked])]
+        if len(ranked) > n:  # the n best by (score, then lower movie index): ties at the cut too
+            values = score[ranked]
+            cut = np.partition(values, len(values) - n)[len(values) - n]
+            above, tied = ranked[values > cut], ranked[values == cut]  # ranked is in index order
+            ranked = np.concatenate([above, tied[: n - len(above)]])
+        ranked = ranked[np.lexsort((ranked, -score[ranked]))]
+        items = np.full(n, -1, dtype=np.int64)
+        values = np.full(n, np.nan, dtype=np.float32)
+        filled = np.zeros(n, dtype=bool)
+        items[: len(ranked)], values[: len(ranked)] = ranked, score[ranked]
+        if len(ranked) < n:  # the top-up: the most popular items the list may still hold
+            unused = ~excluded
+            unused[ranked] = False
+            order = self.fallback.ranking_
+            extra = order[unused[order]][: n - len(ranked)]
+            items[len(ranked) : len(ranked) + len(extra)] = extra
+            filled[len(ranked) : len(ranked) + len(extra)] = True
+        return ServedLists(items[None, :].astype(np.int32), values[None, :], filled[None, :])
+
     def _unit_factors_of(self, model: Recommender) -> np.ndarray | None:
         """The kept unit item factors when ``model`` scores with the production ALS itself (a
         re-ranker tuned with other ALS parameters has its own ALS: computed for it then)."""
@@ -331,12 +372,6 @@ class LiveModels:
             return model.for_user(factor)
         return model
 
-    def _recent(self, times_row: sp.csr_matrix) -> np.ndarray:
-        order = np.argsort(-times_row.data, kind="stable")[:REASON_WINDOW]
-        out = np.full((1, REASON_WINDOW), -1, dtype=np.int64)
-        out[0, : len(order)] = times_row.indices[order]
-        return out
-
     def _as_ids(self, lists: ServedLists, reasons: np.ndarray) -> Ranked:
         items, keep = lists.items[0], lists.items[0] >= 0
         reason = reasons[0]
@@ -351,6 +386,22 @@ class LiveModels:
 def _same_factors(a: ALS, b: ALS) -> bool:
     return np.array_equal(a.item_factors, b.item_factors) and np.array_equal(
         a.model_.user_factors, b.model_.user_factors
+    )
+
+
+def _newest(items: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """(1, REASON_WINDOW) of ``items``, newest first by ``times``, -1 padded."""
+    order = np.argsort(-times, kind="stable")[:REASON_WINDOW]
+    out = np.full((1, REASON_WINDOW), -1, dtype=np.int64)
+    out[0, : len(order)] = items[order]
+    return out
+
+
+def _csr_row(matrix: sp.csr_matrix, row: int) -> sp.csr_matrix:
+    """Row ``row`` of a CSR matrix as a 1 x n CSR matrix (views of its arrays)."""
+    start, stop = matrix.indptr[row], matrix.indptr[row + 1]
+    return sp.csr_matrix(
+        (matrix.data[start:stop], matrix.indices[start:stop], np.array([0, stop - start])), shape=(1, matrix.shape[1])
     )
 
 

@@ -200,6 +200,16 @@ def test_a_rating_posted_to_one_replica_changes_every_replicas_next_answer(serve
             answers = [_items(read_from, user) for _ in range(30)]
             assert all(movie not in a for a in answers), (user, answers)
         assert _worker_pids(two_base, 2) == pids  # both workers answered throughout
+        # a new version: every worker follows ACTIVE.json (a reload request would reach one)
+        version = httpx.get(f"{two_base}/health").json()["model_version"]
+        done = recsys(served_pg, "precompute")
+        assert done.returncode == 0, done.stderr
+        deadline, moved = time.monotonic() + 20, {}
+        while len(moved) < 2 and time.monotonic() < deadline:
+            health = httpx.get(f"{two_base}/health").json()
+            if health["model_version"] == version + 1:
+                moved[health["pid"]] = True
+        assert set(moved) == pids
         # /metrics adds up every worker's numbers, whichever worker answers the scrape
         time.sleep(1.0)  # requests are counted by each worker's request-log thread
         for _ in range(6):
