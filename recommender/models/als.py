@@ -56,6 +56,7 @@ class ALS(Recommender):
             self.model_ = self._new_model()
             self.model_.fit(as_user_items(user_items), show_progress=False)
         self.n_items = user_items.shape[1]
+        self._by_factor = None
         return self
 
     def fit_more(self, user_items: sp.csr_matrix, iterations: int) -> ALS:
@@ -67,6 +68,7 @@ class ALS(Recommender):
             self.model_.iterations = iterations
             self.model_.fit(as_user_items(user_items), show_progress=False)
         self.params = dataclasses.replace(self.params, iterations=self.params.iterations + iterations)
+        self._by_factor = None
         return self
 
     def _new_model(self) -> AlternatingLeastSquares:
@@ -91,8 +93,15 @@ class ALS(Recommender):
     scores_every_item = True
 
     def score_rows(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
-        """The users' factors times every item factor (the same float32 product implicit's top-k makes)."""
-        return self.model_.user_factors[np.asarray(users)] @ self.item_factors.T
+        """The users' factors times every item factor."""
+        return self.model_.user_factors[np.asarray(users)] @ self._factors_by_item()
+
+    def _factors_by_item(self) -> np.ndarray:
+        """(factors, n_items) contiguous copy of the item factors, made once per fit: a row
+        times it is BLAS's fast case, half the time of item_factors @ factor for one user."""
+        if self.__dict__.get("_by_factor") is None:
+            self._by_factor = np.ascontiguousarray(self.item_factors.T)
+        return self._by_factor
 
     @property
     def item_factors(self) -> np.ndarray:
@@ -117,6 +126,7 @@ class ALS(Recommender):
         """A view of this model whose only user (index 0) has ``factor``: the item factors are
         shared, nothing is copied, and the model itself is left as it is (safe across threads)."""
         self._require_fitted()
+        self._factors_by_item()  # made here, on the model, so that every view shares it
         view = copy.copy(self)
         view.__dict__.pop("_last_pool", None)
         view.model_ = copy.copy(self.model_)
@@ -132,3 +142,4 @@ class ALS(Recommender):
         self.model_.user_factors = arrays["user_factors"]
         self.model_.item_factors = arrays["item_factors"]
         self.n_items = arrays["item_factors"].shape[0]
+        self._by_factor = None
