@@ -264,7 +264,7 @@ def scale_out_test(phase: dict, seconds: int, connections: int, rounds: int) -> 
     }
     warm_paths = [f"/recommend/{u}?k=10&model=als" for u in range(1, 201)]
     servers, ports = [], {}
-    with throwaway_cluster() as cluster:
+    with throwaway_cluster(durable=True) as cluster:  # commits reach the disk, as in production
         url = fresh_database(cluster, "bench")
         scratch = Path(tempfile.mkdtemp(prefix="bench-scale-out-"))
         try:

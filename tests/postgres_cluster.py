@@ -48,9 +48,10 @@ def require_postgres() -> Path:
 
 
 @contextlib.contextmanager
-def throwaway_cluster() -> Iterator[str]:
+def throwaway_cluster(durable: bool = False) -> Iterator[str]:
     """Start a cluster on a free loopback port (trust authentication); yields the URL of its
-    ``postgres`` database. Stopped and deleted on exit."""
+    ``postgres`` database. Stopped and deleted on exit. ``durable``: fsync on, as in
+    production (benchmarks); the tests run without it (a killed worker, not a lost disk)."""
     binaries = require_postgres()
     root = Path(tempfile.mkdtemp(prefix="recsys-pg-"))
     data, port = root / "data", free_port()
@@ -64,7 +65,7 @@ def throwaway_cluster() -> Iterator[str]:
 
     try:
         run(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1" + ("" if durable else " -c fsync=off")
         run(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(root, ignore_errors=True)
