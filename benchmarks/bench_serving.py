@@ -136,6 +136,18 @@ def _python_load(port: int, paths: list[str], seconds: int, connections: int) ->
     return {"rps": len(latencies) / seconds, "p50_ms": q[49], "p99_ms": q[98], "errors": errors[0]}
 
 
+def _medians(measured: list[dict]) -> dict:
+    """One scenario's rounds: medians, errors summed, and every round's rate and p99."""
+    return {
+        "rps": round(statistics.median(r["rps"] for r in measured), 1),
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in measured), 3),
+        "p99_ms": round(statistics.median(r["p99_ms"] for r in measured), 3),
+        "errors": sum(r["errors"] for r in measured),
+        "rps_per_round": [round(r["rps"]) for r in measured],
+        "p99_ms_per_round": [round(r["p99_ms"], 2) for r in measured],
+    }
+
+
 def load_test(phase: dict, seconds: int, connections: int, rounds: int) -> dict:
     """All servers run side by side (an idle one costs nothing); each round measures every
     scenario once, back to back, so the warm/bare ratio compares runs seconds apart. This
@@ -234,15 +246,7 @@ def load_test(phase: dict, seconds: int, connections: int, rounds: int) -> dict:
         "connections": connections,
         "rounds": rounds,
     }
-    for name, measured in runs.items():
-        results[name] = {
-            "rps": round(statistics.median(r["rps"] for r in measured), 1),
-            "p50_ms": round(statistics.median(r["p50_ms"] for r in measured), 3),
-            "p99_ms": round(statistics.median(r["p99_ms"] for r in measured), 3),
-            "errors": sum(r["errors"] for r in measured),
-            "rps_per_round": [round(r["rps"]) for r in measured],
-            "p99_ms_per_round": [round(r["p99_ms"], 2) for r in measured],
-        }
+    results.update({name: _medians(measured) for name, measured in runs.items()})
     shares = [w["rps"] / b["rps"] for w, b in zip(runs["recommend_warm_cache"], runs["bare_constant_list"])]
     results["warm_recommend_share_of_bare"] = round(statistics.median(shares), 3)
     results["warm_recommend_share_per_round"] = [round(x, 3) for x in shares]
@@ -305,14 +309,7 @@ def scale_out_test(phase: dict, seconds: int, connections: int, rounds: int) -> 
                 proc.wait()
             shutil.rmtree(scratch, ignore_errors=True)
     results: dict = {"connections": connections, "seconds": seconds, "rounds": rounds, "cores": os.cpu_count()}
-    for name, measured in runs.items():
-        results[name] = {
-            "rps": round(statistics.median(r["rps"] for r in measured), 1),
-            "p50_ms": round(statistics.median(r["p50_ms"] for r in measured), 3),
-            "p99_ms": round(statistics.median(r["p99_ms"] for r in measured), 3),
-            "errors": sum(r["errors"] for r in measured),
-            "rps_per_round": [round(r["rps"]) for r in measured],
-        }
+    results.update({name: _medians(measured) for name, measured in runs.items()})
     pairs = zip(runs["recommend_warm_postgres_2_workers"], runs["recommend_warm_duckdb_1_worker"])
     results["warm_2_workers_over_1"] = round(statistics.median(a["rps"] / b["rps"] for a, b in pairs), 3)
     return results

@@ -108,12 +108,7 @@ class Settings:
             raise ConfigError(f"holdout_unit must be one of {HOLDOUT_UNITS}, got {self.holdout_unit!r}")
         if self.eval_exclude not in EVAL_EXCLUDES:
             raise ConfigError(f"eval_exclude must be one of {EVAL_EXCLUDES}, got {self.eval_exclude!r}")
-        if self.als_engine not in ALS_ENGINES:
-            raise ConfigError(f"als_engine must be one of {ALS_ENGINES}, got {self.als_engine!r}")
-        if self.als_device not in ALS_DEVICES:
-            raise ConfigError(f"als_device must be one of {ALS_DEVICES}, got {self.als_device!r}")
-        if self.als_device == "gpu" and self.als_engine != "implicit":
-            raise ConfigError("the GPU runs implicit's CUDA ALS: --device gpu does not combine with --engine spark")
+        check_als_engine(self.als_engine, self.als_device)
         if self.serving_keep < 1:
             raise ConfigError(f"serving_keep must be at least 1 (the active version), got {self.serving_keep}")
         if not 0.5 <= self.rating_threshold <= 5.0:
@@ -200,6 +195,16 @@ class Settings:
 
     def as_json(self) -> str:
         return json.dumps(self.as_record(), sort_keys=True)
+
+
+def check_als_engine(engine: str, device: str) -> None:
+    """Where ALS may be fitted: ``implicit`` on the CPU or the GPU, or ``spark``."""
+    if engine not in ALS_ENGINES:
+        raise ConfigError(f"als_engine must be one of {ALS_ENGINES}, got {engine!r}")
+    if device not in ALS_DEVICES:
+        raise ConfigError(f"als_device must be one of {ALS_DEVICES}, got {device!r}")
+    if device == "gpu" and engine != "implicit":
+        raise ConfigError("the GPU runs implicit's CUDA ALS: --device gpu does not combine with --engine spark")
 
 
 def _coerce(name: str, type_name: Any, raw: Any) -> Any:

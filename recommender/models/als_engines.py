@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.config import ALS_DEVICES as DEVICES
-from recommender.config import ALS_ENGINES as ENGINES
+from recommender.config import check_als_engine
 from recommender.errors import UserFacingError
 
 if TYPE_CHECKING:
@@ -49,12 +48,7 @@ class ALSEngine:
     spark_driver_memory: str = "4g"
 
     def __post_init__(self) -> None:
-        if self.name not in ENGINES:
-            raise EngineError(f"ALS engine must be one of {ENGINES}, got {self.name!r}")
-        if self.device not in DEVICES:
-            raise EngineError(f"device must be one of {DEVICES}, got {self.device!r}")
-        if self.device == "gpu" and self.name != "implicit":
-            raise EngineError("--device gpu runs implicit's CUDA ALS: it does not apply to --engine spark")
+        check_als_engine(self.name, self.device)
 
     @property
     def default(self) -> bool:

@@ -37,7 +37,7 @@ def test_recsys_train_on_the_gpu_fails_in_one_line_before_any_work(no_cuda, tmp_
 def test_the_gpu_is_implicits_and_does_not_combine_with_spark():
     with pytest.raises(ConfigError, match="gpu"):
         Settings(als_engine="spark", als_device="gpu")
-    with pytest.raises(EngineError):
+    with pytest.raises(ConfigError, match="gpu"):
         ALSEngine(name="spark", device="gpu")
 
 

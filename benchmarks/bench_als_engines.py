@@ -1,12 +1,15 @@
-"""Spark MLlib's ALS (local mode) against `implicit`'s on the same matrix and configuration.
+"""ALS engines on the same matrix and configuration: `implicit` on the CPU against Spark
+MLlib (local mode) or `implicit`'s CUDA ALS.
 
-    python benchmarks/bench_spark.py --warehouse warehouse/movielens.duckdb             # ml-latest-small
-    python benchmarks/bench_spark.py --warehouse benchmarks/out/main_job/movielens.duckdb  # 25M-shaped
+    python benchmarks/bench_als_engines.py --warehouse warehouse/movielens.duckdb   # Spark, ml-latest-small
+    python benchmarks/bench_als_engines.py --warehouse benchmarks/out/main_job/movielens.duckdb   # 25M-shaped
+    python benchmarks/bench_als_engines.py --engine gpu --warehouse benchmarks/out/main_job/movielens.duckdb
 
-Both fit every positive of the warehouse (the production matrix) with 64 factors and 15
-iterations, `implicit` in this process (BLAS pinned to one thread, as everywhere), Spark in
-local mode on every core (its JVM started inside the timing, as a `recsys` command starts it).
-Results: printed and written to benchmarks/out/spark.json (keyed by the warehouse's name).
+Each fits every positive of the warehouse (the production matrix) with 64 factors and 15
+iterations: `implicit` in this process (BLAS pinned to one thread, as everywhere), then the
+other engine: Spark in local mode on every core (its JVM started inside the timing, as a
+`recsys` command starts it), or the GPU (the factors copied back to the CPU inside the timing).
+Results: printed and written to benchmarks/out/als_engines.json (keyed by engine and warehouse).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ CONFIG = {"factors": 64, "regularization": 0.05, "alpha": 10.0, "iterations": 15
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warehouse", type=Path, required=True)
+    parser.add_argument("--engine", choices=["spark", "gpu"], default="spark")
     parser.add_argument("--spark-master", default="local[*]")
     parser.add_argument("--driver-memory", default="8g")
     args = parser.parse_args()
@@ -50,14 +54,18 @@ def main() -> None:
     started = time.perf_counter()
     create("als", CONFIG, seed=42).fit(matrix)
     result["implicit_fit_s"] = round(time.perf_counter() - started, 1)
-    engine = ALSEngine("spark", spark_master=args.spark_master, spark_driver_memory=args.driver_memory)
+    if args.engine == "gpu":
+        engine = ALSEngine(device="gpu")
+    else:
+        engine = ALSEngine("spark", spark_master=args.spark_master, spark_driver_memory=args.driver_memory)
+        result["spark_master"] = args.spark_master
+    engine.check()
     started = time.perf_counter()
     create("als", CONFIG, seed=42, engine=engine).fit(matrix)
-    result["spark_fit_s"] = round(time.perf_counter() - started, 1)
-    result["spark_master"] = args.spark_master
-    out = Path("benchmarks/out/spark.json")
+    result[f"{args.engine}_fit_s"] = round(time.perf_counter() - started, 1)
+    out = Path("benchmarks/out/als_engines.json")
     report = json.loads(out.read_text()) if out.exists() else {}
-    report[args.warehouse.parent.name] = result
+    report[f"{args.engine}:{args.warehouse.parent.name}"] = result
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps(result, indent=2))
