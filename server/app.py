@@ -127,9 +127,10 @@ async def _answer(
     answered on the event loop: a worker-thread hop costs more than it saves under load (README,
     serving benchmark). A user with posted feedback (read from feedback.duckdb) and the ranker
     (``slow``: candidates from four models and a feature-store query, ~20 ms) go to a worker thread."""
-    if slow or service.reads_feedback(serving, user_id):
-        return await sync_to_thread(compute, *args)
-    return compute(*args)
+    generation = serving.feedback.generation(user_id)  # read once: another process may move it
+    if slow or service.reads_feedback(generation):
+        return await sync_to_thread(compute, *args, generation=generation)
+    return compute(*args, generation=generation)
 
 
 def recommendation_routes(services: Services) -> Router:

@@ -82,7 +82,7 @@ class ServerConfig:
             raise ConfigError(f"server setting: {exc}") from exc
         url = values.get("feedback_url")
         if url and not is_postgres_url(url):
-            raise ConfigError(f"RECSYS_FEEDBACK_URL must be a postgresql:// URL, got {url.split(':', 1)[0]}://...")
+            raise ConfigError("RECSYS_FEEDBACK_URL must be a postgresql://... URL")  # never echoed: a password
         if "*" in values.get("cors_origins", ()):
             raise ConfigError("RECSYS_CORS_ORIGINS must list origins explicitly, not '*'")
         values.update({k: v for k, v in overrides.items() if v is not None})

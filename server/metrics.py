@@ -18,6 +18,7 @@ which shows a reload that has not reached every worker yet.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -123,8 +124,13 @@ class _SharedState:
             multiprocess_mode="liveall",
         )
         self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()  # the request log's thread and a scrape may sync at once
 
     def sync(self) -> None:
+        with self._lock:
+            self._sync()
+
+    def _sync(self) -> None:
         state = self.state()
         cache = state.get("cache") or {}
         for result, key in (("hit", "hits"), ("miss", "misses")):

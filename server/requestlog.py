@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import logging
 import sys
 import threading
 import time
@@ -110,7 +111,10 @@ class RequestLog:
             while self.drain(limit=DRAIN_BATCH) == DRAIN_BATCH:
                 time.sleep(0)
             if self._after_drain is not None:
-                self._after_drain()
+                try:
+                    self._after_drain()
+                except Exception:  # noqa: BLE001 - never stop the access log for a metrics problem
+                    logging.getLogger("recsys.server").exception("after the request log's drain")
 
     # -- aggregation -------------------------------------------------------------------------
     def drain(self, limit: int | None = None) -> int:

@@ -41,23 +41,23 @@ def check_page(snap: Snapshot, k: int, offset: int = 0, computed: bool = False) 
         )
 
 
-def reads_feedback(state: ServingState, user_id: int) -> bool:
-    """Whether answering this user reads feedback.duckdb (and may fold in with ALS): such
-    requests go to a worker thread. Every other answer comes from memory (cache, lists)."""
-    return state.feedback.generation(user_id) > 0
+def reads_feedback(generation: int) -> bool:
+    """Whether answering a user with this feedback generation reads the feedback store (and
+    may fold in with ALS): such requests go to a worker thread. Every other answer comes from
+    memory (cache, lists). A request reads the generation once and passes it on: another
+    process's rating may move it meanwhile (the next request sees that)."""
+    return generation > 0
 
 
 def recommend_key(
-    state: ServingState, snap: Snapshot, user_id: int, model: str, k: int, offset: int = 0, query: Filter = NO_FILTER
+    snap: Snapshot, user_id: int, model: str, k: int, offset: int, query: Filter, generation: int
 ) -> tuple:
     """Cache key: the version and the user's feedback generation make stale entries unreachable."""
-    return ("recommend", snap.version, user_id, model, k, offset, query, state.feedback.generation(user_id))
+    return ("recommend", snap.version, user_id, model, k, offset, query, generation)
 
 
-def compare_key(
-    state: ServingState, snap: Snapshot, user_id: int, k: int, offset: int = 0, query: Filter = NO_FILTER
-) -> tuple:
-    return ("compare", snap.version, user_id, k, offset, query, state.feedback.generation(user_id))
+def compare_key(snap: Snapshot, user_id: int, k: int, offset: int, query: Filter, generation: int) -> tuple:
+    return ("compare", snap.version, user_id, k, offset, query, generation)
 
 
 class Answer(tuple):
@@ -78,22 +78,31 @@ class Answer(tuple):
 
 
 def recommend(
-    state: ServingState, snap: Snapshot, user_id: int, model: str, k: int, offset: int = 0, query: Filter = NO_FILTER
+    state: ServingState,
+    snap: Snapshot,
+    user_id: int,
+    model: str,
+    k: int,
+    offset: int = 0,
+    query: Filter = NO_FILTER,
+    generation: int | None = None,
 ) -> Answer:
-    """Cached. Reads DuckDB only when ``reads_feedback`` (then call it from a worker thread)."""
+    """Cached. Reads the feedback store only when ``reads_feedback(generation)`` (then call it
+    from a worker thread); ``generation``: the one the caller read (default: read now)."""
     check_page(snap, k, offset, query.active)
+    generation = state.feedback.generation(user_id) if generation is None else generation
     answer, _ = state.cache.get_or_compute(
-        recommend_key(state, snap, user_id, model, k, offset, query),
-        lambda: Answer.of(_compute(state, snap, user_id, model, k, offset, query)),
+        recommend_key(snap, user_id, model, k, offset, query, generation),
+        lambda: Answer.of(_compute(state, snap, user_id, model, k, offset, query, generation)),
     )
     state.requests.tier(answer.value.tier)
     return answer
 
 
 def _compute(
-    state: ServingState, snap: Snapshot, user_id: int, model: str, k: int, offset: int, query: Filter
+    state: ServingState, snap: Snapshot, user_id: int, model: str, k: int, offset: int, query: Filter, generation: int
 ) -> S.Recommendations:
-    feedback = state.feedback.of_user(user_id) if state.feedback.generation(user_id) else []
+    feedback = state.feedback.of_user(user_id) if reads_feedback(generation) else []
     rated = {movie_id for movie_id, _ in feedback}
     rows = snap.precomputed(model, user_id)
     depth = max(offset, min(offset + k, S.MAX_DEPTH))  # every list ends at MAX_DEPTH
@@ -112,7 +121,7 @@ def _compute(
     live = snap.live
     if live is not None and live.row_of(user_id) >= 0:
         # filtered, deeper than the precomputed list, or a model scored only now (the ranker)
-        ranked = _ranked_list(state, snap, model, query, user_id, depth, rated_since=tuple(sorted(rated)))
+        ranked = _ranked_list(state, snap, model, query, (user_id, generation), depth, rated_since=tuple(sorted(rated)))
         entries = _entries(ranked)
         if rows and not query.active:
             # the precomputed list stays the head: a page never repeats or skips a movie across it
@@ -126,7 +135,9 @@ def _compute(
     if live is not None and (positives or query.active or depth > len(snap.popular) or model not in snap.lists):
         # unknown to the version: scored from the ratings posted since (all pages alike)
         disliked = tuple(sorted(m for m in rated if m not in set(positives)))
-        ranked = _ranked_list(state, snap, model, query, user_id, depth, liked=tuple(positives), disliked=disliked)
+        ranked = _ranked_list(
+            state, snap, model, query, (user_id, generation), depth, liked=tuple(positives), disliked=disliked
+        )
         items = [_item(snap.catalog, *e) for e in _entries(ranked)[offset:depth] if e[0] in snap.catalog]
         tier = "fold-in" if ranked.from_model.any() else "popular"
         return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
@@ -160,23 +171,26 @@ def session(snap: Snapshot, body: S.SessionIn) -> S.SessionRecommendations:
     return S.SessionRecommendations(body.model, body.k, tier, snap.version, _ranked_items(snap, ranked))
 
 
-def _ranked_list(state: ServingState, snap: Snapshot, model: str, query: Filter, user_id: int, depth: int, **who):
+def _ranked_list(
+    state: ServingState, snap: Snapshot, model: str, query: Filter, user: tuple[int, int], depth: int, **who
+):
     """The user's list down to ``depth``. A filtered list of a model that scores every item is
     ranked by (score, movie) alone, a strict order: its top ``depth`` is a prefix of every
     deeper one, so it is computed only as deep as asked (with reasons for those entries only).
-    Every other list is a slice of one deep list (``_deep_list``)."""
+    Every other list is a slice of one deep list (``_deep_list``). ``user``: (id, generation)."""
     live = snap.live
     if query.active and live.scores_every_item(model):
-        who_id = {"user_id": user_id} if "liked" not in who else {}
+        who_id = {"user_id": user[0]} if "liked" not in who else {}
         return live.ranked(model, depth, query=query, **who_id, **who)
-    return _deep_list(state, snap, model, query, user_id, **who)
+    return _deep_list(state, snap, model, query, user, **who)
 
 
-def _deep_list(state: ServingState, snap: Snapshot, model: str, query: Filter, user_id: int, **who):
+def _deep_list(state: ServingState, snap: Snapshot, model: str, query: Filter, user: tuple[int, int], **who):
     """The user's whole list (MAX_DEPTH long) for a model and filter, scored once and cached by
     version and feedback generation: every page is a slice of the same list, so pages never
     repeat or skip a movie (a top-n's order among tied scores may depend on n)."""
-    key = ("deep", snap.version, model, query, user_id, state.feedback.generation(user_id), tuple(who.items()))
+    user_id, generation = user
+    key = ("deep", snap.version, model, query, user_id, generation, tuple(who.items()))
     ranked, _ = state.deep_lists.get_or_compute(
         key,
         lambda: snap.live.ranked(
@@ -200,19 +214,28 @@ def _ranked_items(snap: Snapshot, ranked) -> list[S.RecItem]:
 
 
 def compare(
-    state: ServingState, snap: Snapshot, user_id: int, k: int, offset: int = 0, query: Filter = NO_FILTER
+    state: ServingState,
+    snap: Snapshot,
+    user_id: int,
+    k: int,
+    offset: int = 0,
+    query: Filter = NO_FILTER,
+    generation: int | None = None,
 ) -> Answer:
     check_page(snap, k, offset, query.active)
+    generation = state.feedback.generation(user_id) if generation is None else generation
     answer, _ = state.cache.get_or_compute(
-        compare_key(state, snap, user_id, k, offset, query),
-        lambda: Answer.of(_compare(state, snap, user_id, k, offset, query)),
+        compare_key(snap, user_id, k, offset, query, generation),
+        lambda: Answer.of(_compare(state, snap, user_id, k, offset, query, generation)),
     )
     return answer
 
 
-def _compare(state: ServingState, snap: Snapshot, user_id: int, k: int, offset: int, query: Filter) -> S.Comparison:
-    accuracy = recommend(state, snap, user_id, "als", k, offset, query).value
-    discovery = recommend(state, snap, user_id, "diverse", k, offset, query).value
+def _compare(
+    state: ServingState, snap: Snapshot, user_id: int, k: int, offset: int, query: Filter, generation: int
+) -> S.Comparison:
+    accuracy = recommend(state, snap, user_id, "als", k, offset, query, generation).value
+    discovery = recommend(state, snap, user_id, "diverse", k, offset, query, generation).value
     a = [i.movie_id for i in accuracy.items]
     d = [i.movie_id for i in discovery.items]
     common = [m for m in a if m in set(d)]

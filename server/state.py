@@ -107,16 +107,15 @@ class ServedFeedback:
         """A rating of ``user_id`` was stored (here, or by another process sharing the store)."""
         with self._lock:
             self.generations[user_id] += 1
-            self._counts[user_id] = self._counts.get(user_id, 0) + 1
 
     def resync(self) -> None:
-        """Move the generation of every user whose stored count differs from what this
-        process knows (news a shared store's listener may have missed)."""
+        """Move the generation of every user whose stored count changed since the last resync
+        (news a shared store's listener may have missed while it was away). Counts from the
+        store alone are compared, so what this process learnt in between cannot cancel a change."""
         counts = self.store.counts()
         with self._lock:
             for user_id in set(counts) | set(self._counts):
-                # by the difference: a process that starts reading the store starts each
-                # user's generation at the user's count
+                # by the difference: at start, each user's generation starts at the user's count
                 self.generations[user_id] += abs(counts.get(user_id, 0) - self._counts.get(user_id, 0))
             self._counts = dict(counts)
 
@@ -173,16 +172,25 @@ class ServingState:
     def _follow_pointer(self) -> None:
         """Reload when ACTIVE.json names another version (workers behind one port: a reload
         request reaches only one of them). One small file read per interval."""
-        refused = None  # a version that failed to open is not tried again every interval
+        failed: dict[int, int] = {}  # version -> failed attempts: retried, less and less often
+        checks = 0
         while not self._stop.wait(self.config.version_check_s):
+            checks += 1
             try:
                 version, _ = Snapshot.active_version(self.config.settings.serving_dir)
-                if version != refused and (self.snapshot is None or self.snapshot.version != version):
-                    refused = version
-                    self.reload()
-                    refused = None
+            except NotReady:
+                continue  # nothing published yet: /health says so
+            if self.snapshot is not None and self.snapshot.version == version:
+                continue
+            tries = failed.get(version, 0)
+            if tries and checks % min(2**tries, 30):  # a folder still being copied: wait for it
+                continue
+            try:
+                self.reload()
+                failed.pop(version, None)
             except Exception as exc:  # noqa: BLE001 - a broken version: keep serving the old one
-                log.warning("version check: %s", exc)
+                failed[version] = tries + 1
+                log.warning("version check: cannot open version %s (attempt %d): %s", version, tries + 1, exc)
 
     def current(self) -> Snapshot:
         snap = self.snapshot  # one attribute read: the whole request uses this version

@@ -101,6 +101,9 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
         os.environ["RECSYS_APP_DIR"] = str(config.app_dir)
     given = os.environ.get(MULTIPROCESS_ENV)
     metrics_dir = Path(given) if given else Path(tempfile.mkdtemp(prefix="recsys-metrics-"))
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):  # an earlier run's values would be added in
+        stale.unlink()
     os.environ[MULTIPROCESS_ENV] = str(metrics_dir)
     try:
         uvicorn.run(

@@ -181,14 +181,15 @@ def feedback_source(args: argparse.Namespace, settings, sql, server_url: str | N
     from recommender.feedback import DuckDBFeedbackStore, HttpFeedbackSource
 
     config = server_config(settings)
-    database = getattr(args, "feedback_url", None) or (None if args.feedback_db else config.feedback_url)
+    server = checked_url(getattr(args, "server", None), "--server")  # a flag wins over the environment
+    database = getattr(args, "feedback_url", None) or (None if args.feedback_db or server else config.feedback_url)
     if database:
         from recommender.feedback.postgres import PostgresFeedbackStore, is_postgres_url
 
-        if not is_postgres_url(database):
-            raise UserFacingError(f"--feedback-url must be a postgresql:// URL, got {database.split(':', 1)[0]}://...")
+        if not is_postgres_url(database):  # never echoed: it may hold a password
+            raise UserFacingError("--feedback-url must be a postgresql://... URL")
         return PostgresFeedbackStore(database, sql, pool_size=1)
-    url = checked_url(getattr(args, "server", None), "--server") or (server_url if not args.feedback_db else None)
+    url = server or (server_url if not args.feedback_db else None)
     if url:
         return HttpFeedbackSource(url, config.admin_key)
     path = args.feedback_db or config.feedback_path

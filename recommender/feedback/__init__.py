@@ -15,6 +15,7 @@ from recommender.feedback.base import (
     FeedbackSource,
     FeedbackStore,
     FeedbackStoreBusy,
+    FeedbackUnavailable,
 )
 from recommender.feedback.embedded import DuckDBFeedbackStore
 from recommender.feedback.http import HttpFeedbackSource
@@ -27,5 +28,6 @@ __all__ = [
     "FeedbackSource",
     "FeedbackStore",
     "FeedbackStoreBusy",
+    "FeedbackUnavailable",
     "HttpFeedbackSource",
 ]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from recommender.errors import RecsysError
+from recommender.errors import RecsysError, Unavailable
 
 #: Ratings per page of a copy.
 PAGE = 50_000
@@ -23,6 +23,10 @@ class FeedbackError(RecsysError):
 
 class FeedbackStoreBusy(FeedbackError):
     """Another process holds the feedback file."""
+
+
+class FeedbackUnavailable(FeedbackError, Unavailable):
+    """The shared feedback database does not answer (the API says 503)."""
 
 
 @dataclass(frozen=True)

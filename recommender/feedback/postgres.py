@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from recommender.feedback.base import PAGE, FeedbackError, FeedbackRow
+from recommender.feedback.base import PAGE, FeedbackError, FeedbackRow, FeedbackUnavailable
 from recommender.warehouse.connection import SqlLibrary
 
 #: The channel every stored rating is announced on (payload: the user id).
@@ -28,6 +29,12 @@ CHANNEL = "recsys_feedback"
 #: Where the store's SQL lives, under the project's SQL folder.
 SQL_GROUP = "feedback_postgres"
 _MIGRATION = re.compile(r"^\d{3}_\w+\.sql$")
+#: Seconds a request waits for a pooled connection before the API answers 503.
+CONNECTION_WAIT_S = 2.0
+#: The listener's connection: TCP keepalives and a probe, so a silently dead link (a
+#: partition, a NAT timeout) is noticed, reconnected and resynced instead of listening forever.
+LISTENER_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+PROBE_EVERY_S = 30.0
 _log = logging.getLogger(__name__)
 
 
@@ -44,24 +51,34 @@ class PostgresFeedbackStore:
             from psycopg_pool import ConnectionPool, PoolTimeout
         except ImportError as exc:  # an optional extra
             raise FeedbackError('a PostgreSQL feedback store needs psycopg 3: pip install -e ".[postgres]"') from exc
-        self._psycopg = psycopg
-        self._url, self._sql = url, sql
+        self._psycopg, self._pool_timeout = psycopg, PoolTimeout
+        self._url, self._sql, self._connect_timeout = url, sql, max(1, int(connect_timeout_s))
+        #: Backend pids of this process's pool connections: their own notifications are skipped
+        #: (``add``'s caller already knows of the rating).
+        self._own_pids: set[int] = set()
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=pool_size, open=False, kwargs={"connect_timeout": int(connect_timeout_s)}
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            timeout=CONNECTION_WAIT_S,
+            check=ConnectionPool.check_connection,  # a connection the server dropped is replaced
+            configure=lambda con: self._own_pids.add(con.info.backend_pid),
+            kwargs={"connect_timeout": self._connect_timeout},
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout_s)
         except PoolTimeout as exc:
             self._pool.close()
-            raise FeedbackError(f"cannot connect to the feedback database {_safe(url)} ({exc})") from exc
+            raise FeedbackUnavailable(f"cannot connect to the feedback database {safe_url(url)}") from exc
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
         try:
             migrate(self._pool, sql)
             self._store_id = self._one("store_id.sql")[0][0]
-        except psycopg.Error as exc:
+        except (psycopg.Error, FeedbackError) as exc:
             self._pool.close()
-            raise FeedbackError(f"the feedback database {_safe(url)}: {exc}") from exc
+            raise FeedbackError(f"the feedback database {safe_url(url)}: {_first_line(exc)}") from exc
 
     @property
     def store_id(self) -> str:
@@ -100,40 +117,54 @@ class PostgresFeedbackStore:
 
     # -- internals ---------------------------------------------------------------------
     def _one(self, name: str, params: dict[str, Any] | None = None) -> list[tuple]:
-        """Run one statement in its own transaction (committed on success) and fetch its rows."""
-        with self._pool.connection() as con:
-            cur = con.execute(self._sql.text(f"{SQL_GROUP}/{name}"), params)
-            return cur.fetchall() if cur.description else []
+        """Run one statement in its own transaction (committed on success) and fetch its rows;
+        a database that does not answer is ``FeedbackUnavailable`` (a 503), never a hang."""
+        try:
+            with self._pool.connection() as con:
+                cur = con.execute(self._sql.text(f"{SQL_GROUP}/{name}"), params)
+                return cur.fetchall() if cur.description else []
+        except (self._psycopg.OperationalError, self._pool_timeout) as exc:
+            raise FeedbackUnavailable(f"the feedback database does not answer: {_first_line(exc)}") from exc
 
     def _listen(self, changed: Callable[[int], None], resync: Callable[[], None]) -> None:
         delay = 0.1
         while not self._stop.is_set():
             try:
-                with self._psycopg.connect(self._url, autocommit=True) as con:
+                with self._psycopg.connect(
+                    self._url, autocommit=True, connect_timeout=self._connect_timeout, **LISTENER_KEEPALIVE
+                ) as con:
                     con.execute(f"listen {CHANNEL}")
                     resync()
-                    delay = 0.1
+                    delay, probed = 0.1, time.monotonic()
                     while not self._stop.is_set():
                         # returns after a second without news, to see the stop flag
                         for note in con.notifies(timeout=1.0):
-                            changed(int(note.payload))
+                            if note.pid not in self._own_pids:
+                                changed(int(note.payload))
+                        if time.monotonic() - probed > PROBE_EVERY_S:  # a dead link raises here
+                            con.execute("select 1")
+                            probed = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - a lost connection: reconnect, resync
                 if self._stop.is_set():
                     return
-                _log.warning("feedback listener: %s; reconnecting in %.1fs", exc, delay)
+                _log.warning("feedback listener: %s; reconnecting in %.1fs", _first_line(exc), delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, 5.0)
 
 
 def migrate(pool, sql: SqlLibrary) -> list[str]:
     """Apply the store's migrations this database lacks, each in one transaction with its
-    record; returns the names applied."""
+    record; returns the names applied. Up to date, it only reads (a role without CREATE
+    rights can run servers once the schema is in place)."""
     folder = sql.root / SQL_GROUP / "migrations"
     names = sorted(p.name for p in folder.iterdir() if _MIGRATION.match(p.name))
+    with pool.connection() as con:
+        if set(names) <= _applied(con, sql):
+            return []
     applied = []
     with pool.connection() as con, con.transaction():
         con.execute(sql.text(f"{SQL_GROUP}/migrations_lock.sql"))
-        done = {row[0] for row in con.execute(sql.text(f"{SQL_GROUP}/migrations_applied.sql")).fetchall()}
+        done = _applied(con, sql)
         for name in names:
             if name in done:
                 continue
@@ -144,6 +175,25 @@ def migrate(pool, sql: SqlLibrary) -> list[str]:
     return applied
 
 
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+def _applied(con, sql: SqlLibrary) -> set[str]:
+    """Names of the applied migrations (none before the record table exists)."""
+    if con.execute(sql.text(f"{SQL_GROUP}/migrations_table.sql")).fetchone()[0] is None:
+        return set()
+    return {row[0] for row in con.execute(sql.text(f"{SQL_GROUP}/migrations_applied.sql")).fetchall()}
+
+
+def safe_url(url: str) -> str:
+    """The connection string without its password, for messages and logs (URL or key=value form)."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        parts = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 - unparsable: show nothing of it
+        return "(an unreadable connection string)"
+    if "password" in parts:
+        parts["password"] = "***"
+    return make_conninfo(**{k: str(v) for k, v in parts.items()})
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -123,20 +123,23 @@ def _fit_spark(
         }
     )
     own_folder = engine.spark_data is None
-    folder = Path(tempfile.mkdtemp(prefix="recsys-spark-")) if own_folder else Path(engine.spark_data)
-    folder.mkdir(parents=True, exist_ok=True)
+    # absolute: executors and Hadoop's file system resolve a relative path their own way
+    folder = Path(tempfile.mkdtemp(prefix="recsys-spark-")) if own_folder else Path(engine.spark_data).resolve()
     path = folder / f"interactions-{uuid.uuid4().hex[:12]}.parquet"
-    pq.write_table(table, path)
-    spark = (
-        SparkSession.builder.master(engine.spark_master)
-        .appName("recsys-als")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")  # no progress bars in a job's log
-        .config("spark.driver.memory", engine.spark_driver_memory)
-        .config("spark.sql.shuffle.partitions", "8")
-        .getOrCreate()
-    )
+    running = SparkSession.getActiveSession()  # a caller's session is used, and left running
+    spark = None
     try:
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path)
+        spark = running or (
+            SparkSession.builder.master(engine.spark_master)
+            .appName("recsys-als")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")  # no progress bars in a job's log
+            .config("spark.driver.memory", engine.spark_driver_memory)
+            .config("spark.sql.shuffle.partitions", "8")
+            .getOrCreate()
+        )
         spark.sparkContext.setLogLevel("ERROR")
         ratings = spark.read.parquet(str(path))
         model = SparkALS(
@@ -151,7 +154,8 @@ def _fit_spark(
         users = _factor_matrix(model.userFactors.toArrow(), user_items.shape[0], params.factors)
         items = _factor_matrix(model.itemFactors.toArrow(), user_items.shape[1], params.factors)
     finally:
-        spark.stop()
+        if spark is not None and running is None:
+            spark.stop()
         path.unlink(missing_ok=True)
         if own_folder:
             shutil.rmtree(folder, ignore_errors=True)

@@ -122,6 +122,51 @@ def test_a_store_hears_of_ratings_another_process_stored(feedback_url):
         watcher.close()
 
 
+def test_a_listener_that_lost_its_connection_reconnects_and_catches_up(feedback_url):
+    """Ratings stored while the listener was away are found by comparing counts; the process's
+    own ratings never come back as news (it already counted them)."""
+    import psycopg
+
+    from server.state import ServedFeedback
+
+    writer = PostgresFeedbackStore(feedback_url, SQL)
+    served = ServedFeedback(PostgresFeedbackStore(feedback_url, SQL))
+    try:
+        deadline = time.monotonic() + 10
+        while not _listening(feedback_url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        served.add(5, 1, 4.0)  # its own rating: one move, no echo from the notification
+        time.sleep(0.5)
+        assert served.generation(5) == 1
+        with psycopg.connect(feedback_url, autocommit=True) as con:  # cut the listener off
+            con.execute("select pg_terminate_backend(pid) from pg_stat_activity where query ilike 'listen %'")
+        writer.add(6, 2, 4.0)  # possibly while nobody listens
+        deadline = time.monotonic() + 15
+        while served.generation(6) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert served.generation(6) >= 1 and served.generation(5) == 1
+    finally:
+        writer.close()
+        served.close()
+
+
+def test_messages_never_show_the_databases_password():
+    from recommender.feedback.postgres import safe_url
+
+    assert "s3cret" not in safe_url("postgresql://recsys:s3cret@db:5432/recsys")
+    assert "s3cret" not in safe_url("postgresql://:s3cret@db/recsys")
+    assert "s3cret" not in safe_url("postgresql://db/recsys?password=s3cret")
+    assert "s3cret" not in safe_url("host=db user=recsys password=s3cret dbname=recsys")
+    assert "db" in safe_url("postgresql://recsys:s3cret@db:5432/recsys")
+
+
+def _listening(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        return bool(con.execute("select count(*) from pg_stat_activity where query ilike 'listen %'").fetchone()[0])
+
+
 # -- replicas: real server processes --------------------------------------------------------
 
 
