@@ -24,8 +24,6 @@ from typing import Any
 from recommender.feedback.base import PAGE, FeedbackError, FeedbackRow, FeedbackUnavailable
 from recommender.warehouse.connection import SqlLibrary
 
-#: The channel every stored rating is announced on (payload: the user id).
-CHANNEL = "recsys_feedback"
 #: Where the store's SQL lives, under the project's SQL folder.
 SQL_GROUP = "feedback_postgres"
 _MIGRATION = re.compile(r"^\d{3}_\w+\.sql$")
@@ -133,7 +131,7 @@ class PostgresFeedbackStore:
                 with self._psycopg.connect(
                     self._url, autocommit=True, connect_timeout=self._connect_timeout, **LISTENER_KEEPALIVE
                 ) as con:
-                    con.execute(f"listen {CHANNEL}")
+                    con.execute(self._sql.text(f"{SQL_GROUP}/listen.sql"))
                     resync()
                     delay, probed = 0.1, time.monotonic()
                     while not self._stop.is_set():
@@ -142,7 +140,7 @@ class PostgresFeedbackStore:
                             if note.pid not in self._own_pids:
                                 changed(int(note.payload))
                         if time.monotonic() - probed > PROBE_EVERY_S:  # a dead link raises here
-                            con.execute("select 1")
+                            con.execute(self._sql.text(f"{SQL_GROUP}/probe.sql"))
                             probed = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - a lost connection: reconnect, resync
                 if self._stop.is_set():
