@@ -13,8 +13,9 @@ from recommender.config import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 #: Examples that need something a test folder has not: a network, a long-running server, npm,
-#: or a folder of the reader's own (path/to/...).
-NOT_RUN = re.compile(r"\b(serve|download|build-app)\b|https?://|path/to/")
+#: a folder of the reader's own (path/to/...), or an optional engine (Spark, a GPU; the two
+#: commands install neither: their own tests cover them).
+NOT_RUN = re.compile(r"\b(serve|download|build-app)\b|https?://|path/to/|--engine spark|--device gpu")
 
 
 def bash_blocks(text: str = README) -> list[str]:
