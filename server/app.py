@@ -51,6 +51,8 @@ from server.state import ServingState
 from server.webapp import app_routes
 
 log = logging.getLogger("recsys.server")
+#: How `recsys serve --workers N` tells its workers the log level it was given.
+WORKER_LOG_LEVEL_ENV = "RECSYS_SERVE_LOG_LEVEL"
 
 K = Annotated[int, QueryParameter(ge=1, le=S.MAX_K, description="page length")]
 Offset = Annotated[
@@ -509,6 +511,9 @@ def app_from_environment() -> Litestar:
     every setting from ``RECSYS_*``, which the command exported from its own."""
     from recommender.config import Settings
 
+    # the command configured logging in its own process only: the same here, for this worker
+    level = os.environ.get(WORKER_LOG_LEVEL_ENV, "info").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
     return create_app(ServerConfig.from_env(Settings.from_sources()))
 
 

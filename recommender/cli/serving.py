@@ -74,6 +74,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     from recommender.serving import versions
     from recommender.serving.precompute import precompute_and_publish
     from server import create_app
+    from server.app import WORKER_LOG_LEVEL_ENV
     from server.metrics import MULTIPROCESS_ENV
     from server.webapp import export_ready
 
@@ -97,6 +98,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     # and a folder of their own where prometheus_client's multiprocess mode adds up /metrics
     os.environ.update(settings.as_environ())
     os.environ.setdefault("RECSYS_VERSION_CHECK_S", "2")  # every worker follows ACTIVE.json
+    os.environ[WORKER_LOG_LEVEL_ENV] = args.log_level
     if config.app_dir is not None:
         os.environ["RECSYS_APP_DIR"] = str(config.app_dir)
     given = os.environ.get(MULTIPROCESS_ENV)
