@@ -96,3 +96,18 @@ def test_a_second_server_on_the_same_feedback_file_fails_in_one_line(served, tmp
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert out.returncode == 2 and len(lines) == 1 and "RECSYS_FEEDBACK_DB" in lines[0], out.stderr
     assert "serving on" not in out.stderr
+
+
+def test_several_workers_without_the_shared_store_are_refused_in_one_line(served, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "RECSYS_FEEDBACK_URL"}
+    env.update({"RECSYS_WAREHOUSE": str(served.warehouse), "RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb")})
+    out = subprocess.run(
+        [sys.executable, "-m", "recommender", "serve", "--port", "1", "--workers", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 2 and len(lines) == 1 and "RECSYS_FEEDBACK_URL" in lines[0], out.stderr
+    assert "serving on" not in out.stderr
