@@ -35,3 +35,13 @@ def test_bad_settings_are_refused(overrides, message):
 def test_bad_environment_value():
     with pytest.raises(ConfigError, match="RECSYS|seed"):
         Settings.from_sources(environ={"RECSYS_SEED": "abc"})
+
+
+def test_settings_read_back_from_the_environment_they_export():
+    """`recsys serve --workers N` hands its settings to the workers as RECSYS_* variables."""
+    for settings in (
+        Settings(),
+        Settings(tune_users=None, threads=3, val_start="2010-01-01", test_start="2012-01-01", ks=(5, 10)),
+        Settings(als_engine="spark", spark_master="spark://h:7077", spark_data=Path("/shared/x"), seed=7),
+    ):
+        assert Settings.from_sources(environ=settings.as_environ()) == settings
