@@ -78,18 +78,19 @@ class EASE(Recommender):
         )
 
     def scores(self, history: sp.csr_matrix) -> np.ndarray:
-        """(rows, n_modelled) float32 scores of the modelled items (``items_``) from history rows."""
-        return np.asarray(self.modelled(history) @ self.weights_, dtype=np.float32)  # scipy's loop, not BLAS
+        """(rows, n_modelled) float32 scores of the modelled items (``items_``) from history rows;
+        -inf for a row whose history holds no modelled item (every score 0: nothing to rank by)."""
+        x = self.modelled(history)
+        out = np.asarray(x @ self.weights_, dtype=np.float32)  # scipy's sparse x dense loop, not BLAS
+        out[np.diff(x.indptr) == 0] = -np.inf
+        return out
 
     scores_every_item = True
 
     def score_rows(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
-        """``scores`` in the full item space: -inf for unmodelled items, and for every item of a
-        row whose history holds no modelled item (all its scores are 0: nothing to rank by)."""
-        x = self.modelled(history)
+        """``scores`` in the full item space: -inf for unmodelled items."""
         out = np.full((history.shape[0], self.n_items), -np.inf, dtype=np.float32)
-        out[:, self.items_] = np.asarray(x @ self.weights_, dtype=np.float32)
-        out[np.diff(x.indptr) == 0] = -np.inf
+        out[:, self.items_] = self.scores(history)
         return out
 
     def _candidates(self, users, history, n, exclude):
@@ -102,10 +103,7 @@ class EASE(Recommender):
         return items, scores
 
     def _top_rows(self, history, exclude, n):
-        x = self.modelled(history)
-        scores = np.asarray(x @ self.weights_, dtype=np.float32)
-        # no modelled item in the history: every score is 0, which ranks nothing
-        scores[np.diff(x.indptr) == 0] = -np.inf
+        scores = self.scores(history)
         # excluded items never compete (row r of ``exclude`` is row r of ``history``)
         rows = np.repeat(np.arange(exclude.shape[0]), np.diff(exclude.indptr))
         cols = self.position_[exclude.indices]

@@ -139,7 +139,8 @@ class ItemKNN(Recommender):
         scores = np.empty(history.shape, dtype=np.float32)
         for r in range(history.shape[0]):  # a few rows (requests): one bincount over their neighbours
             items = history.indices[history.indptr[r] : history.indptr[r + 1]]
-            starts, lengths = sim.indptr[items], np.diff(sim.indptr)[items]
+            starts = sim.indptr[items]
+            lengths = sim.indptr[items + 1] - starts
             at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
             scores[r] = np.bincount(sim.indices[at], weights=sim.data[at], minlength=history.shape[1])
         scores[scores <= 0] = -np.inf  # never a neighbour's vote

@@ -2,10 +2,12 @@
 year or movie, pages past the precomputed length, and lists for anonymous visitors.
 
 The precomputed tables answer every unfiltered first page. Everything else comes from the
-same fitted models and the same list function (``served_lists``) with the filter expressed
-as excluded items, so a filtered list is the model's own ranking restricted to the filter
-(never the precomputed top-20 post-filtered), topped up with the most popular matching
-movies, and never holds a movie the user rated.
+same fitted models: a filtered list of a model that scores every item ranks those scores
+among the matching movies (``_from_scores``); any other list runs the precomputed lists' own
+function (``served_lists``) with the filter expressed as excluded items. Either way a filtered
+list is the model's own ranking restricted to the filter (never the precomputed top-20
+post-filtered), topped up with the most popular matching movies, and never holds a movie the
+user rated.
 
 Id space: ``user_ids[row]`` / ``item_ids[col]`` map the production matrices' rows and columns
 to MovieLens ids; requests and answers use MovieLens ids.
