@@ -20,7 +20,7 @@ from recommender.evaluation import metrics as M
 from recommender.evaluation.evaluate import scored_users
 from recommender.models.ranker import SOURCES, RankerParams, TwoStageRanker, candidate_pool
 from recommender.pipeline import FIT_PARTS, RunResult, Workbench
-from recommender.serving.live import RANKER_FEATURES
+from recommender.serving.ranked import RANKER_FEATURES
 from recommender.sparse import row_lengths
 from recommender.warehouse.connection import insert_arrow
 from recommender.warehouse.features import materialize_features, pair_features

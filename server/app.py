@@ -40,7 +40,7 @@ from litestar.status_codes import (
 
 from recommender import __version__
 from recommender.errors import InvalidInput, NotFound, RecsysError, Unavailable
-from recommender.serving.live import RANKER, Filter
+from recommender.serving.live import Filter
 from server import schemas as S
 from server import service
 from server.config import ServerConfig
@@ -127,8 +127,8 @@ async def _answer(
 ) -> service.Answer:
     """Cache hits, in-memory lists and lists scored from the in-memory models (about 1 ms) are
     answered on the event loop: a worker-thread hop costs more than it saves under load (README,
-    serving benchmark). A user with posted feedback (read from feedback.duckdb) and the ranker
-    (``slow``: candidates from four models and a feature-store query, ~20 ms) go to a worker thread."""
+    serving benchmark). A user with posted feedback (read from the feedback store) and a ranker
+    list scored now (``slow``: ``service.ranker_scored_now``) go to a worker thread."""
     generation = serving.feedback.generation(user_id)  # read once: another process may move it
     if slow or service.reads_feedback(generation):
         return await sync_to_thread(compute, *args, generation=generation)
@@ -156,7 +156,8 @@ def recommendation_routes(services: Services) -> Router:
         uid = service.parse_id(user_id, "user_id")
         query = Filter(tuple(sorted(set(genre or ()))), year_min, year_max, tuple(sorted(set(exclude or ()))))
         args = (serving, snap, uid, model, k, offset, query)
-        return (await _answer(serving, uid, service.recommend, *args, slow=model == RANKER)).response
+        slow = service.ranker_scored_now(snap, model, k, offset, query)
+        return (await _answer(serving, uid, service.recommend, *args, slow=slow)).response
 
     @post(
         "/recommend",

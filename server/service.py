@@ -11,6 +11,7 @@ from litestar.response.base import ASGIResponse
 
 from recommender.errors import InvalidInput, NotFound, Unavailable
 from recommender.serving.live import Filter
+from recommender.serving.ranked import RANKER
 from recommender.serving.tables import SIMILAR_N
 from server import schemas as S
 from server.snapshot import Snapshot
@@ -47,6 +48,13 @@ def reads_feedback(generation: int) -> bool:
     memory (cache, lists). A request reads the generation once and passes it on: another
     process's rating may move it meanwhile (the next request sees that)."""
     return generation > 0
+
+
+def ranker_scored_now(snap: Snapshot, model: str, k: int, offset: int, query: Filter) -> bool:
+    """Whether the answer may score the two-stage ranker now (candidates from four models, a
+    feature-store query and the booster: tens of milliseconds, hundreds at 25M): its precomputed
+    list answers only unfiltered pages within it, and a large version has none."""
+    return model == RANKER and (RANKER not in snap.lists or query.active or offset + k > snap.info["serve_n"])
 
 
 def recommend_key(
@@ -111,23 +119,22 @@ def _compute(
     if rows:
         # known to the version: its list already leaves out what the user rated in the warehouse;
         # ratings posted since are left out here
-        picks = [(movie_id, score, reason) for movie_id, score, reason in rows if movie_id not in rated]
+        picks = [row for row in rows if row[0] not in rated]
         if snap.live is None or (not query.active and len(picks) >= depth):
-            picks = picks[offset:depth]
-            items = [_item(snap.catalog, m, score, reason) for m, score, reason in picks if m in snap.catalog]
+            items = [_item(snap.catalog, *row) for row in picks[offset:depth] if row[0] in snap.catalog]
             tier = "personalised" if snap.personalised(model, user_id) else "popular"
             return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
     require_model(snap, model)
     live = snap.live
     if live is not None and live.row_of(user_id) >= 0:
-        # filtered, deeper than the precomputed list, or a model scored only now (the ranker)
+        # filtered, deeper than the precomputed list, or the ranker of a version too large to
+        # precompute it
         ranked = _ranked_list(state, snap, model, query, (user_id, generation), depth, rated_since=tuple(sorted(rated)))
         entries = _entries(ranked)
         if rows and not query.active:
             # the precomputed list stays the head: a page never repeats or skips a movie across it
-            head = [(m, score, reason, None) for m, score, reason in picks]
-            seen = {m for m, *_ in head}
-            entries = head + [e for e in entries if e[0] not in seen]
+            seen = {m for m, *_ in picks}
+            entries = picks + [e for e in entries if e[0] not in seen]
         personalised = snap.personalised(model, user_id) if rows else bool(ranked.from_model.any())
         items = [_item(snap.catalog, *e) for e in entries[offset:depth] if e[0] in snap.catalog]
         tier = "personalised" if personalised else "popular"

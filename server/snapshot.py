@@ -22,6 +22,7 @@ from recommender.models import ALS, MODEL_NAMES, mmr_rerank
 from recommender.models import load as load_model
 from recommender.serving import versions
 from recommender.serving.live import LiveModels
+from recommender.serving.ranked import RANKER
 from recommender.warehouse.connection import SqlLibrary
 from recommender.warehouse.features import pair_features
 from server.precomputed import PrecomputedLists
@@ -42,6 +43,18 @@ class _Cursors(threading.local):
     def pair_features(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
         """The ranker's feature-store features of (user, movie) pairs, from the version's tables."""
         return pair_features(self.cursor(), self.sql, "", "", user_ids, movie_ids, materialized=True)
+
+
+def _precomputed_lists(con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> dict[str, PrecomputedLists]:
+    """Every model's lists, and the ranker's when the version holds them (a version with more
+    users than ``ranker_precompute_users``, or published before the column ``ranked_by``
+    existed, has none: its ranker, if any, is scored at request time)."""
+    lists = {model: PrecomputedLists.load(con, sql, model) for model in MODEL_NAMES}
+    if "ranked_by" in con.table("recommendations").columns:
+        ranker = PrecomputedLists.load(con, sql, RANKER)
+        if len(ranker.users):
+            lists[RANKER] = ranker
+    return lists
 
 
 class NotReady(Unavailable):
@@ -151,7 +164,7 @@ class Snapshot:
             catalog=catalog,
             item_index={m: i for i, m in enumerate(item_ids.tolist())},
             unit_factors=M.normalise_rows(als.item_factors),
-            lists={model: PrecomputedLists.load(con, sql, model) for model in MODEL_NAMES},
+            lists=_precomputed_lists(con, sql),
             _local=local,
             live=LiveModels.load(
                 folder,
@@ -171,10 +184,10 @@ class Snapshot:
         self.con.close()
 
     # -- lookups ----------------------------------------------------------------------
-    def precomputed(self, model: str, user_id: int) -> list[tuple[int, float, int | None]]:
-        """(movie_id, score, reason_movie_id) rows of the user's list, best first; [] if unknown.
-        In memory: safe and cheap to call on the event loop."""
-        lists = self.lists.get(model)  # the ranker has none: it is scored at request time
+    def precomputed(self, model: str, user_id: int) -> list[tuple[int, float, int | None, str | None]]:
+        """(movie_id, score, reason_movie_id, ranked_by) rows of the user's list, best first; []
+        if unknown. In memory: safe and cheap to call on the event loop."""
+        lists = self.lists.get(model)  # none for a ranker scored at request time (a large version)
         return lists.of_user(user_id) if lists is not None else []
 
     def personalised(self, model: str, user_id: int) -> bool:

@@ -61,7 +61,7 @@ def test_no_published_row_is_a_rated_movie(published):
         ).fetchall()[0][0]
     finally:
         con.close()
-    assert rows == len(MODEL_NAMES) * 20 * users and rated == 0
+    assert rows == (len(MODEL_NAMES) + 1) * 20 * users and rated == 0  # and the ranker's lists
     assert users == raters == 610  # every rater, the one without a positive included
     assert production == len(MODEL_NAMES)
 
@@ -271,60 +271,88 @@ def test_session_recommendations_score_the_picks_and_store_nothing(published, tm
         con.close()
 
 
-def test_the_ranker_is_served_from_the_production_sources_and_the_feature_store(published, tmp_path):
-    """`model=ranker` equals the two-stage ranker run offline over the production sources with
-    the warehouse's own feature store as of every rating (so the version's copy of the feature
-    tables and the request-time wiring change nothing); never a rated movie; each entry says
-    which feature raised it most."""
+def _offline_ranker(settings: Settings, rows_seed: int = 3, n: int = 30):
+    """(user ids, item ids, rows, lists, raters, feature names) of the active version's ranker run
+    offline over its production sources with the warehouse's own feature store as of every rating."""
     import scipy.sparse as sp
 
     from recommender.models import load as load_model
-    from recommender.models.base import load_arrays
-    from recommender.models.ranker import SOURCES, TwoStageRanker
+    from recommender.models.ranker import SOURCES
+    from recommender.serving.ranked import load_ranker
     from recommender.warehouse.connection import SqlLibrary
     from recommender.warehouse.features import materialize_features, pair_features
 
-    folder = read_pointer(published.serving_dir).folder
+    folder = read_pointer(settings.serving_dir).folder
     with np.load(folder / "ids.npz") as ids:
         user_ids, item_ids = ids["user_ids"], ids["item_ids"]
     history = sp.load_npz(folder / "history.npz").tocsr()
     history = sp.csr_matrix((np.ones(history.nnz, np.float32), history.indices, history.indptr), shape=history.shape)
     rated = sp.load_npz(folder / "rated.npz").tocsr()
-    meta, arrays = load_arrays(folder / "models" / "ranker.npz")
-    ranker = TwoStageRanker(meta["params"], seed=meta["seed"])
-    ranker._restore(arrays)
-    sql = SqlLibrary(published.sql_dir)
-    con = duckdb.connect(str(published.warehouse), read_only=True)
+    ranker = load_ranker(folder / "models" / "ranker.npz")
+    sql = SqlLibrary(settings.sql_dir)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
-        materialize_features(con, sql, published.split_strategy, "test")
+        materialize_features(con, sql, settings.split_strategy, "test")
         sources = {name: load_model(folder / "models" / f"{name}.npz") for name in SOURCES}
         ranker.attach(
             sources,
             ranker.booster,
             lambda rows, items: pair_features(con, sql, "", "", user_ids[rows], item_ids[items], materialized=True),
         )
-        rows = np.sort(np.random.default_rng(3).choice(len(user_ids), size=12, replace=False))
-        offline = ranker.recommend(rows, history, 10, rated)
+        rows = np.sort(np.random.default_rng(rows_seed).choice(len(user_ids), size=12, replace=False))
+        offline = ranker.recommend(rows, history, n, rated)
         raters = dict(con.execute("select user_id, list(movie_id) from raw_ratings group by user_id").fetchall())
     finally:
         con.close()
+    return user_ids, item_ids, rows, offline, raters, set(ranker.booster.feature_name())
+
+
+def _check_ranker_answers(settings: Settings, tmp_path, precomputed: bool) -> None:
+    user_ids, item_ids, rows, offline, raters, features = _offline_ranker(settings)
     config = ServerConfig.from_env(
-        published, environ={"RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb"), "RECSYS_ACCESS_LOG": "off"}
+        settings, environ={"RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb"), "RECSYS_ACCESS_LOG": "off"}
     )
-    features = set(ranker.booster.feature_name())
     with TestClient(create_app(config)) as client:
+        assert ("ranker" in client.app.state.serving.current().lists) == precomputed
         for i, row in enumerate(rows.tolist()):
             user = int(user_ids[row])
+            expected = [int(item_ids[j]) for j in offline.items[i] if j >= 0]
             body = client.get(f"/recommend/{user}", params={"k": 10, "model": "ranker"}).json()
             got = [item["movie_id"] for item in body["items"]]
-            expected = [int(item_ids[j]) for j in offline.items[i] if j >= 0]
-            assert body["tier"] == "personalised" and got[: len(expected)] == expected, user
+            assert body["tier"] == "personalised" and got[: len(expected)] == expected[:10], user
             assert not set(got) & set(raters[user])
             assert all(item["ranked_by"] in features for item in body["items"][: len(expected)])
+            # a page past the precomputed 20 continues the same ranking
+            deep = client.get(f"/recommend/{user}", params={"k": 10, "offset": 20, "model": "ranker"}).json()
+            assert [item["movie_id"] for item in deep["items"]][: len(expected) - 20] == expected[20:], user
         session = client.post("/recommend", json={"liked": [1, 260, 1196], "model": "ranker"}).json()
         assert len(session["items"]) == 10 and not {1, 260, 1196} & {i["movie_id"] for i in session["items"]}
         filtered = client.get("/recommend/1", params={"model": "ranker", "genre": "Horror", "k": 5}).json()["items"]
         assert len(filtered) == 5 and all("Horror" in i["genres"] for i in filtered)
+
+
+def test_the_ranker_is_served_from_the_production_sources_and_the_feature_store(published, tmp_path):
+    """The version's precomputed ranker lists (and its deeper pages, scored at request time)
+    equal the two-stage ranker run offline over the production sources with the warehouse's own
+    feature store as of every rating (so the version's copy of the feature tables and the
+    serving wiring change nothing); never a rated movie; each entry says which feature raised
+    it most."""
+    _check_ranker_answers(published, tmp_path, precomputed=True)
+
+
+def test_a_version_over_the_precompute_limit_scores_the_ranker_at_request_time(published, tmp_path, monkeypatch):
+    """With more users than ``ranker_precompute_users`` (here 0) a version holds no ranker
+    lists, and the ranker answers the same way at request time."""
+    monkeypatch.setenv("RECSYS_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("RECSYS_RANKER_PRECOMPUTE_USERS", "0")
+    assert main(["precompute", "--warehouse", str(published.warehouse)]) == 0
+    settings = published.replace(artifacts_dir=tmp_path / "artifacts", ranker_precompute_users=0)
+    con = duckdb.connect(str(read_pointer(settings.serving_dir).folder / "recs.duckdb"), read_only=True)
+    try:
+        assert con.execute("select count(*) from recommendations where model = 'ranker'").fetchall()[0][0] == 0
+    finally:
+        con.close()
+    _check_ranker_answers(settings, tmp_path, precomputed=False)
 
 
 def test_the_rankers_candidates_are_stored_with_each_sources_score_and_rank(published):

@@ -29,20 +29,14 @@ import scipy.sparse as sp
 from recommender.evaluation.metrics import normalise_rows
 from recommender.models import ALS, Popular, Recommender
 from recommender.models import load as load_model
-from recommender.models.base import load_arrays
 from recommender.models.ranker import SOURCES, TwoStageRanker
 from recommender.models.reranked import RerankedALS
 from recommender.serving.lists import ServedLists, served_lists
+from recommender.serving.ranked import RANKER, load_ranker, ranker_lists
 from recommender.serving.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
-from recommender.warehouse.features import FEATURE_NAMES
 
 #: Features of (user ids, movie ids) pairs from the version's feature store: (n, f) float32.
 PairFeatures = Callable[[np.ndarray, np.ndarray], np.ndarray]
-#: The two-stage ranker's name: served when the version holds its booster (not in MODEL_NAMES:
-#: it is trained by recommender.two_stage, not fitted like the others).
-RANKER = "ranker"
-#: The features the served ranker's booster must have been trained on, in order.
-RANKER_FEATURES = tuple(f"{name}_{what}" for name in SOURCES for what in ("score", "rank")) + FEATURE_NAMES
 #: Files of a version folder that request-time lists need (besides als.npz).
 MODELS_DIR = "models"
 IDS_FILE = "ids.npz"  # user_ids (rows) and item_ids (columns) of the matrices below
@@ -166,14 +160,9 @@ class LiveModels:
             user_ids, item_ids = ids["user_ids"], ids["item_ids"]
         models = {name: load_model(path) for name, path in paths.items()}
         ranker_path = folder / MODELS_DIR / f"{RANKER}.npz"
-        if pair_features is not None and ranker_path.exists():
-            meta, arrays = load_arrays(ranker_path)
-            ranker = TwoStageRanker(meta["params"], seed=meta["seed"])
-            ranker._restore(arrays)
-            # a booster trained on other features (an older code version) would fail every
-            # request: the version then serves no ranker (requests for it get a 404)
-            if list(ranker.booster.feature_name()) == list(RANKER_FEATURES):
-                models[RANKER] = ranker
+        ranker = load_ranker(ranker_path) if pair_features is not None and ranker_path.exists() else None
+        if ranker is not None:  # None: trained on other features (requests for it get a 404)
+            models[RANKER] = ranker
         return cls(
             models,
             sp.load_npz(folder / HISTORY_FILE),
@@ -291,22 +280,13 @@ class LiveModels:
         def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
             return self.pair_features(np.full(len(rows), user_id, dtype=np.int64), self.item_ids[items])
 
-        view = copy.copy(ranker).attach(sources, ranker.booster, features)
-        user = np.zeros(1, dtype=np.int64)
-        top, top_feature = view.explained(user, history, n, exclude)
-        lists = served_lists(view, user, history, n, self.fallback, top=top, exclude=exclude)
-        reasons = np.full(lists.items.shape, -1, dtype=np.int32)
-        for name in SOURCES:
-            picked = np.char.startswith(top_feature.astype(str), f"{name}_") & ~lists.filled
-            if picked.any():
-                by_source = reason_items(
-                    sources[name], user, lists, history, recent=recent, sorted_sim=self.sorted_sim,
-                    unit_factors=self._unit_factors_of(self.models[name]),
-                )  # fmt: skip
-                reasons[picked] = by_source[picked]
-        ranked = self._as_ids(lists, reasons)
-        keep = lists.items[0] >= 0
-        return dataclasses.replace(ranked, features=np.where(lists.filled[0], "", top_feature[0])[keep])
+        view = copy.copy(ranker).attach(sources, ranker.booster, features)  # the shared ranker stays as it is
+        made = ranker_lists(
+            view, np.zeros(1, dtype=np.int64), history, exclude, n, self.fallback, recent=recent,
+            sorted_sim=self.sorted_sim, unit_factors_of=lambda name: self._unit_factors_of(self.models[name]),
+        )  # fmt: skip
+        ranked = self._as_ids(made.lists, made.reasons)
+        return dataclasses.replace(ranked, features=made.ranked_by[0][made.lists.items[0] >= 0])
 
     def _lists(self, model: Recommender, history: sp.csr_matrix, n: int, exclude: sp.csr_matrix) -> ServedLists:
         """``served_lists`` for the one row; a re-ranker's list stays the re-ranking of its usual

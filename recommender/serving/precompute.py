@@ -23,11 +23,13 @@ from recommender import pipeline
 from recommender.config import Settings
 from recommender.errors import RecsysError
 from recommender.models import TopN
+from recommender.models.ranker import SOURCES, TwoStageRanker
 from recommender.serving import live, tables, versions
 from recommender.serving.lists import popularity_fallback, served_lists
+from recommender.serving.ranked import RANKER, load_ranker, ranker_lists
 from recommender.serving.reasons import REASON_WINDOW, reason_items, recent_history, rows_sorted_by_value
 from recommender.warehouse.connection import SqlLibrary, insert_arrow
-from recommender.warehouse.features import copy_features, materialize_features
+from recommender.warehouse.features import copy_features, materialize_features, pair_features
 
 #: Users per chunk of list computation (bounds memory).
 CHUNK_USERS = 65536
@@ -70,7 +72,8 @@ def precompute_and_publish(
             "production_runs": json.dumps({m: p.run_id for m, p in production.models.items()}),
             "metrics": json.dumps(_final_metrics(con, sql, evaluated)),
         }
-        total_rows = _write_version(con, sql, recs, settings, production, version, record, say)
+        served_ranker = _ranker_to_precompute(ranker, production, recs, sql, settings, say)
+        total_rows = _write_version(con, sql, recs, settings, production, version, record, say, served_ranker)
         t = time.perf_counter()
         failed = run_checks(con, sql, recs, production, max(settings.ks))
         recs.execute("checkpoint")
@@ -119,16 +122,24 @@ def _write_version(
     version: int,
     record: dict,
     say,
+    ranker: TwoStageRanker | None = None,
 ) -> int:
-    """Fill a new version file: every user's lists for every model, then catalog, popular,
-    similar movies and the version's description. Returns the number of list rows."""
+    """Fill a new version file: every user's lists for every model (and for ``ranker``, an
+    attached two-stage ranker, when given), then catalog, popular, similar movies and the
+    version's description. Returns the number of list rows."""
     sql.run(recs, "version/schema.sql")
     data, models = production.data, production.models
     history, exclude = production.history, production.exclude
+    t_catalog = time.perf_counter()
+    # first: the ranker's pair features read the movies' years and genres from it
+    insert_arrow(recs, "catalog", tables.catalog_rows(con, sql, data, history))
+    t_catalog = time.perf_counter() - t_catalog
     n_serve = max(settings.ks)
     fallback = popularity_fallback(history)
     users = np.arange(history.shape[0])
     spent = {name: {"lists": 0.0, "reasons": 0.0, "write": 0.0} for name in models}
+    if ranker is not None:  # its reasons come with its lists (the top feature's source)
+        spent[RANKER] = {"lists and reasons": 0.0, "write": 0.0}
     # the re-rankers fitted on the production ALS itself read the prefixes of one ALS pool
     als_fitted = models["als"].fitted
     rerankers = [name for name in models if getattr(models[name].fitted, "als", None) is als_fitted]
@@ -164,6 +175,19 @@ def _write_version(
             insert_arrow(recs, "recommendations", table)
             spent[name]["write"] += time.perf_counter() - t
             total_rows += table.num_rows
+        if ranker is not None:
+            t = time.perf_counter()
+            made = ranker_lists(
+                ranker, chunk, history, exclude, n_serve, fallback, recent=recent, sorted_sim=sorted_sim
+            )
+            spent[RANKER]["lists and reasons"] += time.perf_counter() - t
+            t = time.perf_counter()
+            table = tables.recommendation_rows(
+                RANKER, data.user_ids[chunk], data.item_ids, made.lists, made.reasons, made.ranked_by
+            )
+            insert_arrow(recs, "recommendations", table)
+            spent[RANKER]["write"] += time.perf_counter() - t
+            total_rows += table.num_rows
         done = min(start + CHUNK_USERS, len(users))
         if time.perf_counter() - last_report >= PROGRESS_EVERY_S and done < len(users):
             last_report = time.perf_counter()
@@ -174,7 +198,6 @@ def _write_version(
             + ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in stages.items())
         )
     t = time.perf_counter()
-    insert_arrow(recs, "catalog", tables.catalog_rows(con, sql, data, history))
     insert_arrow(recs, "popular_movies", tables.popular_rows(data, fallback))
     insert_arrow(recs, "similar_movies", tables.similar_rows(data, models["itemknn"].fitted))
     insert_arrow(recs, "model_items", tables.model_item_rows(data))
@@ -191,8 +214,35 @@ def _write_version(
             "diverse_params": json.dumps(models["diverse"].fitted.params.to_dict()),
         },
     )
-    say(f"  catalog, popular, similar movies: {time.perf_counter() - t:.1f}s")
+    say(f"  catalog, popular, similar movies: {time.perf_counter() - t + t_catalog:.1f}s")
     return total_rows
+
+
+def _ranker_to_precompute(
+    state: tuple | None,
+    production: pipeline.Production,
+    recs: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    settings: Settings,
+    say: Callable[[str], None],
+) -> TwoStageRanker | None:
+    """The version's ranker attached to the production sources and the version file's feature
+    tables, when its lists are precomputed (``settings.ranker_precompute_users``); else None,
+    and the server scores them at request time."""
+    if state is None:
+        return None
+    users = production.history.shape[0]
+    ranker = load_ranker(Path(state[1]))
+    if ranker is None or users > settings.ranker_precompute_users:
+        reason = "its booster has other features" if ranker is None else f"{users:,} users > ranker_precompute_users"
+        say(f"  ranker: lists scored at request time ({reason})")
+        return None
+    user_ids, item_ids = production.data.user_ids, production.data.item_ids
+
+    def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return pair_features(recs, sql, "", "", user_ids[rows], item_ids[items], materialized=True)
+
+    return ranker.attach({name: production.models[name].fitted for name in SOURCES}, ranker.booster, features)
 
 
 def _ranker_state(con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settings: Settings) -> tuple | None:

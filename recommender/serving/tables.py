@@ -17,10 +17,16 @@ POPULAR_N = 1000
 
 
 def recommendation_rows(
-    model: str, user_ids: np.ndarray, item_ids: np.ndarray, lists: ServedLists, reasons: np.ndarray
+    model: str,
+    user_ids: np.ndarray,
+    item_ids: np.ndarray,
+    lists: ServedLists,
+    reasons: np.ndarray,
+    ranked_by: np.ndarray | None = None,
 ) -> pa.Table:
     """Rows of ``recommendations`` for a batch of users (``user_ids``: their MovieLens ids,
-    ``item_ids``: the index -> movie id map of ``lists``)."""
+    ``item_ids``: the index -> movie id map of ``lists``; ``ranked_by``: the ranker's feature
+    names, "" for none)."""
     n, k = lists.items.shape
     valid = lists.items >= 0
     ranks = np.cumsum(valid, axis=1)  # 1..k over the valid entries (valid ones come first)
@@ -34,8 +40,14 @@ def recommendation_rows(
             "score": pa.array(lists.scores[valid].astype(np.float32), mask=np.isnan(lists.scores[valid])),
             "reason_movie_id": pa.array(reason_ids[valid].astype(np.int32), mask=reason_ids[valid] < 0),
             "source": pa.array(np.where(lists.filled[valid], "popular_fill", "model")),
+            "ranked_by": _names(ranked_by[valid]) if ranked_by is not None else pa.nulls(int(valid.sum()), pa.string()),
         }
     )
+
+
+def _names(values: np.ndarray) -> pa.Array:
+    values = values.astype(str)
+    return pa.array(values, pa.string(), mask=values == "")
 
 
 def catalog_rows(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, data: SplitData, history: sp.csr_matrix) -> pa.Table:

@@ -1,13 +1,14 @@
 -- Tables of one serving version file (recs.duckdb). No indexes: zonemaps make
 -- `where user_id = ?` fast, and the file is never modified after publication.
 create table recommendations (
-    model varchar,            -- popular | itemknn | als | diverse
+    model varchar,            -- popular | itemknn | als | diverse | hybrid | ease | ranker
     user_id integer,
     rank integer,             -- 1 = best
     movie_id integer,
     score float,              -- the model's score; null where the popular top-up filled the list
     reason_movie_id integer,  -- the history movie that contributed most (null: none / popular)
-    source varchar            -- model | popular_fill
+    source varchar,           -- model | popular_fill
+    ranked_by varchar         -- the ranker only: the feature that raised the movie most (null: none)
 );
 
 create table catalog (

@@ -134,15 +134,15 @@ def test_the_servers_in_memory_lists_equal_the_tables(served):
     snap = Snapshot.open_active(served.serving_dir, sql)
     try:
         rows = snap.con.execute(
-            "select model, user_id, list((movie_id, score, reason_movie_id) order by rank) "
+            "select model, user_id, list((movie_id, score, reason_movie_id, ranked_by) order by rank) "
             "from recommendations group by all"
         ).fetchall()
         assert rows
         for model, user_id, items in rows:
             expected = [tuple(i.values()) if isinstance(i, dict) else tuple(i) for i in items]
             got = snap.precomputed(model, user_id)
-            assert [(m, r) for m, _, r in got] == [(m, r) for m, _, r in expected], (model, user_id)
-            assert all((s is None and np.isnan(g)) or np.isclose(g, s) for (_, g, _), (_, s, _) in zip(got, expected))
+            assert [(m, r, f) for m, _, r, f in got] == [(m, r, f) for m, _, r, f in expected], (model, user_id)
+            assert all((s is None and np.isnan(g)) or np.isclose(g, s) for (_, g, *_), (_, s, *_) in zip(got, expected))
         known = {u for _, u, _ in rows}
         unknown = max(known) + 1
         assert all(snap.precomputed(model, unknown) == [] for model in snap.lists)

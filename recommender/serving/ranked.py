@@ -1,0 +1,79 @@
+"""The two-stage ranker's served lists: its top-n over the sources' candidates, topped up like
+every list (``served_lists``), each entry with the feature that raised it most and, when that
+feature is a source's score or rank, that source's reason movie.
+
+One function for both places a ranker list is made: the version's precomputed lists
+(``precompute``, every user of a chunk at once) and request-time lists (``live``, one row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.models import Popular
+from recommender.models.base import load_arrays
+from recommender.models.ranker import SOURCES, TwoStageRanker
+from recommender.serving.lists import ServedLists, served_lists
+from recommender.serving.reasons import reason_items
+from recommender.warehouse.features import FEATURE_NAMES
+
+#: The two-stage ranker's name: served when the version holds its booster (not in MODEL_NAMES:
+#: it is trained by recommender.two_stage, not fitted like the others).
+RANKER = "ranker"
+#: The features the served ranker's booster must have been trained on, in order.
+RANKER_FEATURES = tuple(f"{name}_{what}" for name in SOURCES for what in ("score", "rank")) + FEATURE_NAMES
+
+
+def load_ranker(path: Path) -> TwoStageRanker | None:
+    """The trained ranker of an artifact (attach its sources and a feature reader to serve it),
+    or None when its booster was trained on other features than RANKER_FEATURES (an older
+    code version: it would fail on every list, so a version serves no ranker then)."""
+    meta, arrays = load_arrays(path)
+    ranker = TwoStageRanker(meta["params"], seed=meta["seed"])
+    ranker._restore(arrays)
+    return ranker if list(ranker.booster.feature_name()) == list(RANKER_FEATURES) else None
+
+
+@dataclass(frozen=True)
+class RankerLists:
+    """(n_users, k) lists, reasons (item index, -1: none) and ranked_by (feature name, "" for
+    the popular top-up and empty entries)."""
+
+    lists: ServedLists
+    reasons: np.ndarray
+    ranked_by: np.ndarray
+
+
+def ranker_lists(
+    ranker: TwoStageRanker,
+    users: np.ndarray,
+    history: sp.csr_matrix,
+    exclude: sp.csr_matrix,
+    n: int,
+    fallback: Popular,
+    *,
+    recent: np.ndarray,
+    sorted_sim: sp.csr_matrix | None,
+    unit_factors_of: Callable[[str], np.ndarray | None] = lambda name: None,
+) -> RankerLists:
+    """The top-``n`` of a ranker attached to its sources (fitted models scoring these rows of
+    ``history``) and a feature reader, for ``users``; ``recent`` as ``reason_items`` takes it;
+    ``unit_factors_of(source)``: the caller's kept unit ALS factors for that source, if any."""
+    top, top_feature = ranker.explained(users, history, n, exclude)
+    lists = served_lists(ranker, users, history, n, fallback, top=top, exclude=exclude)
+    names = np.where(lists.filled | (lists.items < 0), "", top_feature.astype(str))
+    reasons = np.full(lists.items.shape, -1, dtype=np.int32)
+    for name in SOURCES:
+        picked = np.char.startswith(names, f"{name}_")
+        if picked.any():
+            by_source = reason_items(
+                ranker.sources[name], users, lists, history, recent=recent, sorted_sim=sorted_sim,
+                unit_factors=unit_factors_of(name),
+            )  # fmt: skip
+            reasons[picked] = by_source[picked]
+    return RankerLists(lists, reasons, names)
