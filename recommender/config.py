@@ -102,9 +102,9 @@ class Settings:
     spark_data: Path | None = None
     #: A published version holds the two-stage ranker's lists for every user, like every other
     #: model's, when it has at most this many users; above it (and with 0) they are scored at
-    #: request time. Ranking costs about a millisecond per user (candidates from four models,
-    #: their features, the booster): 162,541 users of the 25M-shaped data would add minutes.
-    ranker_precompute_users: int = 100_000
+    #: request time. Its lists cost about 2.2 ms per user on 2 cores (benchmarks/
+    #: bench_ranker_lists.py): 50,000 users add about 2 minutes, the 25M-shaped data's 162,541 six.
+    ranker_precompute_users: int = 50_000
 
     def __post_init__(self) -> None:
         if self.split_strategy not in SPLIT_STRATEGIES:

@@ -25,6 +25,7 @@ def test_precedence_defaults_env_flags():
         ({"val_start": "2015-01-01"}, "both"),
         ({"holdout_unit": "count", "holdout_test": 0.5}, "whole number"),
         ({"holdout_test": 1.5}, "fraction"),
+        ({"ranker_precompute_users": -1}, "ranker_precompute_users"),
     ],
 )
 def test_bad_settings_are_refused(overrides, message):

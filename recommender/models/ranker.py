@@ -74,6 +74,9 @@ class TwoStageRanker(Recommender):
         self.sources: dict[str, Recommender] = {}
         self.booster = None
         self.features: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+        #: LightGBM's threads per call: one when serving (requests run side by side), every
+        #: core for a batch that runs alone (a version's precomputed lists).
+        self.threads = 1
 
     def attach(self, sources: Mapping[str, Recommender], booster, features) -> TwoStageRanker:
         """Serve with these fitted sources, a trained booster and a feature reader."""
@@ -115,7 +118,9 @@ class TwoStageRanker(Recommender):
     def _rank(self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix, explain=False):
         row, item, source_features = candidate_pool(self.sources, users, user_items, exclude, self.params.candidates)
         x = np.hstack([source_features, self.features(users[row], item)])
-        score = self.booster.predict(x, num_threads=1).astype(np.float32) if len(x) else np.zeros(0, np.float32)
+        score = (
+            self.booster.predict(x, num_threads=self.threads).astype(np.float32) if len(x) else np.zeros(0, np.float32)
+        )
         # per user, best first: sort by (row, -score); rows are already grouped by np.unique
         order = np.lexsort((-score, row))
         row, item, score = row[order], item[order], score[order]
@@ -132,7 +137,9 @@ class TwoStageRanker(Recommender):
         top_feature = np.full((len(users), k), len(names) - 1, dtype=np.int64)
         if keep.any():
             kept = x[order][keep]
-            contributions = self.booster.predict(kept, num_threads=1, pred_contrib=True)[:, :-1]  # last: bias
+            contributions = self.booster.predict(kept, num_threads=self.threads, pred_contrib=True)[
+                :, :-1
+            ]  # last: bias
             top_feature[row[keep], position[keep]] = np.argmax(contributions, axis=1)
         return TopN(items, scores), names[top_feature]
 

@@ -10,6 +10,7 @@ user rated, at any value.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -233,8 +234,9 @@ def _ranker_to_precompute(
         return None
     users = production.history.shape[0]
     ranker = load_ranker(Path(state[1]))
-    if ranker is None or users > settings.ranker_precompute_users:
-        reason = "its booster has other features" if ranker is None else f"{users:,} users > ranker_precompute_users"
+    limit = settings.ranker_precompute_users
+    if ranker is None or users > limit:
+        reason = "its booster has other features" if ranker is None else f"{users:,} users, limit {limit:,}"
         say(f"  ranker: lists scored at request time ({reason})")
         return None
     user_ids, item_ids = production.data.user_ids, production.data.item_ids
@@ -242,6 +244,7 @@ def _ranker_to_precompute(
     def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
         return pair_features(recs, sql, "", "", user_ids[rows], item_ids[items], materialized=True)
 
+    ranker.threads = os.cpu_count() or 1  # nothing else runs beside the publication's loop
     return ranker.attach({name: production.models[name].fitted for name in SOURCES}, ranker.booster, features)
 
 

@@ -1,0 +1,120 @@
+"""What precomputing the two-stage ranker's lists costs per user, stage by stage.
+
+    python benchmarks/bench_ranker_lists.py --serving warehouse/serving                      # ml-latest-small
+    python benchmarks/bench_ranker_lists.py --serving benchmarks/out/main_job/serving --users 8192   # 25M-shaped
+
+Opens the active version of a serving folder (published by `recsys run`: its production
+sources, the ranker's booster and the feature tables in its recs.duckdb) and makes the ranker's
+top-20 for a slice of its users with the publication's own function (``ranker_lists``: the four
+sources' top-100, their features, the booster on every core, each entry's top feature by SHAP,
+the reasons), timing each part. The cost of a whole version is this per-user figure times its
+users: the figure behind ``ranker_precompute_users``. Results: printed and written to
+benchmarks/out/ranker_lists.json (keyed by serving folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serving", type=Path, required=True, help="a serving folder (holding ACTIVE.json)")
+    parser.add_argument("--users", type=int, default=8192, help="users ranked (the first ones of the version)")
+    args = parser.parse_args()
+
+    import duckdb
+
+    from recommender.config import SQL_DIR
+    from recommender.models import load as load_model
+    from recommender.models.ranker import SOURCES
+    from recommender.serving.lists import popularity_fallback
+    from recommender.serving.ranked import load_ranker, ranker_lists
+    from recommender.serving.reasons import REASON_WINDOW, recent_history, rows_sorted_by_value
+    from recommender.serving.versions import read_pointer
+    from recommender.warehouse.connection import SqlLibrary
+    from recommender.warehouse.features import pair_features
+
+    folder = read_pointer(args.serving).folder
+    with np.load(folder / "ids.npz") as ids:
+        user_ids, item_ids = ids["user_ids"], ids["item_ids"]
+    times = sp.load_npz(folder / "history.npz").tocsr()
+    history = sp.csr_matrix((np.ones(times.nnz, np.float32), times.indices, times.indptr), shape=times.shape)
+    rated = sp.load_npz(folder / "rated.npz").tocsr()
+    ranker = load_ranker(folder / "models" / "ranker.npz")
+    if ranker is None:
+        raise SystemExit(f"{folder} holds no ranker trained on this code's features")
+    sources = {name: load_model(folder / "models" / f"{name}.npz") for name in SOURCES}
+    sql = SqlLibrary(SQL_DIR)
+    con = duckdb.connect(str(folder / "recs.duckdb"), read_only=True)
+    spent = {"features": 0.0, "booster": 0.0, "top features (SHAP)": 0.0}
+
+    def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        t = time.perf_counter()
+        out = pair_features(con, sql, "", "", user_ids[rows], item_ids[items], materialized=True)
+        spent["features"] += time.perf_counter() - t
+        return out
+
+    class TimedBooster:  # the booster's two calls, timed apart
+        def __init__(self, booster):
+            self.booster = booster
+
+        def predict(self, x, **kwargs):
+            t = time.perf_counter()
+            out = self.booster.predict(x, **kwargs)
+            spent["top features (SHAP)" if kwargs.get("pred_contrib") else "booster"] += time.perf_counter() - t
+            return out
+
+        def feature_name(self):
+            return self.booster.feature_name()
+
+    ranker.attach(sources, TimedBooster(ranker.booster), features)
+    ranker.threads = os.cpu_count() or 1  # as the publication runs it
+    users = np.arange(min(args.users, len(user_ids)))
+    fallback = popularity_fallback(history)
+    sorted_sim = rows_sorted_by_value(sources["itemknn"].model_.similarity.tocsr())
+    recent = recent_history(history[users], times[users], REASON_WINDOW)
+    t = time.perf_counter()
+    for model in sources.values():
+        model.recommend(users, history, ranker.params.candidates, rated)
+    candidates_s = time.perf_counter() - t  # measured apart: the call below makes them again
+    t = time.perf_counter()
+    ranker_lists(ranker, users, history, rated, 20, fallback, recent=recent, sorted_sim=sorted_sim)
+    total = time.perf_counter() - t
+    con.close()
+    per_user_ms = total / len(users) * 1000
+    result = {
+        "serving": str(args.serving),
+        "version_users": int(len(user_ids)),
+        "users_ranked": int(len(users)),
+        "threads": ranker.threads,
+        "total_s": round(total, 2),
+        "per_user_ms": round(per_user_ms, 3),
+        "stages_s": {
+            "candidates (four sources' top-100)": round(candidates_s, 2),
+            **{k: round(v, 2) for k, v in spent.items()},
+            "rest (pool, sort, top-up, reasons)": round(total - candidates_s - sum(spent.values()), 2),
+        },
+        "whole_version_s": round(per_user_ms * len(user_ids) / 1000, 1),
+    }
+    print(json.dumps(result, indent=2))
+    out = ROOT / "benchmarks" / "out" / "ranker_lists.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    saved = json.loads(out.read_text()) if out.exists() else {}
+    saved[str(args.serving)] = result
+    out.write_text(json.dumps(saved, indent=2))
+
+
+if __name__ == "__main__":
+    main()
