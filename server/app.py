@@ -156,7 +156,7 @@ def recommendation_routes(services: Services) -> Router:
         uid = service.parse_id(user_id, "user_id")
         query = Filter(tuple(sorted(set(genre or ()))), year_min, year_max, tuple(sorted(set(exclude or ()))))
         args = (serving, snap, uid, model, k, offset, query)
-        slow = service.ranker_scored_now(snap, model, k, offset, query)
+        slow = service.ranker_scored_now(snap, uid, model, k, offset, query)
         return (await _answer(serving, uid, service.recommend, *args, slow=slow)).response
 
     @post(

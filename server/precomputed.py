@@ -27,7 +27,8 @@ class PrecomputedLists:
     of ``movie_ids`` / ``scores`` (NaN: popular top-up) / ``reasons`` (0: none), best first;
     ``personalised[i]``: whether the model filled any of them (a user who rated nothing at
     or above the threshold gets the popular top-up only); ``ranked_by``: the ranker's feature
-    names ("": none), None for the other models.
+    name of each row as an index into ``feature_names`` ("" at the index of none), None for the
+    other models (codes, not a Python string per row: a million rows would take ~75 MB).
     """
 
     users: np.ndarray
@@ -37,13 +38,18 @@ class PrecomputedLists:
     reasons: np.ndarray
     personalised: np.ndarray
     ranked_by: np.ndarray | None = None
+    feature_names: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, sql: SqlLibrary, model: str) -> PrecomputedLists:
         cols = con.sql(sql.text("version/load_recommendations.sql"), params={"model": model}).fetchnumpy()
-        ranked_by = None
+        ranked_by, feature_names = None, ()
         if model == RANKER:
-            ranked_by = np.asarray(con.sql(sql.text("version/ranked_by.sql")).fetchnumpy()["ranked_by"], dtype=object)
+            names = con.sql(sql.text("version/ranked_by.sql")).fetchnumpy()["ranked_by"]
+            if len(names) != len(cols["movie_id"]):  # the two queries must see the same rows
+                raise ValueError(f"ranked_by has {len(names)} rows, the ranker's lists {len(cols['movie_id'])}")
+            unique, ranked_by = np.unique(np.asarray(names, dtype=object).astype(str), return_inverse=True)
+            feature_names = tuple(unique.tolist())
         user_col = np.asarray(cols["user_id"])
         users, starts = np.unique(user_col, return_index=True)  # rows are in user order
         from_model = np.asarray(cols["from_model"], dtype=bool)
@@ -56,6 +62,7 @@ class PrecomputedLists:
             reasons=np.asarray(cols["reason_movie_id"]),
             personalised=personalised,
             ranked_by=ranked_by,
+            feature_names=feature_names,
         )
 
     def __contains__(self, user_id: int) -> bool:
@@ -64,6 +71,11 @@ class PrecomputedLists:
     def _row(self, user_id: int) -> int:
         i = int(np.searchsorted(self.users, user_id))
         return i if i < len(self.users) and self.users[i] == user_id else -1
+
+    def length(self, user_id: int) -> int:
+        """Rows of the user's list (0 for an unknown user)."""
+        i = self._row(user_id)
+        return int(self.starts[i + 1] - self.starts[i]) if i >= 0 else 0
 
     def is_personalised(self, user_id: int) -> bool:
         i = self._row(user_id)
@@ -76,7 +88,8 @@ class PrecomputedLists:
         if i < 0:
             return []
         lo, hi = self.starts[i], self.starts[i + 1]
-        ranked_by = self.ranked_by[lo:hi].tolist() if self.ranked_by is not None else [""] * int(hi - lo)
+        codes = self.ranked_by[lo:hi].tolist() if self.ranked_by is not None else None
+        ranked_by = [self.feature_names[c] for c in codes] if codes is not None else [""] * int(hi - lo)
         return [
             (m, s, r if r != NO_REASON else None, f or None)
             for m, s, r, f in zip(

@@ -50,11 +50,15 @@ def reads_feedback(generation: int) -> bool:
     return generation > 0
 
 
-def ranker_scored_now(snap: Snapshot, model: str, k: int, offset: int, query: Filter) -> bool:
+def ranker_scored_now(snap: Snapshot, user_id: int, model: str, k: int, offset: int, query: Filter) -> bool:
     """Whether the answer may score the two-stage ranker now (candidates from four models, a
     feature-store query and the booster: tens of milliseconds, hundreds at 25M): its precomputed
-    list answers only unfiltered pages within it, and a large version has none."""
-    return model == RANKER and (RANKER not in snap.lists or query.active or offset + k > snap.info["serve_n"])
+    list answers only unfiltered pages within it (a user with few unrated movies left has a
+    shorter one), and a large version has none."""
+    if model != RANKER:
+        return False
+    lists = snap.lists.get(RANKER)
+    return lists is None or query.active or offset + k > lists.length(user_id)
 
 
 def recommend_key(

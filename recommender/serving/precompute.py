@@ -235,16 +235,19 @@ def _ranker_to_precompute(
     users = production.history.shape[0]
     ranker = load_ranker(Path(state[1]))
     limit = settings.ranker_precompute_users
-    if ranker is None or users > limit:
-        reason = "its booster has other features" if ranker is None else f"{users:,} users, limit {limit:,}"
-        say(f"  ranker: lists scored at request time ({reason})")
+    if ranker is None:  # the server refuses the same booster (LiveModels.load): no ranker at all
+        say("  ranker: not served (its booster was trained on other features than this code's)")
+        return None
+    if users > limit:
+        say(f"  ranker: lists scored at request time ({users:,} users, ranker_precompute_users {limit:,})")
         return None
     user_ids, item_ids = production.data.user_ids, production.data.item_ids
 
     def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
         return pair_features(recs, sql, "", "", user_ids[rows], item_ids[items], materialized=True)
 
-    ranker.threads = os.cpu_count() or 1  # nothing else runs beside the publication's loop
+    # the publication's loop runs nothing else meanwhile: the booster takes the job's cores
+    ranker.threads = settings.threads or len(os.sched_getaffinity(0))
     return ranker.attach({name: production.models[name].fitted for name in SOURCES}, ranker.booster, features)
 
 

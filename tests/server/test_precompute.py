@@ -194,3 +194,46 @@ def test_the_rated_movie_check_reads_every_range_of_users(served, tmp_path, monk
     finally:
         recs.close()
         con.close()
+
+
+def test_the_ranked_by_check_finds_a_feature_name_on_another_models_row(served, tmp_path):
+    from types import SimpleNamespace
+
+    from recommender.serving import precompute
+
+    copy = tmp_path / "recs.duckdb"
+    shutil.copy(read_pointer(served.serving_dir).folder / "recs.duckdb", copy)
+    con = connect(served)
+    recs = duckdb.connect(str(copy))
+    try:
+        sql = SqlLibrary(served.sql_dir)
+        user_ids = np.array([u for (u,) in recs.execute("select distinct user_id from recommendations").fetchall()])
+        production = SimpleNamespace(data=SimpleNamespace(user_ids=user_ids))
+        assert precompute.run_checks(con, sql, recs, production, 20) is None
+        recs.execute("update recommendations set ranked_by = 'als_score' where model = 'als' and rank = 1")
+        assert precompute.run_checks(con, sql, recs, production, 20).startswith("ranked_by_on_ranker_rows")
+    finally:
+        recs.close()
+        con.close()
+
+
+def test_a_version_file_from_before_the_ranked_by_column_still_opens(served, tmp_path):
+    """Rollback after an upgrade: a version published by older code (no ``ranked_by``) opens and
+    serves its lists; it has no precomputed ranker lists."""
+    from server.snapshot import Snapshot
+
+    folder = tmp_path / "v0001"
+    shutil.copytree(read_pointer(served.serving_dir).folder, folder)
+    con = duckdb.connect(str(folder / "recs.duckdb"))
+    try:
+        con.execute("alter table recommendations drop column ranked_by")
+        user = con.execute("select min(user_id) from recommendations").fetchall()[0][0]
+    finally:
+        con.close()
+    snap = Snapshot.open(folder, SqlLibrary(served.sql_dir))
+    try:
+        assert "ranker" not in snap.lists and "als" in snap.lists
+        rows = snap.precomputed("als", user)
+        assert len(rows) == 20 and all(ranked_by is None for *_, ranked_by in rows)
+    finally:
+        snap.close()
