@@ -247,7 +247,8 @@ def _ranker_to_precompute(
         return pair_features(recs, sql, "", "", user_ids[rows], item_ids[items], materialized=True)
 
     # the publication's loop runs nothing else meanwhile: the booster takes the job's cores
-    ranker.threads = settings.threads or len(os.sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # not on macOS
+    ranker.threads = settings.threads or cores or 1
     return ranker.attach({name: production.models[name].fitted for name in SOURCES}, ranker.booster, features)
 
 
