@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -92,6 +93,7 @@ class Metrics:
         if not self.multiprocess:
             return generate_latest(self.registry)
         self.sync()
+        _forget_dead_workers(Path(os.environ[MULTIPROCESS_ENV]))
         every_worker = CollectorRegistry()
         multiprocess.MultiProcessCollector(every_worker)
         return generate_latest(every_worker)
@@ -100,6 +102,26 @@ class Metrics:
         """A worker leaving: its live gauges stop counting (its counters stay in the sums)."""
         if self.multiprocess:
             multiprocess.mark_process_dead(os.getpid())
+
+
+def _forget_dead_workers(folder: Path) -> None:
+    """Drop the live gauges of workers that died without a clean stop (SIGKILL, the OOM killer:
+    uvicorn starts a replacement, but nobody marked the dead one), so that ``/metrics`` shows
+    live workers only. Their counters stay in the sums, as they should."""
+    for path in folder.glob("gauge_live*_*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            multiprocess.mark_process_dead(int(pid), str(folder))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 class _SharedState:

@@ -53,3 +53,31 @@ def test_each_app_has_its_own_registry(served, tmp_path):
     with TestClient(create_app(config)) as other:
         samples = _samples(other)
     assert not any(name == "recsys_http_requests_total" for name, _ in samples)
+
+
+def test_a_worker_killed_without_a_clean_stop_leaves_no_live_gauge(tmp_path, monkeypatch):
+    """A worker that died without marking itself dead (SIGKILL; uvicorn replaces it) must not keep
+    a ``recsys_model_version`` series: the next scrape drops its live gauges, keeps its counters."""
+    import subprocess
+    import sys
+
+    from server.metrics import MULTIPROCESS_ENV, Metrics
+
+    folder = tmp_path / "prom"
+    folder.mkdir()
+    worker = (
+        "import os\n"
+        "from prometheus_client import Counter, Gauge\n"
+        "Gauge('recsys_model_version', 'v', multiprocess_mode='liveall').set(3)\n"
+        "Counter('recsys_answers', 'a', ['tier']).labels('popular').inc()\n"
+        "print(os.getpid(), flush=True)\n"
+        "os._exit(0)  # no clean stop: nothing marks it dead\n"
+    )
+    env = {**__import__("os").environ, MULTIPROCESS_ENV: str(folder)}
+    pid = subprocess.run([sys.executable, "-c", worker], env=env, capture_output=True, text=True, check=True).stdout
+    assert list(folder.glob(f"gauge_liveall_{pid.strip()}.db"))
+    monkeypatch.setenv(MULTIPROCESS_ENV, str(folder))
+    samples = [s for f in text_string_to_metric_families(Metrics().exposition().decode()) for s in f.samples]
+    assert not [s for s in samples if s.name == "recsys_model_version"]
+    assert not list(folder.glob("gauge_liveall_*.db"))
+    assert [s.value for s in samples if s.name == "recsys_answers_total"] == [1.0]

@@ -304,6 +304,8 @@ def test_no_acknowledged_rating_is_lost_when_a_worker_is_killed(served_pg, feedb
             t.join(timeout=30)
         survivors = _worker_pids(base, 2)  # uvicorn replaced the killed worker
         assert victim not in survivors
+        scraped = httpx.get(f"{base}/metrics").text  # the dead worker's live gauges are gone
+        assert f'pid="{victim}"' not in scraped and "recsys_model_version{" in scraped
     finally:
         _stop(server)
     store = PostgresFeedbackStore(feedback_url, SQL, pool_size=1)
