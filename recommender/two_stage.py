@@ -88,6 +88,7 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     gain = booster.feature_importance(importance_type="gain")
     importance = {name: float(g / gain.sum()) for name, g in zip(ALL_FEATURES, gain)} if gain.sum() else {}
     logged = {**p.to_dict(), "sources": list(SOURCES), "importance": importance, "val_holdout_ndcg": checks}
+    logged["candidate_recall"] = {name: round(value, 4) for name, value in recall.items()}
     # scoring every test user of a 25M split costs minutes (candidates, features and the booster
     # for each): at that scale the ranker is scored on a seeded sample, as tuning is
     sample = TEST_USERS

@@ -193,7 +193,15 @@ def write_report(
             "the val users held out, evaluated once on test (sources refitted on train+val, features as of "
             "train+val). Held-out val NDCG@10 by setting: "
             + ", ".join(f"`{k}` {v:.4f}" for k, v in ranker.get("val_holdout_ndcg", {}).items())
-            + ". Largest shares of the gain: "
+            + ". "
+            + (
+                f"Share of the val positives among the candidates (recall@{ranker['candidates']}): "
+                + ", ".join(f"{name} {value:.3f}" for name, value in ranker["candidate_recall"].items())
+                + " (union: all sources together). "
+                if ranker.get("candidate_recall")
+                else ""
+            )
+            + "Largest shares of the gain: "
             + ", ".join(f"{name} {share:.1%}" for name, share in top)
             + ".",
             "",
