@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import save_keyed  # noqa: E402
+
 CONFIG = {"factors": 64, "regularization": 0.05, "alpha": 10.0, "iterations": 15}
 
 
@@ -63,11 +65,7 @@ def main() -> None:
     started = time.perf_counter()
     create("als", CONFIG, seed=42, engine=engine).fit(matrix)
     result[f"{args.engine}_fit_s"] = round(time.perf_counter() - started, 1)
-    out = Path("benchmarks/out/als_engines.json")
-    report = json.loads(out.read_text()) if out.exists() else {}
-    report[f"{args.engine}:{args.warehouse.parent.name}"] = result
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    save_keyed("als_engines", f"{args.engine}:{args.warehouse.parent.name}", result)
     print(json.dumps(result, indent=2))
 
 

@@ -17,7 +17,6 @@ written to benchmarks/out/ranker_choices.json (keyed by warehouse).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,6 +24,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.results import save_keyed  # noqa: E402
 
 #: rounds, leaves, learning rate: the setting ml-latest-small's ranker chooses.
 SETTING = (300, 7, 0.03)
@@ -94,11 +95,7 @@ def main() -> None:
             scores.append(two_stage._holdout_ndcg(booster, features, row, item, held, users, truth, n_relevant))
         result["held_out_ndcg@10"][name] = {"mean": round(float(np.mean(scores)), 5), "folds": scores}
         print(f"{name:55s} {np.mean(scores):.4f}  folds {scores}", flush=True)
-    out = ROOT / "benchmarks" / "out" / "ranker_choices.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    saved = json.loads(out.read_text()) if out.exists() else {}
-    saved[str(args.warehouse)] = result
-    out.write_text(json.dumps(saved, indent=2))
+    save_keyed("ranker_choices", str(args.warehouse), result)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import save_keyed  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -109,11 +111,7 @@ def main() -> None:
         "whole_version_s": round(per_user_ms * len(user_ids) / 1000, 1),
     }
     print(json.dumps(result, indent=2))
-    out = ROOT / "benchmarks" / "out" / "ranker_lists.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    saved = json.loads(out.read_text()) if out.exists() else {}
-    saved[str(args.serving)] = result
-    out.write_text(json.dumps(saved, indent=2))
+    save_keyed("ranker_lists", str(args.serving), result)
 
 
 if __name__ == "__main__":
