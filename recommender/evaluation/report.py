@@ -84,7 +84,9 @@ def write_report(
     out: Path,
     say: Callable[[str], None] = lambda m: None,
 ) -> Path:
-    """Write ``out/report.md``, ``out/models.png`` and ``out/tradeoff.png``; returns the report path."""
+    """Write ``out/report.md`` and its plots (``models.png``; ``tradeoff.png``,
+    ``ranker_features.png`` and ``simulation.png`` when there is a sweep, a ranker, a
+    simulation); returns the report path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     finals = sql.run(
@@ -110,14 +112,18 @@ def write_report(
         con, "warehouse/runs/sweep_points.sql", {"strategy": settings.split_strategy, "k": REPORT_K}
     ).fetchall()
     _plot_models(out / "models.png", models, rows)
+    plots = [out / "models.png"]
     if sweep:
         _plot_tradeoff(out / "tradeoff.png", sweep)
+        plots.append(out / "tradeoff.png")
     ranker = next((json.loads(params) for _, model, params, _, _ in finals if model == "ranker"), None)
     if ranker and ranker.get("importance"):
         _plot_importance(out / "ranker_features.png", ranker["importance"])
+        plots.append(out / "ranker_features.png")
     simulation = sql.run(con, "warehouse/simulation/steps.sql", {"simulation_id": None}).fetchall()
     if simulation:
         _plot_simulation(out / "simulation.png", simulation)
+        plots.append(out / "simulation.png")
 
     cutoffs = sql.run(con, "warehouse/runs/cutoffs.sql", {"strategy": settings.split_strategy}).fetchall()
     lines = [
@@ -235,7 +241,7 @@ def write_report(
     ]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
-    say(f"wrote {path}, {out / 'models.png'}" + (f", {out / 'tradeoff.png'}" if sweep else ""))
+    say(f"wrote {path}, " + ", ".join(str(p) for p in plots))
     return path
 
 
