@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,6 +41,7 @@ def main() -> None:
     from recommender.models import load as load_model
     from recommender.models.ranker import SOURCES
     from recommender.serving.lists import popularity_fallback
+    from recommender.serving.live import read_state
     from recommender.serving.ranked import load_ranker, ranker_lists
     from recommender.serving.reasons import REASON_WINDOW, recent_history, rows_sorted_by_value
     from recommender.serving.versions import read_pointer
@@ -49,11 +49,8 @@ def main() -> None:
     from recommender.warehouse.features import pair_features
 
     folder = read_pointer(args.serving).folder
-    with np.load(folder / "ids.npz") as ids:
-        user_ids, item_ids = ids["user_ids"], ids["item_ids"]
-    times = sp.load_npz(folder / "history.npz").tocsr()
-    history = sp.csr_matrix((np.ones(times.nnz, np.float32), times.indices, times.indptr), shape=times.shape)
-    rated = sp.load_npz(folder / "rated.npz").tocsr()
+    state = read_state(folder)
+    user_ids, item_ids, times, rated, history = state.user_ids, state.item_ids, state.times, state.rated, state.history
     ranker = load_ranker(folder / "models" / "ranker.npz")
     if ranker is None:
         raise SystemExit(f"{folder} holds no ranker trained on this code's features")

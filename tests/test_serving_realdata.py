@@ -277,20 +277,16 @@ def _offline_ranker(settings: Settings, rows_seed: int = 3, n: int = 30):
     """(user ids, item ids, rows, lists, each entry's top feature, raters) of the active version's
     ranker run offline over its production sources with the warehouse's own feature store as of
     every rating."""
-    import scipy.sparse as sp
-
     from recommender.models import load as load_model
     from recommender.models.ranker import SOURCES
+    from recommender.serving.live import read_state
     from recommender.serving.ranked import load_ranker
     from recommender.warehouse.connection import SqlLibrary
     from recommender.warehouse.features import materialize_features, pair_features
 
     folder = read_pointer(settings.serving_dir).folder
-    with np.load(folder / "ids.npz") as ids:
-        user_ids, item_ids = ids["user_ids"], ids["item_ids"]
-    history = sp.load_npz(folder / "history.npz").tocsr()
-    history = sp.csr_matrix((np.ones(history.nnz, np.float32), history.indices, history.indptr), shape=history.shape)
-    rated = sp.load_npz(folder / "rated.npz").tocsr()
+    state = read_state(folder)
+    user_ids, item_ids, history, rated = state.user_ids, state.item_ids, state.history, state.rated
     ranker = load_ranker(folder / "models" / "ranker.npz")
     sql = SqlLibrary(settings.sql_dir)
     con = duckdb.connect(str(settings.warehouse), read_only=True)

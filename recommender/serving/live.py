@@ -99,6 +99,34 @@ def save_state(
     sp.save_npz(folder / RATED_FILE, flags, compressed=False)
 
 
+@dataclass(frozen=True)
+class VersionState:
+    """What ``save_state`` wrote, read back: row and column ids, the positives stamped with their
+    Unix times (``times``) and every rated pair (``rated``), as CSR matrices (users x items)."""
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    times: sp.csr_matrix
+    rated: sp.csr_matrix
+
+    @property
+    def history(self) -> sp.csr_matrix:
+        """The positives as a float32 0/1 matrix, what the models score from."""
+        t = self.times
+        return sp.csr_matrix((np.ones(t.nnz, np.float32), t.indices, t.indptr), shape=t.shape)
+
+
+def read_state(folder: Path) -> VersionState | None:
+    """A version folder's request-time state, or None for a version published before it existed."""
+    if not (folder / HISTORY_FILE).exists():
+        return None
+    with np.load(folder / IDS_FILE, allow_pickle=False) as ids:
+        user_ids, item_ids = ids["user_ids"], ids["item_ids"]
+    return VersionState(
+        user_ids, item_ids, sp.load_npz(folder / HISTORY_FILE).tocsr(), sp.load_npz(folder / RATED_FILE).tocsr()
+    )
+
+
 class LiveModels:
     """A version's production models in memory, with every user's history, for request-time lists."""
 
@@ -154,24 +182,16 @@ class LiveModels:
         The two-stage ranker joins when the version holds it and ``pair_features`` reads the
         version's feature tables."""
         paths = {name: folder / MODELS_DIR / f"{name}.npz" for name in names}
-        if not (folder / HISTORY_FILE).exists() or not all(p.exists() for p in paths.values()):
+        state = read_state(folder) if all(p.exists() for p in paths.values()) else None
+        if state is None:
             return None
-        with np.load(folder / IDS_FILE, allow_pickle=False) as ids:
-            user_ids, item_ids = ids["user_ids"], ids["item_ids"]
         models = {name: load_model(path) for name, path in paths.items()}
         ranker_path = folder / MODELS_DIR / f"{RANKER}.npz"
         ranker = load_ranker(ranker_path) if pair_features is not None and ranker_path.exists() else None
         if ranker is not None:  # None: trained on other features (requests for it get a 404)
             models[RANKER] = ranker
         return cls(
-            models,
-            sp.load_npz(folder / HISTORY_FILE),
-            sp.load_npz(folder / RATED_FILE),
-            user_ids,
-            item_ids,
-            item_genres,
-            item_years,
-            pair_features,
+            models, state.times, state.rated, state.user_ids, state.item_ids, item_genres, item_years, pair_features
         )
 
     # -- inputs ------------------------------------------------------------------------
