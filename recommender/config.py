@@ -200,6 +200,15 @@ class Settings:
             out[f"RECSYS_{f.name.upper()}"] = text
         return out
 
+    @property
+    def job_threads(self) -> int:
+        """The threads a job's own computations use (LightGBM's training and batch scoring):
+        ``threads``, else every core this process may run on."""
+        if self.threads:
+            return self.threads
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # not on macOS
+        return cores or 1
+
     def as_json(self) -> str:
         return json.dumps(self.as_record(), sort_keys=True)
 

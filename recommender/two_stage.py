@@ -87,7 +87,8 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     ranker = TwoStageRanker(p, seed=wb.settings.seed).attach(test_sources, booster, reader)
     gain = booster.feature_importance(importance_type="gain")
     importance = {name: float(g / gain.sum()) for name, g in zip(ALL_FEATURES, gain)} if gain.sum() else {}
-    logged = {**p.to_dict(), "sources": list(SOURCES), "importance": importance, "val_holdout_ndcg": checks}
+    logged = {**p.to_dict(), "threads": wb.settings.job_threads, "sources": list(SOURCES)}
+    logged |= {"importance": importance, "val_holdout_ndcg": checks}
     logged["candidate_recall"] = {name: round(value, 4) for name, value in recall.items()}
     # scoring every test user of a 25M split costs minutes (candidates, features and the booster
     # for each): at that scale the ranker is scored on a seeded sample, as tuning is
@@ -150,9 +151,13 @@ def _train(lightgbm, x, label, row, params: dict, wb: Workbench):
             "ndcg_eval_at": [10],
             "num_leaves": params["leaves"],
             "learning_rate": params["learning_rate"],
+            # the same numbers on every run: one seed for every random choice LightGBM makes, its
+            # deterministic mode, and a fixed histogram layout (col-wise: LightGBM's advice with
+            # deterministic); the job's thread count, not a fixed one
             "seed": wb.settings.seed,
             "deterministic": True,
-            "num_threads": 2,
+            "force_col_wise": True,
+            "num_threads": wb.settings.job_threads,
             "verbose": -1,
             "lambdarank_truncation_level": 20,
         },

@@ -10,7 +10,6 @@ user rated, at any value.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -247,8 +246,7 @@ def _ranker_to_precompute(
         return pair_features(recs, sql, "", "", user_ids[rows], item_ids[items], materialized=True)
 
     # the publication's loop runs nothing else meanwhile: the booster takes the job's cores
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # not on macOS
-    ranker.threads = settings.threads or cores or 1
+    ranker.threads = settings.job_threads
     return ranker.attach({name: production.models[name].fitted for name in SOURCES}, ranker.booster, features)
 
 
