@@ -301,7 +301,7 @@ def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:
         return sweep_blend(wb)
     results: list[RunResult] = []
     trials = DEFAULT_TRIALS.get(model, 1) if trials is None else trials
-    grid = full_grid(model, wb.data.shape[1])
+    grid = full_grid(model, wb.data.matrix(*FIT_PARTS["test"]))
     sample = wb.tuning_data
     users = f" on {len(sample.user_ids):,} sampled users" if sample is not wb.data else ""
     if grid is not None and len(grid) <= trials:

@@ -1,11 +1,20 @@
 """Search spaces and the search itself for `recsys tune` (always scored on val).
 
-A model whose space is a short list of choices (popular's windows) is tried in full. The
-others are searched sequentially by Optuna's TPE sampler, seeded, within a trial budget:
-each trial's configuration is drawn from where the earlier trials scored well. ALS is
-fitted in steps of iterations, scored on val after each step, and stopped when val stops
-improving (its ``iterations`` is the best step); a trial whose steps trail the median of
-the earlier trials at the same step is pruned.
+Three kinds of search, by the shape of the space:
+
+- **Choices only** (popular's windows, ItemKNN's neighbours x scoring rule): every
+  configuration is tried (ItemKNN's only those whose similarities fit in memory).
+- **One range** (EASE's lambda): a log-spaced grid over the range, then the two geometric
+  midpoints either side of the best grid point: a fixed, data-independent cost that cannot
+  miss the region the way a few random draws can.
+- **Several ranges** (ALS): a designed start-up, then Optuna's TPE sampler (seeded). The
+  start-up is a Taguchi L9 array over three log-spaced levels per parameter (the range's ends
+  and middle): nine trials in which every level of each parameter appears three times and
+  every pair of levels of two parameters once, so the corners of the space are sampled
+  before TPE models where the scores are. ALS is fitted in steps of iterations, scored on val
+  after each step, and stopped when val stops improving (its ``iterations`` is the best
+  step); after the start-up, a trial whose steps trail the median of the earlier trials at
+  the same step is pruned.
 """
 
 from __future__ import annotations
@@ -14,6 +23,9 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
 
 #: Main parameters per model: a list is a set of choices; a Range is sampled (log scale if ``log``).
 
@@ -28,28 +40,44 @@ class Range:
 
 SEARCH_SPACES: dict[str, dict[str, list[Any] | Range]] = {
     "popular": {"window_days": [None, 30, 90, 180, 365, 730, 1825]},
-    # None (every similarity) scores best on ml-latest-small's val, but on a 25M catalogue every
-    # co-occurring pair is far too many to keep: 1000 per item is the ceiling, and only the
-    # choices within MAX_SIMILARITIES are tried (see tuning_grid)
-    "itemknn": {"neighbours": [20, 50, 100, 200, 400, 1000]},
+    # None keeps every similarity (it wins on val on some editions): only the choices whose
+    # similarities fit within MAX_SIMILARITIES are tried (see full_grid); scoring_neighbours
+    # None is implicit's rule, a number LensKit's (see recommender.models.itemknn)
+    "itemknn": {"neighbours": [20, 50, 100, 200, 500, 1000, None], "scoring_neighbours": [None, 20, 50]},
     "als": {
         "factors": Range(16, 256, integer=True),
-        "regularization": Range(1e-3, 1e2),
-        "alpha": Range(0.1, 100.0),
+        # implicit weighs a positive alpha times an unobserved pair: below 1 it would trust
+        # a positive less than a missing rating
+        "alpha": Range(1.0, 100.0),
+        # searched as a multiple of alpha (see SEARCHED_AS): implicit's loss divided by alpha
+        # depends on regularization / alpha, and the good region runs along that ratio
+        "regularization_per_alpha": Range(1e-2, 30.0),
     },
-    "ease": {"lam": Range(1.0, 1e4)},
+    "ease": {"lam": Range(10.0, 1e4)},
+}
+#: How a searched point becomes the model's parameters, where the search uses other axes.
+SEARCHED_AS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "als": lambda p: {
+        "factors": p["factors"],
+        "regularization": p["regularization_per_alpha"] * p["alpha"],
+        "alpha": p["alpha"],
+    }
 }
 #: Trials per model unless `--trials` says otherwise: the budget grows with the dimensions
-#: searched (ALS: three, with pruning and early stopping keeping each trial cheap).
-DEFAULT_TRIALS = {"popular": 7, "itemknn": 6, "als": 30, "ease": 6}
+#: searched (ALS: three, with pruning and early stopping keeping each trial cheap; EASE: a
+#: seven-point grid and two refinements). A choices-only space is tried in full when it has
+#: at most this many configurations.
+DEFAULT_TRIALS = {"popular": 7, "itemknn": 21, "als": 30, "ease": 9}
 #: ItemKNN keeps at most this many similarities (items x neighbours: 12M is ~150 MB, and its
 #: lists and reasons cost in proportion): 1000 per item on ml-latest-small, 200 on a 59k catalogue.
 MAX_SIMILARITIES = 12_000_000
 #: ALS is fitted ITERATION_STEP iterations at a time, at most MAX_ITERATIONS.
 ITERATION_STEP = 5
 MAX_ITERATIONS = 20
-#: Trials drawn at random before the sampler models the scores, and before pruning starts.
-STARTUP_TRIALS = 4
+#: The L9 orthogonal array: nine rows of three parameters at levels 0, 1, 2 (low, middle, high).
+L9 = ((0, 0, 0), (0, 1, 1), (0, 2, 2), (1, 0, 1), (1, 1, 2), (1, 2, 0), (2, 0, 2), (2, 1, 0), (2, 2, 1))
+#: One-range searches refine the grid's best point with this many midpoints (one each side).
+REFINEMENTS = 2
 
 #: Popularity weights and windows swept for the hybrid (its ALS part is the tuned ALS).
 BLEND_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -62,18 +90,33 @@ SIMILARITIES = ("factors", "genres")
 MAX_NDCG_LOSS = 0.15
 
 
-def full_grid(model: str, n_items: int | None = None) -> list[dict[str, Any]] | None:
+def full_grid(model: str, user_items: sp.csr_matrix | None = None) -> list[dict[str, Any]] | None:
     """Every configuration of a model whose space is only choices; None for a sampled space.
-    ``n_items``: the catalogue size, which bounds ItemKNN's choices (MAX_SIMILARITIES)."""
+    ``user_items`` (users x items, the positives the final fit sees) bounds ItemKNN's choices
+    to those whose similarities fit within MAX_SIMILARITIES."""
     space = SEARCH_SPACES[model]
     if any(isinstance(values, Range) for values in space.values()):
         return None
     names = list(space)
     grid = [dict(zip(names, values)) for values in itertools.product(*(space[n] for n in names))]
-    if model == "itemknn" and n_items:
-        affordable = [g for g in grid if g["neighbours"] * n_items <= MAX_SIMILARITIES]
+    if model == "itemknn" and user_items is not None:
+        every = similarity_count(user_items)
+        n_items = user_items.shape[1]
+        affordable = [g for g in grid if min(every, (g["neighbours"] or n_items) * n_items) <= MAX_SIMILARITIES]
         grid = affordable or grid[:1]
     return grid
+
+
+def similarity_count(user_items: sp.csr_matrix) -> int:
+    """How many item pairs co-occur in ``user_items`` (users x items): the similarities
+    ItemKNN keeps with ``neighbours=None``. Exact when cheap to count (one sparse product),
+    else the upper bound sum over users of (positives)^2."""
+    lengths = np.diff(user_items.indptr).astype(np.int64)
+    bound = int((lengths**2).sum())
+    if bound > 10 * MAX_SIMILARITIES:
+        return bound
+    binary = user_items.astype(bool).astype(np.float32)
+    return int((binary.T @ binary).nnz)
 
 
 class Pruned(Exception):
@@ -89,18 +132,26 @@ def search(
     """Run ``trials`` trials of ``objective(params, report)``, each returning its val score;
     ``report(value, step)`` lets a trial report intermediate scores (and raises Pruned when
     it should stop). The objective keeps its own record of the runs."""
+    space = SEARCH_SPACES[model]
+    ranges = {name: values for name, values in space.items() if isinstance(values, Range)}
+    if len(space) == 1 and len(ranges) == 1:
+        _line_search(*ranges.items(), trials, objective)
+        return
     import optuna  # imported on use: it takes a moment
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space = SEARCH_SPACES[model]
+    design = start_up_design(space)[:trials]
     study = optuna.create_study(
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=STARTUP_TRIALS),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=0),
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=len(design), multivariate=True),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=len(design), n_warmup_steps=0),
     )
+    for params in design:
+        study.enqueue_trial(params)
 
     def run_trial(trial: optuna.Trial) -> float:
-        params = {name: _suggest(trial, name, values) for name, values in space.items()}
+        point = {name: _suggest(trial, name, values) for name, values in space.items()}
+        params = SEARCHED_AS.get(model, dict)(point)
 
         def report(value: float, step: int) -> None:
             trial.report(value, step)
@@ -113,6 +164,41 @@ def search(
             raise optuna.TrialPruned() from None
 
     study.optimize(run_trial, n_trials=trials)
+
+
+def levels(values: Range, n: int) -> list[float]:
+    """``n`` points spread over a range, ends included (log-spaced if ``values.log``)."""
+    points = (
+        np.geomspace(values.low, values.high, n) if values.log else np.linspace(values.low, values.high, n)
+    ).tolist()
+    return [int(round(p)) for p in points] if values.integer else [float(p) for p in points]
+
+
+def start_up_design(space: dict[str, list[Any] | Range]) -> list[dict[str, Any]]:
+    """The first trials of a several-range search: the L9 array over three levels per
+    parameter when the space is three ranges, else none (TPE's own random start-up)."""
+    if len(space) != 3 or not all(isinstance(v, Range) for v in space.values()):
+        return []
+    names = list(space)
+    three = {name: levels(space[name], 3) for name in names}
+    return [{name: three[name][level] for name, level in zip(names, row)} for row in L9]
+
+
+def _line_search(named: tuple[str, Range], trials: int, objective: Callable[[dict[str, Any], Callable], float]) -> None:
+    """A grid of ``trials - REFINEMENTS`` points over the range, then the midpoints between the
+    best point and its neighbours (geometric on a log range)."""
+    name, values = named
+    coarse = levels(values, max(1, trials - REFINEMENTS))
+    scores = [objective({name: x}, _no_report) for x in coarse]
+    best = int(np.argmax(scores))
+    neighbours = [coarse[i] for i in (best - 1, best + 1) if 0 <= i < len(coarse)]
+    for other in neighbours[: max(0, trials - len(coarse))]:
+        middle = float(np.sqrt(coarse[best] * other)) if values.log else (coarse[best] + other) / 2
+        objective({name: int(round(middle)) if values.integer else middle}, _no_report)
+
+
+def _no_report(value: float, step: int) -> None:
+    """A one-range search has no intermediate scores to prune on."""
 
 
 def _suggest(trial, name: str, values: list[Any] | Range) -> Any:
