@@ -2,6 +2,7 @@
 answer holds a movie the user rated, at any value (the defect the serving issue found:
 26 % of ALS's top-20 rows were already rated)."""
 
+import json
 import shutil
 
 import duckdb
@@ -385,3 +386,73 @@ def test_the_rankers_candidates_are_stored_with_each_sources_score_and_rank(publ
     finally:
         con.close()
     assert tested == scored and 0 < test_hits < 0.2  # the evaluation's users, labelled by test
+
+
+ITEM_RECENCY = "select movie_id, recent_30d, recent_90d, recent_365d from item_features('per_user', 'test')"
+USER_RECENCY = "select user_id, days_since_last from user_features('per_user', 'test')"
+
+
+def _clock_readings(warehouse) -> dict:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {
+            "items": {m: r for m, *r in con.execute(ITEM_RECENCY).fetchall()},
+            "users": dict(con.execute(USER_RECENCY).fetchall()),
+            "window": dict(con.execute("select movie_id, recent_positive_count from item_popularity").fetchall()),
+            "now": con.execute("select max(ts) from ratings").fetchall()[0][0],
+            "log_end": con.execute("select max(ts) from raw_ratings").fetchall()[0][0],
+        }
+    finally:
+        con.close()
+
+
+def test_api_ratings_on_historical_data_keep_every_recency_feature(published, tmp_path, monkeypatch):
+    """The log clock: six ratings posted today onto the 2018 data, then ingest-feedback and
+    retrain. Every movie's recent counts (30, 90, 365 days; the hybrid's popularity window)
+    keep their values except for what the six add, days_since_last moves only by the seconds
+    the new ratings span, and the retrained ranker still learns from the recency features."""
+    warehouse = tmp_path / "movielens.duckdb"  # a copy: the module's other tests read the original
+    shutil.copy(published.warehouse, warehouse)
+    settings = published.replace(warehouse=warehouse, artifacts_dir=tmp_path / "artifacts")
+    monkeypatch.setenv("RECSYS_ARTIFACTS_DIR", str(settings.artifacts_dir))
+    before = _clock_readings(warehouse)
+    assert sum(r[2] > 0 for r in before["items"].values()) > 1000  # the log's last year is busy
+    feedback = tmp_path / "fb.duckdb"
+    config = ServerConfig.from_env(published, environ={"RECSYS_FEEDBACK_DB": str(feedback), "RECSYS_ACCESS_LOG": "off"})
+    posted = {1: [6377, 4886, 8961], 100_001: [1, 3114, 6377]}  # a known user, a new one
+    with TestClient(create_app(config)) as client:
+        for user, movies in posted.items():
+            for movie in movies:
+                res = client.post(f"/users/{user}/ratings", json={"movie_id": movie, "rating": 5.0})
+                assert res.status_code in (200, 201), res.text
+    args = ["--warehouse", str(warehouse), "--feedback-db", str(feedback)]
+    assert main(["ingest-feedback", *args]) == 0
+    assert main(["retrain", *args]) == 0
+    after = _clock_readings(warehouse)
+
+    # the API ratings sit just after the log's end, in their order, not in 2026
+    assert before["now"] == before["log_end"] == after["log_end"]
+    assert after["log_end"] < after["now"] <= after["log_end"] + 60
+    added: dict[int, int] = {}
+    for movies in posted.values():
+        for movie in movies:
+            added[movie] = added.get(movie, 0) + 1
+    for movie, counts in before["items"].items():
+        assert after["items"][movie] == [c + added.get(movie, 0) for c in counts], movie
+    for movie, count in before["window"].items():
+        assert after["window"][movie] == count + added.get(movie, 0), movie
+    moved = (after["now"] - before["now"]) / 86400.0
+    for user, days in before["users"].items():
+        if user not in posted:
+            assert after["users"][user] == pytest.approx(days + moved, abs=1e-6), user
+    assert after["users"][1] == pytest.approx(0.0, abs=60 / 86400)
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        (params,) = con.execute(
+            "select params from runs where model = 'ranker' and kind = 'evaluate' order by created_at desc limit 1"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    importance = json.loads(params)["importance"]
+    assert sum(importance[f] for f in ("recent_30d", "recent_90d", "recent_365d")) > 0
