@@ -83,11 +83,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None, help="MovieLens folder [the bundled ml-latest-small]")
     parser.add_argument("--models", nargs="+", default=list(GRIDS), choices=list(GRIDS))
+    parser.add_argument("--seed", type=int, default=42, help="the job's seed (model inits, the search) [42]")
     args = parser.parse_args()
     folder = args.data or bundled_dir()
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(warehouse=Path(tmp) / "w.duckdb", split_strategy="per_user", ks=(10,))
+        settings = Settings(warehouse=Path(tmp) / "w.duckdb", split_strategy="per_user", ks=(10,), seed=args.seed)
         con = connect(settings)
         migrate(con, settings.sql_dir)
         sql = SqlLibrary(settings.sql_dir)
@@ -121,7 +122,7 @@ def main() -> None:
         ok = result["val_ratio"] >= BAR
         print(f"{model}: tuner val / grid val = {result['val_ratio']:.3f} ({'meets' if ok else 'misses'} {BAR}x)")
         failed += [] if ok else [model]
-    out = save_keyed("tuning", folder.name, results)
+    out = save_keyed("tuning", f"{folder.name} seed {args.seed}", results)
     print(f"written to {out}")
     sys.exit(1 if failed else 0)
 

@@ -203,3 +203,28 @@ def test_every_number_is_in_duckdb_with_its_split(job):
         "where kind = 'evaluate' and model = 'als'"
     ).fetchall()[0]
     assert json.loads(run[0])["factors"] > 0 and len(run[1]) == 16 and run[2] and run[3] == 42 and run[5] > 0
+
+
+def test_the_readme_results_tables_are_what_recsys_report_prints(job):
+    """The README's results block is `recsys report --markdown` after the README's `recsys run`
+    (this module's job: the same data and settings; `--no-precompute` changes no test figure)."""
+    import gzip
+    import hashlib
+    from pathlib import Path
+
+    from recommender.datasets import bundled_dir
+    from recommender.evaluation.report import results_markdown
+
+    def digest(folder):
+        plain = Path(folder) / "ratings.csv"
+        text = plain.read_bytes() if plain.exists() else gzip.decompress((Path(folder) / "ratings.csv.gz").read_bytes())
+        return hashlib.sha256(text).hexdigest()
+
+    if digest(real_data_dir()) != digest(bundled_dir()):
+        pytest.skip("the README's figures are for the bundled ml-latest-small; RECSYS_TEST_DATA names other data")
+    con, settings, _ = job
+    printed = results_markdown(con, SqlLibrary(settings.sql_dir), settings)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("<!-- results:start (recsys report --markdown) -->\n")
+    block = readme[readme.index("\n", start) + 1 : readme.index("<!-- results:end -->")]
+    assert block == printed, "README's results tables are stale: paste `recsys report --markdown` between the markers"

@@ -45,6 +45,11 @@ def register(add) -> None:
     p.set_defaults(handler=cmd_simulate)
     p = add("report", "write reports/report.md with confidence intervals and PNG plots")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder [reports]")
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the results tables as Markdown instead (what the README shows), writing nothing",
+    )
     p.set_defaults(handler=cmd_report)
 
 
@@ -153,8 +158,12 @@ def cmd_simulate(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings) -> int:
-    from recommender.evaluation.report import write_report
+    from recommender.evaluation.report import results_markdown, write_report
 
+    if args.markdown:
+        with open_warehouse(settings, read_only=True) as (con, sql):
+            print(results_markdown(con, sql, settings), end="")
+        return 0
     with open_warehouse(settings) as (con, sql):
         path = write_report(con, sql, settings, args.out, say=say)
     print(path)

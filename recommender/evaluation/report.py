@@ -245,6 +245,59 @@ def write_report(
     return path
 
 
+#: The columns of the results table `recsys report --markdown` prints (test, K = REPORT_K).
+RESULT_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "coverage", "diversity", "novelty")
+
+
+def results_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> str:
+    """The results tables as Markdown, from the run log alone: each model's newest test
+    evaluation (mean over users, best NDCG first) and the paired differences with their 95 %
+    bootstrap CIs. Nothing in it depends on when or how fast the job ran, so the same data and
+    settings print the same text (the README's tables are this output, and a test keeps them so)."""
+    finals = sql.run(
+        con, "warehouse/runs/final_runs.sql", {"strategy": settings.split_strategy, "models": list(MODEL_NAMES)}
+    ).fetchall()
+    if not finals:
+        raise DataError(f"no final runs for the {settings.split_strategy} split yet; run `recsys evaluate` first")
+    run_ids = [r[0] for r in finals]
+    models = [r[1] for r in finals]
+    users = {model: n for _, model, _, n, _ in finals}
+    means: dict[tuple[str, str], float] = {}
+    for metric in RESULT_METRICS:
+        if metric == "coverage":
+            coverage = dict(sql.run(con, "warehouse/runs/coverage.sql", {"run_ids": run_ids, "k": REPORT_K}).fetchall())
+            means |= {(model, metric): coverage.get(run_id, float("nan")) for run_id, model in zip(run_ids, models)}
+            continue
+        per_run = _user_values(con, sql, run_ids, metric, REPORT_K)
+        for run_id, model in zip(run_ids, models):
+            values = per_run[run_id][1]
+            means[(model, metric)] = float(np.nanmean(values)) if len(values) else float("nan")
+    order = sorted(models, key=lambda m: -means[(m, "ndcg")])
+    lines = [
+        f"Test, K = {REPORT_K}, {settings.split_strategy} split; each model refitted on train+val with the "
+        "configuration chosen on val.",
+        "",
+        "| model | users | " + " | ".join(RESULT_METRICS) + " |",
+        "|---|---:|" + "---:|" * len(RESULT_METRICS),
+    ]
+    for model in order:
+        cells = [f"{means[(model, m)]:.3f}" if m == "novelty" else f"{means[(model, m)]:.4f}" for m in RESULT_METRICS]
+        lines.append(f"| {model} | {users[model]} | " + " | ".join(cells) + " |")
+    paired = _paired_differences(con, sql, dict(zip(models, run_ids)), settings.seed)
+    if paired:
+        lines += [
+            "",
+            f"Paired differences in NDCG@{REPORT_K} (the same users; 95 % bootstrap CI over users):",
+            "",
+            "| comparison | difference | relative | 95 % CI | CI excludes 0 |",
+            "|---|---:|---:|---|---|",
+        ]
+        for name, (diff, rel, lo, hi) in paired.items():
+            excludes = "yes" if lo > 0 or hi < 0 else "no"
+            lines.append(f"| {name} | {diff:+.4f} | {rel:+.1%} | [{lo:+.4f}, {hi:+.4f}] | {excludes} |")
+    return "\n".join(lines) + "\n"
+
+
 def _paired_differences(con, sql, run_by_model: dict[str, str], seed: int) -> dict[str, tuple]:
     pairs = [(a, b) for a, b in PAIRS if a in run_by_model and b in run_by_model]
     if not pairs:
