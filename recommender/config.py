@@ -105,10 +105,17 @@ class Settings:
     #: request time. Its lists cost about 2.2 ms per user on 2 cores (benchmarks/
     #: bench_ranker_lists.py): 50,000 users add about 2 minutes, the 25M-shaped data's 162,541 six.
     ranker_precompute_users: int = 50_000
+    #: Rolling-origin folds of the per-user split evaluated by `recsys run` / `recsys evaluate`
+    #: (1: the split itself). Fold f is the split strategy ``per_user/f`` (see 015_folds.sql).
+    folds: int = 1
 
     def __post_init__(self) -> None:
-        if self.split_strategy not in SPLIT_STRATEGIES:
+        if self.base_strategy not in SPLIT_STRATEGIES or (self.fold > 1 and self.base_strategy != "per_user"):
             raise ConfigError(f"split_strategy must be one of {SPLIT_STRATEGIES}, got {self.split_strategy!r}")
+        if self.folds < 1:
+            raise ConfigError(f"folds must be at least 1, got {self.folds}")
+        if self.folds > 1 and self.base_strategy != "per_user":
+            raise ConfigError("folds are cut-offs of the per-user split: use --split per-user with --folds")
         if self.holdout_unit not in HOLDOUT_UNITS:
             raise ConfigError(f"holdout_unit must be one of {HOLDOUT_UNITS}, got {self.holdout_unit!r}")
         if self.eval_exclude not in EVAL_EXCLUDES:
@@ -199,6 +206,26 @@ class Settings:
             text = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
             out[f"RECSYS_{f.name.upper()}"] = text
         return out
+
+    @property
+    def base_strategy(self) -> str:
+        """The split a fold belongs to: ``per_user`` for ``per_user/3``."""
+        return self.split_strategy.split("/")[0]
+
+    @property
+    def fold(self) -> int:
+        """Which rolling-origin fold ``split_strategy`` is (1: the split itself)."""
+        _, _, number = self.split_strategy.partition("/")
+        try:
+            return int(number) if number else 1
+        except ValueError:
+            raise ConfigError(
+                f"split_strategy must be one of {SPLIT_STRATEGIES}, got {self.split_strategy!r}"
+            ) from None
+
+    def fold_settings(self) -> list[Settings]:
+        """These settings for each fold, the split itself first."""
+        return [self] + [self.replace(split_strategy=f"{self.base_strategy}/{f}") for f in range(2, self.folds + 1)]
 
     @property
     def job_threads(self) -> int:

@@ -29,6 +29,7 @@ SETTING_NAMES = (
     "holdout_test",
     "eval_exclude",
     "seed",
+    "folds",
     "threads",
     "serving_keep",
     "als_engine",

@@ -19,11 +19,17 @@ def register(add) -> None:
     p.set_defaults(handler=cmd_train)
     p = add("tune", "search a model's parameters on the validation split only")
     p.add_argument("model", choices=MODEL_CHOICES)
-    p.add_argument("--trials", type=int, help="trials [popular 7, itemknn 6, als 30, ease 6]")
+    p.add_argument("--trials", type=int, help="trials [popular 7, itemknn 21, als 30, ease 9]")
     p.set_defaults(handler=cmd_tune)
     p = add("evaluate", "final numbers: refit on train+val and score test once (or --part val: refit on train)")
     p.add_argument("--part", dest="eval_part", choices=["test", "val"], default="test", help="the part scored [test]")
     p.add_argument("--models", "--model", dest="model", default="all", choices=MODEL_CHOICES)
+    p.add_argument(
+        "--folds",
+        type=int,
+        help="also score the per-user split's rolling-origin folds 2..N (test only; with all models, the ranker "
+        "too; the splits are rebuilt when they lack them) [1]",
+    )
     engine_flags(p)
     p.set_defaults(handler=cmd_evaluate)
     p = add("runs", "the run log as a comparison table")
@@ -113,8 +119,22 @@ def cmd_evaluate(args: argparse.Namespace, settings) -> int:
         warn_small_parts(con, sql, settings)
         say(f"refitting on {'+'.join(pipeline.FIT_PARTS[args.eval_part])}, scoring {args.eval_part} ...")
         results = pipeline.evaluate_final(wb, args.model, args.eval_part)
+        if settings.folds > 1:
+            if args.eval_part != "test":
+                raise UserFacingError("--folds scores test: leave out --part val")
+            results += _later_folds(con, sql, settings, args.model)
         print_runs(con, sql, [r.run_id for r in results])
     return 0
+
+
+def _later_folds(con, sql, settings, model: str) -> list:
+    from recommender.folds import evaluate_later_folds, missing_folds
+    from recommender.warehouse.splits import build_splits
+
+    if missing_folds(con, sql, settings):
+        say(f"building the per-user split's folds 2..{settings.folds} (the splits are rebuilt)")
+        build_splits(con, sql, settings)
+    return evaluate_later_folds(con, sql, settings, [model], ranker=model == "all", say=say)
 
 
 def cmd_runs(args: argparse.Namespace, settings) -> int:
@@ -158,11 +178,13 @@ def cmd_simulate(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings) -> int:
-    from recommender.evaluation.report import results_markdown, write_report
+    from recommender.evaluation.report import folds_markdown, results_markdown, write_report
 
     if args.markdown:
         with open_warehouse(settings, read_only=True) as (con, sql):
             print(results_markdown(con, sql, settings), end="")
+            folds = folds_markdown(con, sql, settings)
+            print(f"\n{folds}" if folds else "", end="")
         return 0
     with open_warehouse(settings) as (con, sql):
         path = write_report(con, sql, settings, args.out, say=say)

@@ -33,7 +33,13 @@ from recommender.names import MODEL_NAMES
 def register(add) -> None:
     p = add("run", "the main job: migrate, ingest, tune, evaluate, report, precompute")
     data_dir_argument(p)
-    p.add_argument("--trials", type=int, help="tuning trials per model [popular 7, itemknn 6, als 30, ease 6]")
+    p.add_argument("--trials", type=int, help="tuning trials per model [popular 7, itemknn 21, als 30, ease 9]")
+    p.add_argument(
+        "--folds",
+        type=int,
+        help="rolling-origin folds of the per-user split evaluated (each a step back in every user's "
+        "timeline; tuned on fold 1's val; the report pools them) [1]",
+    )
     p.add_argument("--out", type=Path, default=Path("reports"), help="report folder [reports]")
     p.add_argument("--no-precompute", action="store_true", help="stop after the report")
     p.set_defaults(handler=cmd_run)
@@ -50,7 +56,7 @@ def register(add) -> None:
         "feedback is read from unless --feedback-db or --server says otherwise",
     )
     p.add_argument("--tune", action="store_true", help="tune every model on val again first")
-    p.add_argument("--trials", type=int, help="with --tune: trials per model [popular 7, itemknn 6, als 30, ease 6]")
+    p.add_argument("--trials", type=int, help="with --tune: trials per model [popular 7, itemknn 21, als 30, ease 9]")
     p.add_argument("--keep", dest="serving_keep", type=int, help="versions kept on disk [3]")
     engine_flags(p)
     p.set_defaults(handler=cmd_retrain)
@@ -88,6 +94,7 @@ class Stages:
 def cmd_run(args: argparse.Namespace, settings) -> int:
     from recommender import pipeline
     from recommender.evaluation.report import write_report
+    from recommender.folds import evaluate_later_folds
     from recommender.serving.precompute import precompute_and_publish
     from recommender.two_stage import train_and_evaluate
     from recommender.warehouse.ingest import ingest
@@ -97,7 +104,7 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
     if args.trials is not None and args.trials < 1:
         raise UserFacingError("--trials must be at least 1")
     folder = data_folder(args.dir)
-    stage = Stages(6 if not args.no_precompute else 5)
+    stage = Stages((6 if not args.no_precompute else 5) + (settings.folds > 1))
     stage(f"migrate {settings.warehouse}")
     migrate_warehouse(settings)
     with open_warehouse(settings) as (con, sql):
@@ -115,6 +122,9 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
             finals = pipeline.evaluate_final(wb, ["all"])
             finals.append(train_and_evaluate(wb)[0])
             del wb
+            if settings.folds > 1:
+                stage(f"evaluate folds 2..{settings.folds} (the stored configurations, then the ranker)")
+                evaluate_later_folds(con, sql, settings, ["all"], ranker=True, say=say)
             release_memory()  # the split's matrices are not needed any more
             stage(f"report -> {args.out}")
             write_report(con, sql, settings, args.out, say=say)

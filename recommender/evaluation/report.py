@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 
 from recommender.config import Settings  # noqa: E402
 from recommender.errors import DataError  # noqa: E402
+from recommender.evaluation import pooled  # noqa: E402
 from recommender.evaluation.runlog import code_version  # noqa: E402
 from recommender.names import MODEL_NAMES  # noqa: E402
 from recommender.warehouse.connection import SqlLibrary  # noqa: E402
@@ -154,6 +155,8 @@ def write_report(
         ]
         for name, (diff, rel, lo, hi) in paired.items():
             lines.append(f"| {name} | {diff:+.4f} | {rel:+.1%} | [{lo:+.4f}, {hi:+.4f}] |")
+    folds = folds_markdown(con, sql, settings)
+    lines += ["", "## Rolling-origin folds", "", folds] if folds else []
     lines += ["", "![models](models.png)", ""]
     points = {"strategy": settings.split_strategy, "k": REPORT_K}
     blend = sql.run(con, "warehouse/runs/blend_points.sql", points).fetchall()
@@ -296,6 +299,15 @@ def results_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: 
             excludes = "yes" if lo > 0 or hi < 0 else "no"
             lines.append(f"| {name} | {diff:+.4f} | {rel:+.1%} | [{lo:+.4f}, {hi:+.4f}] | {excludes} |")
     return "\n".join(lines) + "\n"
+
+
+def folds_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> str:
+    """The tables pooled over the current build's rolling-origin folds (`recsys run --folds N`)
+    as Markdown; empty when the build has one fold."""
+    if settings.split_strategy != "per_user":
+        return ""
+    lines = pooled.markdown(*pooled.pooled_differences(con, sql, k=REPORT_K, seed=settings.seed))
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _paired_differences(con, sql, run_by_model: dict[str, str], seed: int) -> dict[str, tuple]:

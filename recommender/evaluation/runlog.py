@@ -167,6 +167,6 @@ def save_best_config(
 
 def best_config(con, sql: SqlLibrary, settings: Settings, model: str) -> dict | None:
     rows = sql.run(
-        con, "warehouse/runs/best_config.sql", {"model": model, "strategy": settings.split_strategy}
+        con, "warehouse/runs/best_config.sql", {"model": model, "strategy": settings.base_strategy}
     ).fetchall()
     return json.loads(rows[0][0]) if rows else None

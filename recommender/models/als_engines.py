@@ -125,7 +125,8 @@ def _fit_spark(
     own_folder = engine.spark_data is None
     # absolute: executors and Hadoop's file system resolve a relative path their own way
     folder = Path(tempfile.mkdtemp(prefix="recsys-spark-")) if own_folder else Path(engine.spark_data).resolve()
-    path = folder / f"interactions-{uuid.uuid4().hex[:12]}.parquet"
+    name = uuid.uuid4().hex[:12]
+    path, checkpoints = folder / f"interactions-{name}.parquet", folder / f"checkpoints-{name}"
     running = SparkSession.getActiveSession()  # a caller's session is used, and left running
     spark = None
     try:
@@ -141,6 +142,9 @@ def _fit_spark(
             .getOrCreate()
         )
         spark.sparkContext.setLogLevel("ERROR")
+        # ALS's lineage grows with every iteration: past about 15 the driver's stack overflows
+        # (tuning may choose 20) unless it is cut by checkpoints, which go beside the export
+        spark.sparkContext.setCheckpointDir(str(checkpoints))
         ratings = spark.read.parquet(str(path))
         model = SparkALS(
             **spark_params(params, user_items),
@@ -149,7 +153,7 @@ def _fit_spark(
             itemCol="item",
             ratingCol="value",
             seed=seed,
-            checkpointInterval=-1,  # no checkpoint directory needed; our runs stay short
+            checkpointInterval=CHECKPOINT_EVERY,
         ).fit(ratings)
         users = _factor_matrix(model.userFactors.toArrow(), user_items.shape[0], params.factors)
         items = _factor_matrix(model.itemFactors.toArrow(), user_items.shape[1], params.factors)
@@ -157,9 +161,14 @@ def _fit_spark(
         if spark is not None and running is None:
             spark.stop()
         path.unlink(missing_ok=True)
+        shutil.rmtree(checkpoints, ignore_errors=True)
         if own_folder:
             shutil.rmtree(folder, ignore_errors=True)
     return users, items
+
+
+#: Spark's ALS checkpoints its factors every this many iterations (see spark_fit).
+CHECKPOINT_EVERY = 5
 
 
 def spark_params(params: ALSParams, user_items: sp.csr_matrix) -> dict:

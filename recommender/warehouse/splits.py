@@ -11,13 +11,15 @@ from recommender.warehouse.jobs import write_settings
 
 
 def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> None:
-    """Rebuild ``split_interactions`` and ``split_cutoffs`` for both strategies, atomically."""
+    """Rebuild ``split_interactions`` and ``split_cutoffs`` for both strategies (and the per-user
+    split's rolling-origin folds when ``settings.folds`` > 1), atomically."""
     # Row order inside the split tables carries no meaning; letting DuckDB write them
     # unordered makes the build faster and lighter.
     con.execute("set preserve_insertion_order = false")
     with transaction(con):
         write_settings(con, sql, settings)
         failpoint("split:building")  # inside the transaction: the old splits stay until it commits
+        per_user = {"unit": settings.holdout_unit, "val_holdout": settings.holdout_val, "test_holdout": settings.holdout_test}
         sql.run(
             con,
             "warehouse/splits/materialize.sql",
@@ -26,10 +28,10 @@ def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
                 "test_q": settings.test_quantile,
                 "val_start": settings.val_start,
                 "test_start": settings.test_start,
-                "unit": settings.holdout_unit,
-                "val_holdout": settings.holdout_val,
-                "test_holdout": settings.holdout_test,
+                **per_user,
             },
         )
+        # the rolling-origin folds 2..N of the per-user split (none with one fold)
+        sql.run(con, "warehouse/splits/folds.sql", {"folds": settings.folds, **per_user})
     con.execute("reset preserve_insertion_order")
 

@@ -4,7 +4,8 @@ select
     user_id,
     movie_id,
     (case
-        case when $strategy = 'global' then global_part else per_user_part end
+        part
         when 'train' then 0 when 'val' then 1 else 2
     end)::utinyint as part_code
-from split_negatives;
+from split_negative_parts
+where strategy = $strategy;
