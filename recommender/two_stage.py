@@ -74,6 +74,7 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
         trial = _train(lightgbm, x[~held[row]], label[~held[row]], row[~held[row]], {**p.to_dict(), **config}, wb)
         checks[_name(config)] = _holdout_ndcg(trial, x, row, item, held, users, truth, n_relevant)
     chosen = BOOSTER_GRID[int(np.argmax(list(checks.values())))]
+    sources_checked = _source_holdout_ndcg(source_features, row, item, held, users, truth, n_relevant)
     p = RankerParams.from_dict({**p.to_dict(), **chosen})
     booster = _train(lightgbm, x, label, row, p.to_dict(), wb)
     training_s = time.perf_counter() - mark
@@ -89,6 +90,8 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     importance = {name: float(g / gain.sum()) for name, g in zip(ALL_FEATURES, gain)} if gain.sum() else {}
     logged = {**p.to_dict(), "threads": wb.settings.job_threads, "sources": list(SOURCES)}
     logged |= {"importance": importance, "val_holdout_ndcg": checks}
+    # the ranker against its own sources on the same held-out val users (the served default's evidence)
+    logged |= {"val_holdout_ranker": checks[_name(chosen)], "val_holdout_sources": sources_checked}
     logged["candidate_recall"] = {name: round(value, 4) for name, value in recall.items()}
     # scoring every test user of a 25M split costs minutes (candidates, features and the booster
     # for each): at that scale the ranker is scored on a seeded sample, as tuning is
@@ -111,6 +114,10 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
         + ", ".join(f"{k} {v:.3f}" for k, v in recall.items())
     )
     wb.say(f"  ranker booster chosen on held-out val users: {_name(chosen)} (ndcg@10 by setting: {checks})")
+    wb.say(
+        "  on the same held-out val users, the sources' own ndcg@10: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in sources_checked.items())
+    )
     return result, {"recall": recall, "importance": importance, "candidates": int(len(row)), "checks": checks}
 
 
@@ -169,7 +176,26 @@ def _train(lightgbm, x, label, row, params: dict, wb: Workbench):
 def _holdout_ndcg(booster, x, row, item, held, users, truth, n_relevant, k: int = 10) -> float:
     """NDCG@k of the held-out val users' candidates ranked by ``booster``, against all their val positives."""
     mask = held[row]
-    score = booster.predict(x[mask], num_threads=1)
+    score = np.full(len(row), -np.inf)
+    score[mask] = booster.predict(x[mask], num_threads=1)
+    return _holdout_ndcg_of(score, row, item, held, users, truth, n_relevant, k)
+
+
+def _source_holdout_ndcg(source_features, row, item, held, users, truth, n_relevant, k: int = 10) -> dict:
+    """Each source's own NDCG@k on the same held-out val users: its top-k is its best-ranked
+    candidates (every source's top-k is in the pool), so the ranker is compared on equal terms."""
+    out = {}
+    for s, name in enumerate(SOURCES):
+        rank = source_features[:, 2 * s + 1]
+        score = np.where(np.isnan(rank), -np.inf, -rank)
+        out[name] = _holdout_ndcg_of(score, row, item, held, users, truth, n_relevant, k)
+    return out
+
+
+def _holdout_ndcg_of(score, row, item, held, users, truth, n_relevant, k: int = 10) -> float:
+    """NDCG@k of the held-out val users' candidates ordered by ``score`` (-inf: not listed)."""
+    mask = held[row] & np.isfinite(score)
+    score = score[mask]
     r, i = row[mask], item[mask]
     order = np.lexsort((-score, r))
     r, i = r[order], i[order]

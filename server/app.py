@@ -145,7 +145,7 @@ def recommendation_routes(services: Services) -> Router:
     async def recommend(
         user_id: PathId,
         k: K = 10,
-        model: FromQuery[S.ModelName] = "als",
+        model: FromQuery[S.ModelName | None] = None,
         offset: Offset = 0,
         genre: Genres = None,
         year_min: Year = None,
@@ -154,6 +154,7 @@ def recommendation_routes(services: Services) -> Router:
     ) -> ASGIResponse:
         serving, snap = services.state(), services.snapshot()
         uid = service.parse_id(user_id, "user_id")
+        model = model or snap.default_model  # none named: the version's winner on val
         query = Filter(tuple(sorted(set(genre or ()))), year_min, year_max, tuple(sorted(set(exclude or ()))))
         args = (serving, snap, uid, model, k, offset, query)
         slow = service.ranker_scored_now(snap, uid, model, k, offset, query)
@@ -272,7 +273,7 @@ def ops_routes(services: Services) -> Router:
         try:
             snap = services.state().current()
             tables = snap.table_counts()
-            return Response(S.Health("ok", True, True, None, snap.version, True, tables, *who))
+            return Response(S.Health("ok", True, True, None, snap.version, True, tables, *who, snap.default_model))
         except NotReady as exc:
             return Response(
                 S.Health("not_ready", True, False, str(exc), None, False, {}, *who),

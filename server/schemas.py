@@ -66,7 +66,8 @@ class SessionIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     liked: Annotated[list[int], msgspec.Meta(min_length=1, max_length=MAX_PICKS)]
     disliked: Annotated[list[int], msgspec.Meta(max_length=MAX_PICKS)] = []
     k: Annotated[int, msgspec.Meta(ge=1, le=MAX_K)] = 10
-    model: ModelName = "als"
+    #: None: the version's default model, the winner on validation (`GET /health` names it).
+    model: ModelName | None = None
 
 
 class SessionRecommendations(msgspec.Struct, frozen=True):
@@ -169,6 +170,8 @@ class Health(msgspec.Struct, frozen=True):
     pid: int
     #: Where posted ratings go: "duckdb" (this server's own file) or "postgresql" (shared).
     feedback_store: Literal["duckdb", "postgresql"]
+    #: The model a request that names none gets (the winner on val); null when not ready.
+    default_model: str | None = None
 
 
 class Reloaded(msgspec.Struct, frozen=True):

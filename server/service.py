@@ -173,13 +173,14 @@ def require_model(snap: Snapshot, model: str) -> None:
 def session(snap: Snapshot, body: S.SessionIn) -> S.SessionRecommendations:
     """A list for a visitor's picks, scored now; nothing is stored or cached."""
     check_page(snap, body.k, computed=True)
-    require_model(snap, body.model)
+    model = body.model or snap.default_model
+    require_model(snap, model)
     unknown = [m for m in body.liked + body.disliked if m not in snap.catalog]
     if unknown:
         raise InvalidInput(f"movie id(s) not in this version's catalogue: {sorted(set(unknown))}")
-    ranked = snap.live.ranked(body.model, body.k, liked=body.liked, disliked=body.disliked)
+    ranked = snap.live.ranked(model, body.k, liked=body.liked, disliked=body.disliked)
     tier = "fold-in" if ranked.from_model.any() else "popular"
-    return S.SessionRecommendations(body.model, body.k, tier, snap.version, _ranked_items(snap, ranked))
+    return S.SessionRecommendations(model, body.k, tier, snap.version, _ranked_items(snap, ranked))
 
 
 def _ranked_list(
@@ -245,7 +246,8 @@ def compare(
 def _compare(
     state: ServingState, snap: Snapshot, user_id: int, k: int, offset: int, query: Filter, generation: int
 ) -> S.Comparison:
-    accuracy = recommend(state, snap, user_id, "als", k, offset, query, generation).value
+    # the accuracy-focused list is the version's default model (the winner on val)
+    accuracy = recommend(state, snap, user_id, snap.default_model, k, offset, query, generation).value
     discovery = recommend(state, snap, user_id, "diverse", k, offset, query, generation).value
     a = [i.movie_id for i in accuracy.items]
     d = [i.movie_id for i in discovery.items]

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from recommender.errors import Unavailable
 from recommender.evaluation import metrics as M
+from recommender.evaluation.default_model import FALLBACK as DEFAULT_MODEL
 from recommender.models import ALS, MODEL_NAMES, mmr_rerank
 from recommender.models import load as load_model
 from recommender.serving import versions
@@ -88,6 +89,8 @@ class Snapshot:
     unit_factors: np.ndarray = field(repr=False)  # ALS item factors, L2-normalised
     lists: dict[str, PrecomputedLists] = field(repr=False)  # model name -> every user's list
     live: LiveModels | None = field(repr=False)  # request-time lists; None for older versions
+    #: The model a request that names none gets: the winner on val (older versions: ALS).
+    default_model: str
     _local: _Cursors = field(repr=False)
 
     @staticmethod
@@ -131,7 +134,11 @@ class Snapshot:
             con.execute("set lock_configuration = true")
         except duckdb.InvalidInputException:
             pass  # the same file is already open in this process (DuckDB shares the instance): locked
-        version, serve_n, runs, metrics, diverse = sql.run(con, "version/version_info.sql").fetchall()[0]
+        described = sql.run(con, "version/version_info.sql")
+        row = dict(zip([column[0] for column in described.description], described.fetchall()[0]))
+        version, serve_n, runs, metrics, diverse = (
+            row[name] for name in ("version", "serve_n", "runs", "metrics", "diverse_params")
+        )
         als = load_model(folder / "als.npz")
         item_ids = con.sql(sql.text("version/model_items.sql")).fetchnumpy()["movie_id"]
         genre_rows = con.sql(sql.text("version/model_item_genres.sql")).fetchnumpy()
@@ -161,6 +168,7 @@ class Snapshot:
             popular_scores=popular["score"],
             diverse_params=json.loads(diverse),
             info={"serve_n": serve_n, "runs": json.loads(runs), "metrics": json.loads(metrics)},
+            default_model=row.get("default_model") or DEFAULT_MODEL,
             catalog=catalog,
             item_index={m: i for i, m in enumerate(item_ids.tolist())},
             unit_factors=M.normalise_rows(als.item_factors),

@@ -39,6 +39,8 @@ def job(tmp_path_factory):
             "--out",
             str(root / "reports"),
             "--no-precompute",
+            "--folds",
+            "3",
         ]
     )
     assert code == 0
@@ -52,6 +54,7 @@ def _value(con, kind, model, split, metric="ndcg", pick="newest"):
         """
         select m.value from runs r join run_metrics m using (run_id)
         where r.kind = ? and r.model = ? and r.eval_split = ? and m.metric = ? and m.k = 10
+          and r.split_strategy in ('per_user', 'all')  -- fold 1: the split itself, not the later folds
         order by r.created_at desc
         """,
         [kind, model, split, metric],
@@ -172,7 +175,7 @@ def test_every_number_is_in_duckdb_with_its_split(job):
     con, _, root = job
     kinds = dict(con.execute("select kind, count(*) from runs group by kind").fetchall())
     budgets = DEFAULT_TRIALS
-    assert kinds["evaluate"] == len(MODEL_NAMES) + 1  # and the two-stage ranker
+    assert kinds["evaluate"] == 3 * (len(MODEL_NAMES) + 1)  # and the two-stage ranker, on each of three folds
     # popular tries its whole grid; the searched models one run per trial (a pruned ALS trial logs its best step)
     assert kinds["tune"] == budgets["popular"] + budgets["itemknn"] + budgets["als"] + budgets["ease"]
     assert kinds["sweep"] == len(LAMBDAS) * len(SIMILARITIES) + 1 + (len(BLEND_WEIGHTS) - 1) * len(BLEND_WINDOWS)
@@ -189,10 +192,12 @@ def test_every_number_is_in_duckdb_with_its_split(job):
         ).fetchall()[0][0]
         == 0
     )
-    n_users = con.execute("select n_users from runs where kind = 'evaluate' and model = 'als'").fetchall()[0][0]
+    n_users = con.execute(
+        "select n_users from runs where kind = 'evaluate' and model = 'als' and split_strategy = 'per_user'"
+    ).fetchall()[0][0]
     per_user = con.execute(
-        "select count(*) from run_user_metrics u join runs r using (run_id) "
-        "where r.kind = 'evaluate' and r.model = 'als' and u.metric = 'ndcg' and u.k = 10"
+        "select count(*) from run_user_metrics u join runs r using (run_id) where r.kind = 'evaluate' "
+        "and r.model = 'als' and r.split_strategy = 'per_user' and u.metric = 'ndcg' and u.k = 10"
     ).fetchall()[0][0]
     assert per_user == n_users
     report = (root / "reports" / "report.md").read_text()
@@ -206,14 +211,15 @@ def test_every_number_is_in_duckdb_with_its_split(job):
 
 
 def test_the_readme_results_tables_are_what_recsys_report_prints(job):
-    """The README's results block is `recsys report --markdown` after the README's `recsys run`
-    (this module's job: the same data and settings; `--no-precompute` changes no test figure)."""
+    """The README's results blocks are `recsys report --markdown` after the README's `recsys run`
+    and `recsys run --folds 3` (this module's job: the same data and settings; fold 1 of a
+    folds run is the plain run, and `--no-precompute` changes no test figure)."""
     import gzip
     import hashlib
     from pathlib import Path
 
     from recommender.datasets import bundled_dir
-    from recommender.evaluation.report import results_markdown
+    from recommender.evaluation.report import folds_markdown, results_markdown
 
     def digest(folder):
         plain = Path(folder) / "ratings.csv"
@@ -223,8 +229,35 @@ def test_the_readme_results_tables_are_what_recsys_report_prints(job):
     if digest(real_data_dir()) != digest(bundled_dir()):
         pytest.skip("the README's figures are for the bundled ml-latest-small; RECSYS_TEST_DATA names other data")
     con, settings, _ = job
-    printed = results_markdown(con, SqlLibrary(settings.sql_dir), settings)
+    sql = SqlLibrary(settings.sql_dir)
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    start = readme.index("<!-- results:start (recsys report --markdown) -->\n")
-    block = readme[readme.index("\n", start) + 1 : readme.index("<!-- results:end -->")]
-    assert block == printed, "README's results tables are stale: paste `recsys report --markdown` between the markers"
+    for name, printed in [
+        ("results", results_markdown(con, sql, settings)),
+        ("folds", folds_markdown(con, sql, settings)),
+    ]:
+        start = readme.index(f"<!-- {name}:start ")
+        block = readme[readme.index("\n", start) + 1 : readme.index(f"<!-- {name}:end -->")]
+        assert block == printed, f"README's {name} block is stale: paste `recsys report --markdown` between its markers"
+
+
+def test_the_default_model_is_the_winner_on_val(job):
+    from recommender.evaluation.default_model import ACCURACY_MODELS, choose_default
+
+    con, settings, _ = job
+    configs = dict(
+        con.execute(
+            "select model, value from model_configs where split_strategy = 'per_user' "
+            "qualify row_number() over (partition by model order by selected_at desc) = 1"
+        ).fetchall()
+    )
+    best = max(sorted(m for m in configs if m in ACCURACY_MODELS), key=lambda m: configs[m])
+    margins = [
+        json.loads(p)["val_holdout_ranker"] - max(json.loads(p)["val_holdout_sources"].values())
+        for (p,) in con.execute(
+            "select params from latest_runs "
+            "where model = 'ranker' and kind = 'evaluate' and split_strategy like 'per_user%'"
+        ).fetchall()
+    ]
+    assert len(margins) == 3  # one ranker per fold, each checked against its sources on held-out val users
+    chosen = choose_default(con, SqlLibrary(settings.sql_dir), settings)
+    assert chosen.model == ("ranker" if sum(margins) > 0 else best), chosen

@@ -456,3 +456,18 @@ def test_api_ratings_on_historical_data_keep_every_recency_feature(published, tm
         con.close()
     importance = json.loads(params)["importance"]
     assert sum(importance[f] for f in ("recent_30d", "recent_90d", "recent_365d")) > 0
+
+
+def test_a_request_that_names_no_model_gets_the_versions_winner_on_val(published, tmp_path):
+    from recommender.evaluation.default_model import ACCURACY_MODELS
+
+    config = ServerConfig.from_env(published, environ={"RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb")})
+    with TestClient(create_app(config)) as client:
+        default = client.get("/health").json()["default_model"]
+        assert default in (*ACCURACY_MODELS, "ranker")
+        plain = client.get("/recommend/1").json()
+        named = client.get(f"/recommend/1?model={default}").json()
+        assert plain["model"] == default and plain["items"] == named["items"]
+        assert client.get("/compare/1").json()["accuracy"]["model"] == default
+        session = client.post("/recommend", json={"liked": [1, 3114, 6377, 4886]}).json()
+        assert session["model"] == default

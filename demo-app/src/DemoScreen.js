@@ -17,6 +17,10 @@ const WIDE = 720;
 /** Genre chips: the lists are scored again for the genre (not the first page post-filtered). */
 export const GENRES = ['Action', 'Comedy', 'Drama', 'Romance', 'Sci-Fi', 'Horror', 'Animation', 'Documentary'];
 const PAGE = 10;
+/** How the API's model names read in a caption (the accuracy list is the server's default model). */
+export const MODEL_NAMES = {
+  als: 'ALS', ease: 'EASE', itemknn: 'ItemKNN', popular: 'Popular', hybrid: 'Hybrid', ranker: 'Two-stage ranker',
+};
 
 /** Both lists of ``more`` appended to those of ``data`` (the next page of the same comparison). */
 export function appendPage(data, more) {
@@ -29,7 +33,7 @@ export function appendPage(data, more) {
 }
 
 /**
- * Enter a user id, see ALS (accuracy) and diverse (discovery) lists side by side
+ * Enter a user id, see the server's default model (accuracy) and diverse (discovery) lists side by side
  * (stacked on a narrow screen), their overlap and which tier answered.
  */
 export default function DemoScreen({ initialApiUrl, makeClient = createApiClient }) {
@@ -95,7 +99,7 @@ export default function DemoScreen({ initialApiUrl, makeClient = createApiClient
     <ScrollView contentContainerStyle={styles.page}>
       <Text style={styles.h1}>Accuracy vs discovery</Text>
       <Text style={styles.lead}>
-        The same user, two recommenders: ALS (most likely to be watched) and ALS re-ranked for diversity.
+        The same user, two recommenders: the model that scored best on validation (most likely to be watched) and ALS re-ranked for diversity.
       </Text>
 
       <View style={styles.form}>
@@ -177,7 +181,7 @@ function Results({ data, genre, wide }) {
         {genre ? ` · ${genre} only` : ''}
       </Text>
       <View style={wide ? styles.side : styles.stack}>
-        <RecList heading="Accuracy" caption="ALS: what you are most likely to watch" list={data.accuracy}
+        <RecList heading="Accuracy" caption={`${MODEL_NAMES[data.accuracy.model] || data.accuracy.model}: what you are most likely to watch`} list={data.accuracy}
           stats={data.accuracy_stats} shared={shared} testID="accuracy" />
         <RecList heading="Discovery" caption="ALS re-ranked for diversity" list={data.discovery}
           stats={data.discovery_stats} shared={shared} testID="discovery" />

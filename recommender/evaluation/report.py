@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 from recommender.config import Settings  # noqa: E402
 from recommender.errors import DataError  # noqa: E402
 from recommender.evaluation import pooled  # noqa: E402
+from recommender.evaluation.default_model import choose_default  # noqa: E402
 from recommender.evaluation.runlog import code_version  # noqa: E402
 from recommender.names import MODEL_NAMES  # noqa: E402
 from recommender.warehouse.connection import SqlLibrary  # noqa: E402
@@ -298,6 +299,8 @@ def results_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: 
         for name, (diff, rel, lo, hi) in paired.items():
             excludes = "yes" if lo > 0 or hi < 0 else "no"
             lines.append(f"| {name} | {diff:+.4f} | {rel:+.1%} | [{lo:+.4f}, {hi:+.4f}] | {excludes} |")
+    default = choose_default(con, sql, settings, first_fold_only=True)
+    lines += ["", f"Served by default (judged on this split alone): **{default.model}**: {default.reason}."]
     return "\n".join(lines) + "\n"
 
 
@@ -307,7 +310,11 @@ def folds_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Se
     if settings.split_strategy != "per_user":
         return ""
     lines = pooled.markdown(*pooled.pooled_differences(con, sql, k=REPORT_K, seed=settings.seed))
-    return "\n".join(lines) + "\n" if lines else ""
+    if not lines:
+        return ""
+    default = choose_default(con, sql, settings)
+    lines += ["", f"Served by default (judged over every fold): **{default.model}**: {default.reason}."]
+    return "\n".join(lines) + "\n"
 
 
 def _paired_differences(con, sql, run_by_model: dict[str, str], seed: int) -> dict[str, tuple]:

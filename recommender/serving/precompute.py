@@ -22,6 +22,7 @@ import pyarrow as pa
 from recommender import pipeline
 from recommender.config import Settings
 from recommender.errors import RecsysError
+from recommender.evaluation.default_model import choose_default
 from recommender.models import TopN
 from recommender.models.ranker import SOURCES, TwoStageRanker
 from recommender.serving import live, tables, versions
@@ -73,6 +74,9 @@ def precompute_and_publish(
             "metrics": json.dumps(_final_metrics(con, sql, evaluated)),
         }
         served_ranker = _ranker_to_precompute(ranker, production, recs, sql, settings, say)
+        default = choose_default(con, sql, settings, ranker_served=ranker is not None)
+        record |= {"default_model": default.model, "default_reason": default.reason}
+        say(f"  served by default: {default.model} ({default.reason})")
         total_rows = _write_version(con, sql, recs, settings, production, version, record, say, served_ranker)
         t = time.perf_counter()
         failed = run_checks(con, sql, recs, production, max(settings.ks))
@@ -212,6 +216,8 @@ def _write_version(
             "metrics": record["metrics"],
             "production_runs": record["production_runs"],
             "diverse_params": json.dumps(models["diverse"].fitted.params.to_dict()),
+            "default_model": record["default_model"],
+            "default_reason": record["default_reason"],
         },
     )
     say(f"  catalog, popular, similar movies: {time.perf_counter() - t + t_catalog:.1f}s")

@@ -7,7 +7,9 @@ insert into version_info (
     runs,
     metrics,
     diverse_params,
-    production_runs
+    production_runs,
+    default_model,
+    default_reason
 )
 values (
     $version,
@@ -17,5 +19,7 @@ values (
     $runs,
     $metrics,
     $diverse_params,
-    $production_runs
+    $production_runs,
+    $default_model,
+    $default_reason
 );

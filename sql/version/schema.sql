@@ -45,5 +45,7 @@ create table version_info (
     runs json,                -- {model: run_id} of the evaluation runs whose test numbers it publishes
     metrics json,
     diverse_params json,
-    production_runs json      -- {model: run_id} of the production fits it serves
+    production_runs json,     -- {model: run_id} of the production fits it serves
+    default_model varchar,    -- the model a request that names none gets (the winner on val)
+    default_reason varchar    -- why, in one sentence
 );

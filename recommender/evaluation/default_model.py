@@ -1,0 +1,68 @@
+"""Which model answers when a request names none: the winner on validation.
+
+- The best single model is the one with the highest val NDCG@10 among those chosen for
+  accuracy (the diverse re-ranker trades accuracy for diversity by design and is not a
+  candidate), each by the score its own tuning chose it with.
+- The two-stage ranker replaces it only if it beats its own sources on val: on the val users
+  held out from its training, its NDCG@10 against the best source's on the same users,
+  averaged over every fold the current split build holds (`recsys run --folds N`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import duckdb
+
+from recommender.config import Settings
+from recommender.warehouse.connection import SqlLibrary
+
+#: Models a request may be served by default (the diverse re-ranker is asked for by name).
+ACCURACY_MODELS = ("popular", "itemknn", "als", "ease", "hybrid")
+#: Without any tuned model, the API's long-standing default.
+FALLBACK = "als"
+
+
+@dataclass(frozen=True)
+class DefaultChoice:
+    model: str
+    reason: str
+
+
+def choose_default(
+    con: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    settings: Settings,
+    *,
+    ranker_served: bool = True,
+    first_fold_only: bool = False,
+) -> DefaultChoice:
+    """The model served by default for ``settings``' split, and why (one sentence);
+    ``ranker_served``: whether the version being published serves the ranker at all;
+    ``first_fold_only``: judge the ranker on the split itself, not every fold built."""
+    scores = dict(sql.run(con, "warehouse/runs/val_scores.sql", {"strategy": settings.base_strategy}).fetchall())
+    tuned = {m: v for m, v in scores.items() if m in ACCURACY_MODELS and v is not None}
+    if not tuned:
+        return DefaultChoice(FALLBACK, "no model has been tuned on val yet")
+    best = max(sorted(tuned), key=lambda m: tuned[m])  # ties: the first by name
+    single = f"{best} has the best val NDCG@10 of the single models ({tuned[best]:.4f})"
+    margins = []
+    checks = sql.run(con, "warehouse/runs/ranker_val_checks.sql", {"strategy": settings.base_strategy}).fetchall()
+    for strategy, params in checks:
+        if first_fold_only and strategy != settings.base_strategy:
+            continue
+        checked = json.loads(params)
+        if "val_holdout_ranker" in checked and checked.get("val_holdout_sources"):
+            margins.append(checked["val_holdout_ranker"] - max(checked["val_holdout_sources"].values()))
+    if not margins or not ranker_served:
+        return DefaultChoice(best, single)
+    mean = sum(margins) / len(margins)
+    folds = f"{len(margins)} fold{'s' if len(margins) > 1 else ''}"
+    if mean > 0:
+        return DefaultChoice(
+            "ranker", f"the ranker beats its best source on held-out val users by {mean:+.4f} NDCG@10 ({folds})"
+        )
+    return DefaultChoice(
+        best, f"{single}; the ranker trails its best source on held-out val users by {mean:+.4f} NDCG@10 ({folds})"
+    )
