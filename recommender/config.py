@@ -108,12 +108,17 @@ class Settings:
     #: Rolling-origin folds of the per-user split evaluated by `recsys run` / `recsys evaluate`
     #: (1: the split itself). Fold f is the split strategy ``per_user/f`` (see 015_folds.sql).
     folds: int = 1
+    #: Val windows the two-stage ranker learns from: its own fold's and those of the next
+    #: folds back (built for it: folds up to ``folds + ranker_label_windows - 1`` exist).
+    ranker_label_windows: int = 2
 
     def __post_init__(self) -> None:
         if self.base_strategy not in SPLIT_STRATEGIES or (self.fold > 1 and self.base_strategy != "per_user"):
             raise ConfigError(f"split_strategy must be one of {SPLIT_STRATEGIES}, got {self.split_strategy!r}")
         if self.folds < 1:
             raise ConfigError(f"folds must be at least 1, got {self.folds}")
+        if self.ranker_label_windows < 1:
+            raise ConfigError(f"ranker_label_windows must be at least 1, got {self.ranker_label_windows}")
         if self.folds > 1 and self.base_strategy != "per_user":
             raise ConfigError("folds are cut-offs of the per-user split: use --split per-user with --folds")
         if self.holdout_unit not in HOLDOUT_UNITS:

@@ -25,6 +25,7 @@ from recommender.evaluation.tuning import (
     LAMBDAS,
     MAX_ITERATIONS,
     MAX_NDCG_LOSS,
+    SAMPLED_TRIALS,
     SIMILARITIES,
     choose_diverse,
     full_grid,
@@ -293,14 +294,16 @@ def train(wb: Workbench, models: list[str]) -> list[RunResult]:
 
 def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:
     """Search the model's space on val (tuning.py says how) with ``trials`` trials (default:
-    the model's DEFAULT_TRIALS); store and return the best run."""
+    the model's DEFAULT_TRIALS, or SAMPLED_TRIALS on a tuning sample); store and return the best run."""
     metric, k = OBJECTIVE
     if model == "diverse":
         return sweep_lambda(wb)
     if model == "hybrid":
         return sweep_blend(wb)
     results: list[RunResult] = []
-    trials = DEFAULT_TRIALS.get(model, 1) if trials is None else trials
+    sampled = wb.tuning_data is not wb.data
+    budgets = SAMPLED_TRIALS if sampled else DEFAULT_TRIALS
+    trials = budgets.get(model, 1) if trials is None else trials
     grid = full_grid(model, wb.data.matrix(*FIT_PARTS["test"]))
     sample = wb.tuning_data
     users = f" on {len(sample.user_ids):,} sampled users" if sample is not wb.data else ""
@@ -318,7 +321,7 @@ def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:
                 results.append(result)
             return result.evaluation.value(metric, k)
 
-        search(model, trials, wb.settings.seed, objective)
+        search(model, trials, wb.settings.seed, objective, grid)
     best = max(results, key=lambda r: r.evaluation.value(metric, k))
     save_best_config(
         wb.con, wb.sql, wb.settings, model, best.params, best.run_id, metric, k, best.evaluation.value(metric, k)

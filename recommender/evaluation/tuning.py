@@ -43,7 +43,7 @@ SEARCH_SPACES: dict[str, dict[str, list[Any] | Range]] = {
     # None keeps every similarity (it wins on val on some editions): only the choices whose
     # similarities fit within MAX_SIMILARITIES are tried (see full_grid); scoring_neighbours
     # None is implicit's rule, a number LensKit's (see recommender.models.itemknn)
-    "itemknn": {"neighbours": [20, 50, 100, 200, 500, 1000, None], "scoring_neighbours": [None, 20, 50]},
+    "itemknn": {"neighbours": [20, 50, 100, 200, 500, 1000, None], "scoring_neighbours": [None, 50]},
     "als": {
         "factors": Range(16, 256, integer=True),
         # implicit weighs a positive alpha times an unobserved pair: below 1 it would trust
@@ -55,6 +55,8 @@ SEARCH_SPACES: dict[str, dict[str, list[Any] | Range]] = {
     },
     "ease": {"lam": Range(10.0, 1e4)},
 }
+#: The one choice a search among a grid's configurations makes (their index).
+GRID_CHOICE = "configuration"
 #: How a searched point becomes the model's parameters, where the search uses other axes.
 SEARCHED_AS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "als": lambda p: {
@@ -65,9 +67,14 @@ SEARCHED_AS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 #: Trials per model unless `--trials` says otherwise: the budget grows with the dimensions
 #: searched (ALS: three, with pruning and early stopping keeping each trial cheap; EASE: a
-#: seven-point grid and two refinements). A choices-only space is tried in full when it has
+#: six-point grid and two refinements). A choices-only space is tried in full when it has
 #: at most this many configurations.
-DEFAULT_TRIALS = {"popular": 7, "itemknn": 21, "als": 30, "ease": 9}
+DEFAULT_TRIALS = {"popular": 7, "itemknn": 14, "als": 30, "ease": 8}
+#: The budgets when tuning runs on a sample of a larger split (``tune_users``, e.g. 25M): each
+#: trial costs seconds there, and the main job must stay within its 10 minutes. ALS keeps its
+#: designed start-up and 7 TPE trials; ItemKNN searches its affordable grid in 6 trials; EASE
+#: drops to a 5-point grid and its two refinements.
+SAMPLED_TRIALS = {"popular": 7, "itemknn": 6, "als": 16, "ease": 7}
 #: ItemKNN keeps at most this many similarities (items x neighbours: 12M is ~150 MB, and its
 #: lists and reasons cost in proportion): 1000 per item on ml-latest-small, 200 on a 59k catalogue.
 MAX_SIMILARITIES = 12_000_000
@@ -128,11 +135,15 @@ def search(
     trials: int,
     seed: int,
     objective: Callable[[dict[str, Any], Callable[[float, int], None]], float],
+    grid: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Run ``trials`` trials of ``objective(params, report)``, each returning its val score;
+    """Run ``trials`` trials of ``objective(params, report)``, each returning its val score
+    (``grid``: search among these configurations only, as one choice);
     ``report(value, step)`` lets a trial report intermediate scores (and raises Pruned when
     it should stop). The objective keeps its own record of the runs."""
     space = SEARCH_SPACES[model]
+    if grid is not None:  # a space of choices, some unaffordable: search what full_grid kept
+        space = {GRID_CHOICE: list(range(len(grid)))}
     ranges = {name: values for name, values in space.items() if isinstance(values, Range)}
     if len(space) == 1 and len(ranges) == 1:
         _line_search(*ranges.items(), trials, objective)
@@ -151,7 +162,7 @@ def search(
 
     def run_trial(trial: optuna.Trial) -> float:
         point = {name: _suggest(trial, name, values) for name, values in space.items()}
-        params = SEARCHED_AS.get(model, dict)(point)
+        params = grid[point[GRID_CHOICE]] if grid is not None else SEARCHED_AS.get(model, dict)(point)
 
         def report(value: float, step: int) -> None:
             trial.report(value, step)

@@ -31,7 +31,9 @@ def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
                 **per_user,
             },
         )
-        # the rolling-origin folds 2..N of the per-user split (none with one fold)
-        sql.run(con, "warehouse/splits/folds.sql", {"folds": settings.folds, **per_user})
+        # the rolling-origin folds 2..N of the per-user split, and the earlier ones whose val
+        # windows label the ranker of the last evaluated fold (see two_stage)
+        folds = settings.folds + settings.ranker_label_windows - 1 if settings.base_strategy == "per_user" else 1
+        sql.run(con, "warehouse/splits/folds.sql", {"folds": folds, **per_user})
     con.execute("reset preserve_insertion_order")
 

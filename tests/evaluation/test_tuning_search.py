@@ -103,10 +103,22 @@ def test_itemknn_keeps_every_similarity_only_where_they_fit():
     rng = np.random.default_rng(0)
     small = sp.csr_matrix((rng.random((50, 40)) < 0.3).astype(np.float32))
     assert {"neighbours": None, "scoring_neighbours": None} in full_grid("itemknn", small)
-    assert len(full_grid("itemknn", small)) == 21
+    assert len(full_grid("itemknn", small)) == 14
     binary = small.astype(bool).astype(np.float32)
     assert tuning.similarity_count(small) == (binary.T @ binary).nnz
     # one user with 4,000 of 20,000 items: 16M co-occurring pairs; 1000 neighbours each is 20M
     wide = sp.csr_matrix((np.ones(4000, np.float32), (np.zeros(4000, int), np.arange(4000))), shape=(1, 20_000))
     choices = {g["neighbours"] for g in full_grid("itemknn", wide)}
     assert None not in choices and 1000 not in choices and 500 in choices
+
+
+def test_a_search_among_a_grid_only_tries_the_grids_configurations():
+    grid = [{"neighbours": n, "scoring_neighbours": None} for n in (20, 50, 100, 200)]
+    seen = []
+
+    def objective(params, report):
+        seen.append(params)
+        return params["neighbours"] / 1000
+
+    search("itemknn", 6, 0, objective, grid)
+    assert len(seen) == 6 and all(p in grid for p in seen)  # never every similarity (None)
