@@ -141,9 +141,12 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
 
 def _earlier_folds(wb: Workbench) -> list:
     """Settings of the folds whose val windows also label the booster: the next
-    ``ranker_label_windows - 1`` folds back from this one, where the split build holds them."""
+    ``ranker_label_windows - 1`` folds back from this one, where the split build holds them
+    (none on a split larger than the tuning sample)."""
     settings = wb.settings
-    if settings.base_strategy != "per_user":
+    if settings.base_strategy != "per_user" or wb.tuning_data is not wb.data:
+        # on a split larger than the tuning sample (25M) an earlier window's feature store
+        # costs most of a minute: the ranker learns from its own val window only there
         return []
     wanted = [f"per_user/{settings.fold + j}" for j in range(1, settings.ranker_label_windows)]
     built = {row[0] for row in wb.sql.run(wb.con, "warehouse/splits/fold_strategies.sql").fetchall()}
