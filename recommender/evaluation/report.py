@@ -91,11 +91,7 @@ def write_report(
     simulation); returns the report path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    finals = sql.run(
-        con, "warehouse/runs/final_runs.sql", {"strategy": settings.split_strategy, "models": list(MODEL_NAMES)}
-    ).fetchall()
-    if not finals:
-        raise DataError(f"no final runs for the {settings.split_strategy} split yet; run `recsys evaluate` first")
+    finals = _final_runs(con, sql, settings)
     run_ids = [r[0] for r in finals]
     models = [r[1] for r in finals]
     rows = {}
@@ -258,11 +254,7 @@ def results_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: 
     evaluation (mean over users, best NDCG first) and the paired differences with their 95 %
     bootstrap CIs. Nothing in it depends on when or how fast the job ran, so the same data and
     settings print the same text (the README's tables are this output, and a test keeps them so)."""
-    finals = sql.run(
-        con, "warehouse/runs/final_runs.sql", {"strategy": settings.split_strategy, "models": list(MODEL_NAMES)}
-    ).fetchall()
-    if not finals:
-        raise DataError(f"no final runs for the {settings.split_strategy} split yet; run `recsys evaluate` first")
+    finals = _final_runs(con, sql, settings)
     run_ids = [r[0] for r in finals]
     models = [r[1] for r in finals]
     users = {model: n for _, model, _, n, _ in finals}
@@ -315,6 +307,17 @@ def folds_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Se
     default = choose_default(con, sql, settings)
     lines += ["", f"Served by default (judged over every fold): **{default.model}**: {default.reason}."]
     return "\n".join(lines) + "\n"
+
+
+def _final_runs(con, sql: SqlLibrary, settings: Settings) -> list[tuple]:
+    """(run id, model, params, users, created) of each model's newest test evaluation on the
+    configured split; refuses a warehouse without any."""
+    finals = sql.run(
+        con, "warehouse/runs/final_runs.sql", {"strategy": settings.split_strategy, "models": list(MODEL_NAMES)}
+    ).fetchall()
+    if not finals:
+        raise DataError(f"no final runs for the {settings.split_strategy} split yet; run `recsys evaluate` first")
+    return finals
 
 
 def _paired_differences(con, sql, run_by_model: dict[str, str], seed: int) -> dict[str, tuple]:
