@@ -39,12 +39,13 @@ def main() -> None:
 
     from recommender.config import SQL_DIR
     from recommender.models import load as load_model
-    from recommender.models.ranker import SOURCES
+    from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES
     from recommender.serving.lists import popularity_fallback
     from recommender.serving.live import read_state
     from recommender.serving.ranked import load_ranker, ranker_lists
-    from recommender.serving.reasons import REASON_WINDOW, recent_history, rows_sorted_by_value
+    from recommender.serving.reasons import REASON_WINDOW, rows_sorted_by_value
     from recommender.serving.versions import read_pointer
+    from recommender.sparse import recent_history
     from recommender.warehouse.connection import SqlLibrary
     from recommender.warehouse.features import pair_features
 
@@ -78,7 +79,7 @@ def main() -> None:
         def feature_name(self):
             return self.booster.feature_name()
 
-    ranker.attach(sources, TimedBooster(ranker.booster), features)
+    ranker.attach(sources, TimedBooster(ranker.booster), features, recent_history(history, times, max(SEQUENCE_DEPTHS)))
     ranker.threads = os.cpu_count() or 1  # as the publication runs it
     users = np.arange(min(args.users, len(user_ids)))
     fallback = popularity_fallback(history)

@@ -23,5 +23,29 @@ def csr_contains(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> n
     return found & (cols >= 0)
 
 
+def csr_values(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """float32 ``matrix[rows[j], cols[j]]`` for every j (same shapes), 0 where nothing is stored.
+
+    ``matrix`` should have sorted indices (scipy then finds each value by binary search).
+    """
+    rows, cols = np.broadcast_arrays(np.asarray(rows), np.asarray(cols))
+    if rows.size == 0:
+        return np.zeros(rows.shape, dtype=np.float32)
+    values = matrix[rows.ravel(), cols.ravel()]
+    return np.asarray(values, dtype=np.float32).reshape(rows.shape)
+
+
 def row_lengths(matrix: sp.csr_matrix) -> np.ndarray:
     return np.diff(matrix.indptr)
+
+
+def recent_history(history: sp.csr_matrix, times: sp.csr_matrix, window: int) -> np.ndarray:
+    """(n, window) item indices of each row's newest entries, -1 padded (no Python row loop)."""
+    n = history.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(history.indptr))
+    order = np.lexsort((-times.data, rows))  # by row, newest first
+    pos = np.arange(len(order)) - history.indptr[rows[order]]
+    keep = pos < window
+    out = np.full((n, window), -1, dtype=np.int64)
+    out[rows[order][keep], pos[keep]] = history.indices[order][keep]
+    return out

@@ -18,13 +18,20 @@ import pyarrow as pa
 
 from recommender.evaluation import metrics as M
 from recommender.evaluation.evaluate import scored_users
-from recommender.models.ranker import SOURCES, RankerParams, TwoStageRanker, candidate_pool
+from recommender.models.ranker import (
+    SEQUENCE_DEPTHS,
+    SOURCES,
+    RankerParams,
+    TwoStageRanker,
+    candidate_pool,
+    pair_inputs,
+)
 from recommender.pipeline import FIT_PARTS, RunResult, Workbench
 from recommender.serving.ranked import RANKER_FEATURES
-from recommender.sparse import row_lengths
+from recommender.sparse import recent_history, row_lengths
 from recommender.warehouse.connection import insert_arrow
-from recommender.warehouse.export import load_split
-from recommender.warehouse.features import materialize_features, pair_features
+from recommender.warehouse.export import load_item_years, load_split
+from recommender.warehouse.features import FEATURE_NAMES, materialize_features, pair_features, visitor_features
 
 #: The booster settings tried (on held-out val users) and the share of val users held out. A
 #: third, 200 rounds of 31 leaves, never won (ml-latest-small chose 300 x 7, the 25M-shaped data
@@ -64,7 +71,8 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     label = M.hit_matrix(item[:, None].astype(np.int64), truth, users[row])[:, 0].astype(np.float32)
     recall = _candidate_recall(sources, users, history, exclude, truth, p.candidates, row, item)
     mark = time.perf_counter()
-    x = np.hstack([source_features, _reader(wb, data, strategy, "train")(users[row], item)])
+    recent = recent_history(history, data.time_matrix("train"), max(SEQUENCE_DEPTHS))
+    x = pair_inputs(sources, users, row, item, source_features, _reader(wb, data, strategy, "train"), recent)
     # more labels: the val windows of earlier cut-offs (the next folds back), each with its
     # sources fitted on its own train and features as of its own train; all of them lie before
     # this fold's val, so nothing of what the booster is checked or scored on reaches them
@@ -85,12 +93,16 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
             parts[0].append(e_x), parts[1].append(e_label), parts[2].append(e_row + offset)
         offset += e_users
     fit_x, fit_label, fit_row = np.vstack(fit_x), np.concatenate(fit_label), np.concatenate(fit_row)
-    checks = {}
+    checks, trials = {}, {}
     for config in BOOSTER_GRID:
-        trial = _train(lightgbm, fit_x, fit_label, fit_row, {**p.to_dict(), **config}, wb)
-        checks[_name(config)] = _holdout_ndcg(trial, x, row, item, held, users, truth, n_relevant)
+        trials[_name(config)] = _train(lightgbm, fit_x, fit_label, fit_row, {**p.to_dict(), **config}, wb)
+        checks[_name(config)] = _holdout_ndcg(trials[_name(config)], x, row, item, held, users, truth, n_relevant)
     chosen = BOOSTER_GRID[int(np.argmax(list(checks.values())))]
     sources_checked = _source_holdout_ndcg(source_features, row, item, held, users, truth, n_relevant)
+    # the same held-out users seen as visitors: user features from their positives alone, as a
+    # request's picks give them (whether the ranker answers visitors, or the best single model)
+    as_visitors = _as_visitors(wb, x, users, row, item, held, history, data.excluded("train"))
+    visitor_check = _holdout_ndcg(trials[_name(chosen)], as_visitors, row, item, held, users, truth, n_relevant)
     p = RankerParams.from_dict({**p.to_dict(), **chosen})
     booster = _train(lightgbm, np.vstack(all_x), np.concatenate(all_label), np.concatenate(all_row), p.to_dict(), wb)
     training_s = time.perf_counter() - mark
@@ -101,13 +113,16 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     )
     test_sources = {name: wb.fit(name, wb.params_for(name), FIT_PARTS["test"])[0] for name in SOURCES}
     reader = _reader(wb, wb.data, strategy, "val")
-    ranker = TwoStageRanker(p, seed=wb.settings.seed).attach(test_sources, booster, reader)
+    test_history = wb.data.matrix(*FIT_PARTS["test"])
+    recent = recent_history(test_history, wb.data.time_matrix(*FIT_PARTS["test"]), max(SEQUENCE_DEPTHS))
+    ranker = TwoStageRanker(p, seed=wb.settings.seed).attach(test_sources, booster, reader, recent)
     gain = booster.feature_importance(importance_type="gain")
     importance = {name: float(g / gain.sum()) for name, g in zip(ALL_FEATURES, gain)} if gain.sum() else {}
     logged = {**p.to_dict(), "threads": wb.settings.job_threads, "sources": list(SOURCES)}
     logged |= {"importance": importance, "val_holdout_ndcg": checks}
     # the ranker against its own sources on the same held-out val users (the served default's evidence)
     logged |= {"val_holdout_ranker": checks[_name(chosen)], "val_holdout_sources": sources_checked}
+    logged["val_holdout_visitors"] = visitor_check
     logged["candidate_recall"] = {name: round(value, 4) for name, value in recall.items()}
     logged["label_windows"] = [strategy, *(fold.split_strategy for fold in _earlier_folds(wb))]
     logged["training_pairs"] = int(sum(len(r) for r in all_row))
@@ -135,6 +150,7 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     wb.say(
         "  on the same held-out val users, the sources' own ndcg@10: "
         + ", ".join(f"{k} {v:.4f}" for k, v in sources_checked.items())
+        + f"; the ranker's with them seen as visitors {visitor_check:.4f}"
     )
     return result, {"recall": recall, "importance": importance, "candidates": int(len(row)), "checks": checks}
 
@@ -167,8 +183,25 @@ def _earlier_window(wb: Workbench, fold, n: int) -> tuple[np.ndarray, np.ndarray
         users = np.sort(np.random.default_rng(wb.settings.seed).choice(users, size=TRAIN_USERS, replace=False))
     row, item, source_features = candidate_pool(sources, users, history, exclude, n)
     label = M.hit_matrix(item[:, None].astype(np.int64), truth, users[row])[:, 0].astype(np.float32)
-    x = np.hstack([source_features, _reader(wb, data, fold.split_strategy, "train")(users[row], item)])
+    recent = recent_history(history, data.time_matrix("train"), max(SEQUENCE_DEPTHS))
+    reader = _reader(wb, data, fold.split_strategy, "train")
+    x = pair_inputs(sources, users, row, item, source_features, reader, recent)
     return x, label, row, len(users)
+
+
+def _as_visitors(wb: Workbench, x, users, row, item, held, history, rated) -> np.ndarray:
+    """``x`` with the held-out users' feature-store columns remade as a visitor's picks make
+    them (``visitor_features``): their positives in ``history`` liked, everything in ``rated`` picked."""
+    mask = held[row]
+    start = 2 * len(SOURCES)  # the sources' score and rank come first (pair_inputs)
+    columns = slice(start, start + len(FEATURE_NAMES))
+    liked = [history.indices[history.indptr[u] : history.indptr[u + 1]] for u in users]
+    years = load_item_years(wb.con, wb.sql, wb.data.item_ids)
+    out = x.copy()
+    out[mask, columns] = visitor_features(
+        x[mask, columns], liked, row_lengths(rated)[users], row[mask], item[mask], wb.item_genres, years
+    )
+    return out
 
 
 def _store_candidates(

@@ -180,6 +180,7 @@ class Snapshot:
                 {m.movie_id: m.genres for m in catalog.values()},
                 {m.movie_id: m.year for m in catalog.values()},
                 pair_features=local.pair_features,
+                visitor_model=row.get("visitor_model") or "ranker",
             ),
         )
 

@@ -243,13 +243,16 @@ def test_the_default_model_is_the_winner_on_val(job):
         ).fetchall()
     )
     best = max(sorted(m for m in configs if m in ACCURACY_MODELS), key=lambda m: configs[m])
-    margins = [
-        json.loads(p)["val_holdout_ranker"] - max(json.loads(p)["val_holdout_sources"].values())
+    checks = [
+        json.loads(p)
         for (p,) in con.execute(
             "select params from latest_runs "
             "where model = 'ranker' and kind = 'evaluate' and split_strategy like 'per_user%'"
         ).fetchall()
     ]
+    margins = [c["val_holdout_ranker"] - max(c["val_holdout_sources"].values()) for c in checks]
+    as_visitors = [c["val_holdout_visitors"] - max(c["val_holdout_sources"].values()) for c in checks]
     assert len(margins) == 3  # one ranker per fold, each checked against its sources on held-out val users
     chosen = choose_default(con, SqlLibrary(settings.sql_dir), settings)
     assert chosen.model == ("ranker" if sum(margins) > 0 else best), chosen
+    assert chosen.visitors == ("ranker" if sum(as_visitors) > 0 else best), chosen

@@ -279,9 +279,10 @@ def _offline_ranker(settings: Settings, rows_seed: int = 3, n: int = 30):
     ranker run offline over its production sources with the warehouse's own feature store as of
     every rating."""
     from recommender.models import load as load_model
-    from recommender.models.ranker import SOURCES
+    from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES
     from recommender.serving.live import read_state
     from recommender.serving.ranked import load_ranker
+    from recommender.sparse import recent_history
     from recommender.warehouse.connection import SqlLibrary
     from recommender.warehouse.features import materialize_features, pair_features
 
@@ -298,6 +299,7 @@ def _offline_ranker(settings: Settings, rows_seed: int = 3, n: int = 30):
             sources,
             ranker.booster,
             lambda rows, items: pair_features(con, sql, "", "", user_ids[rows], item_ids[items], materialized=True),
+            recent_history(history, state.times, max(SEQUENCE_DEPTHS)),
         )
         rows = np.sort(np.random.default_rng(rows_seed).choice(len(user_ids), size=12, replace=False))
         offline, top_feature = ranker.explained(rows, history, n, rated)
@@ -456,6 +458,33 @@ def test_api_ratings_on_historical_data_keep_every_recency_feature(published, tm
         con.close()
     importance = json.loads(params)["importance"]
     assert sum(importance[f] for f in ("recent_30d", "recent_90d", "recent_365d")) > 0
+
+
+def test_a_visitor_asking_for_the_ranker_gets_it_only_where_it_won_on_val_visitors(published, tmp_path):
+    """A visitor's request for the ranker is answered by the model the version names for
+    visitors: the ranker itself (its entries ranked_by a feature), or, when the ranker did not
+    beat its best source on held-out val users seen as visitors, the best single model, whose
+    list it then is, each entry ranked_by that model's name."""
+    from recommender.evaluation.default_model import ACCURACY_MODELS
+    from recommender.serving.ranked import RANKER_FEATURES
+
+    picks = {"liked": [1, 3114, 6377, 4886], "disliked": [296]}
+    config = ServerConfig.from_env(published, environ={"RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb")})
+    with TestClient(create_app(config)) as client:
+        live = client.app.state.serving.current().live
+        assert live.visitor_model in (*ACCURACY_MODELS, "ranker")
+        for answering in ("ease", "ranker"):  # both branches, whichever the version chose
+            live.visitor_model = answering
+            asked = client.post("/recommend", json={**picks, "model": "ranker"}).json()
+            assert asked["model"] == "ranker" and asked["tier"] == "fold-in" and len(asked["items"]) == 10
+            got = [i["movie_id"] for i in asked["items"]]
+            assert not set(got) & {1, 3114, 6377, 4886, 296}
+            if answering == "ease":
+                single = client.post("/recommend", json={**picks, "model": "ease"}).json()
+                assert got == [i["movie_id"] for i in single["items"]]
+                assert {i["ranked_by"] for i in asked["items"]} == {"ease"}
+            else:
+                assert {i["ranked_by"] for i in asked["items"]} <= {*RANKER_FEATURES, None}
 
 
 def test_a_request_that_names_no_model_gets_the_versions_winner_on_val(published, tmp_path):

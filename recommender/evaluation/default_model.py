@@ -6,6 +6,10 @@
 - The two-stage ranker replaces it only if it beats its own sources on val: on the val users
   held out from its training, its NDCG@10 against the best source's on the same users,
   averaged over every fold the current split build holds (`recsys run --folds N`).
+- A visitor (picks, or ratings posted to a version that does not know the user) who asks for
+  the ranker gets it only if it also beats its best source on those users seen as visitors
+  (their feature-store columns made from their positives alone); otherwise the best single
+  model answers them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 
 from recommender.config import Settings
 from recommender.warehouse.connection import SqlLibrary
@@ -26,8 +31,11 @@ FALLBACK = "als"
 
 @dataclass(frozen=True)
 class DefaultChoice:
+    #: The model of a request that names none, and why (one sentence).
     model: str
     reason: str
+    #: The model that answers a visitor's request for the ranker: "ranker" or the best single model.
+    visitors: str
 
 
 def choose_default(
@@ -44,25 +52,29 @@ def choose_default(
     scores = dict(sql.run(con, "warehouse/runs/val_scores.sql", {"strategy": settings.base_strategy}).fetchall())
     tuned = {m: v for m, v in scores.items() if m in ACCURACY_MODELS and v is not None}
     if not tuned:
-        return DefaultChoice(FALLBACK, "no model has been tuned on val yet")
+        return DefaultChoice(FALLBACK, "no model has been tuned on val yet", FALLBACK)
     best = max(sorted(tuned), key=lambda m: tuned[m])  # ties: the first by name
     single = f"{best} has the best val NDCG@10 of the single models ({tuned[best]:.4f})"
-    margins = []
+    margins, visitor_margins = [], []
     checks = sql.run(con, "warehouse/runs/ranker_val_checks.sql", {"strategy": settings.base_strategy}).fetchall()
     for strategy, params in checks:
         if first_fold_only and strategy != settings.base_strategy:
             continue
         checked = json.loads(params)
         if "val_holdout_ranker" in checked and checked.get("val_holdout_sources"):
-            margins.append(checked["val_holdout_ranker"] - max(checked["val_holdout_sources"].values()))
+            best_source = max(checked["val_holdout_sources"].values())
+            margins.append(checked["val_holdout_ranker"] - best_source)
+            visitor_margins.append(checked.get("val_holdout_visitors", -np.inf) - best_source)
     if not margins or not ranker_served:
-        return DefaultChoice(best, single)
+        return DefaultChoice(best, single, best)
     mean = sum(margins) / len(margins)
+    visitors = "ranker" if sum(visitor_margins) / len(visitor_margins) > 0 else best
     folds = f"{len(margins)} fold{'s' if len(margins) > 1 else ''}"
     if mean > 0:
-        return DefaultChoice(
-            "ranker", f"the ranker beats its best source on held-out val users by {mean:+.4f} NDCG@10 ({folds})"
-        )
+        reason = f"the ranker beats its best source on held-out val users by {mean:+.4f} NDCG@10 ({folds})"
+        return DefaultChoice("ranker", reason, visitors)
     return DefaultChoice(
-        best, f"{single}; the ranker trails its best source on held-out val users by {mean:+.4f} NDCG@10 ({folds})"
+        best,
+        f"{single}; the ranker trails its best source on held-out val users by {mean:+.4f} NDCG@10 ({folds})",
+        visitors,
     )

@@ -56,7 +56,7 @@ class ALS(Recommender):
             self.model_ = self._new_model()
             self.model_.fit(as_user_items(user_items), show_progress=False)
         self.n_items = user_items.shape[1]
-        self._by_factor = None
+        self._by_factor = self._unit = None
         return self
 
     def fit_more(self, user_items: sp.csr_matrix, iterations: int) -> ALS:
@@ -68,7 +68,7 @@ class ALS(Recommender):
             self.model_.iterations = iterations
             self.model_.fit(as_user_items(user_items), show_progress=False)
         self.params = dataclasses.replace(self.params, iterations=self.params.iterations + iterations)
-        self._by_factor = None
+        self._by_factor = self._unit = None
         return self
 
     def _new_model(self) -> AlternatingLeastSquares:
@@ -108,6 +108,14 @@ class ALS(Recommender):
         """(n_items, factors) float32."""
         return np.asarray(self.model_.item_factors)
 
+    def unit_item_factors(self) -> np.ndarray:
+        """(n_items, factors) float32 item factors scaled to length 1 (a zero row stays zero),
+        made once per fit: their dot products are the items' cosine similarities."""
+        if self.__dict__.get("_unit") is None:
+            norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
+            self._unit = (self.item_factors / np.where(norms > 0, norms, 1)).astype(np.float32)
+        return self._unit
+
     def fold_in(self, history: sp.csr_matrix, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Recommend for a user unknown at training time from a 1 x n_items history row
         (implicit's recalculate_user: one least-squares solve against the item factors)."""
@@ -126,7 +134,8 @@ class ALS(Recommender):
         """A view of this model whose only user (index 0) has ``factor``: the item factors are
         shared, nothing is copied, and the model itself is left as it is (safe across threads)."""
         self._require_fitted()
-        self._factors_by_item()  # made here, on the model, so that every view shares it
+        self._factors_by_item()  # made here, on the model, so that every view shares them
+        self.unit_item_factors()
         view = copy.copy(self)
         view.__dict__.pop("_last_pool", None)
         view.model_ = copy.copy(self.model_)
@@ -142,4 +151,4 @@ class ALS(Recommender):
         self.model_.user_factors = arrays["user_factors"]
         self.model_.item_factors = arrays["item_factors"]
         self.n_items = arrays["item_factors"].shape[0]
-        self._by_factor = None
+        self._by_factor = self._unit = None

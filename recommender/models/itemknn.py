@@ -24,7 +24,7 @@ from implicit.utils import ParameterWarning
 
 from recommender.models._implicit import as_user_items
 from recommender.models.base import Params, Recommender
-from recommender.sparse import csr_contains, row_lengths
+from recommender.sparse import csr_contains, csr_values, row_lengths
 
 #: (user, history item, neighbour) triples the scoring-time rule sorts at once: bounds its
 #: memory (about 40 bytes each at the peak; a user with more is scored alone). Batches that
@@ -96,6 +96,7 @@ class ItemKNN(Recommender):
 
     def _set_similarity(self, sim: sp.csr_matrix) -> None:
         self._index = None  # the scoring-time rule's view of it, built on first use
+        self._sorted = None  # similarity_between's copy with sorted rows, built on first use
         self.model_.similarity = sim
         self.model_.scorer = NearestNeighboursScorer(sim)  # as implicit's own fit() and load()
 
@@ -158,6 +159,15 @@ class ItemKNN(Recommender):
         order = np.argsort(-top_scores, axis=1, kind="stable")
         top, top_scores = np.take_along_axis(top, order, axis=1), np.take_along_axis(top_scores, order, axis=1)
         return np.where(np.isfinite(top_scores), top, -1), top_scores
+
+    def similarity_between(self, items: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """float32 stored similarity ``S[items[j], others[j]]`` (index space, same shapes): how
+        much history item ``items[j]`` votes for ``others[j]``; 0 where it is not among the
+        neighbours kept."""
+        self._require_fitted()
+        if self._sorted is None:
+            self._sorted = self.model_.similarity.tocsr().sorted_indices()
+        return csr_values(self._sorted, items, others)
 
     def similar_items(self, item: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``n`` most similar items to ``item`` (index space), itself excluded."""

@@ -20,6 +20,10 @@ from recommender.models.base import ModelError, Params, Recommender, TopN
 RANK_USERS = 1024
 #: The candidate sources, in feature order.
 SOURCES = ("als", "itemknn", "ease", "popular")
+#: The sequence features compare a candidate with the user's newest 1, 5 and 20 positives.
+SEQUENCE_DEPTHS = (1, 5, 20)
+#: Their names, in feature order: ItemKNN's stored cosine (co-occurrence), then ALS's factor cosine.
+SEQUENCE_FEATURES = tuple(f"{kind}_last_{d}" for kind in ("cooccurrence", "als_cosine") for d in SEQUENCE_DEPTHS)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,56 @@ def candidate_pool(
     return row, item, features
 
 
+def sequence_features(
+    sources: Mapping[str, Recommender], recent: np.ndarray, row: np.ndarray, item: np.ndarray
+) -> np.ndarray:
+    """(n_pairs, len(SEQUENCE_FEATURES)) float32: each candidate ``item[j]``'s mean similarity to
+    the newest 1, 5 and 20 positives of its user ``row[j]`` (``recent``: (n_users, >= 20) item
+    indices, newest first, -1 padded): ItemKNN's stored cosine of the positive towards the
+    candidate (0 where it is not among the positive's neighbours), then the cosine of their ALS
+    item factors. NaN where the user has no positive."""
+    depth = max(SEQUENCE_DEPTHS)
+    recent = np.asarray(recent)[:, :depth]
+    if recent.shape[1] < depth:
+        recent = np.pad(recent, ((0, 0), (0, depth - recent.shape[1])), constant_values=-1)
+    valid = recent >= 0
+    seen = np.cumsum(valid, axis=1).astype(np.float32)  # positives among the newest d, for every d
+    out = np.full((len(row), len(SEQUENCE_FEATURES)), np.nan, dtype=np.float32)
+    if not len(row):
+        return out
+    knn, als = sources["itemknn"], sources["als"]
+    # ItemKNN: one lookup per (pair, positive); cumulative sums give every depth at once
+    votes = knn.similarity_between(np.maximum(recent[row], 0), np.broadcast_to(item[:, None], (len(row), depth)))
+    votes = np.cumsum(np.where(valid[row], votes, np.float32(0)), axis=1)
+    # ALS: the mean of the positives' unit vectors, per user, then one dot product per pair
+    unit = als.unit_item_factors()
+    vectors = np.where(valid[:, :, None], unit[np.maximum(recent, 0)], np.float32(0)).cumsum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # no positive: 0 / 0, NaN
+        for at, d in enumerate(SEQUENCE_DEPTHS):
+            count = seen[:, d - 1]
+            out[:, at] = votes[:, d - 1] / count[row]
+            mean = vectors[:, d - 1] / count[:, None]
+            out[:, len(SEQUENCE_DEPTHS) + at] = np.einsum("ij,ij->i", unit[item], mean[row])
+    return out
+
+
+def pair_inputs(
+    sources: Mapping[str, Recommender],
+    users: np.ndarray,
+    row: np.ndarray,
+    item: np.ndarray,
+    source_features: np.ndarray,
+    features: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    recent: np.ndarray,
+) -> np.ndarray:
+    """The booster's input for candidate pairs (``row`` indexes ``users``, history rows):
+    the sources' scores and ranks, the feature store's features (``features(user rows,
+    items)``), then the sequence features (``recent``: newest positives of every history row)."""
+    return np.hstack([
+        source_features, features(users[row], item), sequence_features(sources, recent[users], row, item)
+    ])  # fmt: skip
+
+
 class TwoStageRanker(Recommender):
     name = "ranker"
     Params = RankerParams
@@ -74,13 +128,16 @@ class TwoStageRanker(Recommender):
         self.sources: dict[str, Recommender] = {}
         self.booster = None
         self.features: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+        self.recent: np.ndarray | None = None
         #: LightGBM's threads per call: one when serving (requests run side by side), every
         #: core for a batch that runs alone (a version's precomputed lists).
         self.threads = 1
 
-    def attach(self, sources: Mapping[str, Recommender], booster, features) -> TwoStageRanker:
-        """Serve with these fitted sources, a trained booster and a feature reader."""
-        self.sources, self.booster, self.features = dict(sources), booster, features
+    def attach(self, sources: Mapping[str, Recommender], booster, features, recent: np.ndarray) -> TwoStageRanker:
+        """Serve with these fitted sources, a trained booster, a feature reader and the newest
+        positives of every row of the history it will rank for ((rows, >= 20) item indices,
+        newest first, -1 padded: ``recent_history``)."""
+        self.sources, self.booster, self.features, self.recent = dict(sources), booster, features, recent
         self.n_items = next(iter(sources.values())).n_items
         return self
 
@@ -117,7 +174,7 @@ class TwoStageRanker(Recommender):
 
     def _rank(self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix, explain=False):
         row, item, source_features = candidate_pool(self.sources, users, user_items, exclude, self.params.candidates)
-        x = np.hstack([source_features, self.features(users[row], item)])
+        x = pair_inputs(self.sources, users, row, item, source_features, self.features, self.recent)
         score = (
             self.booster.predict(x, num_threads=self.threads).astype(np.float32) if len(x) else np.zeros(0, np.float32)
         )

@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.evaluation.metrics import normalise_rows
 from recommender.models import ALS, Popular, Recommender
 from recommender.models import load as load_model
 from recommender.models.ranker import SOURCES, TwoStageRanker
@@ -34,6 +33,7 @@ from recommender.models.reranked import RerankedALS
 from recommender.serving.lists import ServedLists, served_lists
 from recommender.serving.ranked import RANKER, load_ranker, ranker_lists
 from recommender.serving.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
+from recommender.warehouse.features import visitor_features
 
 #: Features of (user ids, movie ids) pairs from the version's feature store: (n, f) float32.
 PairFeatures = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -69,7 +69,8 @@ class Ranked:
     scores: np.ndarray
     reasons: np.ndarray
     from_model: np.ndarray
-    #: The ranker only: the feature that raised each entry most ("" for the top-up).
+    #: The ranker only: the feature that raised each entry most ("" for the top-up), or the
+    #: name of the single model that answered a visitor in its place.
     features: np.ndarray | None = None
 
 
@@ -140,9 +141,13 @@ class LiveModels:
         item_genres: Mapping[int, tuple[str, ...]],
         item_years: Mapping[int, int | None],
         pair_features: PairFeatures | None = None,
+        visitor_model: str = RANKER,
     ) -> None:
         self.models = dict(models)
         self.pair_features = pair_features
+        #: Who answers a visitor's request for the ranker: the ranker, or the best single model
+        #: when the ranker did not beat its sources on held-out val users seen as visitors.
+        self.visitor_model = visitor_model
         als = self.models.get("als")
         for model in self.models.values():  # the re-rankers of the production ALS: one copy of it
             if isinstance(model, RerankedALS) and isinstance(als, ALS) and _same_factors(model.als, als):
@@ -165,7 +170,14 @@ class LiveModels:
             year = item_years.get(movie_id)
             years[i] = np.nan if year is None else year
         self.years = years
-        self.unit_factors = normalise_rows(als.item_factors) if isinstance(als, ALS) else None
+        # (n_items, n_genres) multi-hot, genres by name: a visitor's feature-store columns
+        self.item_genres = sp.csr_matrix(
+            np.column_stack([self.genres[g] for g in names]).astype(np.float32)
+            if names
+            else np.zeros((len(self.item_ids), 0), np.float32)
+        )
+        if isinstance(als, ALS):
+            als.unit_item_factors()  # made once here, for every request's view of the model to share
         knn = self.models.get("itemknn")
         self.sorted_sim = rows_sorted_by_value(knn.model_.similarity.tocsr()) if knn is not None else None
 
@@ -177,6 +189,7 @@ class LiveModels:
         item_genres: Mapping[int, tuple[str, ...]],
         item_years: Mapping[int, int | None],
         pair_features: PairFeatures | None = None,
+        visitor_model: str = RANKER,
     ) -> LiveModels | None:
         """The version folder's state, or None for a version published before it was written.
         The two-stage ranker joins when the version holds it and ``pair_features`` reads the
@@ -191,8 +204,9 @@ class LiveModels:
         if ranker is not None:  # None: trained on other features (requests for it get a 404)
             models[RANKER] = ranker
         return cls(
-            models, state.times, state.rated, state.user_ids, state.item_ids, item_genres, item_years, pair_features
-        )
+            models, state.times, state.rated, state.user_ids, state.item_ids, item_genres, item_years, pair_features,
+            visitor_model if visitor_model in models else RANKER,
+        )  # fmt: skip
 
     # -- inputs ------------------------------------------------------------------------
     def row_of(self, user_id: int) -> int:
@@ -238,6 +252,16 @@ class LiveModels:
         for a visitor's picks (``liked`` is their history; ``liked`` and ``disliked`` are left
         out), restricted to ``query``."""
         row = -1 if user_id is None else self.row_of(user_id)
+        liked, disliked = tuple(liked), tuple(disliked)
+        if name == RANKER and row < 0 and self.visitor_model != RANKER:
+            # the ranker did not beat its best source on held-out val users seen as visitors:
+            # the best single model answers, and every entry says so
+            ranked = self.ranked(
+                self.visitor_model, n, user_id=user_id, liked=liked, disliked=disliked, rated_since=rated_since,
+                query=query,
+            )  # fmt: skip
+            named = np.where(ranked.from_model, self.visitor_model, "")
+            return dataclasses.replace(ranked, features=named)
         picked = list(dict.fromkeys(self.column[m] for m in liked if m in self.column))  # in the picks' order
         liked_cols = np.array(sorted(picked), dtype=np.int32)
         excluded = np.zeros(self.history.shape[1], dtype=bool)  # a mask: a filter may exclude most items
@@ -265,7 +289,9 @@ class LiveModels:
         if lists is None:
             exclude = _row(np.flatnonzero(excluded), self.history.shape[1])
             if name == RANKER:
-                return self._ranked_by_ranker(user_id if row >= 0 else 0, row, history, recent, exclude, n)
+                picks = len(picked) + len(set(disliked) - set(liked))
+                visitor = None if row >= 0 else (liked_cols, picks)
+                return self._ranked_by_ranker(user_id if row >= 0 else 0, row, history, recent, exclude, n, visitor)
             lists = self._lists(model, history, n, exclude)
         reasons = reason_items(
             model,
@@ -274,7 +300,6 @@ class LiveModels:
             history,
             recent=recent,
             sorted_sim=self.sorted_sim,
-            unit_factors=self._unit_factors_of(self.models[name]),
         )
         return self._as_ids(lists, reasons)
 
@@ -288,22 +313,35 @@ class LiveModels:
         return list(zip(self.item_ids[items].tolist(), scores.astype(float).tolist()))
 
     def _ranked_by_ranker(
-        self, user_id: int, row: int, history: sp.csr_matrix, recent: np.ndarray, exclude: sp.csr_matrix, n: int
+        self,
+        user_id: int,
+        row: int,
+        history: sp.csr_matrix,
+        recent: np.ndarray,
+        exclude: sp.csr_matrix,
+        n: int,
+        visitor: tuple[np.ndarray, int] | None,
     ) -> Ranked:
         """The two-stage ranker over this user's candidates from the production sources, with
         features from the version's feature store (a visitor has no user features: missing).
+        ``visitor``: (liked items, number of picks) of a user the version does not know.
         Each entry's reason comes from the feature that raised it most: a source's score or rank
         gives that source's reason movie; a feature-store feature gives none, only its name."""
         ranker: TwoStageRanker = self.models[RANKER]
         sources = {name: self._for_user(self.models[name], row, history) for name in SOURCES}
 
         def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-            return self.pair_features(np.full(len(rows), user_id, dtype=np.int64), self.item_ids[items])
+            stored = self.pair_features(np.full(len(rows), user_id, dtype=np.int64), self.item_ids[items])
+            if visitor is None:
+                return stored
+            liked, picks = visitor  # the feature store does not know them: their picks make their columns
+            return visitor_features(stored, [liked], np.array([picks]), rows, items, self.item_genres, self.years)
 
-        view = copy.copy(ranker).attach(sources, ranker.booster, features)  # the shared ranker stays as it is
+        # a copy: the shared ranker stays as it is; its one row is this user's (or visitor's)
+        view = copy.copy(ranker).attach(sources, ranker.booster, features, recent)
         made = ranker_lists(
             view, np.zeros(1, dtype=np.int64), history, exclude, n, self.fallback, recent=recent,
-            sorted_sim=self.sorted_sim, unit_factors_of=lambda name: self._unit_factors_of(self.models[name]),
+            sorted_sim=self.sorted_sim,
         )  # fmt: skip
         ranked = self._as_ids(made.lists, made.reasons)
         return dataclasses.replace(ranked, features=made.ranked_by[0][made.lists.items[0] >= 0])
@@ -358,12 +396,6 @@ class LiveModels:
             items[len(ranked) : len(ranked) + len(extra)] = extra
             filled[len(ranked) : len(ranked) + len(extra)] = True
         return ServedLists(items[None, :].astype(np.int32), values[None, :], filled[None, :])
-
-    def _unit_factors_of(self, model: Recommender) -> np.ndarray | None:
-        """The kept unit item factors when ``model`` scores with the production ALS itself (a
-        re-ranker tuned with other ALS parameters has its own ALS: computed for it then)."""
-        als = self.models.get("als")
-        return self.unit_factors if model is als or getattr(model, "als", None) is als else None
 
     def _for_user(self, model: Recommender, row: int, history: sp.csr_matrix) -> Recommender:
         """Factor models score from the user's factor: the stored one for a known user, a

@@ -24,11 +24,12 @@ from recommender.config import Settings
 from recommender.errors import RecsysError
 from recommender.evaluation.default_model import choose_default
 from recommender.models import TopN
-from recommender.models.ranker import SOURCES, TwoStageRanker
+from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES, TwoStageRanker
 from recommender.serving import live, tables, versions
 from recommender.serving.lists import popularity_fallback, served_lists
 from recommender.serving.ranked import RANKER, load_ranker, ranker_lists
-from recommender.serving.reasons import REASON_WINDOW, reason_items, recent_history, rows_sorted_by_value
+from recommender.serving.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
+from recommender.sparse import recent_history
 from recommender.warehouse.connection import SqlLibrary, insert_arrow
 from recommender.warehouse.features import copy_features, materialize_features, pair_features
 
@@ -75,8 +76,10 @@ def precompute_and_publish(
         }
         served_ranker = _ranker_to_precompute(ranker, production, recs, sql, settings, say)
         default = choose_default(con, sql, settings, ranker_served=ranker is not None)
-        record |= {"default_model": default.model, "default_reason": default.reason}
+        record |= {"default_model": default.model, "default_reason": default.reason, "visitor_model": default.visitors}
         say(f"  served by default: {default.model} ({default.reason})")
+        if ranker is not None:
+            say(f"  a visitor's request for the ranker is answered by: {default.visitors}")
         total_rows = _write_version(con, sql, recs, settings, production, version, record, say, served_ranker)
         t = time.perf_counter()
         failed = run_checks(con, sql, recs, production, max(settings.ks))
@@ -218,6 +221,7 @@ def _write_version(
             "diverse_params": json.dumps(models["diverse"].fitted.params.to_dict()),
             "default_model": record["default_model"],
             "default_reason": record["default_reason"],
+            "visitor_model": record["visitor_model"],
         },
     )
     say(f"  catalog, popular, similar movies: {time.perf_counter() - t + t_catalog:.1f}s")
@@ -253,7 +257,10 @@ def _ranker_to_precompute(
 
     # the publication's loop runs nothing else meanwhile: the booster takes the job's cores
     ranker.threads = settings.job_threads
-    return ranker.attach({name: production.models[name].fitted for name in SOURCES}, ranker.booster, features)
+    times = production.data.time_matrix(*pipeline.ALL_PARTS)
+    recent = recent_history(production.history, times, max(SEQUENCE_DEPTHS))
+    sources = {name: production.models[name].fitted for name in SOURCES}
+    return ranker.attach(sources, ranker.booster, features, recent)
 
 
 def _ranker_state(con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settings: Settings) -> tuple | None:

@@ -8,7 +8,6 @@ One function for both places a ranker list is made: the version's precomputed li
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import scipy.sparse as sp
 
 from recommender.models import Popular
 from recommender.models.base import load_arrays
-from recommender.models.ranker import SOURCES, TwoStageRanker
+from recommender.models.ranker import SEQUENCE_FEATURES, SOURCES, TwoStageRanker
 from recommender.serving.lists import ServedLists, served_lists
 from recommender.serving.reasons import reason_items
 from recommender.warehouse.features import FEATURE_NAMES
@@ -26,7 +25,9 @@ from recommender.warehouse.features import FEATURE_NAMES
 #: it is trained by recommender.two_stage, not fitted like the others).
 RANKER = "ranker"
 #: The features the served ranker's booster must have been trained on, in order.
-RANKER_FEATURES = tuple(f"{name}_{what}" for name in SOURCES for what in ("score", "rank")) + FEATURE_NAMES
+RANKER_FEATURES = (
+    tuple(f"{name}_{what}" for name in SOURCES for what in ("score", "rank")) + FEATURE_NAMES + SEQUENCE_FEATURES
+)
 
 
 def load_ranker(path: Path) -> TwoStageRanker | None:
@@ -59,11 +60,9 @@ def ranker_lists(
     *,
     recent: np.ndarray,
     sorted_sim: sp.csr_matrix | None,
-    unit_factors_of: Callable[[str], np.ndarray | None] = lambda name: None,
 ) -> RankerLists:
     """The top-``n`` of a ranker attached to its sources (fitted models scoring these rows of
-    ``history``) and a feature reader, for ``users``; ``recent`` as ``reason_items`` takes it;
-    ``unit_factors_of(source)``: the caller's kept unit ALS factors for that source, if any."""
+    ``history``) and a feature reader, for ``users``; ``recent`` as ``reason_items`` takes it."""
     top, top_feature = ranker.explained(users, history, n, exclude)
     lists = served_lists(ranker, users, history, n, fallback, top=top, exclude=exclude)
     names = np.where(lists.filled | (lists.items < 0), "", top_feature.astype(str))
@@ -71,9 +70,6 @@ def ranker_lists(
     for name in SOURCES:
         picked = np.char.startswith(names, f"{name}_")
         if picked.any():
-            by_source = reason_items(
-                ranker.sources[name], users, lists, history, recent=recent, sorted_sim=sorted_sim,
-                unit_factors=unit_factors_of(name),
-            )  # fmt: skip
+            by_source = reason_items(ranker.sources[name], users, lists, history, recent=recent, sorted_sim=sorted_sim)
             reasons[picked] = by_source[picked]
     return RankerLists(lists, reasons, names)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.evaluation.metrics import normalise_rows
 from recommender.models import ALS, EASE, ItemKNN, Recommender
 from recommender.models.reranked import RerankedALS
 from recommender.serving.lists import ServedLists
@@ -27,7 +26,6 @@ def reason_items(
     *,
     recent: np.ndarray,
     sorted_sim: sp.csr_matrix | None,
-    unit_factors: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n, k) index of the history item that contributed most to each recommended item, -1 for none.
 
@@ -37,8 +35,7 @@ def reason_items(
     score), among the REASON_WINDOW most recent.
     Popular and top-up entries: none.
     ``recent``: (len(users), window) newest history items per user (``recent_history``);
-    ``sorted_sim``: ItemKNN's similarity with rows ordered best first (``rows_sorted_by_value``);
-    ``unit_factors``: ALS's item factors L2-normalised, when the caller keeps them (else computed).
+    ``sorted_sim``: ItemKNN's similarity with rows ordered best first (``rows_sorted_by_value``).
     """
     out = np.full(lists.items.shape, -1, dtype=np.int32)
     if isinstance(model, ItemKNN):
@@ -69,7 +66,7 @@ def reason_items(
             out[sl] = np.where(found & (lists.items[sl] >= 0), np.take_along_axis(hist, best, axis=1), -1)
     elif isinstance(model, (ALS, RerankedALS)):
         als = model if isinstance(model, ALS) else model.als
-        vectors = normalise_rows(als.item_factors) if unit_factors is None else unit_factors
+        vectors = als.unit_item_factors()
         # batches of users with similar history lengths, so each product spans only its
         # batch's longest recent history (``recent`` is left-aligned, -1 padded)
         lengths = (recent >= 0).sum(axis=1)
@@ -94,15 +91,3 @@ def rows_sorted_by_value(matrix: sp.csr_matrix) -> sp.csr_matrix:
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     order = np.lexsort((-matrix.data, rows))
     return sp.csr_matrix((matrix.data[order], matrix.indices[order], matrix.indptr), shape=matrix.shape)
-
-
-def recent_history(history: sp.csr_matrix, times: sp.csr_matrix, window: int) -> np.ndarray:
-    """(n, window) item indices of each row's newest entries, -1 padded (no Python row loop)."""
-    n = history.shape[0]
-    rows = np.repeat(np.arange(n), np.diff(history.indptr))
-    order = np.lexsort((-times.data, rows))  # by row, newest first
-    pos = np.arange(len(order)) - history.indptr[rows[order]]
-    keep = pos < window
-    out = np.full((n, window), -1, dtype=np.int64)
-    out[rows[order][keep], pos[keep]] = history.indices[order][keep]
-    return out

@@ -208,3 +208,13 @@ def load_item_genres(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, item_ids: 
     )
     matrix.data[:] = 1.0  # a genre listed twice still counts once
     return matrix, names
+
+
+def load_item_years(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, item_ids: np.ndarray) -> np.ndarray:
+    """(n_items,) float64 release years in the index space of ``item_ids``, NaN where unknown."""
+    movies = sql.arrow(con, "warehouse/catalog/movies.sql")
+    rows = _lookup(np.asarray(item_ids), movies.column("movie_id").to_numpy())
+    years = movies.column("year").to_numpy(zero_copy_only=False).astype(np.float64)  # null: NaN
+    out = np.full(len(item_ids), np.nan)
+    out[rows[rows >= 0]] = years[rows >= 0]
+    return out

@@ -9,7 +9,8 @@ insert into version_info (
     diverse_params,
     production_runs,
     default_model,
-    default_reason
+    default_reason,
+    visitor_model
 )
 values (
     $version,
@@ -21,5 +22,6 @@ values (
     $diverse_params,
     $production_runs,
     $default_model,
-    $default_reason
+    $default_reason,
+    $visitor_model
 );

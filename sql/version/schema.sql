@@ -47,5 +47,6 @@ create table version_info (
     diverse_params json,
     production_runs json,     -- {model: run_id} of the production fits it serves
     default_model varchar,    -- the model a request that names none gets (the winner on val)
-    default_reason varchar    -- why, in one sentence
+    default_reason varchar,   -- why, in one sentence
+    visitor_model varchar     -- who answers a visitor's request for the ranker: ranker or the best single model
 );

@@ -51,3 +51,39 @@ def test_no_rating_after_the_cutoff_changes_a_feature(tmp_path):
     build_splits(con, sql, settings)
     assert not np.allclose(features("train"), before_train, rtol=1e-3, equal_nan=True)
     con.close()
+
+
+def test_a_visitors_columns_follow_the_feature_stores_rules(tmp_path):
+    """visitor_features, given a user's own positives and rating count as picks, gives the
+    user's pair columns the feature store computes from the same history in SQL (genre
+    affinity, year distance, favourite genre, the counts)."""
+    from recommender.warehouse.export import load_item_genres, load_item_years, load_split
+    from recommender.warehouse.features import visitor_features
+
+    folder = random_movielens(tmp_path / "ml", users=40, movies=60, seed=9)
+    settings = Settings(
+        warehouse=tmp_path / "w.duckdb", split_strategy="global", val_start=VAL_START, test_start=TEST_START
+    )
+    sql = SqlLibrary(settings.sql_dir)
+    con = connect(settings)
+    migrate(con, settings.sql_dir)
+    ingest(con, sql, folder)
+    build_splits(con, sql, settings)
+    data = load_split(con, sql, "global")
+    history, rated = data.matrix("train"), data.excluded("train")
+    genres, _ = load_item_genres(con, sql, data.item_ids)
+    years = load_item_years(con, sql, data.item_ids)
+    users = np.flatnonzero(np.diff(history.indptr) > 0)[:12]
+    row = np.repeat(np.arange(len(users)), len(data.item_ids))
+    item = np.tile(np.arange(len(data.item_ids)), len(users))
+    stored = pair_features(con, sql, "global", "train", data.user_ids[users[row]], data.item_ids[item])
+    unknown = pair_features(con, sql, "global", "train", np.full(len(row), -1), data.item_ids[item])
+    liked = [history.indices[history.indptr[u] : history.indptr[u + 1]] for u in users]
+    made = visitor_features(unknown, liked, np.diff(rated.indptr)[users], row, item, genres, years)
+    for name in ("user_rating_count", "user_positive_count", "genre_affinity", "year_distance", "in_favourite_genre"):
+        column = FEATURE_NAMES.index(name)
+        np.testing.assert_allclose(made[:, column], stored[:, column], rtol=1e-5, atol=1e-6, equal_nan=True, err_msg=name)
+    # the item's own columns are the store's, whoever asks
+    column = FEATURE_NAMES.index("positive_count")
+    np.testing.assert_array_equal(made[:, column], stored[:, column])
+    con.close()

@@ -23,6 +23,7 @@ select
     items.recent_30d,
     items.recent_90d,
     items.recent_365d,
+    items.trend_90d,
     items.rating_count,
     items.mean_rating,
     items.release_year,
