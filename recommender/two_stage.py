@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,15 +34,16 @@ from recommender.warehouse.connection import insert_arrow
 from recommender.warehouse.export import load_item_years, load_split
 from recommender.warehouse.features import FEATURE_NAMES, materialize_features, pair_features, visitor_features
 
-#: The booster settings tried (on held-out val users) and the share of val users held out. A
-#: third, 200 rounds of 31 leaves, never won (ml-latest-small chose 300 x 7, the 25M-shaped data
-#: 100 x 15) and was the dearest to train. No early stopping on the held-out users: choosing
-#: the rounds on the users the ranker is then compared on flatters it there (README).
+#: The booster settings tried, each with its rounds chosen by cross-validation over the val
+#: users (CV_FOLDS folds of users; every ROUND_STEP rounds up to its "rounds"): the setting and
+#: rounds with the best NDCG@10 of the out-of-fold lists, over every val user, win. A third
+#: setting, 200 rounds of 31 leaves, never won and was the dearest to train.
 BOOSTER_GRID = (
-    {"rounds": 100, "leaves": 15, "learning_rate": 0.05},
-    {"rounds": 200, "leaves": 7, "learning_rate": 0.045},  # 300 x 7 at 0.03 before: a third dearer
+    {"rounds": 200, "leaves": 15, "learning_rate": 0.05},
+    {"rounds": 200, "leaves": 7, "learning_rate": 0.045},
 )
-HOLDOUT_SHARE = 0.2
+CV_FOLDS = 2
+ROUND_STEP = 25
 #: The booster learns from the candidates of at most this many val users (of the tuning sample).
 TRAIN_USERS = 2000
 #: At most this many test users score the ranker (a seeded sample): each costs candidates from
@@ -79,37 +81,53 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     earlier = [_earlier_window(wb, fold, p.candidates) for fold in _earlier_folds(wb)]
     features_s = time.perf_counter() - mark
     mark = time.perf_counter()
-    # the booster's own settings are chosen on a fifth of the val users held out from its
-    # training (never on test), then it is trained again on every val user
-    held = np.random.default_rng(wb.settings.seed).random(len(users)) < HOLDOUT_SHARE
+    # the booster's setting and rounds are chosen by cross-validation over this window's val
+    # users (never on test): each fold of users is ranked by boosters trained without it (and
+    # with every earlier window), then the final booster is trained on every user
+    fold_of = np.random.default_rng(wb.settings.seed).permutation(len(users)) % CV_FOLDS
     n_relevant = row_lengths(truth)[users]
-    # training rows: this window's users not held out, then every earlier window's (rows of
-    # each window numbered after the last, so every user of every window is one query)
-    fit_x, fit_label, fit_row = [x[~held[row]]], [label[~held[row]]], [row[~held[row]]]
-    all_x, all_label, all_row = [x], [label], [row]
-    offset = len(users)
-    for e_x, e_label, e_row, e_users in earlier:
-        for parts in ((fit_x, fit_label, fit_row), (all_x, all_label, all_row)):
-            parts[0].append(e_x), parts[1].append(e_label), parts[2].append(e_row + offset)
+    as_visitors = _as_visitors(wb, x, users, row, item, history, data.excluded("train"))
+    earlier_x, earlier_label, earlier_row, offset = [], [], [], len(users)
+    for e_x, e_label, e_row, e_users in earlier:  # every user of every window is one query
+        earlier_x.append(e_x)
+        earlier_label.append(e_label)
+        earlier_row.append(e_row + offset)
         offset += e_users
-    fit_x, fit_label, fit_row = np.vstack(fit_x), np.concatenate(fit_label), np.concatenate(fit_row)
-    checks, trials = {}, {}
-    for config in BOOSTER_GRID:
-        trials[_name(config)] = _train(lightgbm, fit_x, fit_label, fit_row, {**p.to_dict(), **config}, wb)
-        checks[_name(config)] = _holdout_ndcg(trials[_name(config)], x, row, item, held, users, truth, n_relevant)
-    chosen = BOOSTER_GRID[int(np.argmax(list(checks.values())))]
-    sources_checked = _source_holdout_ndcg(source_features, row, item, held, users, truth, n_relevant)
-    # the same held-out users seen as visitors: user features from their positives alone, as a
-    # request's picks give them (whether the ranker answers visitors, or the best single model)
-    as_visitors = _as_visitors(wb, x, users, row, item, held, history, data.excluded("train"))
-    visitor_check = _holdout_ndcg(trials[_name(chosen)], as_visitors, row, item, held, users, truth, n_relevant)
+    out_of_fold: dict[tuple[str, int], np.ndarray] = {}
+    trials: dict[tuple[int, int], Any] = {}  # (setting, fold) -> lightgbm.Booster
+    for f in range(CV_FOLDS):
+        fits = fold_of[row] != f
+        fit_x = np.vstack([x[fits], *earlier_x])
+        fit_label, fit_row = np.concatenate([label[fits], *earlier_label]), np.concatenate([row[fits], *earlier_row])
+        for c, config in enumerate(BOOSTER_GRID):
+            trials[c, f] = trial = _train(lightgbm, fit_x, fit_label, fit_row, {**p.to_dict(), **config}, wb)
+            # the score after every ROUND_STEP rounds: lambdarank's raw scores add up tree by tree
+            score = np.zeros(int((~fits).sum()))
+            for rounds in range(ROUND_STEP, int(config["rounds"]) + 1, ROUND_STEP):
+                score += trial.predict(x[~fits], start_iteration=rounds - ROUND_STEP, num_iteration=ROUND_STEP)
+                out_of_fold.setdefault((_name({**config, "rounds": rounds}), c), np.zeros(len(row)))[~fits] = score
+    checks = {key[0]: _ranked_ndcg(score, row, item, users, truth, n_relevant) for key, score in out_of_fold.items()}
+    best_name, best_config = max(out_of_fold, key=lambda key: checks[key[0]])  # ties: the first tried
+    rounds = int(best_name.split(",")[0].removeprefix("rounds="))
+    chosen = {**BOOSTER_GRID[best_config], "rounds": rounds}
+    # the evidence for the served default: the chosen booster's out-of-fold lists against each
+    # source's own lists, on every val user; and the same with the users seen as visitors (their
+    # feature-store columns from their positives alone, as a request's picks give them)
+    sources_checked = _source_ndcg(source_features, row, item, users, truth, n_relevant)
+    visitor_scores = np.zeros(len(row))
+    for f in range(CV_FOLDS):
+        held = fold_of[row] == f
+        visitor_scores[held] = trials[best_config, f].predict(as_visitors[held], num_iteration=rounds)
+    visitor_check = _ranked_ndcg(visitor_scores, row, item, users, truth, n_relevant)
     p = RankerParams.from_dict({**p.to_dict(), **chosen})
-    booster = _train(lightgbm, np.vstack(all_x), np.concatenate(all_label), np.concatenate(all_row), p.to_dict(), wb)
+    all_x, all_label = np.vstack([x, *earlier_x]), np.concatenate([label, *earlier_label])
+    booster = _train(lightgbm, all_x, all_label, np.concatenate([row, *earlier_row]), p.to_dict(), wb)
     training_s = time.perf_counter() - mark
     fit_s = time.perf_counter() - started
     wb.say(
         f"  ranker trained in {fit_s:.1f}s: sources {sources_s:.1f}s, candidates {candidates_s:.1f}s, "
-        f"features {features_s:.1f}s, booster ({len(BOOSTER_GRID)} settings + the final one) {training_s:.1f}s"
+        f"features {features_s:.1f}s, booster ({CV_FOLDS} folds x {len(BOOSTER_GRID)} settings + the final one) "
+        f"{training_s:.1f}s"
     )
     test_sources = {name: wb.fit(name, wb.params_for(name), FIT_PARTS["test"])[0] for name in SOURCES}
     reader = _reader(wb, wb.data, strategy, "val")
@@ -119,13 +137,13 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     gain = booster.feature_importance(importance_type="gain")
     importance = {name: float(g / gain.sum()) for name, g in zip(ALL_FEATURES, gain)} if gain.sum() else {}
     logged = {**p.to_dict(), "threads": wb.settings.job_threads, "sources": list(SOURCES)}
-    logged |= {"importance": importance, "val_holdout_ndcg": checks}
-    # the ranker against its own sources on the same held-out val users (the served default's evidence)
-    logged |= {"val_holdout_ranker": checks[_name(chosen)], "val_holdout_sources": sources_checked}
-    logged["val_holdout_visitors"] = visitor_check
+    logged |= {"importance": importance, "val_cv_ndcg": checks}
+    # the ranker against its own sources on the same val users (the served default's evidence)
+    logged |= {"val_cv_ranker": checks[best_name], "val_cv_sources": sources_checked}
+    logged["val_cv_visitors"] = visitor_check
     logged["candidate_recall"] = {name: round(value, 4) for name, value in recall.items()}
     logged["label_windows"] = [strategy, *(fold.split_strategy for fold in _earlier_folds(wb))]
-    logged["training_pairs"] = int(sum(len(r) for r in all_row))
+    logged["training_pairs"] = len(all_label)
     # scoring every test user of a 25M split costs minutes (candidates, features and the booster
     # for each): at that scale the ranker is scored on a seeded sample, as tuning is
     sample = TEST_USERS
@@ -146,9 +164,9 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
         f"  ranker: {len(row):,} val candidates ({label.mean():.1%} hits); candidate recall@{p.candidates} "
         + ", ".join(f"{k} {v:.3f}" for k, v in recall.items())
     )
-    wb.say(f"  ranker booster chosen on held-out val users: {_name(chosen)} (ndcg@10 by setting: {checks})")
+    wb.say(f"  ranker booster chosen by {CV_FOLDS}-fold cross-validation over val users: {_name(chosen)}")
     wb.say(
-        "  on the same held-out val users, the sources' own ndcg@10: "
+        f"  its out-of-fold ndcg@10 {checks[best_name]:.4f}; on the same val users, the sources' own: "
         + ", ".join(f"{k} {v:.4f}" for k, v in sources_checked.items())
         + f"; the ranker's with them seen as visitors {visitor_check:.4f}"
     )
@@ -189,18 +207,16 @@ def _earlier_window(wb: Workbench, fold, n: int) -> tuple[np.ndarray, np.ndarray
     return x, label, row, len(users)
 
 
-def _as_visitors(wb: Workbench, x, users, row, item, held, history, rated) -> np.ndarray:
-    """``x`` with the held-out users' feature-store columns remade as a visitor's picks make
-    them (``visitor_features``): their positives in ``history`` liked, everything in ``rated`` picked."""
-    mask = held[row]
+def _as_visitors(wb: Workbench, x, users, row, item, history, rated) -> np.ndarray:
+    """``x`` with the users' feature-store columns remade as a visitor's picks make them
+    (``visitor_features``): their positives in ``history`` liked, everything in ``rated`` picked."""
     start = 2 * len(SOURCES)  # the sources' score and rank come first (pair_inputs)
     columns = slice(start, start + len(FEATURE_NAMES))
     liked = [history.indices[history.indptr[u] : history.indptr[u + 1]] for u in users]
     years = load_item_years(wb.con, wb.sql, wb.data.item_ids)
     out = x.copy()
-    out[mask, columns] = visitor_features(
-        x[mask, columns], liked, row_lengths(rated)[users], row[mask], item[mask], wb.item_genres, years
-    )
+    picked = row_lengths(rated)[users]
+    out[:, columns] = visitor_features(x[:, columns], liked, picked, row, item, wb.item_genres, years)
     return out
 
 
@@ -259,28 +275,21 @@ def _train(lightgbm, x, label, row, params: dict, wb: Workbench):
     )
 
 
-def _holdout_ndcg(booster, x, row, item, held, users, truth, n_relevant, k: int = 10) -> float:
-    """NDCG@k of the held-out val users' candidates ranked by ``booster``, against all their val positives."""
-    mask = held[row]
-    score = np.full(len(row), -np.inf)
-    score[mask] = booster.predict(x[mask], num_threads=1)
-    return _holdout_ndcg_of(score, row, item, held, users, truth, n_relevant, k)
-
-
-def _source_holdout_ndcg(source_features, row, item, held, users, truth, n_relevant, k: int = 10) -> dict:
-    """Each source's own NDCG@k on the same held-out val users: its top-k is its best-ranked
-    candidates (every source's top-k is in the pool), so the ranker is compared on equal terms."""
+def _source_ndcg(source_features, row, item, users, truth, n_relevant, k: int = 10) -> dict:
+    """Each source's own NDCG@k on the val users: its top-k is its best-ranked candidates
+    (every source's top-k is in the pool), so the ranker is compared on equal terms."""
     out = {}
     for s, name in enumerate(SOURCES):
         rank = source_features[:, 2 * s + 1]
         score = np.where(np.isnan(rank), -np.inf, -rank)
-        out[name] = _holdout_ndcg_of(score, row, item, held, users, truth, n_relevant, k)
+        out[name] = _ranked_ndcg(score, row, item, users, truth, n_relevant, k)
     return out
 
 
-def _holdout_ndcg_of(score, row, item, held, users, truth, n_relevant, k: int = 10) -> float:
-    """NDCG@k of the held-out val users' candidates ordered by ``score`` (-inf: not listed)."""
-    mask = held[row] & np.isfinite(score)
+def _ranked_ndcg(score, row, item, users, truth, n_relevant, k: int = 10) -> float:
+    """NDCG@k of the users' candidates ordered by ``score`` (-inf: not listed), against all
+    their val positives."""
+    mask = np.isfinite(score)
     score = score[mask]
     r, i = row[mask], item[mask]
     order = np.lexsort((-score, r))

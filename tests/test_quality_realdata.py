@@ -250,9 +250,9 @@ def test_the_default_model_is_the_winner_on_val(job):
             "where model = 'ranker' and kind = 'evaluate' and split_strategy like 'per_user%'"
         ).fetchall()
     ]
-    margins = [c["val_holdout_ranker"] - max(c["val_holdout_sources"].values()) for c in checks]
-    as_visitors = [c["val_holdout_visitors"] - max(c["val_holdout_sources"].values()) for c in checks]
-    assert len(margins) == 3  # one ranker per fold, each checked against its sources on held-out val users
+    margins = [c["val_cv_ranker"] - max(c["val_cv_sources"].values()) for c in checks]
+    as_visitors = [c["val_cv_visitors"] - max(c["val_cv_sources"].values()) for c in checks]
+    assert len(margins) == 3  # one ranker per fold, each checked against its sources on val users
     chosen = choose_default(con, SqlLibrary(settings.sql_dir), settings)
     assert chosen.model == ("ranker" if sum(margins) > 0 else best), chosen
     assert chosen.visitors == ("ranker" if sum(as_visitors) > 0 else best), chosen

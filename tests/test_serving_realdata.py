@@ -463,7 +463,7 @@ def test_api_ratings_on_historical_data_keep_every_recency_feature(published, tm
 def test_a_visitor_asking_for_the_ranker_gets_it_only_where_it_won_on_val_visitors(published, tmp_path):
     """A visitor's request for the ranker is answered by the model the version names for
     visitors: the ranker itself (its entries ranked_by a feature), or, when the ranker did not
-    beat its best source on held-out val users seen as visitors, the best single model, whose
+    beat its best source on val users seen as visitors (out of fold), the best single model, whose
     list it then is, each entry ranked_by that model's name."""
     from recommender.evaluation.default_model import ACCURACY_MODELS
     from recommender.serving.ranked import RANKER_FEATURES

@@ -3,9 +3,9 @@
 - The best single model is the one with the highest val NDCG@10 among those chosen for
   accuracy (the diverse re-ranker trades accuracy for diversity by design and is not a
   candidate), each by the score its own tuning chose it with.
-- The two-stage ranker replaces it only if it beats its own sources on val: on the val users
-  held out from its training, its NDCG@10 against the best source's on the same users,
-  averaged over every fold the current split build holds (`recsys run --folds N`).
+- The two-stage ranker replaces it only if it beats its own sources on val: its out-of-fold
+  NDCG@10 (cross-validation over the val users it learns from) against the best source's on
+  the same users, averaged over every fold the current split build holds (`recsys run --folds N`).
 - A visitor (picks, or ratings posted to a version that does not know the user) who asks for
   the ranker gets it only if it also beats its best source on those users seen as visitors
   (their feature-store columns made from their positives alone); otherwise the best single
@@ -61,20 +61,20 @@ def choose_default(
         if first_fold_only and strategy != settings.base_strategy:
             continue
         checked = json.loads(params)
-        if "val_holdout_ranker" in checked and checked.get("val_holdout_sources"):
-            best_source = max(checked["val_holdout_sources"].values())
-            margins.append(checked["val_holdout_ranker"] - best_source)
-            visitor_margins.append(checked.get("val_holdout_visitors", -np.inf) - best_source)
+        if "val_cv_ranker" in checked and checked.get("val_cv_sources"):
+            best_source = max(checked["val_cv_sources"].values())
+            margins.append(checked["val_cv_ranker"] - best_source)
+            visitor_margins.append(checked.get("val_cv_visitors", -np.inf) - best_source)
     if not margins or not ranker_served:
         return DefaultChoice(best, single, best)
     mean = sum(margins) / len(margins)
     visitors = "ranker" if sum(visitor_margins) / len(visitor_margins) > 0 else best
     folds = f"{len(margins)} fold{'s' if len(margins) > 1 else ''}"
     if mean > 0:
-        reason = f"the ranker beats its best source on held-out val users by {mean:+.4f} NDCG@10 ({folds})"
+        reason = f"the ranker beats its best source on val users (out of fold) by {mean:+.4f} NDCG@10 ({folds})"
         return DefaultChoice("ranker", reason, visitors)
     return DefaultChoice(
         best,
-        f"{single}; the ranker trails its best source on held-out val users by {mean:+.4f} NDCG@10 ({folds})",
+        f"{single}; the ranker trails its best source on val users (out of fold) by {mean:+.4f} NDCG@10 ({folds})",
         visitors,
     )

@@ -146,7 +146,7 @@ class LiveModels:
         self.models = dict(models)
         self.pair_features = pair_features
         #: Who answers a visitor's request for the ranker: the ranker, or the best single model
-        #: when the ranker did not beat its sources on held-out val users seen as visitors.
+        #: when the ranker did not beat its sources on val users seen as visitors.
         self.visitor_model = visitor_model
         als = self.models.get("als")
         for model in self.models.values():  # the re-rankers of the production ALS: one copy of it
@@ -254,7 +254,7 @@ class LiveModels:
         row = -1 if user_id is None else self.row_of(user_id)
         liked, disliked = tuple(liked), tuple(disliked)
         if name == RANKER and row < 0 and self.visitor_model != RANKER:
-            # the ranker did not beat its best source on held-out val users seen as visitors:
+            # the ranker did not beat its best source on val users seen as visitors:
             # the best single model answers, and every entry says so
             ranked = self.ranked(
                 self.visitor_model, n, user_id=user_id, liked=liked, disliked=disliked, rated_since=rated_since,

@@ -41,7 +41,7 @@ def test_tuning_results_do_not_depend_on_test_rows(tmp_path):
 @pytest.mark.slow
 def test_the_rankers_training_and_val_numbers_do_not_depend_on_test_rows(tmp_path):
     """Its candidates, labels and features for training come from train and val only: with
-    every test row scrambled, the booster's held-out val scores and importances are the same."""
+    every test row scrambled, the booster's out-of-fold val scores and importances are the same."""
     from recommender.two_stage import train_and_evaluate
 
     con, sql, settings = _real_split(tmp_path)

@@ -1,4 +1,4 @@
--- The ranker's params (its held-out val checks) on each fold of the current split build:
+-- The ranker's params (its out-of-fold val checks) on each fold of the current split build:
 -- the newest ranker evaluation of 'per_user' and of each 'per_user/f', made after that build.
 select
     split_cutoffs.strategy,
