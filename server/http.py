@@ -1,0 +1,202 @@
+"""HTTP plumbing shared by every route: rate limits, the strict JSON body check, the admin
+key, the outermost timing layer (and HEAD), and the error handlers."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar import Litestar, MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_404_NOT_FOUND,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+
+from recommender.errors import InvalidInput, NotFound, RecsysError, Unavailable
+from server.config import ServerConfig
+from server.requestlog import RequestLog
+
+log = logging.getLogger("recsys.server")
+
+
+def rate_limit(per_minute: int, bucket: str) -> list:
+    """Per client address; a request over the limit gets 429 with Retry-After. One store per
+    bucket, so the admin routes share their budget and the ratings route has its own."""
+    if per_minute <= 0:
+        return []
+    config = RateLimitConfig(
+        rate_limit=("minute", per_minute), store=f"rate_limit_{bucket}", middleware_class=RetryAfterRateLimit
+    )
+    return [config.middleware]
+
+
+class RetryAfterRateLimit(RateLimitMiddleware):
+    """Litestar's rate limit, whose 429 also says when to come back (``Retry-After``, seconds)."""
+
+    def create_response_headers(self, cache_object) -> dict[str, str]:
+        headers = super().create_response_headers(cache_object)
+        reset = headers.get(self.config.rate_limit_reset_header_key)
+        if reset is not None:
+            headers["Retry-After"] = str(max(1, int(reset)))
+        return headers
+
+
+def strict_json_body(schema: type) -> Callable[[Request], Awaitable[None]]:
+    """A before-request hook for a JSON body of type ``schema``:
+
+    - it must say it is JSON (415 otherwise): a form or text/plain body is what a foreign web
+      page can send without a CORS preflight;
+    - its fields must have their JSON types (400 otherwise): Litestar's own conversion is
+      lenient and would read the string ``"4"`` as the number 4. As in JSON Schema, a number
+      with no fraction (``1.0``) is an integer.
+
+    The body stays cached on the request, and Litestar reads the same bytes afterwards."""
+    decoder = msgspec.json.Decoder()  # the JSON as it is; the typed reading is Litestar's, next
+    kinds = {f.encode_name: f.type for f in msgspec.structs.fields(schema)}
+
+    async def check(request: Request) -> None:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise HTTPException(
+                status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                detail=f"the body must be JSON sent as Content-Type: application/json, got {kind or 'none'!r}",
+            )
+        body = await request.body()
+        if not body.strip():
+            raise InvalidInput('the body is empty; expected a JSON object such as {"movie_id": 1, "rating": 4.5}')
+        try:
+            value = decoder.decode(body)
+        except msgspec.DecodeError as exc:
+            raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidInput("the JSON body is nested too deeply") from None
+        if isinstance(value, dict):
+            for name, kind in kinds.items():
+                if name in value and not json_type_fits(value[name], kind):
+                    raise InvalidInput(f"{name} must be a JSON {json_type_name(kind)}, got {value[name]!r}")
+
+    return check
+
+
+def json_type_fits(value: Any, kind: Any) -> bool:
+    """Whether a decoded JSON value has the JSON type a struct field declares (bounds aside:
+    the typed reading checks those). Annotated[...] fields are read as their base type."""
+    base = getattr(kind, "__origin__", kind)
+    if isinstance(value, bool):
+        return base is bool
+    if base is int:
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if base is float:
+        return isinstance(value, int | float)
+    return True
+
+
+def json_type_name(kind: Any) -> str:
+    base = getattr(kind, "__origin__", kind)
+    return {int: "integer", float: "number", bool: "boolean", str: "string"}.get(base, "value")
+
+
+def check_admin(config: ServerConfig, api_key: str | None) -> None:
+    """Admin routes: refused when no key is configured; the key compared in constant time."""
+    expected = config.admin_key
+    if not expected:
+        raise PermissionDeniedException("admin routes are disabled: set RECSYS_ADMIN_KEY to enable them")
+    if api_key is None or not hmac.compare_digest(api_key.encode(), expected.encode()):
+        raise NotAuthorizedException("missing or wrong X-API-Key")
+
+
+class TimedLitestar(Litestar):
+    """Litestar that times every HTTP request at its outermost layer and hands it to the
+    request log (/stats and the access log). Route middleware would miss the requests no
+    route matches (404, 405) and CORS preflights; this sees every one."""
+
+    def __init__(self, *args: Any, request_log: RequestLog, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_log = request_log
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = HTTP_500_INTERNAL_SERVER_ERROR
+        head = scope["method"] == "HEAD"
+        if head:  # HEAD is GET without the body (RFC 9110): the same headers, length included
+            scope = {**scope, "method": "GET"}
+
+        async def capture(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, capture)
+        finally:
+            self.request_log.record(
+                "HEAD" if head else scope["method"],
+                scope.get("path_template"),
+                scope["path"],
+                status,
+                time.perf_counter() - started,
+            )
+
+
+#: The domain errors the services raise, as HTTP statuses (one handler, one place). Any other
+#: RecsysError reaching a handler is a bug: a 500 with an error id, like every unexpected error.
+DOMAIN_STATUS = (
+    (InvalidInput, HTTP_400_BAD_REQUEST),
+    (NotFound, HTTP_404_NOT_FOUND),
+    (Unavailable, HTTP_503_SERVICE_UNAVAILABLE),
+)
+
+
+def domain_error(request: Request, exc: RecsysError) -> Response:
+    status = next((code for kind, code in DOMAIN_STATUS if isinstance(exc, kind)), None)
+    if status is None:
+        return internal_error(request, exc)
+    return Response({"status_code": status, "detail": str(exc)}, status_code=status, media_type=MediaType.JSON)
+
+
+def too_deep(request: Request, exc: RecursionError) -> Response:
+    """msgspec refuses JSON nested past its depth limit with a RecursionError: bad input, a 400.
+    Any other RecursionError is ours: a 500."""
+    if "deserializing" not in str(exc):
+        return internal_error(request, exc)
+    return Response(
+        {"status_code": HTTP_400_BAD_REQUEST, "detail": "the JSON body is nested too deeply"},
+        status_code=HTTP_400_BAD_REQUEST,
+        media_type=MediaType.JSON,
+    )
+
+
+def internal_error(request: Request, exc: Exception) -> Response:
+    """A bug: logged with its traceback under an error id, which the answer carries (and
+    nothing else of the error) so that a report can be matched with the log."""
+    error_id = uuid.uuid4().hex[:12]
+    log.exception("unhandled error %s on %s", error_id, request.url.path)
+    return Response(
+        {"status_code": 500, "detail": "internal error", "error_id": error_id},
+        status_code=500,
+        media_type=MediaType.JSON,
+    )
+
+
+#: Every handler create_app installs.
+EXCEPTION_HANDLERS: dict[Any, Callable[..., Response]] = {
+    RecsysError: domain_error,
+    RecursionError: too_deep,
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error,
+}

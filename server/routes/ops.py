@@ -1,0 +1,117 @@
+"""Operations routes: health, stats, Prometheus metrics, and the admin routes (reload, the
+feedback feed)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated
+
+from litestar import Response, Router, get, post
+from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+
+from recommender import __version__
+from server import schemas as S
+from server.http import check_admin, rate_limit
+from server.metrics import CONTENT_TYPE
+from server.routes.shared import ADMIN_ERRORS, Services
+from server.snapshot import NotReady
+
+log = logging.getLogger("recsys.server")
+
+
+def ops_routes(services: Services) -> Router:
+    admin_limit = rate_limit(services.config.rate_limit_admin, "admin")  # one budget for both admin routes
+
+    @get(
+        "/health",
+        sync_to_thread=True,
+        summary="Liveness and readiness; 503 with the reason when not ready",
+        responses={503: ResponseSpec(data_container=S.Health, description="Not ready: the reason says why")},
+    )
+    def health() -> Response[S.Health]:
+        who = (os.getpid(), "postgresql" if services.config.feedback_url else "duckdb")
+        try:
+            snap = services.state().current()
+            tables = snap.table_counts()
+            return Response(S.Health("ok", True, True, None, snap.version, True, tables, *who, snap.default_model))
+        except NotReady as exc:
+            return Response(
+                S.Health("not_ready", True, False, str(exc), None, False, {}, *who),
+                status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        except Exception as exc:  # a broken version file is "not ready", never a 500
+            return Response(
+                S.Health("not_ready", True, False, f"serving files unreadable: {exc}", None, False, {}, *who),
+                status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            )
+
+    @get("/health/live", summary="Liveness only: the process answers")
+    async def live() -> dict[str, bool]:
+        return {"live": True}
+
+    @get("/stats", sync_to_thread=False, summary="Request counts, latency percentiles, cache and fallback counts")
+    def stats() -> dict:
+        serving = services.state()
+        snap = serving.snapshot
+        return {
+            **services.requests.snapshot(),
+            "cache": serving.cache.stats(),
+            "model_version": snap.version if snap else None,
+            "package_version": __version__,
+        }
+
+    @get(
+        "/metrics",
+        sync_to_thread=True,  # a scrape folds the request log's backlog: never on the event loop
+        media_type=CONTENT_TYPE,
+        summary="Prometheus metrics: requests and latency by route and status class, cache, tiers, version, "
+        "feedback store latency",
+    )
+    def metrics() -> Response[bytes]:
+        services.requests.drain()  # the requests answered so far, not only those the log thread folded
+        return Response(services.metrics.exposition(), media_type=CONTENT_TYPE)
+
+    @post(
+        "/admin/reload",
+        sync_to_thread=True,
+        status_code=200,
+        raises=ADMIN_ERRORS,
+        middleware=admin_limit,
+        summary="Switch to the version serving/ACTIVE.json names (needs X-API-Key)",
+    )
+    def reload(api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None) -> S.Reloaded:
+        check_admin(services.config, api_key)
+        try:
+            previous, active = services.state().reload()
+        except NotReady as exc:
+            raise NotReady(f"reload failed, still serving the previous version: {exc}") from exc
+        log.info("reloaded serving version %s -> %s", previous, active)
+        return S.Reloaded(previous, active, previous != active)
+
+    @get(
+        "/admin/feedback",
+        sync_to_thread=True,
+        raises=[*ADMIN_ERRORS, ValidationException],
+        middleware=admin_limit,
+        summary="Ratings stored after a seq, oldest first (read by `recsys ingest-feedback --server`; needs X-API-Key)",
+    )
+    def feedback(
+        api_key: Annotated[str | None, HeaderParameter(name="X-API-Key")] = None,
+        after: Annotated[int, QueryParameter(ge=0, le=S.MAX_SEQ)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=100_000)] = 10_000,
+    ) -> S.FeedbackPage:
+        check_admin(services.config, api_key)
+        store = services.state().feedback
+        rows = store.since(after, limit)
+        return S.FeedbackPage(
+            store.store_id,
+            after,
+            rows[-1].seq if rows else after,
+            [S.FeedbackRating(r.seq, r.user_id, r.movie_id, r.rating, r.ts) for r in rows],
+        )
+
+    return Router("/", route_handlers=[health, live, stats, metrics, reload, feedback], tags=["operations"])

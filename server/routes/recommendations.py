@@ -1,0 +1,122 @@
+"""Recommendation routes: a user's list, a visitor's picks, the side-by-side comparison,
+ratings, and sample users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Router, get, post
+from litestar.exceptions import (
+    NotFoundException,
+    ServiceUnavailableException,
+    TooManyRequestsException,
+    ValidationException,
+)
+from litestar.openapi import ResponseSpec
+from litestar.params import FromQuery, QueryParameter
+from litestar.response.base import ASGIResponse
+from litestar.status_codes import HTTP_201_CREATED
+
+from recommender.serving.live import Filter
+from server import schemas as S
+from server import service
+from server.http import rate_limit, strict_json_body
+from server.routes.shared import (
+    LOOKUP_ERRORS,
+    Excluded,
+    Genres,
+    K,
+    Offset,
+    PathId,
+    RatingBody,
+    Services,
+    SessionBody,
+    Year,
+    answer,
+    ok,
+)
+
+
+def recommendation_routes(services: Services) -> Router:
+    @get(
+        "/recommend/{user_id:str}",
+        raises=LOOKUP_ERRORS,
+        responses=ok(S.Recommendations),
+        summary="Top-k movies for a user, with the tier that answered",
+    )
+    async def recommend(
+        user_id: PathId,
+        k: K = 10,
+        model: FromQuery[S.ModelName | None] = None,
+        offset: Offset = 0,
+        genre: Genres = None,
+        year_min: Year = None,
+        year_max: Year = None,
+        exclude: Excluded = None,
+    ) -> ASGIResponse:
+        serving, snap = services.state(), services.snapshot()
+        uid = service.parse_id(user_id, "user_id")
+        model = model or snap.default_model  # none named: the version's winner on val
+        query = Filter(tuple(sorted(set(genre or ()))), year_min, year_max, tuple(sorted(set(exclude or ()))))
+        args = (serving, snap, uid, model, k, offset, query)
+        slow = service.ranker_scored_now(snap, uid, model, k, offset, query)
+        return (await answer(serving, uid, service.recommend, *args, slow=slow)).response
+
+    @post(
+        "/recommend",
+        sync_to_thread=True,
+        status_code=200,
+        raises=[ValidationException, NotFoundException, ServiceUnavailableException],
+        before_request=strict_json_body(S.SessionIn),
+        responses={
+            413: ResponseSpec(data_container=dict, description="The body is larger than the server accepts"),
+            415: ResponseSpec(data_container=dict, description="The body is not declared as JSON"),
+        },
+        summary="A list for an anonymous visitor's picks (liked / disliked movie ids); nothing is stored",
+    )
+    def session(data: SessionBody) -> S.SessionRecommendations:
+        return service.session(services.snapshot(), data)
+
+    @get(
+        "/compare/{user_id:str}",
+        raises=LOOKUP_ERRORS,
+        responses=ok(S.Comparison),
+        summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side",
+    )
+    async def compare(user_id: PathId, k: K = 10, offset: Offset = 0, genre: Genres = None) -> ASGIResponse:
+        serving, snap = services.state(), services.snapshot()
+        uid = service.parse_id(user_id, "user_id")
+        query = Filter(tuple(sorted(set(genre or ()))))
+        args = (serving, snap, uid, k, offset, query)
+        return (await answer(serving, uid, service.compare, *args)).response
+
+    @post(
+        "/users/{user_id:str}/ratings",
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+        raises=[*LOOKUP_ERRORS, TooManyRequestsException],
+        before_request=strict_json_body(S.RatingIn),
+        middleware=rate_limit(services.config.rate_limit_ratings, "ratings"),
+        responses={415: ResponseSpec(data_container=dict, description="The body is not declared as JSON")},
+        summary="Store a rating; the user's next lists leave the movie out (and may fold it in)",
+    )
+    def rate(user_id: PathId, data: RatingBody) -> S.RatingStored:
+        snap = services.snapshot()
+        uid = service.parse_id(user_id, "user_id")
+        service.movie_or_404(snap, data.movie_id)
+        feedback = services.state().feedback
+        seq = feedback.add(uid, data.movie_id, data.rating)
+        return S.RatingStored(uid, data.movie_id, data.rating, seq, feedback.generation(uid))
+
+    @get(
+        "/users/sample",
+        sync_to_thread=True,
+        raises=[ServiceUnavailableException],
+        summary="A few known user ids (and an unknown one) for trying the API",
+    )
+    def sample_users(n: Annotated[int, QueryParameter(ge=1, le=50)] = 5) -> S.UserSample:
+        snap = services.snapshot()
+        users, unknown = snap.sample_users(n)
+        return S.UserSample(snap.version, users, unknown)
+
+    return Router("/", route_handlers=[recommend, session, compare, rate, sample_users], tags=["recommendations"])
