@@ -2,7 +2,7 @@
 record; this is a read-only index over them, built once when a version is opened).
 
 A DuckDB point query per request, queued behind the others in flight, was what broke the
-uncached p99 target (README, serving benchmark); a binary search over sorted arrays is cheap
+uncached p99 target (docs/performance.md, serving); a binary search over sorted arrays is cheap
 enough to answer a cache miss on the event loop without a worker thread.
 """
 

@@ -6,7 +6,7 @@ writes one JSON line per request to the access-log stream. /stats drains first, 
 figures are always current.
 
 Why not a ``logging`` call per request: a LogRecord plus its handler chain cost more CPU than
-the rest of a cached answer (README, serving benchmark). Here the lines are encoded in
+the rest of a cached answer (docs/performance.md, serving). Here the lines are encoded in
 batches by msgspec and written with one call per batch.
 """
 

@@ -137,7 +137,7 @@ class ServingState:
 
     Every object alive once a snapshot is open (its catalog, id maps, model) is frozen out
     of the cyclic GC's sight (``gc.freeze``): those objects live as long as the version,
-    and a full collection walking them paused every in-flight request (README, serving). A
+    and a full collection walking them paused every in-flight request (docs/performance.md, serving). A
     snapshot holds no reference cycles, so an old version is still freed by reference
     counting (tests/server/test_state.py checks this).
     """

@@ -54,7 +54,7 @@ def register(add) -> None:
     p.add_argument(
         "--markdown",
         action="store_true",
-        help="print the results tables as Markdown instead (what the README shows), writing nothing",
+        help="print the results tables as Markdown instead (what the docs show), writing nothing",
     )
     p.set_defaults(handler=cmd_report)
 

@@ -255,7 +255,7 @@ def results_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: 
     """The results tables as Markdown, from the run log alone: each model's newest test
     evaluation (mean over users, best NDCG first) and the paired differences with their 95 %
     bootstrap CIs. Nothing in it depends on when or how fast the job ran, so the same data and
-    settings print the same text (the README's tables are this output, and a test keeps them so)."""
+    settings print the same text (the docs' results tables are this output, and a test keeps them so)."""
     finals = _final_runs(con, sql, settings)
     run_ids = [r[0] for r in finals]
     models = [r[1] for r in finals]

@@ -24,7 +24,7 @@ def as_user_items(user_items: sp.csr_matrix) -> sp.csr_matrix:
 class _RowIndices:
     """``rows[i].indices`` as views into a CSR matrix: the only access implicit's top-k
     filter makes. Given the CSR itself, implicit builds a one-row scipy matrix per user while
-    holding the GIL (measured in the README's models benchmark)."""
+    holding the GIL (measured by the models benchmark: docs/performance.md)."""
 
     __slots__ = ("_indptr", "_indices")
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from recommender.models.als import ALSParams
 
 #: Known-good CUDA 13 pins for implicit's GPU ALS (with librmm 26.10 implicit imports but
-#: silently reports no CUDA): what the refusal message and the README name.
+#: silently reports no CUDA): what the refusal message and the docs (scaling-out) name.
 GPU_PINS = 'implicit==0.7.3 "rmm-cu13==26.4.*" "librmm-cu13==26.4.*" "rapids-logger==0.2.*"'
 
 

@@ -98,7 +98,7 @@ async def answer(
     serving: ServingState, user_id: int, compute: Callable[..., service.Answer], *args: Any, slow: bool = False
 ) -> service.Answer:
     """Cache hits, in-memory lists and lists scored from the in-memory models (about 1 ms) are
-    answered on the event loop: a worker-thread hop costs more than it saves under load (README,
+    answered on the event loop: a worker-thread hop costs more than it saves under load (docs/performance.md,
     serving benchmark). A user with posted feedback (read from the feedback store) and a ranker
     list scored now (``slow``: ``service.ranker_scored_now``) go to a worker thread."""
     generation = serving.feedback.generation(user_id)  # read once: another process may move it

@@ -19,7 +19,7 @@ class Unmapped(RecsysError):
     ("error", "status"), [(InvalidInput, 400), (NotFound, 404), (Unavailable, 503), (Unmapped, 500), (KeyError, 500)]
 )
 def test_each_error_gets_its_status_and_an_unmapped_one_an_error_id(error, status, caplog):
-    @get("/boom")
+    @get("/boom", sync_to_thread=False)
     def boom() -> None:
         raise error("the detail")
 

@@ -32,7 +32,7 @@ def test_no_rating_after_the_cutoff_changes_a_feature(tmp_path):
     assert np.isfinite(before_train[:, FEATURE_NAMES.index("positive_count")]).any()
     # rewrite everything from the test start on: every value there flipped, and new ratings of
     # pairs never rated before (a pair re-rated after the cut-off is another matter: the latest
-    # rating of a pair decides its part, see the README's feature-store section)
+    # rating of a pair decides its part, see the feature store in docs/ranking.md)
     cutoff = con.execute("select epoch(?::timestamp)", [TEST_START]).fetchall()[0][0]
     con.execute("update raw_ratings set rating = 5.5 - rating where ts >= ?", [cutoff])
     con.execute(
