@@ -50,8 +50,8 @@ def main() -> None:
     from recommender import pipeline, two_stage
     from recommender.config import Settings
     from recommender.evaluation import metrics as M
-    from recommender.models.ranker import SOURCES, RankerParams, candidate_pool
-    from recommender.sparse import row_lengths
+    from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES, RankerParams, candidate_pool, pair_inputs
+    from recommender.sparse import recent_history, row_lengths
     from recommender.warehouse import connect
     from recommender.warehouse.connection import SqlLibrary
 
@@ -67,7 +67,9 @@ def main() -> None:
             users = np.sort(np.random.default_rng(settings.seed).choice(users, two_stage.TRAIN_USERS, replace=False))
         row, item, source_features = candidate_pool(sources, users, history, exclude, RankerParams().candidates)
         label = M.hit_matrix(item[:, None].astype(np.int64), truth, users[row])[:, 0].astype(np.float32)
-        x = np.hstack([source_features, two_stage._reader(wb, data, data.strategy, "train")(users[row], item)])
+        reader = two_stage._reader(wb, data, data.strategy, "train")
+        recent = recent_history(history, data.time_matrix("train"), max(SEQUENCE_DEPTHS))
+        x = pair_inputs(sources, users, row, item, source_features, reader, recent)
     finally:
         con.close()
     ranks = source_features[:, 1::2]
@@ -92,7 +94,9 @@ def main() -> None:
             groups = np.bincount(row[train])
             dataset = lightgbm.Dataset(features[train], label[train], group=groups[groups > 0])
             booster = lightgbm.train(params, dataset, num_boost_round=rounds)
-            scores.append(two_stage._holdout_ndcg(booster, features, row, item, held, users, truth, n_relevant))
+            score = np.full(len(row), -np.inf)  # only the held-out users' candidates are ranked
+            score[held[row]] = booster.predict(features[held[row]], num_threads=1)
+            scores.append(two_stage._ranked_ndcg(score, row, item, users, truth, n_relevant))
         result["held_out_ndcg@10"][name] = {"mean": round(float(np.mean(scores)), 5), "folds": scores}
         print(f"{name:55s} {np.mean(scores):.4f}  folds {scores}", flush=True)
     save_keyed("ranker_choices", str(args.warehouse), result)

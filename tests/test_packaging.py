@@ -126,3 +126,19 @@ def test_the_built_wheel_runs_the_main_job_on_its_bundled_data_and_serves(tmp_pa
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_every_python_package_is_listed_for_the_wheel():
+    """pyproject.toml lists its packages by name: a new subpackage left off the list would be
+    missing from the wheel (and from every install but an editable one)."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(REPO_ROOT).parts)
+        for top in ("recommender", "server")
+        for init in (REPO_ROOT / top).rglob("__init__.py")
+    }
+    assert found <= listed, (
+        f"packages missing from pyproject.toml's [tool.setuptools] packages: {sorted(found - listed)}"
+    )
