@@ -68,3 +68,15 @@ def test_the_site_builds_strictly(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (tmp_path / "site" / "index.html").exists()
     assert (tmp_path / "site" / "reference" / "models" / "index.html").exists()
+
+
+def test_the_configuration_page_names_every_setting():
+    """Every field of the one Settings object appears on the configuration page by its
+    environment variable, so a new setting cannot go undocumented."""
+    import dataclasses
+
+    from recommender.config import Settings
+
+    page = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    missing = [f.name for f in dataclasses.fields(Settings) if f"`RECSYS_{f.name.upper()}`" not in page]
+    assert not missing, f"settings missing from docs/configuration.md: {missing}"
