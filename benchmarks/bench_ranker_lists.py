@@ -83,7 +83,7 @@ def main() -> None:
     ranker.threads = os.cpu_count() or 1  # as the publication runs it
     users = np.arange(min(args.users, len(user_ids)))
     fallback = popularity_fallback(history)
-    sorted_sim = rows_sorted_by_value(sources["itemknn"].model_.similarity.tocsr())
+    sorted_sim = rows_sorted_by_value(sources["itemknn"].similarity)
     recent = recent_history(history[users], times[users], REASON_WINDOW)
     t = time.perf_counter()
     for model in sources.values():

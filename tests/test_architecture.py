@@ -194,3 +194,16 @@ def test_every_command_fails_in_one_line(argv, tmp_path):
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith(("recsys ", "usage: recsys")) or "error:" in lines[-1], lines
     assert len([line for line in lines if "error" in line]) == 1, lines
+
+
+def test_only_the_models_touch_their_fitted_libraries():
+    """A model's fitted library object (``model_``: implicit's, for instance) is the model's own
+    business: everything else asks the model (``ItemKNN.similarity``, ``ALS.user_factors``, ...)."""
+    reaching_in = []
+    for module, path in _modules().items():
+        if module.startswith("recommender.models"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "model_":
+                reaching_in.append(f"{module}:{node.lineno}")
+    assert not reaching_in, f"reaching into a model's fitted library object: {reaching_in}"

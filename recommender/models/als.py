@@ -85,6 +85,11 @@ class ALS(Recommender):
     def n_users(self) -> int:
         return int(self.model_.user_factors.shape[0])
 
+    @property
+    def user_factors(self) -> np.ndarray:
+        """(n_users, factors) float32, in the row space of the matrix it was fitted on."""
+        return np.asarray(self.model_.user_factors)
+
     def _candidates(self, users, history, n, exclude):
         if users.max(initial=-1) >= self.n_users:
             raise ModelError(f"als: user index {users.max()} was not in the training matrix; use fold_in()")

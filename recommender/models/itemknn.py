@@ -160,6 +160,13 @@ class ItemKNN(Recommender):
         top, top_scores = np.take_along_axis(top, order, axis=1), np.take_along_axis(top_scores, order, axis=1)
         return np.where(np.isfinite(top_scores), top, -1), top_scores
 
+    @property
+    def similarity(self) -> sp.csr_matrix:
+        """(n_items, n_items) stored similarities: row ``i`` holds item ``i``'s neighbours (what
+        a history item votes for), itself included."""
+        self._require_fitted()
+        return self.model_.similarity.tocsr()
+
     def similarity_between(self, items: np.ndarray, others: np.ndarray) -> np.ndarray:
         """float32 stored similarity ``S[items[j], others[j]]`` (index space, same shapes): how
         much history item ``items[j]`` votes for ``others[j]``; 0 where it is not among the

@@ -179,7 +179,7 @@ class LiveModels:
         if isinstance(als, ALS):
             als.unit_item_factors()  # made once here, for every request's view of the model to share
         knn = self.models.get("itemknn")
-        self.sorted_sim = rows_sorted_by_value(knn.model_.similarity.tocsr()) if knn is not None else None
+        self.sorted_sim = rows_sorted_by_value(knn.similarity) if knn is not None else None
 
     @classmethod
     def load(
@@ -402,7 +402,7 @@ class LiveModels:
         fold-in for a visitor; the others score from the history row itself."""
         if isinstance(model, (ALS, RerankedALS)):
             als = model if isinstance(model, ALS) else model.als
-            factor = als.model_.user_factors[row] if row >= 0 else als.user_factor(history)
+            factor = als.user_factors[row] if row >= 0 else als.user_factor(history)
             return model.for_user(factor)
         return model
 
@@ -418,9 +418,7 @@ class LiveModels:
 
 
 def _same_factors(a: ALS, b: ALS) -> bool:
-    return np.array_equal(a.item_factors, b.item_factors) and np.array_equal(
-        a.model_.user_factors, b.model_.user_factors
-    )
+    return np.array_equal(a.item_factors, b.item_factors) and np.array_equal(a.user_factors, b.user_factors)
 
 
 def _newest(items: np.ndarray, times: np.ndarray) -> np.ndarray:

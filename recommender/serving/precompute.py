@@ -152,7 +152,7 @@ def _write_version(
     rerankers = [name for name in models if getattr(models[name].fitted, "als", None) is als_fitted]
     pool_size = max((models[name].fitted.pool_size(n_serve) for name in rerankers), default=n_serve)
     times = data.time_matrix(*pipeline.ALL_PARTS)
-    sorted_sim = rows_sorted_by_value(models["itemknn"].fitted.model_.similarity.tocsr())
+    sorted_sim = rows_sorted_by_value(models["itemknn"].fitted.similarity)
     total_rows = 0
     started = last_report = time.perf_counter()
     for start in range(0, len(users), CHUNK_USERS):

@@ -73,7 +73,7 @@ def popular_rows(data: SplitData, fallback: Popular) -> pa.Table:
 
 def similar_rows(data: SplitData, itemknn: ItemKNN) -> pa.Table:
     """The SIMILAR_N most similar movies of every movie (ItemKNN cosine), itself excluded."""
-    sim = itemknn.model_.similarity.tocoo()
+    sim = itemknn.similarity.tocoo()
     keep = sim.row != sim.col
     row, col, val = sim.row[keep], sim.col[keep], sim.data[keep]
     order = np.lexsort((-val, row))
