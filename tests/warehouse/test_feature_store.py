@@ -11,8 +11,10 @@ from tests.movielens_fixtures import random_movielens
 VAL_START, TEST_START = "2001-11-01", "2001-12-01"  # the fixture spans 2001-09..2002-01
 
 
-def test_no_rating_after_the_cutoff_changes_a_feature(tmp_path):
-    folder = random_movielens(tmp_path / "ml", users=60, movies=80, seed=5)
+def _warehouse(tmp_path, *, users: int, movies: int, seed: int):
+    """(connection, SQL library, settings) of a warehouse holding a random MovieLens folder,
+    split globally at VAL_START / TEST_START."""
+    folder = random_movielens(tmp_path / "ml", users=users, movies=movies, seed=seed)
     settings = Settings(
         warehouse=tmp_path / "w.duckdb", split_strategy="global", val_start=VAL_START, test_start=TEST_START
     )
@@ -21,6 +23,11 @@ def test_no_rating_after_the_cutoff_changes_a_feature(tmp_path):
     migrate(con, settings.sql_dir)
     ingest(con, sql, folder)
     build_splits(con, sql, settings)
+    return con, sql, settings
+
+
+def test_no_rating_after_the_cutoff_changes_a_feature(tmp_path):
+    con, sql, settings = _warehouse(tmp_path, users=60, movies=80, seed=5)
     users = np.repeat(np.arange(1, 61), 80)
     movies = np.tile(np.arange(1, 81), 60)
 
@@ -60,15 +67,7 @@ def test_a_visitors_columns_follow_the_feature_stores_rules(tmp_path):
     from recommender.warehouse.export import load_item_genres, load_item_years, load_split
     from recommender.warehouse.features import visitor_features
 
-    folder = random_movielens(tmp_path / "ml", users=40, movies=60, seed=9)
-    settings = Settings(
-        warehouse=tmp_path / "w.duckdb", split_strategy="global", val_start=VAL_START, test_start=TEST_START
-    )
-    sql = SqlLibrary(settings.sql_dir)
-    con = connect(settings)
-    migrate(con, settings.sql_dir)
-    ingest(con, sql, folder)
-    build_splits(con, sql, settings)
+    con, sql, _ = _warehouse(tmp_path, users=40, movies=60, seed=9)
     data = load_split(con, sql, "global")
     history, rated = data.matrix("train"), data.excluded("train")
     genres, _ = load_item_genres(con, sql, data.item_ids)
