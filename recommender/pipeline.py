@@ -226,8 +226,11 @@ class Workbench:
     def evaluate_on(
         self, fitted: Recommender, data: SplitData, eval_part: str, *, max_users: int | None = None
     ) -> Evaluation:
-        """Score a fitted model on a part of ``data``: the evaluation every run uses."""
+        """Score a fitted model on a part of ``data``: the evaluation every run uses (on test,
+        at most ``settings.test_users`` users: a seeded sample, the same for every model)."""
         parts = FIT_PARTS[eval_part]
+        if eval_part == "test" and max_users is None:
+            max_users = self.settings.test_users
         items = item_space(data.matrix(*parts), self.item_genres)
         exclude_rated = self.settings.eval_exclude == "rated"
         return evaluate(

@@ -44,11 +44,12 @@ BOOSTER_GRID = (
 )
 CV_FOLDS = 2
 ROUND_STEP = 25
+#: A cross-validation booster stops once its held-out NDCG@10 has not improved for this many
+#: steps of ROUND_STEP rounds: the rounds after that are never its best (on the bundled data
+#: the 15-leaf setting peaks at 25 rounds and the 7-leaf one at 75-100).
+PATIENCE = 2
 #: The booster learns from the candidates of at most this many val users (of the tuning sample).
 TRAIN_USERS = 2000
-#: At most this many test users score the ranker (a seeded sample): each costs candidates from
-#: four models, features and the booster; the report's paired differences match users by id.
-TEST_USERS = 3000
 #: Features the booster sees: each source's score and rank, then the feature store's.
 ALL_FEATURES = RANKER_FEATURES
 
@@ -95,20 +96,28 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
         offset += e_users
     out_of_fold: dict[tuple[str, int], np.ndarray] = {}
     trials: dict[tuple[int, int], Any] = {}  # (setting, fold) -> lightgbm.Booster
+    reached = {c: int(config["rounds"]) for c, config in enumerate(BOOSTER_GRID)}  # by every fold
     for f in range(CV_FOLDS):
         fits = fold_of[row] != f
         fit_x = np.vstack([x[fits], *earlier_x])
         fit_label, fit_row = np.concatenate([label[fits], *earlier_label]), np.concatenate([row[fits], *earlier_row])
+
+        def held_ndcg(held_score: np.ndarray, held: np.ndarray = ~fits) -> float:
+            score = np.full(len(row), -np.inf)
+            score[held] = held_score
+            return _ranked_ndcg(score, row, item, users, truth, n_relevant)
+
         for c, config in enumerate(BOOSTER_GRID):
-            trials[c, f] = trial = _train(lightgbm, fit_x, fit_label, fit_row, {**p.to_dict(), **config}, wb)
-            # the score after every ROUND_STEP rounds: lambdarank's raw scores add up tree by tree
-            score = np.zeros(int((~fits).sum()))
-            for rounds in range(ROUND_STEP, int(config["rounds"]) + 1, ROUND_STEP):
-                score += trial.predict(x[~fits], start_iteration=rounds - ROUND_STEP, num_iteration=ROUND_STEP)
+            steps = _HeldOutSteps(x[~fits], held_ndcg, lightgbm)
+            trials[c, f] = _train(lightgbm, fit_x, fit_label, fit_row, {**p.to_dict(), **config}, wb, steps)
+            reached[c] = min(reached[c], max(steps.scores))
+            for rounds, score in steps.scores.items():
                 out_of_fold.setdefault((_name({**config, "rounds": rounds}), c), np.zeros(len(row)))[~fits] = score
+    # a setting's rounds count when every fold trained that far
+    out_of_fold = {key: score for key, score in out_of_fold.items() if _rounds(key[0]) <= reached[key[1]]}
     checks = {key[0]: _ranked_ndcg(score, row, item, users, truth, n_relevant) for key, score in out_of_fold.items()}
     best_name, best_config = max(out_of_fold, key=lambda key: checks[key[0]])  # ties: the first tried
-    rounds = int(best_name.split(",")[0].removeprefix("rounds="))
+    rounds = _rounds(best_name)
     chosen = {**BOOSTER_GRID[best_config], "rounds": rounds}
     # the evidence for the served default: the chosen booster's out-of-fold lists against each
     # source's own lists, on every val user; and the same with the users seen as visitors (their
@@ -144,13 +153,10 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     logged["candidate_recall"] = {name: round(value, 4) for name, value in recall.items()}
     logged["label_windows"] = [strategy, *(fold.split_strategy for fold in _earlier_folds(wb))]
     logged["training_pairs"] = len(all_label)
-    # scoring every test user of a 25M split costs minutes (candidates, features and the booster
-    # for each): at that scale the ranker is scored on a seeded sample, as tuning is
-    sample = TEST_USERS
+    # on a large split every model is scored on the same seeded sample of test users
+    sample = wb.settings.test_users
     logged["test_users_sampled"] = sample
-    result = wb.log_fitted(
-        "evaluate", "ranker", ranker, "test", fit_s, started, params=logged, save=True, max_users=sample
-    )
+    result = wb.log_fitted("evaluate", "ranker", ranker, "test", fit_s, started, params=logged, save=True)
     _store_candidates(wb, result.run_id, strategy, "train", data, users[row], item, source_features, label)
     # the test users' candidates too: the same sample, sources and history as the evaluation
     history = wb.data.matrix(*FIT_PARTS["test"])
@@ -248,8 +254,38 @@ def _name(config: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in config.items())
 
 
-def _train(lightgbm, x, label, row, params: dict, wb: Workbench):
-    """A lambdarank booster on candidates grouped by ``row`` (sorted)."""
+def _rounds(name: str) -> int:
+    return int(name.split(",")[0].removeprefix("rounds="))
+
+
+class _HeldOutSteps:
+    """A LightGBM callback for a cross-validation booster: every ROUND_STEP rounds it adds the
+    last step's trees to the held-out rows' scores (lambdarank's raw scores add up tree by
+    tree) and keeps them by rounds; it stops training once ``ndcg`` of those scores has not
+    improved for PATIENCE steps. The trees kept are the ones a full run would have grown."""
+
+    def __init__(self, held_x: np.ndarray, ndcg: Callable[[np.ndarray], float], lightgbm) -> None:
+        self.held_x, self.ndcg, self.lightgbm = held_x, ndcg, lightgbm
+        self.scores: dict[int, np.ndarray] = {}
+        self.best = (-np.inf, 0)  # (ndcg, rounds)
+
+    def __call__(self, env) -> None:
+        rounds = env.iteration + 1
+        if rounds % ROUND_STEP:
+            return
+        step = env.model.predict(self.held_x, start_iteration=rounds - ROUND_STEP, num_iteration=ROUND_STEP)
+        self.scores[rounds] = self.scores.get(rounds - ROUND_STEP, 0.0) + step
+        value = self.ndcg(self.scores[rounds])
+        if value > self.best[0]:
+            self.best = (value, rounds)
+        elif rounds - self.best[1] >= PATIENCE * ROUND_STEP:
+            # "best" = the last round grown, so the booster keeps every tree it trained
+            raise self.lightgbm.callback.EarlyStopException(rounds - 1, [])
+
+
+def _train(lightgbm, x, label, row, params: dict, wb: Workbench, every_round: Callable | None = None):
+    """A lambdarank booster on candidates grouped by ``row`` (sorted); ``every_round``: a
+    LightGBM callback (it may stop training early)."""
     groups = np.bincount(row)
     train = lightgbm.Dataset(x, label, group=groups[groups > 0], feature_name=list(ALL_FEATURES))
     return lightgbm.train(
@@ -272,6 +308,7 @@ def _train(lightgbm, x, label, row, params: dict, wb: Workbench):
         },
         train,
         num_boost_round=params["rounds"],
+        callbacks=[every_round] if every_round is not None else None,
     )
 
 

@@ -26,6 +26,7 @@ def test_precedence_defaults_env_flags():
         ({"holdout_unit": "count", "holdout_test": 0.5}, "whole number"),
         ({"holdout_test": 1.5}, "fraction"),
         ({"ranker_precompute_users": -1}, "ranker_precompute_users"),
+        ({"test_users": 5}, "test_users"),
     ],
 )
 def test_bad_settings_are_refused(overrides, message):
@@ -42,7 +43,9 @@ def test_settings_read_back_from_the_environment_they_export():
     """`recsys serve --workers N` hands its settings to the workers as RECSYS_* variables."""
     for settings in (
         Settings(),
-        Settings(tune_users=None, threads=3, val_start="2010-01-01", test_start="2012-01-01", ks=(5, 10)),
+        Settings(
+            tune_users=None, test_users=None, threads=3, val_start="2010-01-01", test_start="2012-01-01", ks=(5, 10)
+        ),
         Settings(als_engine="spark", spark_master="spark://h:7077", spark_data=Path("/shared/x"), seed=7),
     ):
         assert Settings.from_sources(environ=settings.as_environ()) == settings

@@ -59,3 +59,26 @@ def test_the_rankers_training_and_val_numbers_do_not_depend_on_test_rows(tmp_pat
     for got, expected in zip(after, before):
         assert got == pytest.approx(expected, abs=2e-3)
     con.close()
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_test_evaluation_scores_one_seeded_sample_of_users_for_every_model(tmp_path):
+    """With more test users than ``test_users``, every model, the ranker included, is scored on
+    the same seeded sample (so their differences stay paired), and a second job draws it again."""
+    from recommender.two_stage import train_and_evaluate
+
+    con, sql, settings = _real_split(tmp_path)
+    settings = settings.replace(test_users=150)
+    wb = pipeline.Workbench(con, sql, settings)
+    finals = pipeline.evaluate_final(wb, ["popular", "itemknn"])
+    ranker, _ = train_and_evaluate(wb, {"candidates": 30})
+    users = finals[0].evaluation.user_ids
+    assert len(users) == 150 and len(set(users)) == 150
+    for result in [*finals[1:], ranker]:
+        assert list(result.evaluation.user_ids) == list(users)
+    again = pipeline.evaluate_final(pipeline.Workbench(con, sql, settings), ["popular"])[0]
+    assert list(again.evaluation.user_ids) == list(users)
+    everyone = pipeline.evaluate_final(pipeline.Workbench(con, sql, settings.replace(test_users=None)), ["popular"])
+    assert everyone[0].evaluation.n_users > 150
+    con.close()
