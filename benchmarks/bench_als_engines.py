@@ -39,8 +39,8 @@ def main() -> None:
     from recommender.config import Settings
     from recommender.models import create
     from recommender.models.als_engines import ALSEngine
+    from recommender.sqlfiles import SqlLibrary
     from recommender.warehouse import connect
-    from recommender.warehouse.connection import SqlLibrary
     from recommender.warehouse.export import load_production
 
     settings = Settings(warehouse=args.warehouse)

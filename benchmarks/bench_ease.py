@@ -25,10 +25,11 @@ CAPS = (None, 4000, 2000, 1000, 500)
 
 
 def main() -> None:
-    from recommender import pipeline
     from recommender.cli import main as recsys
     from recommender.config import Settings
-    from recommender.warehouse.connection import SqlLibrary, connect
+    from recommender.jobs import pipeline
+    from recommender.sqlfiles import SqlLibrary
+    from recommender.warehouse.connection import connect
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="a MovieLens folder [the bundled ml-latest-small]")

@@ -28,7 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("train", "val", "test")
-#: History parts of each evaluated part (as recommender.pipeline.FIT_PARTS).
+#: History parts of each evaluated part (as recommender.jobs.pipeline.FIT_PARTS).
 FIT_PARTS = {"val": ("train",), "test": ("train", "val")}
 #: Our configurations compared (neighbours: similarities kept per item at fit time, None: all;
 #: scoring_neighbours: how many of a candidate's similarities to the history count, None: all).
@@ -184,8 +184,8 @@ def _workbench(warehouse: Path):
     from types import SimpleNamespace
 
     from recommender.config import Settings
+    from recommender.sqlfiles import SqlLibrary
     from recommender.warehouse import connect
-    from recommender.warehouse.connection import SqlLibrary
     from recommender.warehouse.export import load_item_genres, load_split
 
     settings = Settings(warehouse=warehouse, split_strategy="per_user", ks=(10,))

@@ -31,14 +31,14 @@ from implicit.cpu.als import AlternatingLeastSquares  # noqa: E402
 from implicit.nearest_neighbours import CosineRecommender  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from recommender import pipeline  # noqa: E402
 from recommender.config import Settings  # noqa: E402
 from recommender.evaluation.evaluate import evaluate, item_space  # noqa: E402
+from recommender.jobs import pipeline  # noqa: E402
 from recommender.models import ALS  # noqa: E402
 from recommender.names import MODEL_NAMES  # noqa: E402
 from recommender.sparse import row_lengths  # noqa: E402
+from recommender.sqlfiles import SqlLibrary  # noqa: E402
 from recommender.warehouse import connect, migrate  # noqa: E402
-from recommender.warehouse.connection import SqlLibrary  # noqa: E402
 
 ALS_PARAMS = {"factors": 64, "iterations": 15, "regularization": 0.05, "alpha": 10.0}
 

@@ -4,7 +4,7 @@ the val users (no test data is read).
     recsys run                                        # a warehouse with tuned models
     python benchmarks/bench_ranker_choices.py --warehouse warehouse/movielens.duckdb
 
-As ``recommender.two_stage`` trains the ranker: the four sources fitted on train with their
+As ``recommender.jobs.two_stage`` trains the ranker: the four sources fitted on train with their
 tuned configurations, their top-100 for the val users as candidates, labelled by val, with
 features as of train. Each variant is trained on k - 1 folds of the val users and scored
 (NDCG@10 against all their val positives) on the fold left out; the figure is the mean over
@@ -47,13 +47,13 @@ def main() -> None:
 
     import lightgbm
 
-    from recommender import pipeline, two_stage
     from recommender.config import Settings
     from recommender.evaluation import metrics as M
+    from recommender.jobs import pipeline, two_stage
     from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES, RankerParams, candidate_pool, pair_inputs
     from recommender.sparse import recent_history, row_lengths
+    from recommender.sqlfiles import SqlLibrary
     from recommender.warehouse import connect
-    from recommender.warehouse.connection import SqlLibrary
 
     settings = Settings(warehouse=args.warehouse)
     con = connect(settings)  # read-write: the feature tables are temporary tables of this connection

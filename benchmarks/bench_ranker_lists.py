@@ -38,15 +38,15 @@ def main() -> None:
     import duckdb
 
     from recommender.config import SQL_DIR
+    from recommender.lists.ranked import load_ranker, ranker_lists
+    from recommender.lists.reasons import REASON_WINDOW, rows_sorted_by_value
+    from recommender.lists.served import popularity_fallback
     from recommender.models import load as load_model
     from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES
-    from recommender.serving.lists import popularity_fallback
-    from recommender.serving.live import read_state
-    from recommender.serving.ranked import load_ranker, ranker_lists
-    from recommender.serving.reasons import REASON_WINDOW, rows_sorted_by_value
-    from recommender.serving.versions import read_pointer
     from recommender.sparse import recent_history
-    from recommender.warehouse.connection import SqlLibrary
+    from recommender.sqlfiles import SqlLibrary
+    from recommender.version.live import read_state
+    from recommender.version.registry import read_pointer
     from recommender.warehouse.features import pair_features
 
     folder = read_pointer(args.serving).folder

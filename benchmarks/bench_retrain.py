@@ -75,11 +75,11 @@ def phase_precompute(warehouse: Path, strategy: str = "per_user") -> dict:
     from implicit.nearest_neighbours import CosineRecommender
     from threadpoolctl import threadpool_limits
 
-    from recommender import pipeline
     from recommender.config import Settings
-    from recommender.serving.precompute import precompute_and_publish
+    from recommender.jobs import pipeline
+    from recommender.jobs.publish import precompute_and_publish
+    from recommender.sqlfiles import SqlLibrary
     from recommender.warehouse import connect, migrate
-    from recommender.warehouse.connection import SqlLibrary
     from recommender.warehouse.export import load_production
 
     settings = Settings(warehouse=warehouse, split_strategy=strategy)

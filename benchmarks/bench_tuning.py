@@ -34,11 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import save_keyed  # noqa: E402
-from recommender import pipeline  # noqa: E402
 from recommender.config import Settings  # noqa: E402
 from recommender.datasets import bundled_dir  # noqa: E402
+from recommender.jobs import pipeline  # noqa: E402
+from recommender.sqlfiles import SqlLibrary  # noqa: E402
 from recommender.warehouse import connect, migrate  # noqa: E402
-from recommender.warehouse.connection import SqlLibrary  # noqa: E402
 from recommender.warehouse.ingest import ingest  # noqa: E402
 from recommender.warehouse.splits import build_splits  # noqa: E402
 

@@ -42,8 +42,8 @@ def phase_bare(data: Path, work: Path) -> dict:
 
 def phase_ingest(data: Path, work: Path) -> dict:
     from recommender.config import Settings
+    from recommender.sqlfiles import SqlLibrary
     from recommender.warehouse import connect, ingest, migrate
-    from recommender.warehouse.connection import SqlLibrary
 
     settings = Settings(warehouse=work / "movielens.duckdb")
     for p in work.glob("movielens.duckdb*"):
@@ -60,8 +60,8 @@ def phase_ingest(data: Path, work: Path) -> dict:
 
 def phase_splits(data: Path, work: Path) -> dict:
     from recommender.config import Settings
+    from recommender.sqlfiles import SqlLibrary
     from recommender.warehouse import build_splits, connect, load_split
-    from recommender.warehouse.connection import SqlLibrary
 
     settings = Settings(warehouse=work / "movielens.duckdb")
     sql = SqlLibrary(settings.sql_dir)

@@ -5,5 +5,5 @@ model registry; a light module, so the CLI can read it without importing the mod
 MODEL_NAMES: tuple[str, ...] = ("popular", "itemknn", "als", "diverse", "hybrid", "ease")
 
 #: What the API serves: the models above and the two-stage ranker (trained by
-#: recommender.two_stage on their candidates, and scored at request time).
+#: recommender.jobs.two_stage on their candidates, and scored at request time).
 SERVED_MODELS: tuple[str, ...] = (*MODEL_NAMES, "ranker")

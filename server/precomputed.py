@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from recommender.serving.ranked import RANKER
-from recommender.warehouse.connection import SqlLibrary
+from recommender.lists.ranked import RANKER
+from recommender.sqlfiles import SqlLibrary
 
 NO_REASON = 0  # reason_movie_id sentinel written by load_recommendations.sql
 

@@ -9,10 +9,10 @@ import numpy as np
 from litestar import MediaType
 from litestar.response.base import ASGIResponse
 
-from recommender.errors import InvalidInput, NotFound, Unavailable
-from recommender.serving.live import Filter
-from recommender.serving.ranked import RANKER
-from recommender.serving.tables import SIMILAR_N
+from recommender.errors import InvalidInput, NotFound
+from recommender.lists.ranked import RANKER
+from recommender.version.live import Filter
+from recommender.version.tables import SIMILAR_N
 from server import schemas as S
 from server.snapshot import Snapshot
 from server.state import ServingState
@@ -31,17 +31,6 @@ def parse_id(raw: str, name: str) -> int:
     return value
 
 
-def check_page(snap: Snapshot, k: int, offset: int = 0, computed: bool = False) -> None:
-    """Lists past the precomputed length, filtered lists and sessions (``computed``) are
-    scored from the version's models; a version published before those were written has
-    only its tables. (Every list ends at depth MAX_DEPTH: a page past it is short or empty.)"""
-    if snap.live is None and (min(offset + k, S.MAX_DEPTH) > snap.info["serve_n"] or computed):
-        raise Unavailable(
-            f"version {snap.version} holds only its precomputed lists (offset + k <= {snap.info['serve_n']}, "
-            "no filters): publish a new version with `recsys precompute` for filters and deeper pages"
-        )
-
-
 def reads_feedback(generation: int) -> bool:
     """Whether answering a user with this feedback generation reads the feedback store (and
     may fold in with ALS): such requests go to a worker thread. Every other answer comes from
@@ -50,15 +39,23 @@ def reads_feedback(generation: int) -> bool:
     return generation > 0
 
 
+def precomputed_head(
+    snap: Snapshot, user_id: int, model: str, depth: int, query: Filter, rated: set[int] = frozenset()
+) -> tuple[list[tuple], bool]:
+    """(the user's precomputed rows without the movies in ``rated``, whether they answer a page
+    ending at ``depth`` on their own): an unfiltered page within the list. Anything else is
+    scored from the version's models now."""
+    rows = snap.precomputed(model, user_id)
+    picks = [row for row in rows if row[0] not in rated]
+    return picks, bool(rows) and not query.active and len(picks) >= depth
+
+
 def ranker_scored_now(snap: Snapshot, user_id: int, model: str, k: int, offset: int, query: Filter) -> bool:
-    """Whether the answer may score the two-stage ranker now (candidates from four models, a
-    feature-store query and the booster: tens of milliseconds, hundreds at 25M): its precomputed
-    list answers only unfiltered pages within it (a user with few unrated movies left has a
-    shorter one), and a large version has none."""
-    if model != RANKER:
-        return False
-    lists = snap.lists.get(RANKER)
-    return lists is None or query.active or offset + k > lists.length(user_id)
+    """Whether the answer scores the two-stage ranker now (candidates from four models, a
+    feature-store query and the booster: tens of milliseconds, hundreds at 25M): the request
+    then goes to a worker thread. The same decision as ``_compute``'s."""
+    depth = max(offset, min(offset + k, S.MAX_DEPTH))
+    return model == RANKER and not precomputed_head(snap, user_id, model, depth, query)[1]
 
 
 def recommend_key(
@@ -101,7 +98,6 @@ def recommend(
 ) -> Answer:
     """Cached. Reads the feedback store only when ``reads_feedback(generation)`` (then call it
     from a worker thread); ``generation``: the one the caller read (default: read now)."""
-    check_page(snap, k, offset, query.active)
     generation = state.feedback.generation(user_id) if generation is None else generation
     answer, _ = state.cache.get_or_compute(
         recommend_key(snap, user_id, model, k, offset, query, generation),
@@ -114,65 +110,50 @@ def recommend(
 def _compute(
     state: ServingState, snap: Snapshot, user_id: int, model: str, k: int, offset: int, query: Filter, generation: int
 ) -> S.Recommendations:
+    """One answer, from one of two places: the version's precomputed list (an unfiltered page
+    within it), or the version's models now (``live.ranked``: filtered lists, deeper pages,
+    the ranker of a version too large to precompute it, and every user the version does not
+    know, from the ratings they posted since, if any)."""
     feedback = state.feedback.of_user(user_id) if reads_feedback(generation) else []
     rated = {movie_id for movie_id, _ in feedback}
-    rows = snap.precomputed(model, user_id)
     depth = max(offset, min(offset + k, S.MAX_DEPTH))  # every list ends at MAX_DEPTH
-    threshold = state.config.settings.rating_threshold
-    positives = [m for m, rating in feedback if rating >= threshold]
-    if rows:
-        # known to the version: its list already leaves out what the user rated in the warehouse;
-        # ratings posted since are left out here
-        picks = [row for row in rows if row[0] not in rated]
-        if snap.live is None or (not query.active and len(picks) >= depth):
-            items = [_item(snap.catalog, *row) for row in picks[offset:depth] if row[0] in snap.catalog]
-            tier = "personalised" if snap.personalised(model, user_id) else "popular"
-            return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
+    # known to the version: its list already leaves out what the user rated in the warehouse;
+    # ratings posted since are left out here
+    picks, answers = precomputed_head(snap, user_id, model, depth, query, rated)
+    if answers:
+        items = [_item(snap.catalog, *row) for row in picks[offset:depth] if row[0] in snap.catalog]
+        tier = "personalised" if snap.personalised(model, user_id) else "popular"
+        return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
     require_model(snap, model)
-    live = snap.live
-    if live is not None and live.row_of(user_id) >= 0:
-        # filtered, deeper than the precomputed list, or the ranker of a version too large to
-        # precompute it
+    if snap.live.row_of(user_id) >= 0:
         ranked = _ranked_list(state, snap, model, query, (user_id, generation), depth, rated_since=tuple(sorted(rated)))
         entries = _entries(ranked)
-        if rows and not query.active:
+        if picks and not query.active:
             # the precomputed list stays the head: a page never repeats or skips a movie across it
             seen = {m for m, *_ in picks}
             entries = picks + [e for e in entries if e[0] not in seen]
-        personalised = snap.personalised(model, user_id) if rows else bool(ranked.from_model.any())
-        items = [_item(snap.catalog, *e) for e in entries[offset:depth] if e[0] in snap.catalog]
+        personalised = snap.personalised(model, user_id) if picks else bool(ranked.from_model.any())
         tier = "personalised" if personalised else "popular"
-        return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
-    if live is not None and (positives or query.active or depth > len(snap.popular) or model not in snap.lists):
-        # unknown to the version: scored from the ratings posted since (all pages alike)
-        disliked = tuple(sorted(m for m in rated if m not in set(positives)))
-        ranked = _ranked_list(
-            state, snap, model, query, (user_id, generation), depth, liked=tuple(positives), disliked=disliked
-        )
-        items = [_item(snap.catalog, *e) for e in _entries(ranked)[offset:depth] if e[0] in snap.catalog]
+    else:
+        # unknown to the version: scored from the ratings posted since (none: the popular top-up)
+        threshold = state.config.settings.rating_threshold
+        liked = tuple(m for m, rating in feedback if rating >= threshold)
+        disliked = tuple(sorted(rated - set(liked)))
+        ranked = _ranked_list(state, snap, model, query, (user_id, generation), depth, liked=liked, disliked=disliked)
+        entries = _entries(ranked)
         tier = "fold-in" if ranked.from_model.any() else "popular"
-        return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
-    if positives:
-        picks = snap.fold_in(positives, rated, model, k)
-        if picks:
-            movies = snap.movies([m for m, _, _ in picks] + [r for _, _, r in picks if r is not None])
-            items = [_item(movies, m, score, reason) for m, score, reason in picks if m in movies]
-            return S.Recommendations(user_id, model, k, "fold-in", snap.version, items, offset)
-    picks = snap.popular_excluding(rated, depth)[offset:]
-    movies = snap.movies([m for m, _ in picks])
-    items = [_item(movies, m, score, None) for m, score in picks if m in movies]
-    return S.Recommendations(user_id, model, k, "popular", snap.version, items, offset)
+    items = [_item(snap.catalog, *e) for e in entries[offset:depth] if e[0] in snap.catalog]
+    return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
 
 
 def require_model(snap: Snapshot, model: str) -> None:
     """The ranker is served only by versions that hold its booster (published after a `recsys run`)."""
-    if model not in snap.lists and (snap.live is None or model not in snap.live.models):
+    if model not in snap.lists and model not in snap.live.models:
         raise NotFound(f"version {snap.version} has no {model} model: `recsys run` trains it; publish a new version")
 
 
 def session(snap: Snapshot, body: S.SessionIn) -> S.SessionRecommendations:
     """A list for a visitor's picks, scored now; nothing is stored or cached."""
-    check_page(snap, body.k, computed=True)
     model = body.model or snap.default_model
     require_model(snap, model)
     unknown = [m for m in body.liked + body.disliked if m not in snap.catalog]
@@ -202,7 +183,9 @@ def _deep_list(state: ServingState, snap: Snapshot, model: str, query: Filter, u
     version and feedback generation: every page is a slice of the same list, so pages never
     repeat or skip a movie (a top-n's order among tied scores may depend on n)."""
     user_id, generation = user
-    key = ("deep", snap.version, model, query, user_id, generation, tuple(who.items()))
+    anonymous = "liked" in who and not who["liked"] and not who.get("disliked")
+    # a user the version does not know, with no ratings: the same list as every such user
+    key = ("deep", snap.version, model, query, None if anonymous else user_id, generation, tuple(who.items()))
     ranked, _ = state.deep_lists.get_or_compute(
         key,
         lambda: snap.live.ranked(
@@ -234,7 +217,6 @@ def compare(
     query: Filter = NO_FILTER,
     generation: int | None = None,
 ) -> Answer:
-    check_page(snap, k, offset, query.active)
     generation = state.feedback.generation(user_id) if generation is None else generation
     answer, _ = state.cache.get_or_compute(
         compare_key(snap, user_id, k, offset, query, generation),
@@ -287,9 +269,8 @@ def _num(value) -> float | None:
 def similar(snap: Snapshot, movie_id: int, k: int, offset: int) -> list[tuple]:
     """(movie_id, title, year, genres, score) rows: the version's table for its first
     SIMILAR_N, the ItemKNN model itself past them (the same order, so pages never repeat)."""
-    check_page(snap, k, offset)
     depth = max(offset, min(offset + k, S.MAX_DEPTH))
-    if depth <= SIMILAR_N or snap.live is None:
+    if depth <= SIMILAR_N:
         return snap.similar(movie_id, depth - offset, offset)
     pairs = snap.live.similar(movie_id, depth)[offset:]
     movies = snap.movies([m for m, _ in pairs])

@@ -1,4 +1,4 @@
-"""One published version, opened read-only: the lists, the catalog and the fold-in model.
+"""One published version, opened read-only: the lists, the catalog and the request-time models.
 
 A Snapshot is immutable once built; the server swaps whole snapshots, so one request
 (which holds one snapshot) can never mix versions.
@@ -18,13 +18,12 @@ import scipy.sparse as sp
 
 from recommender.errors import Unavailable
 from recommender.evaluation import metrics as M
-from recommender.evaluation.default_model import FALLBACK as DEFAULT_MODEL
-from recommender.models import ALS, MODEL_NAMES, mmr_rerank
-from recommender.models import load as load_model
-from recommender.serving import versions
-from recommender.serving.live import LiveModels
-from recommender.serving.ranked import RANKER
-from recommender.warehouse.connection import SqlLibrary
+from recommender.lists.ranked import RANKER
+from recommender.models import MODEL_NAMES
+from recommender.sqlfiles import SqlLibrary
+from recommender.version import registry
+from recommender.version.format import LISTS_FILE, StaleVersion, require_current
+from recommender.version.live import LiveModels
 from recommender.warehouse.features import pair_features
 from server.precomputed import PrecomputedLists
 
@@ -48,13 +47,11 @@ class _Cursors(threading.local):
 
 def _precomputed_lists(con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> dict[str, PrecomputedLists]:
     """Every model's lists, and the ranker's when the version holds them (a version with more
-    users than ``ranker_precompute_users``, or published before the column ``ranked_by``
-    existed, has none: its ranker, if any, is scored at request time)."""
+    users than ``ranker_precompute_users`` has none: its ranker is scored at request time)."""
     lists = {model: PrecomputedLists.load(con, sql, model) for model in MODEL_NAMES}
-    if "ranked_by" in con.table("recommendations").columns:
-        ranker = PrecomputedLists.load(con, sql, RANKER)
-        if len(ranker.users):
-            lists[RANKER] = ranker
+    ranker = PrecomputedLists.load(con, sql, RANKER)
+    if len(ranker.users):
+        lists[RANKER] = ranker
     return lists
 
 
@@ -77,19 +74,14 @@ class Snapshot:
     path: Path
     con: duckdb.DuckDBPyConnection = field(repr=False)
     sql: SqlLibrary = field(repr=False)
-    als: ALS = field(repr=False)
-    item_ids: np.ndarray = field(repr=False)  # ALS column -> movie id
-    genre_vectors: np.ndarray = field(repr=False)  # ALS column -> normalised genre vector
-    popular: np.ndarray = field(repr=False)  # movie ids, most popular first
-    popular_scores: np.ndarray = field(repr=False)
-    diverse_params: dict[str, Any] = field(repr=False)
+    item_ids: np.ndarray = field(repr=False)  # the models' column -> movie id
+    genre_vectors: np.ndarray = field(repr=False)  # column -> normalised genre vector
     info: dict[str, Any] = field(repr=False)
     catalog: dict[int, Movie] = field(repr=False)  # every movie of the version, in memory
-    item_index: dict[int, int] = field(repr=False)  # movie id -> ALS column
-    unit_factors: np.ndarray = field(repr=False)  # ALS item factors, L2-normalised
+    item_index: dict[int, int] = field(repr=False)  # movie id -> the models' column
     lists: dict[str, PrecomputedLists] = field(repr=False)  # model name -> every user's list
-    live: LiveModels | None = field(repr=False)  # request-time lists; None for older versions
-    #: The model a request that names none gets: the winner on val (older versions: ALS).
+    live: LiveModels = field(repr=False)  # request-time lists
+    #: The model a request that names none gets: the winner on val.
     default_model: str
     _local: _Cursors = field(repr=False)
 
@@ -97,12 +89,12 @@ class Snapshot:
     def active_version(serving_dir: Path) -> tuple[int, Path]:
         """(version, folder) that ACTIVE.json names."""
         try:
-            pointer = versions.read_pointer(serving_dir)
-        except versions.VersionError as exc:
+            pointer = registry.read_pointer(serving_dir)
+        except registry.VersionError as exc:
             raise NotReady(str(exc)) from exc
         if pointer is None:
             raise NotReady(
-                f"no published version ({Path(serving_dir) / versions.ACTIVE_FILE} is missing): run `recsys precompute`"
+                f"no published version ({Path(serving_dir) / registry.ACTIVE_FILE} is missing): run `recsys precompute`"
             )
         return pointer.version, pointer.folder
 
@@ -113,15 +105,20 @@ class Snapshot:
     @classmethod
     def open(cls, folder: Path, sql: SqlLibrary) -> Snapshot:
         """Open a version folder; any problem with it (missing file or table, bad artifact) is
-        NotReady with the reason, and nothing stays open."""
+        NotReady with the reason, and nothing stays open. A folder in another layout than
+        this code's is refused in one line that says to republish."""
+        try:
+            require_current(folder)
+        except StaleVersion as exc:
+            raise NotReady(str(exc)) from exc
         try:
             # the version file is immutable and the only thing this connection may touch
             # one thread per query: lookups are tiny, concurrency comes from the requests
             con = duckdb.connect(
-                str(folder / "recs.duckdb"), read_only=True, config={"enable_external_access": False, "threads": 1}
+                str(folder / LISTS_FILE), read_only=True, config={"enable_external_access": False, "threads": 1}
             )
         except duckdb.Error as exc:
-            raise NotReady(f"cannot open {folder / 'recs.duckdb'}: {exc}") from exc
+            raise NotReady(f"cannot open {folder / LISTS_FILE}: {exc}") from exc
         try:
             return cls._load(folder, con, sql)
         except Exception as exc:
@@ -136,10 +133,7 @@ class Snapshot:
             pass  # the same file is already open in this process (DuckDB shares the instance): locked
         described = sql.run(con, "version/version_info.sql")
         row = dict(zip([column[0] for column in described.description], described.fetchall()[0]))
-        version, serve_n, runs, metrics, diverse = (
-            row[name] for name in ("version", "serve_n", "runs", "metrics", "diverse_params")
-        )
-        als = load_model(folder / "als.npz")
+        version, serve_n, runs, metrics = (row[name] for name in ("version", "serve_n", "runs", "metrics"))
         item_ids = con.sql(sql.text("version/model_items.sql")).fetchnumpy()["movie_id"]
         genre_rows = con.sql(sql.text("version/model_item_genres.sql")).fetchnumpy()
         names = sorted(set(genre_rows["genre"].tolist()))
@@ -150,7 +144,6 @@ class Snapshot:
             ),
             shape=(len(item_ids), max(len(names), 1)),
         ).toarray()
-        popular = con.sql(sql.text("version/popular.sql")).fetchnumpy()
         local = _Cursors(con, sql)
         catalog = {
             r[0]: Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0))
@@ -161,17 +154,12 @@ class Snapshot:
             path=folder,
             con=con,
             sql=sql,
-            als=als,
             item_ids=item_ids,
             genre_vectors=M.normalise_rows(np.minimum(genres, 1.0)),
-            popular=popular["movie_id"],
-            popular_scores=popular["score"],
-            diverse_params=json.loads(diverse),
             info={"serve_n": serve_n, "runs": json.loads(runs), "metrics": json.loads(metrics)},
-            default_model=row.get("default_model") or DEFAULT_MODEL,
+            default_model=row["default_model"],
             catalog=catalog,
             item_index={m: i for i, m in enumerate(item_ids.tolist())},
-            unit_factors=M.normalise_rows(als.item_factors),
             lists=_precomputed_lists(con, sql),
             _local=local,
             live=LiveModels.load(
@@ -180,7 +168,7 @@ class Snapshot:
                 {m.movie_id: m.genres for m in catalog.values()},
                 {m.movie_id: m.year for m in catalog.values()},
                 pair_features=local.pair_features,
-                visitor_model=row.get("visitor_model") or "ranker",
+                visitor_model=row["visitor_model"],
             ),
         )
 
@@ -232,41 +220,3 @@ class Snapshot:
         )
         return None if np.isnan(value) else round(float(value), 4)
 
-    # -- computed tiers -------------------------------------------------------------------
-    def popular_excluding(self, rated: set[int], k: int) -> list[tuple[int, float]]:
-        out = []
-        for movie_id, score in zip(self.popular.tolist(), self.popular_scores.tolist()):
-            if movie_id not in rated:
-                out.append((movie_id, score))
-                if len(out) == k:
-                    break
-        return out
-
-    def fold_in(self, positives: list[int], rated: set[int], model: str, k: int) -> list[tuple[int, float, int | None]]:
-        """ALS fold-in (implicit's recalculate_user) from a new user's positive feedback;
-        re-ranked by MMR for ``diverse``. Returns (movie_id, score, reason_movie_id)."""
-        cols = sorted({self.item_index[m] for m in positives if m in self.item_index})
-        if not cols:
-            return []
-        history = sp.csr_matrix(
-            (np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)), shape=(1, len(self.item_ids))
-        )
-        n = min(len(self.item_ids), max(k, int(self.diverse_params.get("candidates", 100))) + len(rated))
-        ids, scores = self.als.fold_in(history, n)
-        keep = [
-            (i, s)
-            for i, s in zip(ids.tolist(), scores.tolist())
-            if i >= 0 and np.isfinite(s) and s > -1e30 and self.item_ids[i] not in rated and i not in cols
-        ]
-        if model == "diverse" and keep:
-            vectors = self.genre_vectors if self.diverse_params.get("similarity") == "genres" else self.unit_factors
-            cand = np.array([[i for i, _ in keep]])
-            rel = np.array([[s for _, s in keep]], dtype=np.float32)
-            picked, picked_scores = mmr_rerank(cand, rel, vectors, float(self.diverse_params.get("lam", 0.0)), k)
-            keep = [(i, s) for i, s in zip(picked[0].tolist(), picked_scores[0].tolist()) if i >= 0]
-        keep = keep[:k]
-        out = []
-        for i, s in keep:
-            reason = cols[int(np.argmax(self.unit_factors[cols] @ self.unit_factors[i]))]
-            out.append((int(self.item_ids[i]), float(s), int(self.item_ids[reason])))
-        return out

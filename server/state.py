@@ -14,8 +14,8 @@ from typing import Any
 from cachetools import TTLCache
 
 from recommender.feedback import DuckDBFeedbackStore, FeedbackStore
+from recommender.sqlfiles import SqlLibrary
 from recommender.threads import pin_blas_for_process
-from recommender.warehouse.connection import SqlLibrary
 from server.config import ServerConfig
 from server.requestlog import RequestLog
 from server.snapshot import NotReady, Snapshot

@@ -8,7 +8,8 @@ import pytest
 
 from recommender.config import REPO_ROOT, Settings
 from recommender.datasets import bundled_dir
-from recommender.warehouse.connection import SqlLibrary, connect
+from recommender.sqlfiles import SqlLibrary
+from recommender.warehouse.connection import connect
 from recommender.warehouse.ingest import ingest
 from recommender.warehouse.migrations import migrate
 from recommender.warehouse.splits import build_splits

@@ -1,4 +1,4 @@
-"""Guards on the code's shape: imports flow one way without cycles, SQL lives in sql/, model
+"""Guards on the code's shape: packages import only lower layers, modules without cycles, SQL lives in sql/, model
 names have one source, `recsys --help` stays light, and every command fails in one line."""
 
 from __future__ import annotations
@@ -69,6 +69,67 @@ def test_the_import_graph_has_no_cycle():
     for module in graph:
         if module not in state:
             visit(module, [module])
+
+
+#: The library's packages from the bottom up: a package may import its own modules and any
+#: package of a lower layer, never one of its own layer (but the pairs below) or a higher one.
+#: Function-level (lazy) imports count too: they are edges of the design, if not of import time.
+LAYERS = (
+    ("recommender", "errors", "config", "names", "sqlfiles", "faults", "threads", "sparse", "datasets"),
+    ("feedback",),
+    ("warehouse",),
+    ("models",),
+    ("lists",),
+    ("evaluation", "version"),
+    ("jobs",),
+    ("cli", "server", "__main__"),
+)
+#: Edges allowed inside a layer: the CLI starts the server (lazily, for `recsys serve`); the
+#: lowest layer's modules are single files whose order the cycle test keeps.
+SAME_LAYER = {("cli", "server"), ("__main__", "cli")} | {(a, b) for a in LAYERS[0] for b in LAYERS[0]}
+
+
+def _package(module: str) -> str:
+    """``recommender.jobs.pipeline`` -> ``jobs``; ``server.routes.ops`` -> ``server``."""
+    parts = module.split(".")
+    return "server" if parts[0] == "server" else parts[1] if len(parts) > 1 else "recommender"
+
+
+def _all_imports(path: Path, module: str, known: set[str]) -> set[str]:
+    """Every project module ``path`` imports, at module level or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            base = node.module
+            if node.level:
+                base = ".".join(module.split(".")[: -node.level] + [node.module])
+            names = [f"{base}.{a.name}" for a in node.names] + [base]
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                found.add(name)
+                break
+    return found
+
+
+def test_packages_import_only_lower_layers():
+    layer = {package: n for n, packages in enumerate(LAYERS) for package in packages}
+    modules = _modules()
+    back_edges = []
+    for module, path in modules.items():
+        source = _package(module)
+        assert source in layer, f"{module}: package {source!r} has no layer in LAYERS"
+        for imported in _all_imports(path, module, set(modules)):
+            target = _package(imported)
+            if target == source or (source, target) in SAME_LAYER:
+                continue
+            if layer[target] >= layer[source]:
+                back_edges.append(f"{module} imports {imported} ({source} -> {target})")
+    assert not back_edges, "imports against the layers:\n" + "\n".join(sorted(back_edges))
 
 
 def test_the_library_never_imports_the_cli_or_the_server():

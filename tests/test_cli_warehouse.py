@@ -67,8 +67,8 @@ def test_real_movielens_small(env, capsys):
     assert "100836" in capsys.readouterr().out
     main(["sql", "select count(*) as n from catalog where year is null"])
     from recommender.config import Settings
+    from recommender.sqlfiles import SqlLibrary
     from recommender.warehouse import connect, load_split
-    from recommender.warehouse.connection import SqlLibrary
 
     settings = Settings.from_sources()
     con = connect(settings, read_only=True)

@@ -9,7 +9,7 @@ import pytest
 
 from recommender.cli import main
 from recommender.config import Settings
-from recommender.serving.versions import read_pointer
+from recommender.version.registry import read_pointer
 from recommender.warehouse import connect
 from tests.movielens_fixtures import random_movielens
 

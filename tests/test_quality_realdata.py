@@ -13,12 +13,12 @@ import pytest
 from recommender.config import Settings
 from recommender.evaluation import metrics as M
 from recommender.evaluation.tuning import BLEND_WEIGHTS, BLEND_WINDOWS, DEFAULT_TRIALS, LAMBDAS, SIMILARITIES
+from recommender.jobs.pipeline import Workbench
 from recommender.models import DiverseALS
 from recommender.names import MODEL_NAMES
-from recommender.pipeline import Workbench
 from recommender.sparse import row_lengths
+from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse import connect
-from recommender.warehouse.connection import SqlLibrary
 from tests.conftest import real_data_dir
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]

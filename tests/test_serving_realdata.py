@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from recommender.cli import main
 from recommender.config import Settings
 from recommender.names import MODEL_NAMES
-from recommender.serving.versions import read_pointer
+from recommender.version.registry import read_pointer
 from server import ServerConfig, create_app
 from tests.conftest import real_data_dir
 
@@ -278,12 +278,12 @@ def _offline_ranker(settings: Settings, rows_seed: int = 3, n: int = 30):
     """(user ids, item ids, rows, lists, each entry's top feature, raters) of the active version's
     ranker run offline over its production sources with the warehouse's own feature store as of
     every rating."""
+    from recommender.lists.ranked import load_ranker
     from recommender.models import load as load_model
     from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES
-    from recommender.serving.live import read_state
-    from recommender.serving.ranked import load_ranker
     from recommender.sparse import recent_history
-    from recommender.warehouse.connection import SqlLibrary
+    from recommender.sqlfiles import SqlLibrary
+    from recommender.version.live import read_state
     from recommender.warehouse.features import materialize_features, pair_features
 
     folder = read_pointer(settings.serving_dir).folder
@@ -466,7 +466,7 @@ def test_a_visitor_asking_for_the_ranker_gets_it_only_where_it_won_on_val_visito
     beat its best source on val users seen as visitors (out of fold), the best single model, whose
     list it then is, each entry ranked_by that model's name."""
     from recommender.evaluation.default_model import ACCURACY_MODELS
-    from recommender.serving.ranked import RANKER_FEATURES
+    from recommender.lists.ranked import RANKER_FEATURES
 
     picks = {"liked": [1, 3114, 6377, 4886], "disliked": [296]}
     config = ServerConfig.from_env(published, environ={"RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb")})

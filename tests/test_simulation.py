@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from recommender.cli import main
-from recommender.simulation import parse_step, step_data
+from recommender.jobs.simulation import parse_step, step_data
 from tests.conftest import real_data_dir
 
 DAY = 86400.0

@@ -174,7 +174,8 @@ def _split_flags(g, strategy_flags: tuple[str, ...]) -> None:
 def open_warehouse(settings, *, read_only: bool = False, create: bool = False) -> Iterator[tuple[Any, Any]]:
     """(connection, SQL library) of an up-to-date warehouse; closed on exit. A missing file is
     an error (nothing is created) unless ``create``."""
-    from recommender.warehouse.connection import SqlLibrary, connect
+    from recommender.sqlfiles import SqlLibrary
+    from recommender.warehouse.connection import connect
     from recommender.warehouse.migrations import pending
 
     if not create and not Path(settings.warehouse).exists():

@@ -85,7 +85,7 @@ def print_runs(con, sql, run_ids: list[str]) -> None:
 
 
 def cmd_train(args: argparse.Namespace, settings) -> int:
-    from recommender import pipeline
+    from recommender.jobs import pipeline
 
     check_engine(settings)
 
@@ -97,7 +97,7 @@ def cmd_train(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_tune(args: argparse.Namespace, settings) -> int:
-    from recommender import pipeline
+    from recommender.jobs import pipeline
 
     if args.trials is not None and args.trials < 1:
         raise UserFacingError("--trials must be at least 1")
@@ -110,7 +110,7 @@ def cmd_tune(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, settings) -> int:
-    from recommender import pipeline
+    from recommender.jobs import pipeline
 
     check_engine(settings)
 
@@ -128,7 +128,7 @@ def cmd_evaluate(args: argparse.Namespace, settings) -> int:
 
 
 def _later_folds(con, sql, settings, model: str) -> list:
-    from recommender.folds import evaluate_later_folds, missing_folds
+    from recommender.jobs.folds import evaluate_later_folds, missing_folds
     from recommender.warehouse.splits import build_splits
 
     if missing_folds(con, sql, settings):
@@ -152,7 +152,7 @@ def cmd_runs(args: argparse.Namespace, settings) -> int:
 def cmd_simulate(args: argparse.Namespace, settings) -> int:
     from datetime import datetime
 
-    from recommender.simulation import parse_step, simulate
+    from recommender.jobs.simulation import parse_step, simulate
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in MODEL_NAMES]

@@ -62,19 +62,6 @@ def register(add) -> None:
     p.set_defaults(handler=cmd_retrain)
 
 
-def release_memory() -> None:
-    """Collect the split's models and matrices and hand the freed heap back to the system
-    (glibc keeps it otherwise, and the production fit's peak would stack on top of it)."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
-
-
 class Stages:
     """Numbered stage lines with the time since the start, and each stage's duration."""
 
@@ -92,11 +79,7 @@ class Stages:
 
 
 def cmd_run(args: argparse.Namespace, settings) -> int:
-    from recommender import pipeline
-    from recommender.evaluation.report import write_report
-    from recommender.folds import evaluate_later_folds
-    from recommender.serving.precompute import precompute_and_publish
-    from recommender.two_stage import train_and_evaluate
+    from recommender.jobs.main import model_and_publish, stage_count
     from recommender.warehouse.ingest import ingest
     from recommender.warehouse.jobs import job
     from recommender.warehouse.splits import build_splits
@@ -104,7 +87,8 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
     if args.trials is not None and args.trials < 1:
         raise UserFacingError("--trials must be at least 1")
     folder = data_folder(args.dir)
-    stage = Stages((6 if not args.no_precompute else 5) + (settings.folds > 1))
+    publish = not args.no_precompute
+    stage = Stages(2 + stage_count(tune=True, folds=settings.folds, report=True, publish=publish))
     stage(f"migrate {settings.warehouse}")
     migrate_warehouse(settings)
     with open_warehouse(settings) as (con, sql):
@@ -114,27 +98,21 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
             build_splits(con, sql, settings)  # always: the settings may differ from the last build
             print_relation(con, sql, "warehouse/splits/summary.sql", {"strategy": settings.split_strategy})
             warn_small_parts(con, sql, settings)
-            wb = pipeline.Workbench(con, sql, settings, say=say)
-            stage("tune on val (a sequential search per model; diverse and hybrid: sweeps over the tuned ALS)")
-            for model in MODEL_NAMES:
-                pipeline.tune(wb, model, args.trials)
-            stage("evaluate on test (refit on train+val), then the two-stage ranker (trained on val)")
-            finals = pipeline.evaluate_final(wb, ["all"])
-            finals.append(train_and_evaluate(wb)[0])
-            del wb
-            if settings.folds > 1:
-                stage(f"evaluate folds 2..{settings.folds} (the stored configurations, then the ranker)")
-                evaluate_later_folds(con, sql, settings, ["all"], ranker=True, say=say)
-            release_memory()  # the split's matrices are not needed any more
-            stage(f"report -> {args.out}")
-            write_report(con, sql, settings, args.out, say=say)
-            if not args.no_precompute:
-                stage("production refit on every rating and precompute for serving")
-                precompute_and_publish(con, sql, settings, say=say)
+            finals, _ = model_and_publish(
+                con,
+                sql,
+                settings,
+                tune=True,
+                trials=args.trials,
+                report=args.out,
+                publish=publish,
+                stage=stage,
+                say=say,
+            )
         say(f"done in {time.perf_counter() - stage.started:.0f}s ({stage.summary()}). Test results (K=10):")
         print_runs(con, sql, [r.run_id for r in finals])
         say(f"confidence intervals and plots: {args.out / 'report.md'}")
-    if not args.no_precompute:
+    if publish:
         flags = "" if args.warehouse is None else f" --warehouse {args.warehouse}"
         say(
             f"next: `recsys serve{flags}`, then open http://127.0.0.1:8000/recommend/1?model=als "
@@ -144,9 +122,7 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace, settings) -> int:
-    from recommender import pipeline
-    from recommender.serving.precompute import precompute_and_publish
-    from recommender.two_stage import train_and_evaluate
+    from recommender.jobs.main import model_and_publish, stage_count
     from recommender.warehouse.jobs import job
     from recommender.warehouse.splits import build_splits
 
@@ -155,7 +131,8 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
         raise UserFacingError("--trials must be at least 1")
     server_url(args.reload, "--reload")
     server_url(args.server, "--server")
-    stage = Stages(6 if args.reload else 5)
+    modelling = stage_count(tune=args.tune, folds=settings.folds, report=False, publish=True)
+    stage = Stages(2 + modelling + 1 + bool(args.reload))
     with open_warehouse(settings) as (con, sql):
         with job(con, "retrain", settings):
             before = sql.run(con, "warehouse/versions/active.sql").fetchall()
@@ -163,19 +140,9 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
             added = copy_feedback(con, sql, feedback_source(args, settings, sql, args.reload))
             stage("rebuild the splits")
             build_splits(con, sql, settings)
-            wb = pipeline.Workbench(con, sql, settings, say=say)
-            if args.tune:
-                stage("tune on val and evaluate on test")
-                for model in MODEL_NAMES:
-                    pipeline.tune(wb, model, args.trials)
-            else:
-                stage("evaluate the stored configurations on test (refit on train+val), then the ranker")
-            pipeline.evaluate_final(wb, ["all"])
-            train_and_evaluate(wb)  # the ranker learns from the new val labels
-            del wb  # the split's matrices are not needed for the production fit
-            release_memory()
-            stage("production refit on every rating, precompute, checks, publish")
-            published = precompute_and_publish(con, sql, settings, say=say)
+            _, published = model_and_publish(
+                con, sql, settings, tune=args.tune, trials=args.trials, stage=stage, say=say
+            )
             after = sql.run(con, "warehouse/versions/active.sql").fetchall()
         stage("report")
         _report_changes(added, before, after)
@@ -183,6 +150,7 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
             stage(f"reload {args.reload}")
             reload_server(args.reload, server_config(settings).admin_key)
     say(f"stage times: {stage.summary()}")
+    assert published is not None  # publish=True
     say(f"retrained in {time.perf_counter() - stage.started:.0f}s: version {published.version} is active")
     return 0
 

@@ -58,7 +58,7 @@ def register(add) -> None:
 
 
 def cmd_precompute(args: argparse.Namespace, settings) -> int:
-    from recommender.serving.precompute import precompute_and_publish
+    from recommender.jobs.publish import precompute_and_publish
 
     with open_warehouse(settings) as (con, sql):
         published = precompute_and_publish(con, sql, settings, say=say)
@@ -71,15 +71,15 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
 
     import uvicorn
 
-    from recommender.serving import versions
-    from recommender.serving.precompute import precompute_and_publish
+    from recommender.jobs.publish import precompute_and_publish
+    from recommender.version import registry
     from server import create_app
     from server.app import WORKER_LOG_LEVEL_ENV
     from server.metrics import MULTIPROCESS_ENV
     from server.webapp import export_ready
 
     config = _with_app_dir(server_config(settings), args.app_dir)  # a wrong --app-dir fails first
-    if versions.read_pointer(settings.serving_dir) is None:
+    if registry.read_pointer(settings.serving_dir) is None:
         say("no published recommendation version: precomputing one first ...")
         with open_warehouse(settings) as (con, sql):
             precompute_and_publish(con, sql, settings, say=say)
@@ -125,7 +125,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
 
 def _check_feedback_store(config, settings, workers: int) -> None:
     """Refuse, in one line and before any worker starts, a store the workers cannot share or reach."""
-    from recommender.warehouse.connection import SqlLibrary
+    from recommender.sqlfiles import SqlLibrary
 
     if workers < 1:
         raise UserFacingError(f"--workers must be at least 1, got {workers}")
@@ -164,20 +164,20 @@ def _with_app_dir(config, app_dir: Path | None):
 
 
 def cmd_versions(args: argparse.Namespace, settings) -> int:
-    from recommender.serving import versions
+    from recommender.version import registry
 
     with open_warehouse(settings) as (con, sql):
-        versions.recover(con, sql, settings, say)
+        registry.recover(con, sql, settings, say)
         print_relation(con, sql, "warehouse/versions/list.sql", max_rows=100)
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace, settings) -> int:
-    from recommender.serving import versions
+    from recommender.version import registry
 
     server_url(args.reload, "--reload")  # before anything is switched
     with open_warehouse(settings) as (con, sql):
-        previous, active = versions.rollback(con, sql, settings, args.version, force=args.force, say=say)
+        previous, active = registry.rollback(con, sql, settings, args.version, force=args.force, say=say)
     say(f"version {active} is active again (was {previous})")
     if args.reload:
         reload_server(args.reload, server_config(settings).admin_key)

@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 
 from recommender.config import Settings
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 
 #: Models a request may be served by default (the diverse re-ranker is asked for by name).
 ACCURACY_MODELS = ("popular", "itemknn", "als", "ease", "hybrid")

@@ -9,8 +9,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.evaluation import metrics as M
+from recommender.lists.served import ServedLists, popularity_fallback, served_lists
 from recommender.models import Recommender
-from recommender.serving.lists import ServedLists, popularity_fallback, served_lists
 from recommender.sparse import row_lengths
 from recommender.warehouse.export import SplitData
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 
 #: Resamples of the cluster bootstrap, and the most users one resample draws (m out of n, the
 #: spread rescaled by sqrt(m / n), as the report's bootstrap does).

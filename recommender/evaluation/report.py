@@ -20,7 +20,7 @@ from recommender.evaluation import pooled  # noqa: E402
 from recommender.evaluation.default_model import choose_default  # noqa: E402
 from recommender.evaluation.runlog import code_version  # noqa: E402
 from recommender.names import MODEL_NAMES  # noqa: E402
-from recommender.warehouse.connection import SqlLibrary  # noqa: E402
+from recommender.sqlfiles import SqlLibrary  # noqa: E402
 
 REPORT_K = 10
 #: The paired comparisons the report makes (first minus second, same users).

@@ -18,7 +18,8 @@ import pyarrow as pa
 from recommender import __version__
 from recommender.config import REPO_ROOT, Settings
 from recommender.evaluation.evaluate import Evaluation
-from recommender.warehouse.connection import SqlLibrary, insert_arrow, transaction
+from recommender.sqlfiles import SqlLibrary
+from recommender.warehouse.connection import insert_arrow, transaction
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from recommender.feedback.base import PAGE, FeedbackError, FeedbackRow, FeedbackStoreBusy
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 
 
 class DuckDBFeedbackStore:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from recommender.feedback.base import PAGE, FeedbackError, FeedbackRow, FeedbackUnavailable
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 
 #: Where the store's SQL lives, under the project's SQL folder.
 SQL_GROUP = "feedback_postgres"

@@ -142,7 +142,7 @@ class TwoStageRanker(Recommender):
         return self
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> TwoStageRanker:
-        raise ModelError("ranker: trained by recommender.two_stage (it needs labels and the feature store)")
+        raise ModelError("ranker: trained by recommender.jobs.two_stage (it needs labels and the feature store)")
 
     def recommend(
         self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None

@@ -11,7 +11,10 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from recommender.errors import DataError
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
+
+#: The part every positive lands in when the production data is loaded (fit and filter on it).
+ALL_PARTS = ("train",)
 
 PARTS = ("train", "val", "test")
 

@@ -17,7 +17,8 @@ import numpy as np
 import pyarrow as pa
 
 from recommender.feedback import PAGE, FeedbackError, FeedbackSource
-from recommender.warehouse.connection import SqlLibrary, transaction
+from recommender.warehouse.connection import transaction
+from recommender.sqlfiles import SqlLibrary
 
 
 @dataclass(frozen=True)

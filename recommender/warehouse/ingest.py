@@ -23,7 +23,8 @@ import duckdb
 
 from recommender.errors import RecsysError
 from recommender.faults import failpoint
-from recommender.warehouse.connection import SqlLibrary, transaction
+from recommender.warehouse.connection import transaction
+from recommender.sqlfiles import SqlLibrary
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Iterator
 import duckdb
 
 from recommender.config import Settings
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 
 
 def write_settings(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 
 from recommender.errors import RecsysError
-from recommender.warehouse.connection import SqlLibrary, transaction
+from recommender.warehouse.connection import transaction
+from recommender.sqlfiles import SqlLibrary
 
 _NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 

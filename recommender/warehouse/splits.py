@@ -6,7 +6,8 @@ import duckdb
 
 from recommender.config import Settings
 from recommender.faults import failpoint
-from recommender.warehouse.connection import SqlLibrary, transaction
+from recommender.warehouse.connection import transaction
+from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse.jobs import write_settings
 
 

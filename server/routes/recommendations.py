@@ -17,7 +17,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response.base import ASGIResponse
 from litestar.status_codes import HTTP_201_CREATED
 
-from recommender.serving.live import Filter
+from recommender.version.live import Filter
 from server import schemas as S
 from server import service
 from server.http import rate_limit, strict_json_body

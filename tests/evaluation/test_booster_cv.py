@@ -4,8 +4,8 @@ import lightgbm
 import numpy as np
 import pytest
 
-from recommender import two_stage
 from recommender.config import Settings
+from recommender.jobs import two_stage
 
 
 class _Bench:

@@ -4,13 +4,13 @@ only those: ratings after the cut-off stay candidates, so evaluation never peeks
 import numpy as np
 import scipy.sparse as sp
 
-from recommender import pipeline
 from recommender.evaluation.evaluate import evaluate, item_space
+from recommender.jobs import pipeline
+from recommender.lists.served import popularity_fallback, served_lists
 from recommender.models import Popular
-from recommender.serving.lists import popularity_fallback, served_lists
 from recommender.sparse import csr_contains
+from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse import build_splits, connect, ingest, migrate
-from recommender.warehouse.connection import SqlLibrary
 from tests.movielens_fixtures import random_movielens
 
 

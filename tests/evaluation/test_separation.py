@@ -2,10 +2,10 @@
 
 import pytest
 
-from recommender import pipeline
 from recommender.config import Settings
+from recommender.jobs import pipeline
+from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse import build_splits, connect, ingest, migrate
-from recommender.warehouse.connection import SqlLibrary
 from tests.conftest import real_data_dir
 
 
@@ -42,7 +42,7 @@ def test_tuning_results_do_not_depend_on_test_rows(tmp_path):
 def test_the_rankers_training_and_val_numbers_do_not_depend_on_test_rows(tmp_path):
     """Its candidates, labels and features for training come from train and val only: with
     every test row scrambled, the booster's out-of-fold val scores and importances are the same."""
-    from recommender.two_stage import train_and_evaluate
+    from recommender.jobs.two_stage import train_and_evaluate
 
     con, sql, settings = _real_split(tmp_path)
 
@@ -66,7 +66,7 @@ def test_the_rankers_training_and_val_numbers_do_not_depend_on_test_rows(tmp_pat
 def test_test_evaluation_scores_one_seeded_sample_of_users_for_every_model(tmp_path):
     """With more test users than ``test_users``, every model, the ranker included, is scored on
     the same seeded sample (so their differences stay paired), and a second job draws it again."""
-    from recommender.two_stage import train_and_evaluate
+    from recommender.jobs.two_stage import train_and_evaluate
 
     con, sql, settings = _real_split(tmp_path)
     settings = settings.replace(test_users=150)

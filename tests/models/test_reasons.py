@@ -6,9 +6,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recommender.lists.reasons import reason_items
+from recommender.lists.served import ServedLists
 from recommender.models import create
-from recommender.serving.lists import ServedLists
-from recommender.serving.precompute import reason_items
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from litestar.testing import TestClient
 
-from recommender import pipeline
 from recommender.config import Settings
-from recommender.serving.precompute import precompute_and_publish
+from recommender.jobs.main import model_and_publish
+from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse import build_splits, connect, ingest, migrate
-from recommender.warehouse.connection import SqlLibrary
 from server import ServerConfig, create_app
 from tests.movielens_fixtures import random_movielens
 
@@ -25,9 +24,8 @@ def build_served_warehouse(root, **settings_overrides) -> Settings:
         migrate(con, settings.sql_dir)
         ingest(con, sql, folder)
         build_splits(con, sql, settings)
-        wb = pipeline.Workbench(con, sql, settings)
-        pipeline.evaluate_final(wb, ["all"])
-        precompute_and_publish(con, sql, settings)
+        # the main job's own sequence, without tuning or the ranker (seconds, not minutes)
+        model_and_publish(con, sql, settings, tune=False, ranker=False)
     finally:
         con.close()
     return settings

@@ -11,7 +11,7 @@ import pytest
 from recommender.cli import main
 from recommender.feedback import DuckDBFeedbackStore
 from recommender.names import MODEL_NAMES
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 from tests.server.conftest import build_served_warehouse
 from tests.server.live import live_server, recsys, recsys_process
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from recommender.feedback import DuckDBFeedbackStore
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 from tests.server.live import free_port
 
 pytestmark = pytest.mark.slow

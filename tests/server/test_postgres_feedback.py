@@ -17,7 +17,7 @@ import pytest
 
 from recommender.config import Settings
 from recommender.feedback.postgres import PostgresFeedbackStore
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 from tests.postgres_cluster import fresh_database, require_postgres, throwaway_cluster
 from tests.server.conftest import build_served_warehouse
 from tests.server.live import free_port, recsys, recsys_process

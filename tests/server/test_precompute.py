@@ -8,13 +8,14 @@ import duckdb
 import numpy as np
 import pytest
 
+from recommender.jobs.publish import PublishError, precompute_and_publish
+from recommender.lists.served import popularity_fallback, served_lists
 from recommender.models import load as load_model
 from recommender.names import MODEL_NAMES
-from recommender.serving.lists import popularity_fallback, served_lists
-from recommender.serving.precompute import PublishError, precompute_and_publish
-from recommender.serving.versions import read_pointer
+from recommender.sqlfiles import SqlLibrary
+from recommender.version.format import FORMAT_VERSION, format_of
+from recommender.version.registry import read_pointer
 from recommender.warehouse import connect
-from recommender.warehouse.connection import SqlLibrary
 from recommender.warehouse.export import load_item_genres, load_production
 
 pytestmark = pytest.mark.slow
@@ -124,7 +125,8 @@ def test_publishing_a_new_version_supersedes_the_old(served):
         con.close()
     assert read_pointer(served.serving_dir).version == published.version
     assert rows[published.version] == "active" and list(rows.values()).count("active") == 1
-    assert (published.path / "recs.duckdb").exists() and (published.path / "als.npz").exists()
+    assert (published.path / "recs.duckdb").exists() and (published.path / "models" / "als.npz").exists()
+    assert format_of(published.path) == FORMAT_VERSION
 
 
 def test_the_servers_in_memory_lists_equal_the_tables(served):
@@ -172,7 +174,7 @@ def test_the_rated_movie_check_reads_every_range_of_users(served, tmp_path, monk
     slipped into the last user's list is still found."""
     from types import SimpleNamespace
 
-    from recommender.serving import precompute
+    from recommender.version import build
 
     folder = read_pointer(served.serving_dir).folder
     copy = tmp_path / "recs.duckdb"
@@ -185,12 +187,12 @@ def test_the_rated_movie_check_reads_every_range_of_users(served, tmp_path, monk
         last = int(user_ids.max())
         rated = con.execute("select movie_id from ratings where user_id = ? limit 1", [last]).fetchall()[0][0]
         production = SimpleNamespace(data=SimpleNamespace(user_ids=user_ids))
-        monkeypatch.setattr(precompute, "CHECK_USERS", 7)  # many ranges
-        assert precompute.run_checks(con, sql, recs, production, 20) is None
+        monkeypatch.setattr(build, "CHECK_USERS", 7)  # many ranges
+        assert build.run_checks(con, sql, recs, production, 20) is None
         recs.execute(
             "update recommendations set movie_id = ? where user_id = ? and model = 'als' and rank = 1", [rated, last]
         )
-        assert precompute.run_checks(con, sql, recs, production, 20).startswith("no_rated_movie")
+        assert build.run_checks(con, sql, recs, production, 20).startswith("no_rated_movie")
     finally:
         recs.close()
         con.close()
@@ -199,7 +201,7 @@ def test_the_rated_movie_check_reads_every_range_of_users(served, tmp_path, monk
 def test_the_ranked_by_check_finds_a_feature_name_on_another_models_row(served, tmp_path):
     from types import SimpleNamespace
 
-    from recommender.serving import precompute
+    from recommender.version import build
 
     copy = tmp_path / "recs.duckdb"
     shutil.copy(read_pointer(served.serving_dir).folder / "recs.duckdb", copy)
@@ -209,31 +211,27 @@ def test_the_ranked_by_check_finds_a_feature_name_on_another_models_row(served, 
         sql = SqlLibrary(served.sql_dir)
         user_ids = np.array([u for (u,) in recs.execute("select distinct user_id from recommendations").fetchall()])
         production = SimpleNamespace(data=SimpleNamespace(user_ids=user_ids))
-        assert precompute.run_checks(con, sql, recs, production, 20) is None
+        assert build.run_checks(con, sql, recs, production, 20) is None
         recs.execute("update recommendations set ranked_by = 'als_score' where model = 'als' and rank = 1")
-        assert precompute.run_checks(con, sql, recs, production, 20).startswith("ranked_by_on_ranker_rows")
+        assert build.run_checks(con, sql, recs, production, 20).startswith("ranked_by_on_ranker_rows")
     finally:
         recs.close()
         con.close()
 
 
-def test_a_version_file_from_before_the_ranked_by_column_still_opens(served, tmp_path):
-    """Rollback after an upgrade: a version published by older code (no ``ranked_by``) opens and
-    serves its lists; it has no precomputed ranker lists."""
-    from server.snapshot import Snapshot
+def test_a_version_folder_without_this_codes_format_stamp_is_refused_in_one_line(served, tmp_path):
+    """A folder an older release wrote (no stamp) or one of another format: the server refuses
+    to open it and says to republish; nothing of it is read."""
+    from server.snapshot import NotReady, Snapshot
 
     folder = tmp_path / "v0001"
     shutil.copytree(read_pointer(served.serving_dir).folder, folder)
-    con = duckdb.connect(str(folder / "recs.duckdb"))
-    try:
-        con.execute("alter table recommendations drop column ranked_by")
-        user = con.execute("select min(user_id) from recommendations").fetchall()[0][0]
-    finally:
-        con.close()
-    snap = Snapshot.open(folder, SqlLibrary(served.sql_dir))
-    try:
-        assert "ranker" not in snap.lists and "als" in snap.lists
-        rows = snap.precomputed("als", user)
-        assert len(rows) == 20 and all(ranked_by is None for *_, ranked_by in rows)
-    finally:
-        snap.close()
+    assert Snapshot.open(folder, SqlLibrary(served.sql_dir)).close() is None  # stamped: opens
+    for stamp in (None, '{"format": 0}'):
+        (folder / "FORMAT.json").unlink(missing_ok=True)
+        if stamp is not None:
+            (folder / "FORMAT.json").write_text(stamp)
+        with pytest.raises(NotReady) as refused:
+            Snapshot.open(folder, SqlLibrary(served.sql_dir))
+        message = str(refused.value)
+        assert message.endswith("republish with `recsys precompute`") and "\n" not in message, message

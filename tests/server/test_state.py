@@ -8,7 +8,7 @@ import pytest
 
 from recommender.config import Settings
 from recommender.feedback import DuckDBFeedbackStore, FeedbackStoreBusy
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 from server.state import ServedFeedback
 
 
@@ -56,8 +56,8 @@ def test_a_closed_snapshot_is_freed_without_the_cyclic_gc(served):
         snap = Snapshot.open_active(served.serving_dir, SqlLibrary(served.sql_dir))
         user = int(snap.lists["als"].users[0])
         assert snap.precomputed("als", user) and snap.table_counts()
-        snap.fold_in([next(iter(snap.item_index))], set(), "diverse", 3)
-        refs = [weakref.ref(snap), weakref.ref(snap.als), weakref.ref(snap.lists["als"])]
+        assert len(snap.live.ranked("diverse", 3, liked=[next(iter(snap.item_index))]).movie_ids) == 3
+        refs = [weakref.ref(snap), weakref.ref(snap.live), weakref.ref(snap.lists["als"])]
         snap.close()
         del snap
         assert all(ref() is None for ref in refs)

@@ -4,7 +4,7 @@ import numpy as np
 
 from recommender.config import Settings
 from recommender.warehouse import build_splits, connect, ingest, migrate
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse.features import FEATURE_NAMES, pair_features
 from tests.movielens_fixtures import random_movielens
 

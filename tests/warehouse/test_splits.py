@@ -5,7 +5,7 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from recommender.config import Settings
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse.migrations import migrate
 from recommender.warehouse.splits import build_splits
 from tests.conftest import SQL_DIR

@@ -8,11 +8,9 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
-import scipy.sparse as sp
 
 from recommender.config import Settings
 from recommender.evaluation.evaluate import Evaluation, evaluate, item_space
@@ -44,11 +42,10 @@ from recommender.models import (
 )
 from recommender.models.als_engines import ALSEngine
 from recommender.models.ease import item_gram
-from recommender.warehouse.connection import SqlLibrary
-from recommender.warehouse.export import SplitData, load_item_genres, load_production, load_split
+from recommender.sqlfiles import SqlLibrary
+from recommender.version.build import Production, ProductionModel
+from recommender.warehouse.export import ALL_PARTS, SplitData, load_item_genres, load_production, load_split
 
-#: The part every positive lands in when the production data is loaded (fit and filter on it).
-ALL_PARTS = ("train",)
 #: Tuning and lambda choice optimise this metric at this cut-off (on val).
 OBJECTIVE = ("ndcg", 10)
 FIT_PARTS = {"val": ("train",), "test": ("train", "val")}
@@ -388,32 +385,6 @@ def evaluate_final(wb: Workbench, models: list[str], split: str = "test") -> lis
 
 
 # -- production ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProductionModel:
-    run_id: str  # the production run (kind 'production', fitted on every positive)
-    evaluated_run_id: str  # the test evaluation whose configuration it refits and numbers it publishes
-    fitted: Recommender
-    artifact: Path  # its saved state (npz), which a version folder links to
-
-
-@dataclass(frozen=True)
-class Production:
-    """What serving is built from: every rating as of the last split build, and each model's
-    evaluated configuration refitted on all of it. ``history`` (every positive) is what the
-    models score from; ``exclude`` (every rated movie, any value) is what no list may hold."""
-
-    data: SplitData
-    models: dict[str, ProductionModel]
-
-    @property
-    def history(self) -> sp.csr_matrix:
-        return self.data.matrix(*ALL_PARTS)
-
-    @property
-    def exclude(self) -> sp.csr_matrix:
-        return self.data.excluded(*ALL_PARTS)
 
 
 def final_configs(

@@ -1,11 +1,9 @@
 """The serving versions' lifecycle: the one reader and writer of ``serving/ACTIVE.json`` and
 of ``model_versions`` (the server reads the pointer through this module too).
 
-Layout (beside the warehouse, never inside it, so serving never locks the warehouse)::
-
-    serving/.staging-v0008/     a version being built (removed by the next job if left behind)
-    serving/v0007/              a published version: recs.duckdb + als.npz, never modified
-    serving/ACTIVE.json         {"version": 7, "path": "v0007", ...}; replaced atomically
+The serving folder lies beside the warehouse, never inside it, so serving never locks the
+warehouse; its layout is ``recommender.version.format``'s. A staging folder left behind by a
+killed job is removed by the next one; ``ACTIVE.json`` is replaced atomically.
 
 The pointer is the truth about what is active. Publishing records the version first (one
 transaction) and then replaces the pointer, so a job killed in between leaves the old
@@ -29,9 +27,17 @@ import duckdb
 from recommender.config import Settings
 from recommender.errors import RecsysError
 from recommender.faults import failpoint
-from recommender.warehouse.connection import SqlLibrary, transaction
+from recommender.sqlfiles import SqlLibrary
+from recommender.version.format import (
+    ACTIVE_FILE,
+    LISTS_FILE,
+    STAGING_PREFIX,
+    StaleVersion,
+    folder_name,
+    require_current,
+)
+from recommender.warehouse.connection import transaction
 
-ACTIVE_FILE = "ACTIVE.json"
 #: Versions a rollback may return to: complete folders that passed every check.
 ROLLBACK_STATUSES = ("superseded", "rolled_back")
 
@@ -44,10 +50,6 @@ class VersionError(RecsysError):
 class Pointer:
     version: int
     folder: Path
-
-
-def folder_name(version: int) -> str:
-    return f"v{version:04d}"
 
 
 def read_pointer(serving_dir: Path) -> Pointer | None:
@@ -94,7 +96,7 @@ def staging_folder(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Se
     serving.mkdir(parents=True, exist_ok=True)
     recorded = sql.run(con, "warehouse/versions/next_version.sql").fetchall()[0][0]
     version = max([recorded, *(v + 1 for v in version_folders(serving))])
-    staging = serving / f".staging-{folder_name(version)}"
+    staging = serving / f"{STAGING_PREFIX}{folder_name(version)}"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir()
@@ -109,7 +111,7 @@ def recover(
     by a job killed before it recorded them) are deleted, and the record's active version
     becomes the pointer's. Each correction is said in one line and logged as an event."""
     serving = settings.serving_dir
-    for staging in serving.glob(".staging-v*"):
+    for staging in serving.glob(f"{STAGING_PREFIX}v*"):
         shutil.rmtree(staging, ignore_errors=True)
         say(f"removed {staging.name}, left behind by an interrupted job")
     pointer = read_pointer(serving)
@@ -209,7 +211,8 @@ def rollback(
 ) -> tuple[int, int]:
     """Make an earlier version active again (default: the newest one before the active one
     that is still on disk); the one it replaces becomes ``rolled_back``. Returns
-    (previous, now active). Refuses pruned, rejected and missing versions, and (unless
+    (previous, now active). Refuses pruned, rejected and missing versions, folders in another
+    layout than this code reads (``format.require_current``), and (unless
     ``force``) a version whose lists hold movies rated in CSVs ingested since it was built.
     Movies rated through the API since then are only reported: the server that stored those
     ratings leaves them out of its answers."""
@@ -237,6 +240,10 @@ def rollback(
         raise VersionError(f"version {target} was rejected by a data check and was never served")
     if status == "pruned" or target not in folders:
         raise VersionError(f"version {target} was pruned: its folder is gone (keep more with --keep)")
+    try:
+        require_current(folders[target])
+    except StaleVersion as exc:
+        raise VersionError(f"cannot roll back to version {target}: {exc}") from exc
     csv = _rated_movies_served(con, sql, folders[target], "csv")
     if csv and not force:
         raise VersionError(
@@ -259,7 +266,7 @@ def rollback(
 
 def _rated_movies_served(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, folder: Path, source: str) -> tuple | None:
     """A (user, movie) of the version's lists rated in the warehouse now (from ``source``), or None."""
-    recs = duckdb.connect(str(folder / "recs.duckdb"), read_only=True)
+    recs = duckdb.connect(str(folder / LISTS_FILE), read_only=True)
     try:
         recs.register("all_ratings", sql.arrow(con, "warehouse/versions/rated_pairs_by_source.sql", {"source": source}))
         rows = sql.run(recs, "version/checks/no_rated_movie.sql").fetchall()

@@ -26,22 +26,18 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.lists.ranked import RANKER, load_ranker, ranker_lists
+from recommender.lists.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
+from recommender.lists.served import ServedLists, served_lists
 from recommender.models import ALS, Popular, Recommender
 from recommender.models import load as load_model
 from recommender.models.ranker import SOURCES, TwoStageRanker
 from recommender.models.reranked import RerankedALS
-from recommender.serving.lists import ServedLists, served_lists
-from recommender.serving.ranked import RANKER, load_ranker, ranker_lists
-from recommender.serving.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
+from recommender.version.format import HISTORY_FILE, IDS_FILE, MODELS_DIR, RATED_FILE, model_file
 from recommender.warehouse.features import visitor_features
 
 #: Features of (user ids, movie ids) pairs from the version's feature store: (n, f) float32.
 PairFeatures = Callable[[np.ndarray, np.ndarray], np.ndarray]
-#: Files of a version folder that request-time lists need (besides als.npz).
-MODELS_DIR = "models"
-IDS_FILE = "ids.npz"  # user_ids (rows) and item_ids (columns) of the matrices below
-HISTORY_FILE = "history.npz"  # every positive, data = its Unix time (recency orders the reasons)
-RATED_FILE = "rated.npz"  # every rated movie, any value: what no list may hold
 
 
 @dataclass(frozen=True)
@@ -88,7 +84,7 @@ def save_state(
     column ids, the positives with their times and every rated pair (npz, no pickle)."""
     (folder / MODELS_DIR).mkdir(exist_ok=True)
     for name, artifact in artifacts.items():
-        target = folder / MODELS_DIR / f"{name}.npz"
+        target = model_file(folder, name)
         try:
             os.link(artifact, target)
         except OSError:  # another file system
@@ -117,10 +113,8 @@ class VersionState:
         return sp.csr_matrix((np.ones(t.nnz, np.float32), t.indices, t.indptr), shape=t.shape)
 
 
-def read_state(folder: Path) -> VersionState | None:
-    """A version folder's request-time state, or None for a version published before it existed."""
-    if not (folder / HISTORY_FILE).exists():
-        return None
+def read_state(folder: Path) -> VersionState:
+    """A version folder's request-time state."""
     with np.load(folder / IDS_FILE, allow_pickle=False) as ids:
         user_ids, item_ids = ids["user_ids"], ids["item_ids"]
     return VersionState(
@@ -190,19 +184,14 @@ class LiveModels:
         item_years: Mapping[int, int | None],
         pair_features: PairFeatures | None = None,
         visitor_model: str = RANKER,
-    ) -> LiveModels | None:
-        """The version folder's state, or None for a version published before it was written.
-        The two-stage ranker joins when the version holds it and ``pair_features`` reads the
-        version's feature tables."""
-        paths = {name: folder / MODELS_DIR / f"{name}.npz" for name in names}
-        state = read_state(folder) if all(p.exists() for p in paths.values()) else None
-        if state is None:
-            return None
-        models = {name: load_model(path) for name, path in paths.items()}
-        ranker_path = folder / MODELS_DIR / f"{RANKER}.npz"
-        ranker = load_ranker(ranker_path) if pair_features is not None and ranker_path.exists() else None
-        if ranker is not None:  # None: trained on other features (requests for it get a 404)
-            models[RANKER] = ranker
+    ) -> LiveModels:
+        """The version folder's state and models. The two-stage ranker joins when the version
+        holds it and ``pair_features`` reads the version's feature tables."""
+        state = read_state(folder)
+        models: dict[str, Recommender] = {name: load_model(model_file(folder, name)) for name in names}
+        ranker_path = model_file(folder, RANKER)
+        if pair_features is not None and ranker_path.exists():
+            models[RANKER] = load_ranker(ranker_path)
         return cls(
             models, state.times, state.rated, state.user_ids, state.item_ids, item_genres, item_years, pair_features,
             visitor_model if visitor_model in models else RANKER,

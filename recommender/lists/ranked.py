@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.lists.reasons import reason_items
+from recommender.lists.served import ServedLists, served_lists
 from recommender.models import Popular
-from recommender.models.base import load_arrays
+from recommender.models.base import ModelError, load_arrays
 from recommender.models.ranker import SEQUENCE_FEATURES, SOURCES, TwoStageRanker
-from recommender.serving.lists import ServedLists, served_lists
-from recommender.serving.reasons import reason_items
 from recommender.warehouse.features import FEATURE_NAMES
 
 #: The two-stage ranker's name: served when the version holds its booster (not in MODEL_NAMES:
-#: it is trained by recommender.two_stage, not fitted like the others).
+#: it is trained by recommender.jobs.two_stage, not fitted like the others).
 RANKER = "ranker"
 #: The features the served ranker's booster must have been trained on, in order.
 RANKER_FEATURES = (
@@ -30,14 +30,16 @@ RANKER_FEATURES = (
 )
 
 
-def load_ranker(path: Path) -> TwoStageRanker | None:
-    """The trained ranker of an artifact (attach its sources and a feature reader to serve it),
-    or None when its booster was trained on other features than RANKER_FEATURES (an older
-    code version: it would fail on every list, so a version serves no ranker then)."""
+def load_ranker(path: Path) -> TwoStageRanker:
+    """The trained ranker of an artifact (attach its sources and a feature reader to serve it);
+    ModelError when its booster was trained on other features than RANKER_FEATURES (by older
+    code: it would fail on every list)."""
     meta, arrays = load_arrays(path)
     ranker = TwoStageRanker(meta["params"], seed=meta["seed"])
     ranker._restore(arrays)
-    return ranker if list(ranker.booster.feature_name()) == list(RANKER_FEATURES) else None
+    if list(ranker.booster.feature_name()) != list(RANKER_FEATURES):
+        raise ModelError(f"{path}: its booster was trained on other features than this code's; `recsys run` trains one")
+    return ranker
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""`recsys precompute`: refit every model on all the data, write every user's lists, similar
-movies and popular movies to a new version folder, check it, publish it (``versions``).
+"""Building a version folder: every user's lists, similar movies and popular movies from the
+production fits, the ranker's state, and the data checks that gate its publication.
 
 Evaluation fits on train+val and scores test once; what is served is the same configuration
 refitted on every rating (the production fit), so users' latest tastes count. Its lists come
@@ -18,19 +18,20 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import scipy.sparse as sp
 
-from recommender import pipeline
 from recommender.config import Settings
-from recommender.errors import RecsysError
-from recommender.evaluation.default_model import choose_default
-from recommender.models import TopN
+from recommender.lists.ranked import RANKER, load_ranker, ranker_lists
+from recommender.lists.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
+from recommender.lists.served import popularity_fallback, served_lists
+from recommender.models import Recommender, TopN
+from recommender.models.base import ModelError
 from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES, TwoStageRanker
-from recommender.serving import live, tables, versions
-from recommender.serving.lists import popularity_fallback, served_lists
-from recommender.serving.ranked import RANKER, load_ranker, ranker_lists
-from recommender.serving.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
 from recommender.sparse import recent_history
-from recommender.warehouse.connection import SqlLibrary, insert_arrow
+from recommender.sqlfiles import SqlLibrary
+from recommender.version import tables
+from recommender.warehouse.connection import insert_arrow
+from recommender.warehouse.export import ALL_PARTS, SplitData
 from recommender.warehouse.features import copy_features, materialize_features, pair_features
 
 #: Users per chunk of list computation (bounds memory).
@@ -39,93 +40,42 @@ CHUNK_USERS = 65536
 CHECK_USERS = 40_000
 
 
-class PublishError(RecsysError):
-    """A data check returned rows (or the inputs are missing); the old version stays active."""
+@dataclass(frozen=True)
+class ProductionModel:
+    run_id: str  # the production run (kind 'production', fitted on every positive)
+    evaluated_run_id: str  # the test evaluation whose configuration it refits and numbers it publishes
+    fitted: Recommender
+    artifact: Path  # its saved state (npz), which a version folder links to
 
 
 @dataclass(frozen=True)
-class Published:
-    version: int
-    path: Path
-    rows: int
-    seconds: float
+class Production:
+    """What serving is built from: every rating as of the last split build, and each model's
+    evaluated configuration refitted on all of it. ``history`` (every positive) is what the
+    models score from; ``exclude`` (every rated movie, any value) is what no list may hold."""
 
+    data: SplitData
+    models: dict[str, ProductionModel]
 
-def precompute_and_publish(
-    con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings, say: Callable[[str], None] = lambda m: None
-) -> Published:
-    started = time.perf_counter()
-    versions.recover(con, sql, settings, say)
-    finals = pipeline.final_configs(con, sql, settings, say)
-    version, staging = versions.staging_folder(con, sql, settings)
-    # its own DuckDB instance: bounded like the warehouse's (else 80 % of RAM for its buffers)
-    recs = duckdb.connect(str(staging / "recs.duckdb"), config={"memory_limit": settings.duckdb_memory})
-    try:
-        # the ranker's feature tables first, while the production fits are not in memory yet
-        # (made after the lists, they lifted the 25M main job's peak by about 1 GB)
-        ranker = _ranker_state(con, sql, recs, settings)
-        if ranker is not None:
-            say(f"  ranker: the booster of evaluation run {ranker[0]} and the feature store as of every rating")
-        production = pipeline.production_fit(con, sql, settings, finals, say)
-        evaluated = {m: p.evaluated_run_id for m, p in production.models.items()}
-        record = {
-            "split_strategy": settings.split_strategy,
-            "runs": json.dumps(evaluated),
-            "production_runs": json.dumps({m: p.run_id for m, p in production.models.items()}),
-            "metrics": json.dumps(_final_metrics(con, sql, evaluated)),
-        }
-        served_ranker = _ranker_to_precompute(ranker, production, recs, sql, settings, say)
-        default = choose_default(con, sql, settings, ranker_served=ranker is not None)
-        record |= {"default_model": default.model, "default_reason": default.reason, "visitor_model": default.visitors}
-        say(f"  served by default: {default.model} ({default.reason})")
-        if ranker is not None:
-            say(f"  a visitor's request for the ranker is answered by: {default.visitors}")
-        total_rows = _write_version(con, sql, recs, settings, production, version, record, say, served_ranker)
-        t = time.perf_counter()
-        failed = run_checks(con, sql, recs, production, max(settings.ks))
-        recs.execute("checkpoint")
-        say(f"  data checks: {time.perf_counter() - t:.1f}s")
-    finally:
-        recs.close()
-    record["rows"] = total_rows
-    if failed:
-        versions.reject(con, sql, version, staging, failed, record)
-        raise PublishError(
-            f"check {failed} returned rows; version {version} was not published and the active version is unchanged"
-        )
-    production.models["als"].fitted.save(staging / "als.npz")
-    data = production.data
-    artifacts = {name: m.artifact for name, m in production.models.items()}
-    if ranker is not None:
-        artifacts["ranker"] = Path(ranker[1])
-    live.save_state(
-        staging,
-        artifacts,
-        data.user_ids,
-        data.item_ids,
-        production.history,
-        data.time_matrix(*pipeline.ALL_PARTS),
-        production.exclude,
-    )
-    final = versions.publish(con, sql, settings, version, staging, record)
-    seconds = time.perf_counter() - started
-    say(f"published version {version} ({total_rows:,} rows) in {seconds:.1f}s -> {final}")
-    pruned = versions.prune(con, sql, settings)
-    if pruned:
-        say(f"deleted {len(pruned)} old version folder(s), keeping {settings.serving_keep}: {', '.join(pruned)}")
-    return Published(version, final, total_rows, seconds)
+    @property
+    def history(self) -> sp.csr_matrix:
+        return self.data.matrix(*ALL_PARTS)
+
+    @property
+    def exclude(self) -> sp.csr_matrix:
+        return self.data.excluded(*ALL_PARTS)
 
 
 #: A long list-writing loop says how far it is at most this often (a 25M version takes minutes).
 PROGRESS_EVERY_S = 15.0
 
 
-def _write_version(
+def write_version(
     con,
     sql: SqlLibrary,
     recs: duckdb.DuckDBPyConnection,
     settings: Settings,
-    production: pipeline.Production,
+    production: Production,
     version: int,
     record: dict,
     say,
@@ -151,7 +101,7 @@ def _write_version(
     als_fitted = models["als"].fitted
     rerankers = [name for name in models if getattr(models[name].fitted, "als", None) is als_fitted]
     pool_size = max((models[name].fitted.pool_size(n_serve) for name in rerankers), default=n_serve)
-    times = data.time_matrix(*pipeline.ALL_PARTS)
+    times = data.time_matrix(*ALL_PARTS)
     sorted_sim = rows_sorted_by_value(models["itemknn"].fitted.similarity)
     total_rows = 0
     started = last_report = time.perf_counter()
@@ -228,9 +178,9 @@ def _write_version(
     return total_rows
 
 
-def _ranker_to_precompute(
+def ranker_to_precompute(
     state: tuple | None,
-    production: pipeline.Production,
+    production: Production,
     recs: duckdb.DuckDBPyConnection,
     sql: SqlLibrary,
     settings: Settings,
@@ -244,9 +194,6 @@ def _ranker_to_precompute(
     users = production.history.shape[0]
     ranker = load_ranker(Path(state[1]))
     limit = settings.ranker_precompute_users
-    if ranker is None:  # the server refuses the same booster (LiveModels.load): no ranker at all
-        say("  ranker: not served (its booster was trained on other features than this code's)")
-        return None
     if users > limit:
         say(f"  ranker: lists scored at request time ({users:,} users, ranker_precompute_users {limit:,})")
         return None
@@ -257,17 +204,25 @@ def _ranker_to_precompute(
 
     # the publication's loop runs nothing else meanwhile: the booster takes the job's cores
     ranker.threads = settings.job_threads
-    times = production.data.time_matrix(*pipeline.ALL_PARTS)
+    times = production.data.time_matrix(*ALL_PARTS)
     recent = recent_history(production.history, times, max(SEQUENCE_DEPTHS))
     sources = {name: production.models[name].fitted for name in SOURCES}
     return ranker.attach(sources, ranker.booster, features, recent)
 
 
-def _ranker_state(con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settings: Settings) -> tuple | None:
+def ranker_state(
+    con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settings: Settings, say: Callable[[str], None]
+) -> tuple | None:
     """(run id, artifact) of the two-stage ranker the version serves, with its feature tables
-    (as of every rating) copied into the version file; None when no ranker was evaluated."""
+    (as of every rating) copied into the version file; None when no ranker was evaluated, or
+    the newest one was trained by older code on other features."""
     rows = sql.run(con, "warehouse/runs/latest_ranker.sql", {"strategy": settings.split_strategy}).fetchall()
     if not rows or not Path(rows[0][1]).exists():
+        return None
+    try:
+        load_ranker(Path(rows[0][1]))
+    except ModelError as exc:
+        say(f"  ranker: not served ({exc})")
         return None
     materialize_features(con, sql, settings.split_strategy, "test")
     try:
@@ -281,7 +236,7 @@ def run_checks(
     con: duckdb.DuckDBPyConnection,
     sql: SqlLibrary,
     recs: duckdb.DuckDBPyConnection,
-    production: pipeline.Production,
+    production: Production,
     expected: int,
 ) -> str | None:
     """Run every sql/checks/*.sql on the new version file; returns the name of the first that
@@ -314,7 +269,7 @@ def run_checks(
     return None
 
 
-def _final_metrics(con, sql: SqlLibrary, runs: dict[str, str]) -> dict:
+def final_metrics(con, sql: SqlLibrary, runs: dict[str, str]) -> dict:
     out: dict[str, dict[str, float]] = {}
     for model, metric, value in sql.run(
         con, "warehouse/versions/final_metrics.sql", {"run_ids": list(runs.values())}

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import duckdb
 
-from recommender import pipeline
 from recommender.config import Settings
 from recommender.errors import UserFacingError
-from recommender.warehouse.connection import SqlLibrary
+from recommender.jobs import pipeline
+from recommender.sqlfiles import SqlLibrary
 
 
 def missing_folds(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> list[str]:
@@ -36,7 +36,7 @@ def evaluate_later_folds(
 ) -> list[pipeline.RunResult]:
     """Evaluate ``models`` (and the ranker when ``ranker``) on folds 2..settings.folds; fold 1
     is the caller's own evaluation."""
-    from recommender.two_stage import train_and_evaluate
+    from recommender.jobs.two_stage import train_and_evaluate
 
     if settings.folds > 1 and settings.split_strategy != "per_user":
         raise UserFacingError("--folds are cut-offs of the per-user split: use --split per-user")

@@ -19,6 +19,8 @@ import pyarrow as pa
 
 from recommender.evaluation import metrics as M
 from recommender.evaluation.evaluate import scored_users
+from recommender.jobs.pipeline import FIT_PARTS, RunResult, Workbench
+from recommender.lists.ranked import RANKER_FEATURES
 from recommender.models.ranker import (
     SEQUENCE_DEPTHS,
     SOURCES,
@@ -27,8 +29,6 @@ from recommender.models.ranker import (
     candidate_pool,
     pair_inputs,
 )
-from recommender.pipeline import FIT_PARTS, RunResult, Workbench
-from recommender.serving.ranked import RANKER_FEATURES
 from recommender.sparse import recent_history, row_lengths
 from recommender.warehouse.connection import insert_arrow
 from recommender.warehouse.export import load_item_years, load_split

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.lists.served import ServedLists
 from recommender.models import ALS, EASE, ItemKNN, Recommender
 from recommender.models.reranked import RerankedALS
-from recommender.serving.lists import ServedLists
 from recommender.threads import single_threaded_blas
 
 #: Reasons for factor models are searched among the user's most recent history items.

@@ -7,9 +7,9 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
+from recommender.lists.served import ServedLists
 from recommender.models import ItemKNN, Popular
-from recommender.serving.lists import ServedLists
-from recommender.warehouse.connection import SqlLibrary
+from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse.export import SplitData
 
 SIMILAR_N = 20

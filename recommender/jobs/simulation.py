@@ -24,8 +24,8 @@ import pyarrow as pa
 
 from recommender.config import Settings
 from recommender.errors import InvalidInput
-from recommender.pipeline import Workbench
-from recommender.warehouse.connection import SqlLibrary
+from recommender.jobs.pipeline import Workbench
+from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse.export import SplitData
 
 #: The cut-off the simulation scores at (its lists are this long).

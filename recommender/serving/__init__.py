@@ -1,1 +1,0 @@
-"""Serving-side artefacts: the lists users get, precomputed tables, versions and publication."""
