@@ -39,7 +39,7 @@ def main() -> None:
 
     from recommender.config import SQL_DIR
     from recommender.lists.ranked import load_ranker, ranker_lists
-    from recommender.lists.reasons import REASON_WINDOW, rows_sorted_by_value
+    from recommender.lists.reasons import REASON_WINDOW
     from recommender.lists.served import popularity_fallback
     from recommender.models import load as load_model
     from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES
@@ -83,14 +83,13 @@ def main() -> None:
     ranker.threads = os.cpu_count() or 1  # as the publication runs it
     users = np.arange(min(args.users, len(user_ids)))
     fallback = popularity_fallback(history)
-    sorted_sim = rows_sorted_by_value(sources["itemknn"].similarity)
     recent = recent_history(history[users], times[users], REASON_WINDOW)
     t = time.perf_counter()
     for model in sources.values():
         model.recommend(users, history, ranker.params.candidates, rated)
     candidates_s = time.perf_counter() - t  # measured apart: the call below makes them again
     t = time.perf_counter()
-    ranker_lists(ranker, users, history, rated, 20, fallback, recent=recent, sorted_sim=sorted_sim)
+    ranker_lists(ranker, users, history, rated, 20, fallback, recent=recent)
     total = time.perf_counter() - t
     con.close()
     per_user_ms = total / len(users) * 1000

@@ -219,4 +219,3 @@ class Snapshot:
             M.intra_list_diversity(np.array([idx], dtype=np.int64), self.genre_vectors, len(idx))[0] if idx else np.nan
         )
         return None if np.isnan(value) else round(float(value), 4)
-

@@ -268,3 +268,39 @@ def test_only_the_models_touch_their_fitted_libraries():
             if isinstance(node, ast.Attribute) and node.attr == "model_":
                 reaching_in.append(f"{module}:{node.lineno}")
     assert not reaching_in, f"reaching into a model's fitted library object: {reaching_in}"
+
+
+def test_what_a_model_can_do_is_asked_of_the_model():
+    """Outside ``recommender.models`` nothing decides a model's behaviour from its class: no
+    ``isinstance`` or ``issubclass`` against a model class, no ``getattr`` probe on a model;
+    the model answers (``for_user``, ``explain``, ``pool_of``, ``share``, ``prepare``)."""
+    import importlib
+    import pkgutil
+
+    import recommender.models as models_package
+    from recommender.models import Recommender
+
+    model_classes = set()
+    for info in pkgutil.iter_modules(models_package.__path__):
+        module = importlib.import_module(f"recommender.models.{info.name}")
+        model_classes |= {
+            name for name, value in vars(module).items() if isinstance(value, type) and issubclass(value, Recommender)
+        }
+    assert {"Recommender", "ALS", "RerankedALS", "TwoStageRanker"} <= model_classes
+    deciding = []
+    for module, path in _modules().items():
+        if module.startswith("recommender.models"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            if node.func.id in ("isinstance", "issubclass") and len(node.args) == 2:
+                names = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+                names |= {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)}
+                if names & model_classes:
+                    deciding.append(f"{module}:{node.lineno}")
+            if node.func.id == "getattr" and any(
+                isinstance(a, ast.Attribute) and a.attr in ("fitted", "model") for a in node.args[:1]
+            ):
+                deciding.append(f"{module}:{node.lineno}")
+    assert not deciding, f"a model's class decides outside recommender.models: {deciding}"

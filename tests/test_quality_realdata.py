@@ -232,6 +232,19 @@ def test_the_docs_results_tables_are_what_recsys_report_prints(job):
         assert block == printed, (
             f"docs/evaluation.md's {name} block is stale: paste `recsys report --markdown` between its markers"
         )
+    # the prose that quotes the ranker's lead over the best single model quotes these tables
+    folds = folds_markdown(con, sql, settings)
+    row = next(line for line in folds.splitlines() if line.startswith("| ranker - "))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    lead = "by " + cells[3].replace("%", " %")  # the pooled relative difference: "by +11.6 %"
+    per_fold = "(" + ", ".join(f.replace("%", " %") for f in cells[1].split(", ")) + ")"
+    root = Path(__file__).resolve().parents[1]
+    for doc in ("README.md", "docs/index.md", "docs/ranking.md", "docs/evaluation.md"):
+        assert lead in (root / doc).read_text(encoding="utf-8"), f"{doc} quotes another lead than {lead!r}"
+    margin = folds.rsplit("by ", 1)[1].split(" ")[0]  # the served default's margin on val: "+0.0124"
+    assert f"{lead} (CI {cells[4]})" in page and per_fold in page and f"({margin})" in page, (
+        "docs/evaluation.md's prose quotes stale figures"
+    )
 
 
 def test_the_default_model_is_the_winner_on_val(job):

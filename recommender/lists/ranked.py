@@ -61,7 +61,6 @@ def ranker_lists(
     fallback: Popular,
     *,
     recent: np.ndarray,
-    sorted_sim: sp.csr_matrix | None,
 ) -> RankerLists:
     """The top-``n`` of a ranker attached to its sources (fitted models scoring these rows of
     ``history``) and a feature reader, for ``users``; ``recent`` as ``reason_items`` takes it."""
@@ -72,6 +71,6 @@ def ranker_lists(
     for name in SOURCES:
         picked = np.char.startswith(names, f"{name}_")
         if picked.any():
-            by_source = reason_items(ranker.sources[name], users, lists, history, recent=recent, sorted_sim=sorted_sim)
+            by_source = reason_items(ranker.sources[name], users, lists, history, recent=recent)
             reasons[picked] = by_source[picked]
     return RankerLists(lists, reasons, names)

@@ -16,6 +16,9 @@ from recommender.models._implicit import as_user_items, implicit_candidates, sin
 from recommender.models.als_engines import ALSEngine
 from recommender.models.base import ModelError, Params, Recommender
 
+#: Users per batched product in ``explain`` (bounds the (batch, k, window) similarity tensor).
+EXPLAIN_BATCH = 2048
+
 
 @dataclass(frozen=True)
 class ALSParams(Params):
@@ -135,17 +138,44 @@ class ALS(Recommender):
         with single_threaded_blas():
             return np.asarray(self.model_.recalculate_user(0, as_user_items(history)), dtype=np.float32)
 
-    def for_user(self, factor: np.ndarray) -> ALS:
-        """A view of this model whose only user (index 0) has ``factor``: the item factors are
+    def for_user(self, row: int, history: sp.csr_matrix) -> ALS:
+        """A view of this model whose only user (index 0) has the fitted factor of ``row``,
+        or for a visitor (``row`` -1) the fold-in of ``history``: the item factors are
         shared, nothing is copied, and the model itself is left as it is (safe across threads)."""
         self._require_fitted()
-        self._factors_by_item()  # made here, on the model, so that every view shares them
-        self.unit_item_factors()
+        self.prepare()  # made here, on the model, so that every view shares them
+        factor = self.user_factors[row] if row >= 0 else self.user_factor(history)
         view = copy.copy(self)
         view.__dict__.pop("_last_pool", None)
         view.model_ = copy.copy(self.model_)
         view.model_.user_factors = np.asarray(factor, dtype=np.float32).reshape(1, -1)
         return view
+
+    def prepare(self) -> None:
+        self._factors_by_item()
+        self.unit_item_factors()
+
+    def explain(self, users, items, history, recent):
+        """The history item closest to each recommended item in factor space (cosine), among
+        the user's ``recent`` items."""
+        vectors = self.unit_item_factors()
+        out = np.full(np.shape(items), -1, dtype=np.int32)
+        # batches of users with similar history lengths, so each product spans only its
+        # batch's longest recent history (``recent`` is left-aligned, -1 padded)
+        lengths = (recent >= 0).sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(users), EXPLAIN_BATCH):
+            rows = order[start : start + EXPLAIN_BATCH]
+            width = max(int(lengths[rows].max()), 1)
+            wanted, hist = items[rows], recent[rows, :width]
+            # batched matrix products run on BLAS (one thread: recommender.threads); einsum would not
+            with single_threaded_blas():
+                s = np.matmul(vectors[np.maximum(wanted, 0)], vectors[np.maximum(hist, 0)].transpose(0, 2, 1))
+            s += np.where(hist < 0, -np.inf, 0).astype(s.dtype)[:, None, :]  # padding never wins
+            best = np.argmax(s, axis=2)
+            chosen = np.take_along_axis(hist, best, axis=1)
+            out[rows] = np.where((wanted >= 0) & (hist >= 0).any(axis=1)[:, None], chosen, -1)
+        return out
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"user_factors": np.asarray(self.model_.user_factors), "item_factors": self.item_factors}

@@ -114,6 +114,44 @@ class Recommender(ABC):
         users' rows), -inf where the model gives none."""
         raise ModelError(f"{self.name} ranks candidates; it has no score for every item")
 
+    # -- capabilities with a default ----------------------------------------------------
+    def for_user(self, row: int, history: sp.csr_matrix) -> Recommender:
+        """This model as it answers one user, row 0 of ``history`` (1 x n_items): the fitted
+        user ``row``, or a visitor (``row`` -1) known only by ``history``. The default: the
+        model itself, for models that score from the history row alone."""
+        return self
+
+    def explain(self, users: np.ndarray, items: np.ndarray, history: sp.csr_matrix, recent: np.ndarray) -> np.ndarray:
+        """(len(users), k) int32: for each of ``items`` ((len(users), k) item indices, -1
+        padded), the history item that contributed most to it, -1 for none. ``history``: the
+        user x item matrix (row ``users[r]`` is the r-th user's); ``recent``: (len(users),
+        window) each user's newest history items, -1 padded (``recent_history``). The
+        default: no reasons (a model without per-item contributions, such as popularity)."""
+        return np.full(np.shape(items), -1, dtype=np.int32)
+
+    def pool_of(self) -> Recommender | None:
+        """The model whose candidate lists this one re-orders (``rerank``), so that a batch
+        draws one pool for both; None for a model that ranks on its own."""
+        return None
+
+    def pool_size(self, k: int) -> int:
+        """How many of ``pool_of``'s candidates ``rerank`` reads for lists of ``k``."""
+        return k
+
+    def rerank(self, pool: TopN, k: int) -> TopN:
+        """``k`` items per row from ``pool`` (``pool_of``'s lists, best first)."""
+        return TopN(pool.items[:, :k], pool.scores[:, :k])
+
+    def share(self, other: Recommender) -> None:
+        """Read ``other``'s fitted state wherever it equals a part of this model's (one copy
+        in memory); the default shares nothing."""
+        return None
+
+    def prepare(self) -> None:
+        """Make, once, what every request's answer reads (a served version calls it before
+        its first request, so that threads share one copy); the default needs nothing."""
+        return None
+
     # -- shared behaviour --------------------------------------------------------------
     def recommend(
         self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None

@@ -21,6 +21,8 @@ from recommender.models.base import ModelError, Params, Recommender
 _MIRROR_BLOCK = 2048
 #: Users scored at once: bounds the dense (rows x modelled items) score block (8,000 items: 32 MB).
 _SCORE_ROWS = 1024
+#: Users per weight gather in ``explain`` (a (batch, window, k) float32 tensor: 256 x 200 x 20 = 4 MB).
+EXPLAIN_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,19 @@ class EASE(Recommender):
         h, i = position[history_items], position[items]
         weights = self.weights_[np.maximum(h, 0)[..., :, None], np.maximum(i, 0)[..., None, :]]
         return np.where((h >= 0)[..., :, None] & (i >= 0)[..., None, :], weights, -np.inf)
+
+    def explain(self, users, items, history, recent):
+        """The history item with the largest weight towards each recommended item (its exact
+        share of the score), among the user's ``recent`` items."""
+        out = np.full(np.shape(items), -1, dtype=np.int32)
+        for start in range(0, len(users), EXPLAIN_BATCH):
+            sl = slice(start, start + EXPLAIN_BATCH)
+            hist = recent[sl]
+            weights = self.contributions(hist, items[sl])  # (batch, window, k)
+            best = np.argmax(weights, axis=1)
+            found = np.take_along_axis(weights, best[:, None, :], axis=1)[:, 0, :] > -np.inf
+            out[sl] = np.where(found & (items[sl] >= 0), np.take_along_axis(hist, best, axis=1), -1)
+        return out
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"items": self.items_, "weights": self.weights_, "n_items": np.array(self.n_items)}

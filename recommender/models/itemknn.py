@@ -32,6 +32,8 @@ from recommender.sparse import csr_contains, csr_values, row_lengths
 #: similarity kept, 4M 1.6 s, 8M 2.0 s.
 TRIPLES_PER_BATCH = 500_000
 _LOW32 = np.uint64(0xFFFFFFFF)
+#: Users per batch in ``explain`` (bounds its dense batch x items history mask: ~30 MB).
+EXPLAIN_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class ItemKNN(Recommender):
     def _set_similarity(self, sim: sp.csr_matrix) -> None:
         self._index = None  # the scoring-time rule's view of it, built on first use
         self._sorted = None  # similarity_between's copy with sorted rows, built on first use
+        self._by_value = None  # explain's copy with rows ordered by value, built on first use
         self.model_.similarity = sim
         self.model_.scorer = NearestNeighboursScorer(sim)  # as implicit's own fit() and load()
 
@@ -175,6 +178,40 @@ class ItemKNN(Recommender):
         if self._sorted is None:
             self._sorted = self.model_.similarity.tocsr().sorted_indices()
         return csr_values(self._sorted, items, others)
+
+    def explain(self, users, items, history, recent):
+        """The history item with the largest similarity to each recommended item (its exact
+        share of the score), among all of the user's history."""
+        by_value = self._similarity_by_value()
+        out = np.full(np.shape(items), -1, dtype=np.int32)
+        for start in range(0, len(users), EXPLAIN_BATCH):
+            sl = slice(start, start + EXPLAIN_BATCH)
+            wanted = items[sl]
+            rows = by_value[np.where(wanted >= 0, wanted, 0).ravel()]
+            entry_row = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+            owner = entry_row // wanted.shape[1]  # the batch row (user) of each entry
+            seen = history[users[sl]]
+            mask = np.zeros((seen.shape[0], history.shape[1]), dtype=bool)
+            mask[np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr)), seen.indices] = True
+            # neighbours come best first in each row: the first one the user has seen is the reason
+            hit = np.flatnonzero(mask[owner, rows.indices])
+            first_rows, first = np.unique(entry_row[hit], return_index=True)
+            reason = np.full(rows.shape[0], -1, dtype=np.int32)
+            reason[first_rows] = rows.indices[hit[first]]
+            out[sl] = np.where(wanted >= 0, reason.reshape(wanted.shape), -1)
+        return out
+
+    def prepare(self) -> None:
+        self._similarity_by_value()
+
+    def _similarity_by_value(self) -> sp.csr_matrix:
+        """The similarity with each row's entries ordered by value, largest first (made once per fit)."""
+        if self._by_value is None:
+            sim = self.similarity
+            rows = np.repeat(np.arange(sim.shape[0]), np.diff(sim.indptr))
+            order = np.lexsort((-sim.data, rows))
+            self._by_value = sp.csr_matrix((sim.data[order], sim.indices[order], sim.indptr), shape=sim.shape)
+        return self._by_value
 
     def similar_items(self, item: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``n`` most similar items to ``item`` (index space), itself excluded."""

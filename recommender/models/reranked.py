@@ -39,16 +39,35 @@ class RerankedALS(Recommender):
         if self.params.als_params() != als.params:
             raise ModelError(f"{self.name}: the ALS model was fitted with other parameters")
 
-    def for_user(self, factor: np.ndarray) -> RerankedALS:
-        """This re-ranker over ``ALS.for_user(factor)``: a view for one user (index 0)."""
+    def for_user(self, row: int, history: sp.csr_matrix) -> RerankedALS:
+        """This re-ranker over ``ALS.for_user``: a view for one user (index 0)."""
         self._require_fitted()
         view = copy.copy(self)
-        view.als = self.als.for_user(factor)
+        view.als = self.als.for_user(row, history)
         return view
 
+    def explain(self, users, items, history, recent):
+        """ALS's reasons: the re-ranker re-orders ALS's candidates, which ALS's factors explain."""
+        return self.als.explain(users, items, history, recent)
+
+    def pool_of(self) -> ALS:
+        return self.als
+
     def pool_size(self, k: int) -> int:
-        """How many ALS candidates ``rerank`` wants for lists of k."""
         return max(k, self.params.candidates)
+
+    def share(self, other: Recommender) -> None:
+        """Read ``other`` as this model's ALS when it holds the same factors (a served
+        version keeps one production ALS in memory, not one per re-ranker)."""
+        mine = self.als
+        if isinstance(other, ALS) and mine is not None and mine.n_items == other.n_items:
+            if np.array_equal(mine.item_factors, other.item_factors) and np.array_equal(
+                mine.user_factors, other.user_factors
+            ):
+                self.als = other
+
+    def prepare(self) -> None:
+        self.als.prepare()
 
     def recommend(
         self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None

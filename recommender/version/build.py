@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from recommender.config import Settings
 from recommender.lists.ranked import RANKER, load_ranker, ranker_lists
-from recommender.lists.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
+from recommender.lists.reasons import REASON_WINDOW, reason_items
 from recommender.lists.served import popularity_fallback, served_lists
 from recommender.models import Recommender, TopN
 from recommender.models.base import ModelError
@@ -99,10 +99,9 @@ def write_version(
         spent[RANKER] = {"lists and reasons": 0.0, "write": 0.0}
     # the re-rankers fitted on the production ALS itself read the prefixes of one ALS pool
     als_fitted = models["als"].fitted
-    rerankers = [name for name in models if getattr(models[name].fitted, "als", None) is als_fitted]
+    rerankers = [name for name in models if models[name].fitted.pool_of() is als_fitted]
     pool_size = max((models[name].fitted.pool_size(n_serve) for name in rerankers), default=n_serve)
     times = data.time_matrix(*ALL_PARTS)
-    sorted_sim = rows_sorted_by_value(models["itemknn"].fitted.similarity)
     total_rows = 0
     started = last_report = time.perf_counter()
     for start in range(0, len(users), CHUNK_USERS):
@@ -125,7 +124,7 @@ def write_version(
             lists = served_lists(model, chunk, history, n_serve, fallback, top=top, exclude=exclude)
             spent[name]["lists"] += time.perf_counter() - t
             t = time.perf_counter()
-            reasons = reason_items(model, chunk, lists, history, recent=recent, sorted_sim=sorted_sim)
+            reasons = reason_items(model, chunk, lists, history, recent=recent)
             spent[name]["reasons"] += time.perf_counter() - t
             t = time.perf_counter()
             table = tables.recommendation_rows(name, data.user_ids[chunk], data.item_ids, lists, reasons)
@@ -134,9 +133,7 @@ def write_version(
             total_rows += table.num_rows
         if ranker is not None:
             t = time.perf_counter()
-            made = ranker_lists(
-                ranker, chunk, history, exclude, n_serve, fallback, recent=recent, sorted_sim=sorted_sim
-            )
+            made = ranker_lists(ranker, chunk, history, exclude, n_serve, fallback, recent=recent)
             spent[RANKER]["lists and reasons"] += time.perf_counter() - t
             t = time.perf_counter()
             table = tables.recommendation_rows(

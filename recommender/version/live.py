@@ -27,12 +27,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.lists.ranked import RANKER, load_ranker, ranker_lists
-from recommender.lists.reasons import REASON_WINDOW, reason_items, rows_sorted_by_value
+from recommender.lists.reasons import REASON_WINDOW, reason_items
 from recommender.lists.served import ServedLists, served_lists
-from recommender.models import ALS, Popular, Recommender
+from recommender.models import Popular, Recommender
 from recommender.models import load as load_model
 from recommender.models.ranker import SOURCES, TwoStageRanker
-from recommender.models.reranked import RerankedALS
 from recommender.version.format import HISTORY_FILE, IDS_FILE, MODELS_DIR, RATED_FILE, model_file
 from recommender.warehouse.features import visitor_features
 
@@ -143,9 +142,9 @@ class LiveModels:
         #: when the ranker did not beat its sources on val users seen as visitors.
         self.visitor_model = visitor_model
         als = self.models.get("als")
-        for model in self.models.values():  # the re-rankers of the production ALS: one copy of it
-            if isinstance(model, RerankedALS) and isinstance(als, ALS) and _same_factors(model.als, als):
-                model.als = als
+        if als is not None:  # the re-rankers of the production ALS: one copy of it
+            for model in self.models.values():
+                model.share(als)
         self.times = history_times.tocsr()
         self.history = sp.csr_matrix(
             (np.ones(self.times.nnz, np.float32), self.times.indices, self.times.indptr), shape=self.times.shape
@@ -170,10 +169,8 @@ class LiveModels:
             if names
             else np.zeros((len(self.item_ids), 0), np.float32)
         )
-        if isinstance(als, ALS):
-            als.unit_item_factors()  # made once here, for every request's view of the model to share
-        knn = self.models.get("itemknn")
-        self.sorted_sim = rows_sorted_by_value(knn.similarity) if knn is not None else None
+        for model in self.models.values():  # made once here, for every request's view to share
+            model.prepare()
 
     @classmethod
     def load(
@@ -271,7 +268,7 @@ class LiveModels:
         if allowed is not None:
             excluded |= ~allowed
         n = min(n, self.history.shape[1])
-        model = None if name == RANKER else self._for_user(self.models[name], row, history)
+        model = None if name == RANKER else self.models[name].for_user(row, history)
         # a filter: the model's scores for every item, ranked among the matching ones (the
         # unfiltered lists keep the precomputed path, whose head a deep list must repeat exactly)
         lists = self._from_scores(model, history, excluded, n) if query.active and model is not None else None
@@ -282,14 +279,7 @@ class LiveModels:
                 visitor = None if row >= 0 else (liked_cols, picks)
                 return self._ranked_by_ranker(user_id if row >= 0 else 0, row, history, recent, exclude, n, visitor)
             lists = self._lists(model, history, n, exclude)
-        reasons = reason_items(
-            model,
-            np.zeros(1, dtype=np.int64),
-            lists,
-            history,
-            recent=recent,
-            sorted_sim=self.sorted_sim,
-        )
+        reasons = reason_items(model, np.zeros(1, dtype=np.int64), lists, history, recent=recent)
         return self._as_ids(lists, reasons)
 
     def similar(self, movie_id: int, n: int) -> list[tuple[int, float]]:
@@ -317,7 +307,7 @@ class LiveModels:
         Each entry's reason comes from the feature that raised it most: a source's score or rank
         gives that source's reason movie; a feature-store feature gives none, only its name."""
         ranker: TwoStageRanker = self.models[RANKER]
-        sources = {name: self._for_user(self.models[name], row, history) for name in SOURCES}
+        sources = {name: self.models[name].for_user(row, history) for name in SOURCES}
 
         def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
             stored = self.pair_features(np.full(len(rows), user_id, dtype=np.int64), self.item_ids[items])
@@ -328,10 +318,7 @@ class LiveModels:
 
         # a copy: the shared ranker stays as it is; its one row is this user's (or visitor's)
         view = copy.copy(ranker).attach(sources, ranker.booster, features, recent)
-        made = ranker_lists(
-            view, np.zeros(1, dtype=np.int64), history, exclude, n, self.fallback, recent=recent,
-            sorted_sim=self.sorted_sim,
-        )  # fmt: skip
+        made = ranker_lists(view, np.zeros(1, dtype=np.int64), history, exclude, n, self.fallback, recent=recent)
         ranked = self._as_ids(made.lists, made.reasons)
         return dataclasses.replace(ranked, features=made.ranked_by[0][made.lists.items[0] >= 0])
 
@@ -340,10 +327,11 @@ class LiveModels:
         pool (ALS's top ``candidates``) however deep it is asked for, then goes on in ALS's order,
         so that every page of it is a slice of one list."""
         user = np.zeros(1, dtype=np.int64)
-        if not isinstance(model, RerankedALS) or n <= model.params.candidates:
+        pooled = model.pool_of()
+        if pooled is None or n <= model.pool_size(0):  # pool_size(0): the pool's usual depth
             return served_lists(model, user, history, n, self.fallback, exclude=exclude)
-        head = served_lists(model, user, history, model.params.candidates, self.fallback, exclude=exclude)
-        tail = served_lists(model.als, user, history, n, self.fallback, exclude=exclude)
+        head = served_lists(model, user, history, model.pool_size(0), self.fallback, exclude=exclude)
+        tail = served_lists(pooled, user, history, n, self.fallback, exclude=exclude)
         keep = head.items[0] >= 0
         rest = (tail.items[0] >= 0) & ~np.isin(tail.items[0], head.items[0][keep])
         items = np.concatenate([head.items[0][keep], tail.items[0][rest]])[:n]
@@ -386,15 +374,6 @@ class LiveModels:
             filled[len(ranked) : len(ranked) + len(extra)] = True
         return ServedLists(items[None, :].astype(np.int32), values[None, :], filled[None, :])
 
-    def _for_user(self, model: Recommender, row: int, history: sp.csr_matrix) -> Recommender:
-        """Factor models score from the user's factor: the stored one for a known user, a
-        fold-in for a visitor; the others score from the history row itself."""
-        if isinstance(model, (ALS, RerankedALS)):
-            als = model if isinstance(model, ALS) else model.als
-            factor = als.user_factors[row] if row >= 0 else als.user_factor(history)
-            return model.for_user(factor)
-        return model
-
     def _as_ids(self, lists: ServedLists, reasons: np.ndarray) -> Ranked:
         items, keep = lists.items[0], lists.items[0] >= 0
         reason = reasons[0]
@@ -404,10 +383,6 @@ class LiveModels:
             reasons=np.where(reason[keep] >= 0, self.item_ids[np.maximum(reason[keep], 0)], 0),
             from_model=~lists.filled[0][keep],
         )
-
-
-def _same_factors(a: ALS, b: ALS) -> bool:
-    return np.array_equal(a.item_factors, b.item_factors) and np.array_equal(a.user_factors, b.user_factors)
 
 
 def _newest(items: np.ndarray, times: np.ndarray) -> np.ndarray:

@@ -9,11 +9,8 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from recommender.warehouse.connection import insert_arrow
-
-#: The features pair_features.sql returns, in its column order (after row_id).
-
 from recommender.sqlfiles import SqlLibrary
+from recommender.warehouse.connection import insert_arrow
 
 #: The features pair_features.sql returns, in its column order (after row_id).
 FEATURE_NAMES = (

@@ -39,9 +39,7 @@ def test_als_reason_is_the_closest_recent_item(als, data):
     )
     lists = ServedLists(items, np.zeros(items.shape, np.float32), filled)
 
-    got = reason_items(
-        als, np.arange(n_users), lists, sp.csr_matrix((n_users, n_items)), recent=recent, sorted_sim=None
-    )
+    got = reason_items(als, np.arange(n_users), lists, sp.csr_matrix((n_users, n_items)), recent=recent)
 
     vectors = als.item_factors / np.maximum(np.linalg.norm(als.item_factors, axis=1, keepdims=True), 1e-12)
     for u in range(n_users):
