@@ -138,7 +138,9 @@ class Settings:
             raise ConfigError("quantiles must satisfy 0 < val_quantile < test_quantile < 1")
         if (self.val_start is None) != (self.test_start is None):
             raise ConfigError("set both val_start and test_start, or neither")
-        if self.val_start is not None and self.val_start >= self.test_start:  # ISO dates sort as text
+        if (
+            self.val_start is not None and self.test_start is not None and self.val_start >= self.test_start
+        ):  # ISO dates sort as text
             raise ConfigError("val_start must be before test_start")
         for name in ("holdout_val", "holdout_test"):
             value = getattr(self, name)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Set as AbstractSet
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -40,7 +42,7 @@ def reads_feedback(generation: int) -> bool:
 
 
 def precomputed_head(
-    snap: Snapshot, user_id: int, model: str, depth: int, query: Filter, rated: set[int] = frozenset()
+    snap: Snapshot, user_id: int, model: str, depth: int, query: Filter, rated: AbstractSet[int] = frozenset()
 ) -> tuple[list[tuple], bool]:
     """(the user's precomputed rows without the movies in ``rated``, whether they answer a page
     ending at ``depth`` on their own): an unfiltered page within the list. Anything else is
@@ -122,7 +124,7 @@ def _compute(
     picks, answers = precomputed_head(snap, user_id, model, depth, query, rated)
     if answers:
         items = [_item(snap.catalog, *row) for row in picks[offset:depth] if row[0] in snap.catalog]
-        tier = "personalised" if snap.personalised(model, user_id) else "popular"
+        tier: S.Tier = "personalised" if snap.personalised(model, user_id) else "popular"
         return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
     require_model(snap, model)
     if snap.live.row_of(user_id) >= 0:
@@ -160,7 +162,7 @@ def session(snap: Snapshot, body: S.SessionIn) -> S.SessionRecommendations:
     if unknown:
         raise InvalidInput(f"movie id(s) not in this version's catalogue: {sorted(set(unknown))}")
     ranked = snap.live.ranked(model, body.k, liked=body.liked, disliked=body.disliked)
-    tier = "fold-in" if ranked.from_model.any() else "popular"
+    tier: S.Tier = "fold-in" if ranked.from_model.any() else "popular"
     return S.SessionRecommendations(model, body.k, tier, snap.version, _ranked_items(snap, ranked))
 
 
@@ -173,7 +175,7 @@ def _ranked_list(
     Every other list is a slice of one deep list (``_deep_list``). ``user``: (id, generation)."""
     live = snap.live
     if query.active and live.scores_every_item(model):
-        who_id = {"user_id": user[0]} if "liked" not in who else {}
+        who_id: dict[str, Any] = {"user_id": user[0]} if "liked" not in who else {}
         return live.ranked(model, depth, query=query, **who_id, **who)
     return _deep_list(state, snap, model, query, user, **who)
 

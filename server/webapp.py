@@ -30,7 +30,7 @@ def export_ready(app_dir: Path | None) -> bool:
 
 def app_routes(app_dir: Path | None) -> Router:
     """The static files of ``app_dir`` at /app (index.html for /app and /app/), or the 404."""
-    if export_ready(app_dir):
+    if app_dir is not None and export_ready(app_dir):
         return create_static_files_router(
             path=APP_PATH,
             directories=[Path(app_dir).resolve()],

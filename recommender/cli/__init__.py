@@ -31,8 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
         none, or a tuple of common.ALL_FLAGS' names)."""
         p = sub.add_parser(name, help=help_text, description=help_text)
         output_flags(p)
-        if settings:
-            settings_flags(p, strategy_flags, ALL_FLAGS if settings is True else settings)
+        if settings is True:
+            settings_flags(p, strategy_flags, ALL_FLAGS)
+        elif settings:
+            settings_flags(p, strategy_flags, settings)
         return p
 
     for group in GROUPS:
@@ -47,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         from recommender.config import Settings
 
         overrides = {name: getattr(args, name, None) for name in SETTING_NAMES}
-        if overrides.get("split_strategy"):
-            overrides["split_strategy"] = overrides["split_strategy"].replace("-", "_")
+        strategy = overrides.get("split_strategy")
+        if strategy:
+            overrides["split_strategy"] = strategy.replace("-", "_")
         settings = Settings.from_sources(overrides)
         return args.handler(args, settings) or 0
     except RecsysError as exc:

@@ -74,11 +74,11 @@ def average_precision(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.nd
 def reciprocal_rank(hits: np.ndarray, k: int) -> np.ndarray:
     h = hits[:, :k]
     first = np.argmax(h, axis=1)
-    return np.where(h.any(axis=1), 1.0 / (first + 1), 0.0)
+    return np.asarray(np.where(h.any(axis=1), 1.0 / (first + 1), 0.0))
 
 
 def hit_rate(hits: np.ndarray, k: int) -> np.ndarray:
-    return hits[:, :k].any(axis=1).astype(np.float64)
+    return np.asarray(hits[:, :k].any(axis=1), dtype=np.float64)
 
 
 def implicit_precision(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> float:

@@ -342,7 +342,7 @@ def _paired_differences(con, sql, run_by_model: dict[str, str], seed: int) -> di
 
 def _plot_importance(path: Path, importance: dict[str, float]) -> None:
     """The ranker's features by share of LightGBM's total gain."""
-    names = sorted(importance, key=importance.get)
+    names = sorted(importance, key=lambda name: importance[name])
     fig, ax = plt.subplots(figsize=(8, 0.28 * len(names) + 1), dpi=110)
     ax.barh(names, [importance[n] for n in names])
     ax.set_xlabel("share of the booster's total gain")

@@ -104,8 +104,8 @@ def full_grid(model: str, user_items: sp.csr_matrix | None = None) -> list[dict[
     space = SEARCH_SPACES[model]
     if any(isinstance(values, Range) for values in space.values()):
         return None
-    names = list(space)
-    grid = [dict(zip(names, values)) for values in itertools.product(*(space[n] for n in names))]
+    choices = {name: values for name, values in space.items() if not isinstance(values, Range)}  # all of them
+    grid = [dict(zip(choices, values)) for values in itertools.product(*choices.values())]
     if model == "itemknn" and user_items is not None:
         every = similarity_count(user_items)
         n_items = user_items.shape[1]
@@ -146,7 +146,7 @@ def search(
         space = {GRID_CHOICE: list(range(len(grid)))}
     ranges = {name: values for name, values in space.items() if isinstance(values, Range)}
     if len(space) == 1 and len(ranges) == 1:
-        _line_search(*ranges.items(), trials, objective)
+        _line_search(next(iter(ranges.items())), trials, objective)
         return
     import optuna  # imported on use: it takes a moment
 
@@ -190,8 +190,9 @@ def start_up_design(space: dict[str, list[Any] | Range]) -> list[dict[str, Any]]
     parameter when the space is three ranges, else none (TPE's own random start-up)."""
     if len(space) != 3 or not all(isinstance(v, Range) for v in space.values()):
         return []
-    names = list(space)
-    three = {name: levels(space[name], 3) for name in names}
+    ranges = {name: values for name, values in space.items() if isinstance(values, Range)}
+    names = list(ranges)
+    three = {name: levels(ranges[name], 3) for name in names}
     return [{name: three[name][level] for name, level in zip(names, row)} for row in L9]
 
 

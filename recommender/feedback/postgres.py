@@ -31,13 +31,18 @@ _MIGRATION = re.compile(r"^\d{3}_\w+\.sql$")
 CONNECTION_WAIT_S = 2.0
 #: The listener's connection: TCP keepalives and a probe, so a silently dead link (a
 #: partition, a NAT timeout) is noticed, reconnected and resynced instead of listening forever.
-LISTENER_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+LISTENER_KEEPALIVE: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
 PROBE_EVERY_S = 30.0
 _log = logging.getLogger(__name__)
 
 
 def is_postgres_url(url: str | None) -> bool:
-    return bool(url) and url.split(":", 1)[0] in ("postgresql", "postgres")
+    return url is not None and url.split(":", 1)[0] in ("postgresql", "postgres")
 
 
 class PostgresFeedbackStore:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import scipy.sparse as sp
 
 from recommender.config import Settings
 from recommender.evaluation.evaluate import Evaluation, evaluate, item_space
@@ -29,17 +30,7 @@ from recommender.evaluation.tuning import (
     full_grid,
     search,
 )
-from recommender.models import (
-    EASE,
-    MODEL_NAMES,
-    MODELS,
-    DiverseALS,
-    DiverseParams,
-    HybridALS,
-    HybridParams,
-    Recommender,
-    create,
-)
+from recommender.models import ALS, MODEL_NAMES, MODELS, Recommender
 from recommender.models.als_engines import ALSEngine
 from recommender.models.ease import item_gram
 from recommender.sqlfiles import SqlLibrary
@@ -125,24 +116,11 @@ class Workbench:
         data = self.data if data is None else data
         # the canonical form (defaults filled in), so {} and the defaults spelled out share a fit
         canonical = MODELS[model].Params.from_dict(params).to_dict()
-        key = (model, json.dumps(canonical, sort_keys=True), parts, id(data))
+        key = (model, json.dumps(canonical, sort_keys=True), parts, data.token)
         if key in self._fitted:
             return self._fitted[key], 0.0
         started = time.perf_counter()
-        if model == "diverse":
-            als, _ = self.fit("als", DiverseParams.from_dict(params).als_params().to_dict(), parts, data)
-            fitted = DiverseALS.from_als(als, params, item_genres=self.item_genres)
-        elif model == "ease":
-            ease = EASE(params, seed=self.settings.seed)
-            items, gram = self._gram(data, parts, ease.params.max_items)
-            fitted = ease.fit_gram(items, gram.copy(), data.shape[1])
-        elif model == "hybrid":
-            als, _ = self.fit("als", HybridParams.from_dict(params).als_params().to_dict(), parts, data)
-            fitted = HybridALS.from_als(als, params, data.matrix(*parts), data.time_matrix(*parts))
-        else:
-            times = data.time_matrix(*parts) if model == "popular" else None
-            extra = {"engine": self.engine} if model == "als" else {}
-            fitted = create(model, params, seed=self.settings.seed, **extra).fit(data.matrix(*parts), times=times)
+        fitted = MODELS[model].fit_from(params, _JobInputs(self, data, parts))
         if keep:
             self._fitted[key] = fitted
         return fitted, time.perf_counter() - started
@@ -150,7 +128,7 @@ class Workbench:
     def _gram(self, data: SplitData, parts: tuple[str, ...], max_items: int | None) -> tuple:
         """EASE's item Gram matrix of (data, parts, cap), computed once per job: every lambda
         tried reuses it (the last one only: a new key replaces it, bounding memory)."""
-        key = (id(data), parts, max_items)
+        key = (data.token, parts, max_items)
         if self._gram_cache is None or self._gram_cache[0] != key:
             self._gram_cache = None  # free the old one first
             self._gram_cache = (key, item_gram(data.matrix(*parts), max_items))
@@ -173,7 +151,7 @@ class Workbench:
         ``results``, also when ``report`` prunes the trial."""
         data, parts, metric, k = self.tuning_data, FIT_PARTS["val"], *OBJECTIVE
         started = time.perf_counter()
-        model = create("als", {**params, "iterations": ITERATION_STEP}, seed=self.settings.seed)
+        model = ALS({**params, "iterations": ITERATION_STEP}, seed=self.settings.seed)
         model.fit(data.matrix(*parts))
         best: tuple[float, int, Evaluation] | None = None
         try:
@@ -290,6 +268,32 @@ def expand(models: str | list[str]) -> list[str]:
 def train(wb: Workbench, models: list[str]) -> list[RunResult]:
     """Fit each model on train with its current config, score val, save the artifact."""
     return [wb.run("train", m, wb.params_for(m), "val", save=True) for m in expand(models)]
+
+
+class _JobInputs:
+    """What a model's fit recipe reads in a job (``FitInputs``): ``parts`` of ``data``, and
+    the workbench's shared fits and Gram matrix."""
+
+    def __init__(self, wb: Workbench, data: SplitData, parts: tuple[str, ...]) -> None:
+        self.wb, self.data, self.parts, self.seed = wb, data, parts, wb.settings.seed
+
+    def matrix(self) -> sp.csr_matrix:
+        return self.data.matrix(*self.parts)
+
+    def times(self) -> sp.csr_matrix:
+        return self.data.time_matrix(*self.parts)
+
+    def fitted(self, name: str, params: Mapping[str, Any]) -> Recommender:
+        return self.wb.fit(name, dict(params), self.parts, self.data)[0]
+
+    def extra(self, name: str) -> Any:
+        if name == "gram":
+            return functools.partial(self.wb._gram, self.data, self.parts)
+        if name == "item_genres":
+            return self.wb.item_genres
+        if name == "als_engine":
+            return self.wb.engine
+        raise KeyError(f"no job input named {name!r}")
 
 
 def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -56,7 +57,7 @@ def precompute_and_publish(
             say(f"  ranker: the booster of evaluation run {ranker[0]} and the feature store as of every rating")
         production = pipeline.production_fit(con, sql, settings, finals, say)
         evaluated = {m: p.evaluated_run_id for m, p in production.models.items()}
-        record = {
+        record: dict[str, Any] = {
             "split_strategy": settings.split_strategy,
             "runs": json.dumps(evaluated),
             "production_runs": json.dumps({m: p.run_id for m, p in production.models.items()}),

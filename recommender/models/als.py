@@ -14,7 +14,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 
 from recommender.models._implicit import as_user_items, implicit_candidates, single_threaded_blas
 from recommender.models.als_engines import ALSEngine
-from recommender.models.base import ModelError, Params, Recommender
+from recommender.models.base import FitInputs, ModelError, Params, Recommender
 
 #: Users per batched product in ``explain`` (bounds the (batch, k, window) similarity tensor).
 EXPLAIN_BATCH = 2048
@@ -41,14 +41,24 @@ class ALSParams(Params):
 class ALS(Recommender):
     name = "als"
     Params = ALSParams
+    params: ALSParams
     candidates_filter = "exclude"  # implicit's top-k filters whatever rows it is given
 
     def __init__(
-        self, params: Params | Mapping[str, Any] | None = None, *, seed: int = 42, engine: ALSEngine | None = None
+        self, params: ALSParams | Mapping[str, Any] | None = None, *, seed: int = 42, engine: ALSEngine | None = None
     ) -> None:
         super().__init__(params, seed=seed)
         #: Where fit() computes the factors (implicit on the CPU unless told otherwise).
         self.engine = engine or ALSEngine()
+        self._by_factor: np.ndarray | None = None  # made on first use (_factors_by_item)
+        self._unit: np.ndarray | None = None  # made on first use (unit_item_factors)
+        #: The last candidate pool (reranked.shared_pool): (user_items, exclude, users, n, TopN).
+        self._last_pool: tuple | None = None
+
+    @classmethod
+    def fit_from(cls, params, inputs: FitInputs) -> ALS:
+        """Fitted where the job says (``inputs.extra("als_engine")``: implicit, Spark or the GPU)."""
+        return cls(params, seed=inputs.seed, engine=inputs.extra("als_engine")).fit(inputs.matrix())
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> ALS:
         if not self.engine.default:  # Spark or the GPU: factors back into this same model
@@ -107,7 +117,7 @@ class ALS(Recommender):
     def _factors_by_item(self) -> np.ndarray:
         """(factors, n_items) contiguous copy of the item factors, made once per fit: a row
         times it is BLAS's fast case, half the time of item_factors @ factor for one user."""
-        if self.__dict__.get("_by_factor") is None:
+        if self._by_factor is None:
             self._by_factor = np.ascontiguousarray(self.item_factors.T)
         return self._by_factor
 
@@ -119,7 +129,7 @@ class ALS(Recommender):
     def unit_item_factors(self) -> np.ndarray:
         """(n_items, factors) float32 item factors scaled to length 1 (a zero row stays zero),
         made once per fit: their dot products are the items' cosine similarities."""
-        if self.__dict__.get("_unit") is None:
+        if self._unit is None:
             norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
             self._unit = (self.item_factors / np.where(norms > 0, norms, 1)).astype(np.float32)
         return self._unit
@@ -146,7 +156,7 @@ class ALS(Recommender):
         self.prepare()  # made here, on the model, so that every view shares them
         factor = self.user_factors[row] if row >= 0 else self.user_factor(history)
         view = copy.copy(self)
-        view.__dict__.pop("_last_pool", None)
+        view._last_pool = None
         view.model_ = copy.copy(self.model_)
         view.model_.user_factors = np.asarray(factor, dtype=np.float32).reshape(1, -1)
         return view

@@ -124,7 +124,8 @@ def _fit_spark(
     )
     own_folder = engine.spark_data is None
     # absolute: executors and Hadoop's file system resolve a relative path their own way
-    folder = Path(tempfile.mkdtemp(prefix="recsys-spark-")) if own_folder else Path(engine.spark_data).resolve()
+    spark_data = engine.spark_data
+    folder = Path(tempfile.mkdtemp(prefix="recsys-spark-")) if spark_data is None else Path(spark_data).resolve()
     name = uuid.uuid4().hex[:12]
     path, checkpoints = folder / f"interactions-{name}.parquet", folder / f"checkpoints-{name}"
     running = SparkSession.getActiveSession()  # a caller's session is used, and left running

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,11 +48,37 @@ class TopN:
         return self.items.shape[1]
 
 
+class FitInputs(Protocol):
+    """What a model's fit recipe (``Recommender.fit_from``) may read: one job's training data
+    (one split's parts) and what the job shares between fits of it."""
+
+    seed: int
+
+    def matrix(self) -> sp.csr_matrix:
+        """(users, items) binary positives."""
+        ...
+
+    def times(self) -> sp.csr_matrix:
+        """The same structure, holding Unix seconds."""
+        ...
+
+    def fitted(self, name: str, params: Mapping[str, Any]) -> Recommender:
+        """Another model fitted on the same data (once per job and configuration)."""
+        ...
+
+    def extra(self, name: str) -> Any:
+        """A job-wide input a model asks for by name: ``"gram"`` (a function of ``max_items``
+        giving EASE's item Gram matrix, computed once per job), ``"item_genres"``
+        ((items, genres) multi-hot), ``"als_engine"`` (where ALS fits)."""
+        ...
+
+
+@dataclass(frozen=True)
 class Params:
     """Base of every model's typed parameters: frozen dataclasses with documented fields."""
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None):
+    def from_dict(cls, values: Mapping[str, Any] | None) -> Self:
         values = dict(values or {})
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = set(values) - set(known)
@@ -67,6 +93,10 @@ class Params:
         return dataclasses.asdict(self)
 
 
+#: ``Params`` where a model class's own ``Params`` attribute would shadow it.
+AnyParams = Params
+
+
 class Recommender(ABC):
     """Fit on a user x item CSR matrix; recommend top-N unseen items for batches of users."""
 
@@ -77,8 +107,8 @@ class Recommender(ABC):
     #: round sized for most users, a second only for the rows left short).
     candidates_filter: ClassVar[str] = "nothing"
 
-    def __init__(self, params: Params | Mapping[str, Any] | None = None, *, seed: int = 42) -> None:
-        self.params = params if isinstance(params, Params) else self.Params.from_dict(params)
+    def __init__(self, params: AnyParams | Mapping[str, Any] | None = None, *, seed: int = 42) -> None:
+        self.params: AnyParams = params if isinstance(params, AnyParams) else self.Params.from_dict(params)
         self.seed = seed
         self.n_items: int | None = None
 
@@ -115,6 +145,13 @@ class Recommender(ABC):
         raise ModelError(f"{self.name} ranks candidates; it has no score for every item")
 
     # -- capabilities with a default ----------------------------------------------------
+    @classmethod
+    def fit_from(cls, params: Mapping[str, Any], inputs: FitInputs) -> Recommender:
+        """The model fitted as a job fits it (its fit recipe): by default ``fit`` on the
+        positives; models that need more (times, another fitted model, a shared Gram matrix)
+        say so here."""
+        return cls(params, seed=inputs.seed).fit(inputs.matrix())
+
     def for_user(self, row: int, history: sp.csr_matrix) -> Recommender:
         """This model as it answers one user, row 0 of ``history`` (1 x n_items): the fitted
         user ``row``, or a visitor (``row`` -1) known only by ``history``. The default: the
@@ -128,6 +165,12 @@ class Recommender(ABC):
         window) each user's newest history items, -1 padded (``recent_history``). The
         default: no reasons (a model without per-item contributions, such as popularity)."""
         return np.full(np.shape(items), -1, dtype=np.int32)
+
+    def similar_items(self, items: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """((len(items), n) int32, (len(items), n) float32): the ``n`` items most similar to
+        each of ``items``, best first, -1 / NaN padded; a model without an item similarity
+        refuses."""
+        raise ModelError(f"{self.name} has no item similarity")
 
     def pool_of(self) -> Recommender | None:
         """The model whose candidate lists this one re-orders (``rerank``), so that a batch
@@ -184,7 +227,7 @@ class Recommender(ABC):
             extra = 0 if not leftover[batch].any() else 2 * k + 32
             top_items, top_scores = self._top(batch, user_items, exclude, k, k + extra)
             if extra:
-                needed = np.minimum(self.n_items, k + leftover[batch])
+                needed = np.minimum(self._fitted_items(), k + leftover[batch])
                 short = np.flatnonzero(((top_items < 0).any(axis=1)) & (needed > k + extra))
                 short = short[np.argsort(needed[short], kind="stable")]
                 for group in np.array_split(short, max(1, -(-len(short) // SECOND_ROUND_GROUP))):
@@ -201,7 +244,7 @@ class Recommender(ABC):
         # the batch's own rows, sliced once: filtering costs O(batch), not O(all users)
         history = user_items[batch]
         excluded = history if exclude is user_items else exclude[batch]
-        cand, cand_scores = self._candidates(batch, history, int(min(self.n_items, n)), excluded)
+        cand, cand_scores = self._candidates(batch, history, min(self._fitted_items(), int(n)), excluded)
         return _clean_top(cand, cand_scores, excluded, k)
 
     def save(self, path: Path) -> Path:
@@ -217,12 +260,19 @@ class Recommender(ABC):
             "n_items": self.n_items,
         }
         with open(path, "wb") as handle:
-            np.savez(handle, __meta__=np.array(json.dumps(meta)), **self._arrays())
+            arrays = {"__meta__": np.array(json.dumps(meta)), **self._arrays()}
+            np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub matches **arrays against allow_pickle
         return path
 
     def _require_fitted(self) -> None:
         if self.n_items is None:
             raise ModelError(f"{self.name}: fit() or load() first")
+
+    def _fitted_items(self) -> int:
+        """``n_items`` of a fitted model."""
+        if self.n_items is None:
+            raise ModelError(f"{self.name}: fit() or load() first")
+        return self.n_items
 
 
 def _clean_top(cand, cand_scores, exclude, k):

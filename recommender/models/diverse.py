@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.als import ALS
-from recommender.models.base import ModelError, TopN
+from recommender.models.base import FitInputs, ModelError, TopN
 from recommender.models.reranked import RerankedALS, RerankedParams
 from recommender.threads import single_threaded_blas
 
@@ -47,6 +48,7 @@ class DiverseParams(RerankedParams):
 class DiverseALS(RerankedALS):
     name = "diverse"
     Params = DiverseParams
+    params: DiverseParams
 
     def __init__(self, params=None, *, seed: int = 42, item_genres: sp.csr_matrix | None = None) -> None:
         super().__init__(params, seed=seed)
@@ -60,6 +62,12 @@ class DiverseALS(RerankedALS):
         model._check_als(als)
         model._attach(als)
         return model
+
+    @classmethod
+    def fit_from(cls, params, inputs: FitInputs) -> DiverseALS:
+        """A re-ranking of the job's ALS of the same ALS parameters (fitted once for both)."""
+        als = inputs.fitted("als", DiverseParams.from_dict(params).als_params().to_dict())
+        return cls.from_als(cast(ALS, als), params, item_genres=inputs.extra("item_genres"))
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> DiverseALS:
         self._attach(ALS(self.params.als_params(), seed=self.seed).fit(user_items))
@@ -88,7 +96,7 @@ class DiverseALS(RerankedALS):
         return TopN(items, scores)
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        arrays = self.als._arrays()
+        arrays = self.base._arrays()
         if self.item_genres is not None:
             g = sp.csr_matrix(self.item_genres)
             arrays.update(

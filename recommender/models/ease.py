@@ -15,7 +15,7 @@ import numpy as np
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 
-from recommender.models.base import ModelError, Params, Recommender
+from recommender.models.base import FitInputs, ModelError, Params, Recommender
 
 #: Rows per block when the inverse's upper triangle is mirrored (bounds the temporary copy).
 _MIRROR_BLOCK = 2048
@@ -44,11 +44,19 @@ class EASEParams(Params):
 class EASE(Recommender):
     name = "ease"
     Params = EASEParams
+    params: EASEParams
     candidates_filter = "exclude"  # excluded items' scores are set to -inf before the top-n
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> EASE:
         items, gram = item_gram(user_items, self.params.max_items)
         return self.fit_gram(items, gram, user_items.shape[1])
+
+    @classmethod
+    def fit_from(cls, params, inputs: FitInputs) -> EASE:
+        """Fitted from the job's shared item Gram matrix (every lambda tried reuses it)."""
+        model = cls(params, seed=inputs.seed)
+        items, gram = inputs.extra("gram")(model.params.max_items)
+        return model.fit_gram(items, gram.copy(), inputs.matrix().shape[1])
 
     def fit_gram(self, items: np.ndarray, gram: np.ndarray, n_items: int) -> EASE:
         """Fit from ``item_gram``'s output (overwritten: pass a copy to fit several lambdas)."""
@@ -91,7 +99,7 @@ class EASE(Recommender):
 
     def score_rows(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """``scores`` in the full item space: -inf for unmodelled items."""
-        out = np.full((history.shape[0], self.n_items), -np.inf, dtype=np.float32)
+        out = np.full((history.shape[0], self._fitted_items()), -np.inf, dtype=np.float32)
         out[:, self.items_] = self.scores(history)
         return out
 

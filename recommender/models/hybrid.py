@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.als import ALS
-from recommender.models.base import TopN
+from recommender.models.base import FitInputs, TopN
 from recommender.models.popular import Popular
 from recommender.models.reranked import RerankedALS, RerankedParams
 
@@ -41,6 +42,7 @@ class HybridParams(RerankedParams):
 class HybridALS(RerankedALS):
     name = "hybrid"
     Params = HybridParams
+    params: HybridParams
 
     @classmethod
     def from_als(cls, als: ALS, params, user_items: sp.csr_matrix, times: sp.csr_matrix | None) -> HybridALS:
@@ -49,6 +51,13 @@ class HybridALS(RerankedALS):
         model._check_als(als)
         model._attach(als, model._popularity(user_items, times))
         return model
+
+    @classmethod
+    def fit_from(cls, params, inputs: FitInputs) -> HybridALS:
+        """A blend of the job's ALS of the same ALS parameters (fitted once for both) with the
+        popularity of the same data."""
+        als = inputs.fitted("als", HybridParams.from_dict(params).als_params().to_dict())
+        return cls.from_als(cast(ALS, als), params, inputs.matrix(), inputs.times())
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> HybridALS:
         als = ALS(self.params.als_params(), seed=self.seed).fit(user_items)
@@ -83,7 +92,7 @@ class HybridALS(RerankedALS):
         return TopN(items, scores)
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {**self.als._arrays(), "popularity": self.popularity_}
+        return {**self.base._arrays(), "popularity": self.popularity_}
 
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
         als = ALS(self.params.als_params(), seed=self.seed)

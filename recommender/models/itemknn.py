@@ -65,6 +65,7 @@ FEW_USERS = 8
 class ItemKNN(Recommender):
     name = "itemknn"
     Params = ItemKNNParams
+    params: ItemKNNParams
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> ItemKNN:
         # implicit >= 0.5 takes user x item: an item x user matrix here would silently
@@ -213,13 +214,22 @@ class ItemKNN(Recommender):
             self._by_value = sp.csr_matrix((sim.data[order], sim.indices[order], sim.indptr), shape=sim.shape)
         return self._by_value
 
-    def similar_items(self, item: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Up to ``n`` most similar items to ``item`` (index space), itself excluded."""
-        row = self.model_.similarity[item]
-        order = np.argsort(-row.data, kind="stable")
-        items, scores = row.indices[order], row.data[order]
-        keep = items != item
-        return items[keep][:n], scores[keep][:n]
+    def similar_items(self, items: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """((len(items), n) int32, (len(items), n) float32): the ``n`` items most similar to
+        each of ``items`` (index space) by stored cosine, itself excluded, best first (ties in
+        the similarity's storage order), -1 / NaN padded."""
+        by_value = self._similarity_by_value()
+        rows = by_value[np.asarray(items, dtype=np.int64)]
+        owner = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+        keep = rows.indices != np.asarray(items, dtype=np.int64)[owner]
+        owner, neighbour, value = owner[keep], rows.indices[keep], rows.data[keep]
+        rank = np.arange(len(owner)) - np.searchsorted(owner, owner, side="left")
+        top = rank < n
+        out = np.full((rows.shape[0], n), -1, dtype=np.int32)
+        scores = np.full((rows.shape[0], n), np.nan, dtype=np.float32)
+        out[owner[top], rank[top]] = neighbour[top]
+        scores[owner[top], rank[top]] = value[top]
+        return out, scores
 
     def _arrays(self) -> dict[str, np.ndarray]:
         sim = self.model_.similarity.tocsr()

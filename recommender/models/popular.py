@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.models.base import ModelError, Params, Recommender
+from recommender.models.base import FitInputs, ModelError, Params, Recommender
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,12 @@ FEW_USERS = 8
 class Popular(Recommender):
     name = "popular"
     Params = PopularParams
+    params: PopularParams
+
+    @classmethod
+    def fit_from(cls, params, inputs: FitInputs) -> Popular:
+        """Fitted with the interaction times (its recency window)."""
+        return cls(params, seed=inputs.seed).fit(inputs.matrix(), times=inputs.times())
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> Popular:
         counts = np.asarray((user_items > 0).sum(axis=0)).ravel().astype(np.float64)

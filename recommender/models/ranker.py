@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.models.als import ALS
 from recommender.models.base import ModelError, Params, Recommender, TopN
+from recommender.models.itemknn import ItemKNN
 
 #: Users ranked at once: bounds the candidates' feature matrix (1,024 x 400 pairs x 27 features).
 RANK_USERS = 1024
@@ -86,6 +89,8 @@ def sequence_features(
     if not len(row):
         return out
     knn, als = sources["itemknn"], sources["als"]
+    if not isinstance(knn, ItemKNN) or not isinstance(als, ALS):
+        raise ModelError("ranker: its itemknn and als sources must be ItemKNN and ALS models")
     # ItemKNN: one lookup per (pair, positive); cumulative sums give every depth at once
     votes = knn.similarity_between(np.maximum(recent[row], 0), np.broadcast_to(item[:, None], (len(row), depth)))
     votes = np.cumsum(np.where(valid[row], votes, np.float32(0)), axis=1)
@@ -121,12 +126,13 @@ def pair_inputs(
 class TwoStageRanker(Recommender):
     name = "ranker"
     Params = RankerParams
+    params: RankerParams
     candidates_filter = "exclude"  # every source already leaves out the excluded items
 
     def __init__(self, params=None, *, seed: int = 42) -> None:
         super().__init__(params, seed=seed)
         self.sources: dict[str, Recommender] = {}
-        self.booster = None
+        self.booster: Any = None  # a lightgbm.Booster once attached or loaded (lightgbm loads lazily)
         self.features: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
         self.recent: np.ndarray | None = None
         #: LightGBM's threads per call: one when serving (requests run side by side), every
@@ -173,6 +179,8 @@ class TwoStageRanker(Recommender):
         return top, np.vstack([p[1] for p in parts])
 
     def _rank(self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix, explain=False):
+        if self.features is None or self.recent is None:
+            raise ModelError("ranker: attach() its sources, booster and feature reader first")
         row, item, source_features = candidate_pool(self.sources, users, user_items, exclude, self.params.candidates)
         x = pair_inputs(self.sources, users, row, item, source_features, self.features, self.recent)
         score = (
@@ -190,7 +198,7 @@ class TwoStageRanker(Recommender):
         scores[row[keep], position[keep]] = score[keep]
         if not explain:
             return TopN(items, scores)
-        names = np.array(self.booster.feature_name() + [""], dtype=object)
+        names = np.asarray([*self.booster.feature_name(), ""], dtype=np.object_)
         top_feature = np.full((len(users), k), len(names) - 1, dtype=np.int64)
         if keep.any():
             kept = x[order][keep]

@@ -31,9 +31,18 @@ class RerankedParams(ALSParams):
 class RerankedALS(Recommender):
     """An ALS model (``als``) whose lists are re-ranked; subclasses implement ``rerank``."""
 
+    params: RerankedParams
+
     def __init__(self, params=None, *, seed: int = 42) -> None:
         super().__init__(params, seed=seed)
         self.als: ALS | None = None
+
+    @property
+    def base(self) -> ALS:
+        """The fitted ALS this model re-ranks."""
+        if self.als is None:
+            raise ModelError(f"{self.name}: fit() or load() first")
+        return self.als
 
     def _check_als(self, als: ALS) -> None:
         if self.params.als_params() != als.params:
@@ -43,15 +52,15 @@ class RerankedALS(Recommender):
         """This re-ranker over ``ALS.for_user``: a view for one user (index 0)."""
         self._require_fitted()
         view = copy.copy(self)
-        view.als = self.als.for_user(row, history)
+        view.als = self.base.for_user(row, history)
         return view
 
     def explain(self, users, items, history, recent):
         """ALS's reasons: the re-ranker re-orders ALS's candidates, which ALS's factors explain."""
-        return self.als.explain(users, items, history, recent)
+        return self.base.explain(users, items, history, recent)
 
     def pool_of(self) -> ALS:
-        return self.als
+        return self.base
 
     def pool_size(self, k: int) -> int:
         return max(k, self.params.candidates)
@@ -67,20 +76,20 @@ class RerankedALS(Recommender):
                 self.als = other
 
     def prepare(self) -> None:
-        self.als.prepare()
+        self.base.prepare()
 
     def recommend(
         self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
     ) -> TopN:
         self._require_fitted()
-        return self.rerank(shared_pool(self.als, users, user_items, exclude, self.pool_size(k)), k)
+        return self.rerank(shared_pool(self.base, users, user_items, exclude, self.pool_size(k)), k)
 
     @abstractmethod
     def rerank(self, pool: TopN, k: int) -> TopN:
         """k items per row from ALS's top-``pool_size(k)`` lists (one row per user, best first)."""
 
     def _candidates(self, users, history, n, exclude):  # pragma: no cover - recommend() is overridden
-        return self.als._candidates(users, history, n, exclude)
+        return self.base._candidates(users, history, n, exclude)
 
 
 def shared_pool(als: ALS, users: np.ndarray, user_items: sp.csr_matrix, exclude: sp.csr_matrix | None, n: int) -> TopN:
@@ -89,7 +98,7 @@ def shared_pool(als: ALS, users: np.ndarray, user_items: sp.csr_matrix, exclude:
     twice. The last pool is kept on the ALS object with the inputs it was made from (held, so
     their ids cannot be reused), and a request for as many or fewer reads its prefix."""
     users = np.asarray(users)
-    last = getattr(als, "_last_pool", None)
+    last = als._last_pool
     if (
         last is not None
         and last[0] is user_items

@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,7 +30,7 @@ import scipy.sparse as sp
 from recommender.lists.ranked import RANKER, load_ranker, ranker_lists
 from recommender.lists.reasons import REASON_WINDOW, reason_items
 from recommender.lists.served import ServedLists, served_lists
-from recommender.models import Popular, Recommender
+from recommender.models import ModelError, Popular, Recommender
 from recommender.models import load as load_model
 from recommender.models.ranker import SOURCES, TwoStageRanker
 from recommender.version.format import HISTORY_FILE, IDS_FILE, MODELS_DIR, RATED_FILE, model_file
@@ -268,17 +269,18 @@ class LiveModels:
         if allowed is not None:
             excluded |= ~allowed
         n = min(n, self.history.shape[1])
-        model = None if name == RANKER else self.models[name].for_user(row, history)
+        if name == RANKER:
+            exclude = _row(np.flatnonzero(excluded), self.history.shape[1])
+            picks = len(picked) + len(set(disliked) - set(liked))
+            visitor = None if row >= 0 else (liked_cols, picks)
+            known = user_id if user_id is not None and row >= 0 else 0
+            return self._ranked_by_ranker(known, row, history, recent, exclude, n, visitor)
+        model = self.models[name].for_user(row, history)
         # a filter: the model's scores for every item, ranked among the matching ones (the
         # unfiltered lists keep the precomputed path, whose head a deep list must repeat exactly)
-        lists = self._from_scores(model, history, excluded, n) if query.active and model is not None else None
+        lists = self._from_scores(model, history, excluded, n) if query.active else None
         if lists is None:
-            exclude = _row(np.flatnonzero(excluded), self.history.shape[1])
-            if name == RANKER:
-                picks = len(picked) + len(set(disliked) - set(liked))
-                visitor = None if row >= 0 else (liked_cols, picks)
-                return self._ranked_by_ranker(user_id if row >= 0 else 0, row, history, recent, exclude, n, visitor)
-            lists = self._lists(model, history, n, exclude)
+            lists = self._lists(model, history, n, _row(np.flatnonzero(excluded), self.history.shape[1]))
         reasons = reason_items(model, np.zeros(1, dtype=np.int64), lists, history, recent=recent)
         return self._as_ids(lists, reasons)
 
@@ -288,8 +290,9 @@ class LiveModels:
         col = self.column.get(movie_id)
         if col is None:
             return []
-        items, scores = self.models["itemknn"].similar_items(col, n)
-        return list(zip(self.item_ids[items].tolist(), scores.astype(float).tolist()))
+        items, scores = self.models["itemknn"].similar_items(np.array([col]), n)
+        keep = items[0] >= 0
+        return list(zip(self.item_ids[items[0][keep]].tolist(), scores[0][keep].astype(float).tolist()))
 
     def _ranked_by_ranker(
         self,
@@ -306,11 +309,14 @@ class LiveModels:
         ``visitor``: (liked items, number of picks) of a user the version does not know.
         Each entry's reason comes from the feature that raised it most: a source's score or rank
         gives that source's reason movie; a feature-store feature gives none, only its name."""
-        ranker: TwoStageRanker = self.models[RANKER]
+        ranker = cast(TwoStageRanker, self.models[RANKER])  # (load_ranker made it)
         sources = {name: self.models[name].for_user(row, history) for name in SOURCES}
+        read = self.pair_features
+        if read is None:
+            raise ModelError("this version serves the ranker without its feature store")
 
         def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-            stored = self.pair_features(np.full(len(rows), user_id, dtype=np.int64), self.item_ids[items])
+            stored = read(np.full(len(rows), user_id, dtype=np.int64), self.item_ids[items])
             if visitor is None:
                 return stored
             liked, picks = visitor  # the feature store does not know them: their picks make their columns

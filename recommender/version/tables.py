@@ -8,7 +8,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from recommender.lists.served import ServedLists
-from recommender.models import ItemKNN, Popular
+from recommender.models import Popular, Recommender
 from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse.export import SplitData
 
@@ -71,22 +71,17 @@ def popular_rows(data: SplitData, fallback: Popular) -> pa.Table:
     )
 
 
-def similar_rows(data: SplitData, itemknn: ItemKNN) -> pa.Table:
-    """The SIMILAR_N most similar movies of every movie (ItemKNN cosine), itself excluded."""
-    sim = itemknn.similarity.tocoo()
-    keep = sim.row != sim.col
-    row, col, val = sim.row[keep], sim.col[keep], sim.data[keep]
-    order = np.lexsort((-val, row))
-    row, col, val = row[order], col[order], val[order]
-    starts = np.searchsorted(row, row, side="left")
-    rank = np.arange(len(row)) - starts + 1
-    top = rank <= SIMILAR_N
+def similar_rows(data: SplitData, model: Recommender) -> pa.Table:
+    """The SIMILAR_N most similar movies of every movie (``model.similar_items``: what the
+    API's request-time answer reads too), itself excluded."""
+    items, scores = model.similar_items(np.arange(len(data.item_ids)), SIMILAR_N)
+    row, rank = np.nonzero(items >= 0)
     return pa.table(
         {
-            "movie_id": pa.array(data.item_ids[row[top]].astype(np.int32)),
-            "rank": pa.array(rank[top].astype(np.int32)),
-            "similar_movie_id": pa.array(data.item_ids[col[top]].astype(np.int32)),
-            "score": pa.array(val[top].astype(np.float32)),
+            "movie_id": pa.array(data.item_ids[row].astype(np.int32)),
+            "rank": pa.array((rank + 1).astype(np.int32)),
+            "similar_movie_id": pa.array(data.item_ids[items[row, rank]].astype(np.int32)),
+            "score": pa.array(scores[row, rank].astype(np.float32)),
         }
     )
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -17,6 +18,9 @@ from recommender.sqlfiles import SqlLibrary
 ALL_PARTS = ("train",)
 
 PARTS = ("train", "val", "test")
+
+
+_TOKENS = itertools.count()
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +43,9 @@ class SplitData:
     #: Sub-threshold ratings in index space (user_idx, item_idx, part_code: 0 train, 1 val,
     #: 2 test = the period they fall in); never positives, but never to be recommended again.
     negatives: pa.Table | None = None
+    #: Unique in this process, never reused: what caches of fits key on (an ``id()`` is
+    #: reused once its object is gone).
+    token: int = field(default_factory=lambda: next(_TOKENS))
 
     @property
     def shape(self) -> tuple[int, int]:

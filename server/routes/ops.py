@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Response, Router, get, post
 from litestar.exceptions import ValidationException
@@ -33,7 +33,8 @@ def ops_routes(services: Services) -> Router:
         responses={503: ResponseSpec(data_container=S.Health, description="Not ready: the reason says why")},
     )
     def health() -> Response[S.Health]:
-        who = (os.getpid(), "postgresql" if services.config.feedback_url else "duckdb")
+        store: Literal["duckdb", "postgresql"] = "postgresql" if services.config.feedback_url else "duckdb"
+        who = (os.getpid(), store)
         try:
             snap = services.state().current()
             tables = snap.table_counts()

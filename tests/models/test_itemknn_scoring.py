@@ -145,7 +145,7 @@ def test_save_load_round_trip(tmp_path):
     a, b = model.recommend(np.arange(40), history, 8), again.recommend(np.arange(40), history, 8)
     np.testing.assert_array_equal(a.items, b.items)
     np.testing.assert_array_equal(a.scores, b.scores)
-    np.testing.assert_array_equal(model.similar_items(0, 5)[0], again.similar_items(0, 5)[0])
+    np.testing.assert_array_equal(model.similar_items(np.array([0]), 5)[0], again.similar_items(np.array([0]), 5)[0])
 
 
 @pytest.mark.parametrize(
