@@ -80,3 +80,21 @@ def test_the_configuration_page_names_every_setting():
     page = (DOCS / "configuration.md").read_text(encoding="utf-8")
     missing = [f.name for f in dataclasses.fields(Settings) if f"`RECSYS_{f.name.upper()}`" not in page]
     assert not missing, f"settings missing from docs/configuration.md: {missing}"
+
+
+def test_the_models_page_quotes_each_models_tuning_budget():
+    """The Models page's "tuning on val" column is the model classes' own budgets."""
+    from recommender.evaluation.tuning import DEFAULT_TRIALS, SAMPLED_TRIALS
+    from recommender.models import MODELS
+
+    page = (DOCS / "models.md").read_text(encoding="utf-8")
+    for name in MODELS:
+        row = next(line for line in page.splitlines() if line.startswith(f"| `{name}` |"))
+        budget = row.rstrip(" |").rsplit("|", 1)[1].strip()
+        if name not in DEFAULT_TRIALS:
+            assert budget.startswith("swept"), row
+            continue
+        wanted = f"{DEFAULT_TRIALS[name]} trials"
+        if SAMPLED_TRIALS[name] != DEFAULT_TRIALS[name]:
+            wanted += f" ({SAMPLED_TRIALS[name]} on a tuning sample)"
+        assert budget == wanted, f"docs/models.md gives {name} {budget!r}; its class says {wanted!r}"

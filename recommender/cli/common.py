@@ -92,6 +92,8 @@ def output_flags(parser: argparse.ArgumentParser) -> None:
 
 #: Which settings flags a command shows: the warehouse location alone, or everything that
 #: shapes the split and the evaluation too.
+#: --trials' help: the budgets live on the model classes (``trials``), which --help does not import.
+TRIALS_HELP = "tuning trials per model [each model's own budget, listed on the docs' Models page]"
 WAREHOUSE_FLAGS = ("warehouse", "threads")
 ALL_FLAGS = ("warehouse", "data_dir", "split", "threads")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recommender.cli.common import check_engine, engine_flags, open_warehouse, print_relation, say
+from recommender.cli.common import TRIALS_HELP, check_engine, engine_flags, open_warehouse, print_relation, say
 from recommender.errors import UserFacingError
 from recommender.names import MODEL_NAMES
 
@@ -19,7 +19,7 @@ def register(add) -> None:
     p.set_defaults(handler=cmd_train)
     p = add("tune", "search a model's parameters on the validation split only")
     p.add_argument("model", choices=MODEL_CHOICES)
-    p.add_argument("--trials", type=int, help="trials [popular 7, itemknn 14, als 30, ease 8]")
+    p.add_argument("--trials", type=int, help=TRIALS_HELP)
     p.set_defaults(handler=cmd_tune)
     p = add("evaluate", "final numbers: refit on train+val and score test once (or --part val: refit on train)")
     p.add_argument("--part", dest="eval_part", choices=["test", "val"], default="test", help="the part scored [test]")

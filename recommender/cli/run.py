@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from recommender.cli.common import (
+    TRIALS_HELP,
     check_engine,
     engine_flags,
     open_warehouse,
@@ -33,7 +34,7 @@ from recommender.names import MODEL_NAMES
 def register(add) -> None:
     p = add("run", "the main job: migrate, ingest, tune, evaluate, report, precompute")
     data_dir_argument(p)
-    p.add_argument("--trials", type=int, help="tuning trials per model [popular 7, itemknn 14, als 30, ease 8]")
+    p.add_argument("--trials", type=int, help=TRIALS_HELP)
     p.add_argument(
         "--folds",
         type=int,
@@ -56,7 +57,7 @@ def register(add) -> None:
         "feedback is read from unless --feedback-db or --server says otherwise",
     )
     p.add_argument("--tune", action="store_true", help="tune every model on val again first")
-    p.add_argument("--trials", type=int, help="with --tune: trials per model [popular 7, itemknn 14, als 30, ease 8]")
+    p.add_argument("--trials", type=int, help="with --tune: " + TRIALS_HELP)
     p.add_argument("--keep", dest="serving_keep", type=int, help="versions kept on disk [3]")
     engine_flags(p)
     p.set_defaults(handler=cmd_retrain)

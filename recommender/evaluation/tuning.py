@@ -21,60 +21,28 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-#: Main parameters per model: a list is a set of choices; a Range is sampled (log scale if ``log``).
+from recommender.models import MODELS
+from recommender.models.base import Range, SearchSpace
 
-
-@dataclass(frozen=True)
-class Range:
-    low: float
-    high: float
-    log: bool = True
-    integer: bool = False
-
-
-SEARCH_SPACES: dict[str, dict[str, list[Any] | Range]] = {
-    "popular": {"window_days": [None, 30, 90, 180, 365, 730, 1825]},
-    # None keeps every similarity (it wins on val on some editions): only the choices whose
-    # similarities fit within MAX_SIMILARITIES are tried (see full_grid); scoring_neighbours
-    # None is implicit's rule, a number LensKit's (see recommender.models.itemknn)
-    "itemknn": {"neighbours": [20, 50, 100, 200, 500, 1000, None], "scoring_neighbours": [None, 50]},
-    "als": {
-        "factors": Range(16, 256, integer=True),
-        # implicit weighs a positive alpha times an unobserved pair: below 1 it would trust
-        # a positive less than a missing rating
-        "alpha": Range(1.0, 100.0),
-        # searched as a multiple of alpha (see SEARCHED_AS): implicit's loss divided by alpha
-        # depends on regularization / alpha, and the good region runs along that ratio
-        "regularization_per_alpha": Range(1e-2, 30.0),
-    },
-    "ease": {"lam": Range(10.0, 1e4)},
+#: Each searched model's space (its class's ``search_space``: a list is a set of choices; a
+#: Range is sampled, on a log scale if ``log``).
+SEARCH_SPACES: dict[str, SearchSpace] = {
+    name: cls.search_space for name, cls in MODELS.items() if cls.search_space is not None
 }
 #: The one choice a search among a grid's configurations makes (their index).
 GRID_CHOICE = "configuration"
-#: How a searched point becomes the model's parameters, where the search uses other axes.
-SEARCHED_AS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "als": lambda p: {
-        "factors": p["factors"],
-        "regularization": p["regularization_per_alpha"] * p["alpha"],
-        "alpha": p["alpha"],
-    }
-}
-#: Trials per model unless `--trials` says otherwise: the budget grows with the dimensions
-#: searched (ALS: three, with pruning and early stopping keeping each trial cheap; EASE: a
-#: six-point grid and two refinements). A choices-only space is tried in full when it has
-#: at most this many configurations.
-DEFAULT_TRIALS = {"popular": 7, "itemknn": 14, "als": 30, "ease": 8}
-#: The budgets when tuning runs on a sample of a larger split (``tune_users``, e.g. 25M): each
-#: trial costs seconds there, and the main job must stay within its 10 minutes. ALS keeps its
-#: whole budget (with 16 trials the 25M-shaped data's test NDCG@10 fell by 11 %); ItemKNN
-#: searches its affordable grid in 6 trials; EASE drops to a 5-point grid and its refinements.
-SAMPLED_TRIALS = {"popular": 7, "itemknn": 6, "als": 30, "ease": 7}
+#: Trials per model unless `--trials` says otherwise (its class's ``trials``): the budget
+#: grows with the dimensions searched. A choices-only space is tried in full when it has at
+#: most this many configurations.
+DEFAULT_TRIALS = {name: MODELS[name].trials for name in SEARCH_SPACES}
+#: The budgets when tuning runs on a sample of a larger split (``tune_users``, e.g. 25M),
+#: where each trial costs seconds and the main job must stay within its 10 minutes.
+SAMPLED_TRIALS = {name: MODELS[name].sampled_trials or MODELS[name].trials for name in SEARCH_SPACES}
 #: ItemKNN keeps at most this many similarities (items x neighbours: 12M is ~150 MB, and its
 #: lists and reasons cost in proportion): 1000 per item on ml-latest-small, 200 on a 59k catalogue.
 MAX_SIMILARITIES = 12_000_000
@@ -162,7 +130,7 @@ def search(
 
     def run_trial(trial: optuna.Trial) -> float:
         point = {name: _suggest(trial, name, values) for name, values in space.items()}
-        params = grid[point[GRID_CHOICE]] if grid is not None else SEARCHED_AS.get(model, dict)(point)
+        params = grid[point[GRID_CHOICE]] if grid is not None else MODELS[model].params_at(point)
 
         def report(value: float, step: int) -> None:
             trial.report(value, step)
@@ -185,7 +153,7 @@ def levels(values: Range, n: int) -> list[float]:
     return [int(round(p)) for p in points] if values.integer else [float(p) for p in points]
 
 
-def start_up_design(space: dict[str, list[Any] | Range]) -> list[dict[str, Any]]:
+def start_up_design(space: SearchSpace) -> list[dict[str, Any]]:
     """The first trials of a several-range search: the L9 array over three levels per
     parameter when the space is three ranges, else none (TPE's own random start-up)."""
     if len(space) != 3 or not all(isinstance(v, Range) for v in space.values()):

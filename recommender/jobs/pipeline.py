@@ -25,6 +25,7 @@ from recommender.evaluation.tuning import (
     MAX_ITERATIONS,
     MAX_NDCG_LOSS,
     SAMPLED_TRIALS,
+    SEARCH_SPACES,
     SIMILARITIES,
     choose_diverse,
     full_grid,
@@ -300,17 +301,15 @@ def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:
     """Search the model's space on val (tuning.py says how) with ``trials`` trials (default:
     the model's DEFAULT_TRIALS, or SAMPLED_TRIALS on a tuning sample); store and return the best run."""
     metric, k = OBJECTIVE
-    if model == "diverse":
-        return sweep_lambda(wb)
-    if model == "hybrid":
-        return sweep_blend(wb)
+    if model in SWEEPS:
+        return SWEEPS[model](wb)
     results: list[RunResult] = []
     sampled = wb.tuning_data is not wb.data
     budgets = SAMPLED_TRIALS if sampled else DEFAULT_TRIALS
     trials = budgets.get(model, 1) if trials is None else trials
-    grid = full_grid(model, wb.data.matrix(*FIT_PARTS["test"]))
     sample = wb.tuning_data
     users = f" on {len(sample.user_ids):,} sampled users" if sample is not wb.data else ""
+    grid = full_grid(model, wb.data.matrix(*FIT_PARTS["test"])) if model in SEARCH_SPACES else [{}]
     if grid is not None and len(grid) <= trials:
         wb.say(f"  tuning {model}: all {len(grid)} configurations{users}")
         results = [wb.run("tune", model, params, "val") for params in grid]
@@ -381,6 +380,10 @@ def sweep_blend(wb: Workbench, weights=BLEND_WEIGHTS, windows=BLEND_WINDOWS) -> 
     )
     wb.say(f"  chosen for hybrid: weight={best.params['weight']} window_days={best.params['window_days']}; {verdict}")
     return best
+
+
+#: The re-rankers of the tuned ALS are not searched but swept (their knobs on top of it).
+SWEEPS: dict[str, Callable[[Workbench], RunResult]] = {"diverse": sweep_lambda, "hybrid": sweep_blend}
 
 
 def evaluate_final(wb: Workbench, models: list[str], split: str = "test") -> list[RunResult]:

@@ -6,6 +6,7 @@ Names used everywhere (CLI, tables, API): ``popular``, ``itemknn``, ``als``, ``d
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,22 @@ from recommender.models.ease import EASE, EASEParams
 from recommender.models.hybrid import HybridALS, HybridParams
 from recommender.models.itemknn import ItemKNN, ItemKNNParams
 from recommender.models.popular import Popular, PopularParams
-from recommender.names import MODEL_NAMES  # noqa: E402 - the one list of names
+from recommender.names import MODEL_CLASSES, MODEL_NAMES
 
-MODELS: dict[str, type[Recommender]] = {cls.name: cls for cls in (Popular, ItemKNN, ALS, DiverseALS, HybridALS, EASE)}
-assert tuple(MODELS) == MODEL_NAMES, "recommender/names.py and the model classes disagree"
+
+def _import(target: str) -> type[Recommender]:
+    module, _, name = target.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    if not (isinstance(cls, type) and issubclass(cls, Recommender)):
+        raise ModelError(f"{target} is not a Recommender class")
+    return cls
+
+
+#: Every model class by name, from the registry (recommender/names.py).
+MODELS: dict[str, type[Recommender]] = {name: _import(target) for name, target in MODEL_CLASSES.items()}
+for _name, _cls in MODELS.items():
+    if _cls.name != _name:
+        raise ModelError(f"the registry names {_cls.__qualname__} {_name!r}, but its name is {_cls.name!r}")
 
 
 def create(name: str, params: Mapping[str, Any] | None = None, *, seed: int = 42, **extra) -> Recommender:

@@ -48,6 +48,21 @@ class TopN:
         return self.items.shape[1]
 
 
+@dataclass(frozen=True)
+class Range:
+    """A parameter's searched interval (a list of values in a search space is a set of
+    choices): sampled on a log scale if ``log``, rounded if ``integer``."""
+
+    low: float
+    high: float
+    log: bool = True
+    integer: bool = False
+
+
+#: A model's search space: per parameter, a list of choices or a Range.
+SearchSpace = Mapping[str, "list[Any] | Range"]
+
+
 class FitInputs(Protocol):
     """What a model's fit recipe (``Recommender.fit_from``) may read: one job's training data
     (one split's parts) and what the job shares between fits of it."""
@@ -106,6 +121,14 @@ class Recommender(ABC):
     #: ``exclude``. For the rest, ``recommend`` asks for more candidates than k (a first
     #: round sized for most users, a second only for the rows left short).
     candidates_filter: ClassVar[str] = "nothing"
+    #: What tuning searches on val (``recommender.evaluation.tuning`` says how, by the shape
+    #: of the space); None: the defaults are its one trial, or the job sweeps it its own way.
+    search_space: ClassVar[SearchSpace | None] = None
+    #: Trials of that search unless ``--trials`` says otherwise (a space of choices is tried
+    #: in full when it has at most this many configurations) ...
+    trials: ClassVar[int] = 1
+    #: ... and when tuning runs on a sample of a larger split (None: the same).
+    sampled_trials: ClassVar[int | None] = None
 
     def __init__(self, params: AnyParams | Mapping[str, Any] | None = None, *, seed: int = 42) -> None:
         self.params: AnyParams = params if isinstance(params, AnyParams) else self.Params.from_dict(params)
@@ -145,6 +168,11 @@ class Recommender(ABC):
         raise ModelError(f"{self.name} ranks candidates; it has no score for every item")
 
     # -- capabilities with a default ----------------------------------------------------
+    @classmethod
+    def params_at(cls, point: Mapping[str, Any]) -> dict[str, Any]:
+        """The model's parameters at a point of ``search_space`` (whose axes may differ)."""
+        return dict(point)
+
     @classmethod
     def fit_from(cls, params: Mapping[str, Any], inputs: FitInputs) -> Recommender:
         """The model fitted as a job fits it (its fit recipe): by default ``fit`` on the

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 
-from recommender.models.base import FitInputs, ModelError, Params, Recommender
+from recommender.models.base import FitInputs, ModelError, Params, Range, Recommender
 
 #: Rows per block when the inverse's upper triangle is mirrored (bounds the temporary copy).
 _MIRROR_BLOCK = 2048
@@ -46,6 +46,10 @@ class EASE(Recommender):
     Params = EASEParams
     params: EASEParams
     candidates_filter = "exclude"  # excluded items' scores are set to -inf before the top-n
+    search_space = {"lam": Range(10.0, 1e4)}
+    # a six-point grid and two refinements; on a tuning sample, a five-point grid
+    trials = 8
+    sampled_trials = 7
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> EASE:
         items, gram = item_gram(user_items, self.params.max_items)

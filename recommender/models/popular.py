@@ -32,6 +32,8 @@ class Popular(Recommender):
     name = "popular"
     Params = PopularParams
     params: PopularParams
+    search_space = {"window_days": [None, 30, 90, 180, 365, 730, 1825]}
+    trials = 7
 
     @classmethod
     def fit_from(cls, params, inputs: FitInputs) -> Popular:

@@ -1,10 +1,15 @@
 """One contract, every model (as implicit's own RecommenderBase test mixin does)."""
 
+import lightgbm
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from recommender.lists.ranked import RANKER, RANKER_FEATURES, load_ranker
 from recommender.models import MODEL_NAMES, ModelError, create, load
+from recommender.models.ranker import SOURCES, TwoStageRanker, candidate_pool, pair_inputs
+from recommender.sparse import recent_history
+from recommender.warehouse.features import FEATURE_NAMES
 
 
 def two_taste_matrix():
@@ -40,10 +45,39 @@ FACTORIES = {
 assert set(FACTORIES) == set(MODEL_NAMES)
 
 
-@pytest.fixture(params=MODEL_NAMES)
+def fitted_ranker(m: sp.csr_matrix) -> TwoStageRanker:
+    """The two-stage ranker over its four sources fitted on ``m``, with a booster trained on
+    their candidates for ``m``'s own rows (labels: whether the user's taste group holds the
+    item) and a feature store that knows nothing (every feature missing)."""
+    sources = {name: FACTORIES[name]().fit(m) for name in SOURCES}
+    recent = recent_history(m, m, 20)  # every time equal: newest first by index
+
+    def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return np.full((len(rows), len(FEATURE_NAMES)), np.nan, dtype=np.float32)
+
+    users = np.arange(m.shape[0])
+    row, item, source_features = candidate_pool(sources, users, m, m, 10)
+    x = pair_inputs(sources, users, row, item, source_features, features, recent)
+    label = ((users[row] < 5) == (item < 5)).astype(np.float32)
+    groups = np.bincount(row, minlength=len(users))
+    booster = lightgbm.train(
+        {"objective": "lambdarank", "num_leaves": 3, "min_data_in_leaf": 1, "verbose": -1, "seed": 1,
+         "deterministic": True, "force_col_wise": True, "num_threads": 1},
+        lightgbm.Dataset(x, label, group=groups[groups > 0], feature_name=list(RANKER_FEATURES)),
+        num_boost_round=5,
+    )  # fmt: skip
+    return TwoStageRanker({"candidates": 10}, seed=1).attach(sources, booster, features, recent)
+
+
+#: Every model the API serves: the registry's and the two-stage ranker (trained on their candidates).
+CONTRACT = (*MODEL_NAMES, RANKER)
+
+
+@pytest.fixture(params=CONTRACT)
 def fitted(request):
     m = two_taste_matrix()
-    return request.param, FACTORIES[request.param]().fit(m), m
+    model = fitted_ranker(m) if request.param == RANKER else FACTORIES[request.param]().fit(m)
+    return request.param, model, m
 
 
 def test_lists_are_unseen_unique_and_padded(fitted):
@@ -59,7 +93,8 @@ def test_lists_are_unseen_unique_and_padded(fitted):
 
 
 #: ItemKNN and EASE score items from the history alone; without one they cannot rank anything.
-SCORES_EVERY_ITEM = {"popular", "als", "diverse", "hybrid"}
+#: The ranker ranks its sources' candidates, popular's among them: every item, history or not.
+SCORES_EVERY_ITEM = {"popular", "als", "diverse", "hybrid", RANKER}
 
 
 def test_k_larger_than_catalogue_pads_with_minus_one(fitted):
@@ -124,7 +159,11 @@ def test_save_load_round_trip(fitted, tmp_path):
     path = model.save(tmp_path / f"{name}.npz")
     with np.load(path, allow_pickle=False) as data:  # plain arrays: loads without pickle
         assert "__meta__" in data.files
-    again = load(path)
+    if name == RANKER:  # its artifact is the booster; a version attaches its sources again
+        loaded = load_ranker(path)
+        again = loaded.attach(model.sources, loaded.booster, model.features, model.recent)
+    else:
+        again = load(path)
     assert type(again) is type(model) and again.params == model.params
     a, b = model.recommend(np.arange(11), m, 4), again.recommend(np.arange(11), m, 4)
     np.testing.assert_array_equal(a.items, b.items)
