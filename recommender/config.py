@@ -1,7 +1,9 @@
-"""One typed settings object, built from defaults < environment (``RECSYS_*``) < CLI flags.
+"""One typed settings object, built from defaults < a TOML config file (./recsys.toml, or the
+one RECSYS_CONFIG or --config names) < environment (``RECSYS_*``) < CLI flags.
 
 The same object is passed down to every stage; nothing reads the environment elsewhere (but
-the server settings, read the same way, and the crash tests' RECSYS_FAILPOINT).
+the server settings, read the same way from the same sources, and the crash tests'
+RECSYS_FAILPOINT). Values are read as their fields' types by pydantic.
 Every job records ``Settings.as_record()`` in the warehouse so a number can be traced
 back to the values that produced it.
 """
@@ -11,10 +13,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
+
+from pydantic import ConfigDict, ValidationError, field_validator
+from pydantic.dataclasses import dataclass
 
 from recommender.errors import RecsysError
 
@@ -33,88 +39,89 @@ ALS_ENGINES = ("implicit", "spark")
 ALS_DEVICES = ("cpu", "gpu")
 
 
-class ConfigError(RecsysError, ValueError):
+class ConfigError(RecsysError):
     """A setting has an unknown name or a value outside its documented range."""
 
     label = "configuration error"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(use_attribute_docstrings=True, extra="forbid"))
 class Settings:
-    """Everything a job needs to know; immutable, so it can be shared freely.
+    """Everything a job needs to know; immutable, so it can be shared freely. Each field's
+    docstring is its one line in the docs' configuration table (`recsys config --markdown`).
 
     Paths are relative to the current directory unless absolute.
     """
 
-    #: DuckDB warehouse file (raw tables, views, splits, run log).
     warehouse: Path = Path("warehouse/movielens.duckdb")
-    #: Where ``recsys download`` unpacks data sets (``DATA_DIR/ml-latest-small``).
+    """DuckDB warehouse file (raw tables, views, splits, run log)."""
     data_dir: Path = Path("data/raw")
-    #: Folder of the versioned SQL (migrations, ingest, splits, checks).
+    """Where `recsys download` unpacks data sets."""
     sql_dir: Path = SQL_DIR
-    #: A rating >= this counts as positive implicit feedback.
+    """The versioned SQL's folder (sql/ of a checkout, recommender/sql in a wheel)."""
     rating_threshold: float = 4.0
-    #: ``per_user`` (each user's latest positives are held out: every user is evaluated) or
-    #: ``global`` (one time cut-off for everybody: the leakage-strict protocol, but on a small
-    #: data set only the users active after the cut-off are evaluated).
+    """A rating at or above it is a positive (implicit feedback)."""
     split_strategy: str = "per_user"
-    #: Global split: quantile of positive timestamps where validation starts / test starts.
+    """`per_user` (each user's latest positives held out) or `global` (one time cut-off for all)."""
     val_quantile: float = 0.8
+    """Global split: the quantile of positive timestamps where validation starts."""
     test_quantile: float = 0.9
-    #: Global split: explicit ISO dates overriding the quantiles (both or neither).
+    """Global split: the quantile of positive timestamps where test starts."""
     val_start: str | None = None
+    """Global split: an ISO date where validation starts, instead of the quantile (with `test_start`)."""
     test_start: str | None = None
-    #: Per-user split: ``count`` (last N positives) or ``fraction`` (last share, at least one).
+    """Global split: an ISO date where test starts, instead of the quantile (with `val_start`)."""
     holdout_unit: str = "fraction"
+    """Per-user split: hold out the last `count` positives or the last `fraction` (at least one)."""
     holdout_val: float = 0.1
+    """Per-user split: what each user's val part holds (a count or a fraction)."""
     holdout_test: float = 0.1
-    #: Window for the "recent" popularity count, in days before the newest train interaction.
+    """Per-user split: what each user's test part holds (a count or a fraction)."""
     recent_days: int = 365
-    #: Seed for every random choice (model init, tuning samples, bootstrap).
+    """The "recent" popularity window, in days before the newest train interaction."""
     seed: int = 42
-    #: What evaluation leaves out of a user's candidates: ``rated`` (every movie rated before
-    #: the cut-off, at any value: what serving does) or ``positives`` (only the history
-    #: positives). Serving always leaves out everything a user rated.
+    """The seed of every random choice (model init, tuning samples, bootstrap)."""
     eval_exclude: str = "rated"
-    #: Tuning and sweeps fit and score on a seeded sample of this many users when the split
-    #: has more (the final evaluation and the production fit use everyone); None: everyone.
+    """What evaluation leaves out of the candidates: every `rated` movie (as serving does) or the `positives`."""
     tune_users: int | None = 10_000
-    #: Evaluation on test scores a seeded sample of this many of the test users when the split
-    #: has more (the same users for every model, the ranker included, so differences are
-    #: paired); None: everyone. 20,000 users give NDCG@10 intervals of about +-0.003.
+    """Tuning fits and scores on a seeded sample of this many users when the split has more (`all`: everyone)."""
     test_users: int | None = 20_000
-    #: Cut-offs evaluated and logged.
+    """Test scores one seeded sample of this many users for every model when the split has more (`all`: everyone)."""
     ks: tuple[int, ...] = (5, 10, 20)
-    #: DuckDB threads (None: DuckDB's default, all cores).
+    """The cut-offs K evaluated and logged (comma-separated)."""
     threads: int | None = None
-    #: DuckDB's own memory limit (it spills to disk beyond it); its default, 80% of RAM, lets
-    #: its buffer pool hold gigabytes next to the models.
+    """Threads of DuckDB and LightGBM (unset: every core)."""
     duckdb_memory: str = "2GB"
-    #: Models artefacts and serving files live beside the warehouse unless set.
+    """DuckDB's memory limit (it spills to disk beyond it)."""
     artifacts_dir: Path | None = None
-    #: Published serving versions kept on disk (the newest, which is active, and the ones
-    #: before it for rollback); older version folders are deleted after each publication.
+    """Model artefacts and serving versions (unset: beside the warehouse)."""
     serving_keep: int = 3
-    #: Where ALS's factors are fitted (the final, production and re-rankers' fits; tuning's
-    #: stepped trials always run on implicit): ``implicit`` in process, or ``spark`` (Spark
-    #: MLlib, on ``spark_master``; the training matrix goes through Parquet in ``spark_data``).
+    """Serving versions kept on disk: the active one and those before it, for rollback."""
     als_engine: str = "implicit"
-    #: ``cpu``, or ``gpu``: implicit's CUDA ALS (the implicit engine only).
+    """Where ALS is fitted: `implicit` in this process, or `spark` (Spark MLlib)."""
     als_device: str = "cpu"
+    """`cpu`, or `gpu`: implicit's CUDA ALS (the implicit engine only)."""
     spark_master: str = "local[*]"
-    #: Where the Parquet export for Spark goes (shared storage for a cluster); None: a temporary folder.
+    """The Spark master for the spark engine."""
     spark_data: Path | None = None
-    #: A published version holds the two-stage ranker's lists for every user, like every other
-    #: model's, when it has at most this many users; above it (and with 0) they are scored at
-    #: request time. Its lists cost about 2.2 ms per user on 2 cores (benchmarks/
-    #: bench_ranker_lists.py): 50,000 users add about 2 minutes, the 25M-shaped data's 162,541 six.
+    """Where the Parquet input for Spark goes (shared storage for a cluster; unset: a temporary folder)."""
     ranker_precompute_users: int = 50_000
-    #: Rolling-origin folds of the per-user split evaluated by `recsys run` / `recsys evaluate`
-    #: (1: the split itself). Fold f is the split strategy ``per_user/f`` (see 015_folds.sql).
+    """Versions with at most this many users hold precomputed ranker lists; more (or 0): scored at request time."""
     folds: int = 1
-    #: Val windows the two-stage ranker learns from: its own fold's and those of the next
-    #: folds back (built for it: folds up to ``folds + ranker_label_windows - 1`` exist).
+    """Rolling-origin folds of the per-user split evaluated (1: the split itself)."""
     ranker_label_windows: int = 2
+    """Val windows the two-stage ranker learns from: its own fold's and the cut-offs before it."""
+
+    @field_validator("tune_users", "test_users", "threads", mode="before")
+    @classmethod
+    def _everyone(cls, value: Any) -> Any:
+        """`all` or `none` (any case): unset, that is, every user or every core."""
+        return None if isinstance(value, str) and value.strip().lower() in ("all", "none") else value
+
+    @field_validator("ks", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else value
 
     def __post_init__(self) -> None:
         if self.base_strategy not in SPLIT_STRATEGIES or (self.fold > 1 and self.base_strategy != "per_user"):
@@ -174,29 +181,41 @@ class Settings:
 
     # -- construction -----------------------------------------------------------------
     @classmethod
+    def build(cls, **values: Any) -> Settings:
+        """Settings from these values (text is read as each field's type); ConfigError names
+        the setting a value does not fit."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise ConfigError(explain(exc)) from None
+
+    @classmethod
     def from_sources(
         cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
     ) -> Settings:
-        """Defaults, then ``RECSYS_<FIELD>`` environment variables, then ``overrides`` (CLI flags).
+        """Defaults < the config file < ``RECSYS_<NAME>`` environment variables < ``overrides``
+        (the flags); see ``resolve``."""
+        return cls.resolve(overrides, environ)[0]
 
-        ``None`` values in ``overrides`` mean "not given" and are ignored; unknown keys are refused.
-        """
-        environ = os.environ if environ is None else environ
-        known = {f.name: f for f in fields(cls)}
-        values: dict[str, Any] = {}
-        for name, f in known.items():
-            raw = environ.get(f"RECSYS_{name.upper()}")
-            if raw is not None and raw != "":
-                values[name] = _coerce(name, f.type, raw)
-        for name, value in (overrides or {}).items():
-            if name not in known:
-                raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
-            if value is not None:
-                values[name] = _coerce(name, known[name].type, value)
-        return cls(**values)
+    @classmethod
+    def resolve(
+        cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> tuple[Settings, dict[str, str]]:
+        """(the settings, where each one that is not a default came from: the config file's
+        path, its environment variable or "flag"). ``None`` in ``overrides`` means "not
+        given"; unknown names are refused, in the file as in ``overrides``. ``environ``: the
+        process environment unless given (given, it names its own config file or none)."""
+        env = os.environ if environ is None else environ
+        path = config_file(environ)
+        in_file = {k: v for k, v in read_config_file(path).items() if k != SERVER_TABLE}
+        values, origin = layer_sources([f.name for f in fields(cls)], in_file, path, env, overrides)
+        return cls.build(**values), origin
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        try:
+            return dataclasses.replace(self, **changes)
+        except ValidationError as exc:
+            raise ConfigError(explain(exc)) from None
 
     def as_record(self) -> dict[str, Any]:
         """JSON-ready dict of every setting (what a run records)."""
@@ -213,11 +232,10 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None:
-                if str(f.type).startswith("int | None"):
-                    out[f"RECSYS_{f.name.upper()}"] = "none"
-                continue  # the other optional fields default to None
-            text = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
-            out[f"RECSYS_{f.name.upper()}"] = text
+                if f.default is not None:  # unset where the default is set: "all" / "none"
+                    out[env_name(f.name)] = "none"
+                continue
+            out[env_name(f.name)] = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
         return out
 
     @property
@@ -263,27 +281,78 @@ def check_als_engine(engine: str, device: str) -> None:
         raise ConfigError("the GPU runs implicit's CUDA ALS: --device gpu does not combine with --engine spark")
 
 
-def _coerce(name: str, type_name: Any, raw: Any) -> Any:
-    """Turn text from the environment / CLI into the field's type."""
-    t = str(type_name)
+#: The config file read when the environment names none (RECSYS_CONFIG, set by --config too).
+CONFIG_FILE = Path("recsys.toml")
+#: The table of a config file that holds the server's settings.
+SERVER_TABLE = "server"
+
+
+def env_name(setting: str) -> str:
+    """The environment variable of a setting."""
+    return f"RECSYS_{setting.upper()}"
+
+
+def config_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The TOML file settings are read from: the one ``RECSYS_CONFIG`` names (`none`: no file),
+    else ./recsys.toml where it exists, but only for the process environment (``environ``
+    None): an explicit environment names its own file or has none."""
+    env = os.environ if environ is None else environ
+    named = env.get("RECSYS_CONFIG", "").strip()
+    if named:
+        if named.lower() == "none":
+            return None
+        if not Path(named).is_file():
+            raise ConfigError(f"RECSYS_CONFIG names {named}, which is not a file")
+        return Path(named)
+    return CONFIG_FILE if environ is None and CONFIG_FILE.is_file() else None
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
     try:
-        if isinstance(raw, str):
-            if t.startswith("Path"):
-                return Path(raw)
-            if t.startswith("int | None") and raw.strip().lower() in ("none", "all"):
-                return None
-            if t.startswith("int"):
-                return int(raw)
-            if t.startswith("float"):
-                return float(raw)
-            if t.startswith("tuple"):
-                return tuple(int(x) for x in raw.split(",") if x.strip())
-            if t.startswith("str"):
-                return raw
-        if t.startswith("Path") and raw is not None:
-            return Path(raw)
-        if t.startswith("tuple"):
-            return tuple(raw)
-        return raw
-    except ValueError as exc:
-        raise ConfigError(f"setting {name}: cannot read {raw!r} as {t}") from exc
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def layer_sources(
+    names: list[str],
+    in_file: Mapping[str, Any],
+    path: Path | None,
+    environ: Mapping[str, str],
+    overrides: Mapping[str, Any] | None,
+    env_names: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(values, where each came from) of the settings ``names``: the config file's, then the
+    environment's (``env_names``: a setting's variable where it is not ``env_name``), then the
+    flags'; an empty variable or a None flag is not given."""
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    unknown = sorted(set(in_file) - set(names))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    for name in names:
+        if name in in_file:
+            values[name], origin[name] = in_file[name], str(path)
+        variable = (env_names or {}).get(name, env_name(name))
+        if environ.get(variable, ""):
+            values[name], origin[name] = environ[variable], variable
+    for name, value in (overrides or {}).items():
+        if name not in names:
+            raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(names))}")
+        if value is not None:
+            values[name], origin[name] = value, "flag"
+    return values, origin
+
+
+def explain(exc: ValidationError) -> str:
+    """A validation error as one line that names each setting and the value refused."""
+    parts = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        if error["type"] == "unexpected_keyword_argument":
+            parts.append(f"unknown setting {name!r}")
+        else:
+            parts.append(f"setting {name}: cannot read {error['input']!r} ({error['msg']})")
+    return "; ".join(parts)

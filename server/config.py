@@ -1,89 +1,103 @@
-"""Server settings: the shared Settings plus what only the API needs (env ``RECSYS_*``)."""
+"""Server settings: the shared Settings plus what only the API needs, read from the same
+sources in the same order (defaults < the config file's ``[server]`` table < ``RECSYS_*`` <
+overrides)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field, fields
 from pathlib import Path
+from typing import Any
 
-from recommender.config import ConfigError, Settings
+from pydantic import ConfigDict, ValidationError, field_validator
+from pydantic.dataclasses import dataclass
+
+from recommender.config import (
+    SERVER_TABLE,
+    ConfigError,
+    Settings,
+    config_file,
+    explain,
+    layer_sources,
+    read_config_file,
+)
 from recommender.feedback.postgres import is_postgres_url
 
 DEFAULT_CORS = ("http://localhost:8081", "http://localhost:19006", "http://127.0.0.1:8081")
+#: Settings whose environment variable is not RECSYS_<NAME>.
+ENV_NAMES = {"cache_ttl_s": "RECSYS_CACHE_TTL"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(use_attribute_docstrings=True, extra="forbid"))
 class ServerConfig:
+    """What the API needs besides the shared settings. Each field's docstring is its line in
+    the docs' server settings table (`recsys config --markdown`)."""
+
     settings: Settings
-    #: Admin API key (``RECSYS_ADMIN_KEY``); None disables the admin routes.
     admin_key: str | None = field(default=None, repr=False)
-    #: Browser origins allowed by CORS (``RECSYS_CORS_ORIGINS``, comma-separated).
+    """The admin API key; unset disables the admin routes."""
     cors_origins: tuple[str, ...] = DEFAULT_CORS
-    #: TTL cache in front of the table lookups (entries, seconds); size 0 disables it.
+    """Browser origins allowed by CORS (comma-separated; never `*`)."""
     cache_size: int = 10_000
+    """Entries of the TTL cache in front of the lists (0 disables it)."""
     cache_ttl_s: float = 300.0
-    #: Requests per minute per client address to POST /users/{id}/ratings and to /admin/*
-    #: (``RECSYS_RATE_LIMIT_RATINGS``, ``RECSYS_RATE_LIMIT_ADMIN``); 0 disables the limit.
+    """Seconds an entry of that cache lives."""
     rate_limit_ratings: int = 600
+    """Requests per minute per client to POST /users/{id}/ratings (0: no limit)."""
     rate_limit_admin: int = 120
-    #: Seconds an old version stays open after a reload (for requests already using it).
+    """Requests per minute per client to /admin/* (0: no limit)."""
     reload_grace_s: float = 30.0
-    #: Every this many seconds, switch to the version ACTIVE.json names if it changed
-    #: (``RECSYS_VERSION_CHECK_S``; 0: only on POST /admin/reload). `recsys serve --workers N`
-    #: sets 2: /admin/reload reaches one worker of the N behind the port.
+    """Seconds an old version stays open after a reload, for the requests already using it."""
     version_check_s: float = 0.0
-    #: Largest request body in bytes.
-    max_body_bytes: int = 64 * 1024  # a session's 1,000 picks fit
-    #: Access log (``RECSYS_ACCESS_LOG``): "-" standard error, "off", or a file to append to.
+    """Every this many seconds, switch to the version ACTIVE.json names (0: only on POST /admin/reload)."""
+    max_body_bytes: int = 64 * 1024
+    """The largest request body, in bytes (a session's 1,000 picks fit)."""
     access_log: str = "-"
-    #: The server's own DuckDB file for posted ratings (``RECSYS_FEEDBACK_DB``); one server
-    #: process per file. Default: ``<artifacts>/feedback.duckdb``.
+    """The access log: `-` standard error, `off`, or a file to append to."""
     feedback_db: Path | None = None
-    #: A PostgreSQL feedback store shared by every worker and server (``RECSYS_FEEDBACK_URL``,
-    #: ``postgresql://user@host:port/db``); when set, ``feedback_db`` is not used.
+    """The server's own DuckDB file for posted ratings, one server process per file (unset: beside the versions)."""
     feedback_url: str | None = field(default=None, repr=False)
-    #: The demo app's web export, served at /app when it holds an index.html
-    #: (``RECSYS_APP_DIR``; ``recsys serve`` passes ./demo-app/dist when it exists). None: not served.
+    """A PostgreSQL feedback store shared by every worker and server (`postgresql://...`)."""
     app_dir: Path | None = None
+    """The demo app's web export, served at /app when it holds an index.html."""
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return tuple(o.strip() for o in value.split(",") if o.strip()) if isinstance(value, str) else value
+
+    def __post_init__(self) -> None:
+        if self.feedback_url and not is_postgres_url(self.feedback_url):
+            raise ConfigError("RECSYS_FEEDBACK_URL must be a postgresql://... URL")  # never echoed: a password
+        if "*" in self.cors_origins:
+            raise ConfigError("RECSYS_CORS_ORIGINS must list origins explicitly, not '*'")
 
     @property
     def feedback_path(self) -> Path:
         return self.feedback_db or self.settings.artifacts_root / "feedback.duckdb"
 
     @classmethod
-    def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None, **overrides) -> ServerConfig:
+    def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServerConfig:
+        return cls.resolve(settings, environ, **overrides)[0]
+
+    @classmethod
+    def resolve(
+        cls, settings: Settings, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> tuple[ServerConfig, dict[str, str]]:
+        """(the server settings, where each one that is not a default came from), read as
+        ``Settings.resolve`` reads the shared ones; None overrides are not given."""
         env = os.environ if environ is None else environ
-        values: dict = {"settings": settings}
+        path = config_file(environ)
+        table = read_config_file(path).get(SERVER_TABLE, {})
+        names = [f.name for f in fields(cls) if f.name != "settings"]
+        values, origin = layer_sources(names, table, path, env, overrides, ENV_NAMES)
         try:
-            if env.get("RECSYS_ADMIN_KEY"):
-                values["admin_key"] = env["RECSYS_ADMIN_KEY"]
-            if env.get("RECSYS_CORS_ORIGINS"):
-                values["cors_origins"] = tuple(o.strip() for o in env["RECSYS_CORS_ORIGINS"].split(",") if o.strip())
-            if env.get("RECSYS_CACHE_SIZE"):
-                values["cache_size"] = int(env["RECSYS_CACHE_SIZE"])
-            if env.get("RECSYS_FEEDBACK_DB"):
-                values["feedback_db"] = Path(env["RECSYS_FEEDBACK_DB"])
-            if env.get("RECSYS_FEEDBACK_URL"):
-                values["feedback_url"] = env["RECSYS_FEEDBACK_URL"]
-            if env.get("RECSYS_APP_DIR"):
-                values["app_dir"] = Path(env["RECSYS_APP_DIR"])
-            if env.get("RECSYS_ACCESS_LOG"):
-                values["access_log"] = env["RECSYS_ACCESS_LOG"]
-            if env.get("RECSYS_CACHE_TTL"):
-                values["cache_ttl_s"] = float(env["RECSYS_CACHE_TTL"])
-            if env.get("RECSYS_RATE_LIMIT_RATINGS"):
-                values["rate_limit_ratings"] = int(env["RECSYS_RATE_LIMIT_RATINGS"])
-            if env.get("RECSYS_VERSION_CHECK_S"):
-                values["version_check_s"] = float(env["RECSYS_VERSION_CHECK_S"])
-            if env.get("RECSYS_RATE_LIMIT_ADMIN"):
-                values["rate_limit_admin"] = int(env["RECSYS_RATE_LIMIT_ADMIN"])
-        except ValueError as exc:
-            raise ConfigError(f"server setting: {exc}") from exc
-        url = values.get("feedback_url")
-        if url and not is_postgres_url(url):
-            raise ConfigError("RECSYS_FEEDBACK_URL must be a postgresql://... URL")  # never echoed: a password
-        if "*" in values.get("cors_origins", ()):
-            raise ConfigError("RECSYS_CORS_ORIGINS must list origins explicitly, not '*'")
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+            return cls(settings=settings, **values), origin
+        except ValidationError as exc:
+            raise ConfigError(explain(exc)) from None
+
+
+def server_env_name(name: str) -> str:
+    """The environment variable of a server setting."""
+    return ENV_NAMES.get(name, f"RECSYS_{name.upper()}")

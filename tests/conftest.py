@@ -15,6 +15,10 @@ from recommender.warehouse.migrations import migrate
 from recommender.warehouse.splits import build_splits
 from tests.movielens_fixtures import make_movielens
 
+# a recsys.toml in the working folder must not change a test: tests that read a config file
+# name it (RECSYS_CONFIG, or Settings.resolve's environ)
+os.environ["RECSYS_CONFIG"] = "none"
+
 SQL_DIR = REPO_ROOT / "sql"
 
 

@@ -70,16 +70,15 @@ def test_the_site_builds_strictly(tmp_path):
     assert (tmp_path / "site" / "reference" / "models" / "index.html").exists()
 
 
-def test_the_configuration_page_names_every_setting():
-    """Every field of the one Settings object appears on the configuration page by its
-    environment variable, so a new setting cannot go undocumented."""
-    import dataclasses
-
-    from recommender.config import Settings
+def test_the_configuration_page_is_what_recsys_config_prints():
+    """The configuration page's tables are `recsys config --markdown`, generated from the
+    settings' own declarations: a new setting or a changed default cannot go undocumented."""
+    from recommender.cli.settings import settings_markdown
 
     page = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    missing = [f.name for f in dataclasses.fields(Settings) if f"`RECSYS_{f.name.upper()}`" not in page]
-    assert not missing, f"settings missing from docs/configuration.md: {missing}"
+    start = page.index("<!-- settings:start")
+    end = page.index("<!-- settings:end -->") + len("<!-- settings:end -->\n")
+    assert page[start:end] == settings_markdown(), "paste `recsys config --markdown` into docs/configuration.md"
 
 
 def test_the_models_page_quotes_each_models_tuning_budget():

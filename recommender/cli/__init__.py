@@ -8,16 +8,31 @@ import the library when they run, so ``recsys --help`` stays quick. Imports poin
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from recommender.cli import app, models, run, serving, warehouse
-from recommender.cli.common import ALL_FLAGS, SETTING_NAMES, configure_output, fail, output_flags, settings_flags
+from recommender.cli import app, models, run, serving, settings, warehouse
+from recommender.cli.common import (
+    ALL_FLAGS,
+    config_named,
+    configure_output,
+    fail,
+    output_flags,
+    setting_overrides,
+    settings_flags,
+)
 from recommender.errors import RecsysError
 
-GROUPS = (warehouse, models, serving, run, app)
+GROUPS = (warehouse, models, serving, run, app, settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="a TOML settings file (below the environment and the flags) [RECSYS_CONFIG, else ./recsys.toml]",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(
@@ -48,12 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from recommender.config import Settings
 
-        overrides = {name: getattr(args, name, None) for name in SETTING_NAMES}
-        strategy = overrides.get("split_strategy")
-        if strategy:
-            overrides["split_strategy"] = strategy.replace("-", "_")
-        settings = Settings.from_sources(overrides)
-        return args.handler(args, settings) or 0
+        with config_named(args.config):
+            settings = Settings.from_sources(setting_overrides(args))
+            return args.handler(args, settings) or 0
     except RecsysError as exc:
         fail(f"recsys {args.command}: {exc.label}: {exc}")
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -55,6 +56,33 @@ class _StandardError(logging.StreamHandler):
         pass
 
 
+def setting_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the command's flags give (None: not given)."""
+    overrides = {name: getattr(args, name, None) for name in SETTING_NAMES}
+    strategy = overrides.get("split_strategy")
+    if strategy:
+        overrides["split_strategy"] = strategy.replace("-", "_")
+    return overrides
+
+
+@contextlib.contextmanager
+def config_named(path: Path | None) -> Iterator[None]:
+    """``--config PATH`` for the command's duration: as RECSYS_CONFIG, so that the server's
+    settings and any worker process read the same file."""
+    if path is None:
+        yield
+        return
+    before = os.environ.get("RECSYS_CONFIG")
+    os.environ["RECSYS_CONFIG"] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("RECSYS_CONFIG", None)
+        else:
+            os.environ["RECSYS_CONFIG"] = before
+
+
 def configure_output(quiet: bool = False, verbose: bool = False) -> None:
     """--quiet: warnings and errors only; --verbose: also each SQL file run, with its time."""
     handler = _StandardError()
@@ -90,10 +118,10 @@ def output_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("-v", "--verbose", action="store_true", help="also each SQL file run, with its time")
 
 
-#: Which settings flags a command shows: the warehouse location alone, or everything that
-#: shapes the split and the evaluation too.
 #: --trials' help: the budgets live on the model classes (``trials``), which --help does not import.
 TRIALS_HELP = "tuning trials per model [each model's own budget, listed on the docs' Models page]"
+#: Which settings flags a command shows: the warehouse location alone, or everything that
+#: shapes the split and the evaluation too.
 WAREHOUSE_FLAGS = ("warehouse", "threads")
 ALL_FLAGS = ("warehouse", "data_dir", "split", "threads")
 
