@@ -6,7 +6,7 @@
 Runs `recsys run` in a child process with its output redirected (as in a log), then reads
 the stage times from its stage lines, its peak memory (max RSS of the child) and, from the
 run log, the tuning cost per model (the summed wall time of its tune / sweep runs, on the
-tuning sample) and every model's test NDCG@10. Targets (issue #13): at most 10 minutes and
+tuning sample) and every model's test NDCG@10. Targets: at most 10 minutes and
 6 GB on 2 cores. Results: printed and written to benchmarks/out/main_job.json (with the log).
 """
 

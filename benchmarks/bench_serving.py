@@ -158,7 +158,7 @@ def load_test(phase: dict, seconds: int, connections: int, rounds: int) -> dict:
     warm_paths = [f"/recommend/{u}?k=10&model=als" for u in users[:200]]
     cold_paths = [f"/recommend/{u}?k=10&model=als" for u in users]
     compare_paths = [f"/compare/{u}?k=10" for u in users[:200]]
-    # request-time lists (issue #15): filters, deeper pages and anonymous sessions, uncached
+    # request-time lists: filters, deeper pages and anonymous sessions, uncached
     genres = ["Comedy", "Drama", "Action", "Thriller", "Romance", "Horror", "Documentary", "Sci-Fi"]
     models = ["als", "ease", "itemknn", "popular"]
     filtered_paths = [

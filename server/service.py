@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -13,7 +15,7 @@ from litestar.response.base import ASGIResponse
 
 from recommender.errors import InvalidInput, NotFound
 from recommender.lists.ranked import RANKER
-from recommender.version.live import Filter
+from recommender.version.live import Filter, LiveModels, Ranked
 from recommender.version.tables import SIMILAR_N
 from server import schemas as S
 from server.snapshot import Snapshot
@@ -71,21 +73,43 @@ def compare_key(snap: Snapshot, user_id: int, k: int, offset: int, query: Filter
     return ("compare", snap.version, user_id, k, offset, query, generation)
 
 
-class Answer(tuple):
+@dataclass(frozen=True)
+class Answer:
     """A cached answer: the response object, and the ASGI response carrying its JSON body,
     both built once. The ASGI response is stateless, so every cache hit can send it as is."""
 
+    value: Any
+    response: ASGIResponse
+
     @classmethod
-    def of(cls, value) -> Answer:
-        return cls((value, ASGIResponse(body=msgspec.json.encode(value), media_type=MediaType.JSON)))
+    def of(cls, value: Any) -> Answer:
+        return cls(value, ASGIResponse(body=msgspec.json.encode(value), media_type=MediaType.JSON))
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Whom a request-time list is for: a user the version knows (``known``; the movies they
+    rated since it was published, ``rated_since``, are left out), or one it does not, scored
+    from the ``liked`` and ``disliked`` movies they posted. ``generation``: their feedback
+    generation, part of every cache key."""
+
+    user_id: int
+    generation: int
+    known: bool
+    liked: tuple[int, ...] = ()
+    disliked: tuple[int, ...] = ()
+    rated_since: tuple[int, ...] = ()
 
     @property
-    def value(self):
-        return self[0]
+    def anonymous(self) -> bool:
+        """Unknown and without a rating: every such user gets the same list."""
+        return not self.known and not self.liked and not self.disliked
 
-    @property
-    def response(self) -> ASGIResponse:
-        return self[1]
+    def ranked(self, live: LiveModels, model: str, n: int, query: Filter) -> Ranked:
+        return live.ranked(
+            model, n, user_id=self.user_id if self.known else None, liked=self.liked, disliked=self.disliked,
+            rated_since=self.rated_since, query=query,
+        )  # fmt: skip
 
 
 def recommend(
@@ -128,7 +152,8 @@ def _compute(
         return S.Recommendations(user_id, model, k, tier, snap.version, items, offset)
     require_model(snap, model)
     if snap.live.row_of(user_id) >= 0:
-        ranked = _ranked_list(state, snap, model, query, (user_id, generation), depth, rated_since=tuple(sorted(rated)))
+        known = Requester(user_id, generation, known=True, rated_since=tuple(sorted(rated)))
+        ranked = _ranked_list(state, snap, model, query, known, depth)
         entries = _entries(ranked)
         if picks and not query.active:
             # the precomputed list stays the head: a page never repeats or skips a movie across it
@@ -141,7 +166,8 @@ def _compute(
         threshold = state.config.settings.rating_threshold
         liked = tuple(m for m, rating in feedback if rating >= threshold)
         disliked = tuple(sorted(rated - set(liked)))
-        ranked = _ranked_list(state, snap, model, query, (user_id, generation), depth, liked=liked, disliked=disliked)
+        visitor = Requester(user_id, generation, known=False, liked=liked, disliked=disliked)
+        ranked = _ranked_list(state, snap, model, query, visitor, depth)
         entries = _entries(ranked)
         tier = "fold-in" if ranked.from_model.any() else "popular"
     items = [_item(snap.catalog, *e) for e in entries[offset:depth] if e[0] in snap.catalog]
@@ -166,33 +192,24 @@ def session(snap: Snapshot, body: S.SessionIn) -> S.SessionRecommendations:
     return S.SessionRecommendations(model, body.k, tier, snap.version, _ranked_items(snap, ranked))
 
 
-def _ranked_list(
-    state: ServingState, snap: Snapshot, model: str, query: Filter, user: tuple[int, int], depth: int, **who
-):
+def _ranked_list(state: ServingState, snap: Snapshot, model: str, query: Filter, who: Requester, depth: int) -> Ranked:
     """The user's list down to ``depth``. A filtered list of a model that scores every item is
     ranked by (score, movie) alone, a strict order: its top ``depth`` is a prefix of every
     deeper one, so it is computed only as deep as asked (with reasons for those entries only).
-    Every other list is a slice of one deep list (``_deep_list``). ``user``: (id, generation)."""
-    live = snap.live
-    if query.active and live.scores_every_item(model):
-        who_id: dict[str, Any] = {"user_id": user[0]} if "liked" not in who else {}
-        return live.ranked(model, depth, query=query, **who_id, **who)
-    return _deep_list(state, snap, model, query, user, **who)
+    Every other list is a slice of one deep list (``_deep_list``)."""
+    if query.active and snap.live.scores_every_item(model):
+        return who.ranked(snap.live, model, depth, query)
+    return _deep_list(state, snap, model, query, who)
 
 
-def _deep_list(state: ServingState, snap: Snapshot, model: str, query: Filter, user: tuple[int, int], **who):
+def _deep_list(state: ServingState, snap: Snapshot, model: str, query: Filter, who: Requester) -> Ranked:
     """The user's whole list (MAX_DEPTH long) for a model and filter, scored once and cached by
     version and feedback generation: every page is a slice of the same list, so pages never
     repeat or skip a movie (a top-n's order among tied scores may depend on n)."""
-    user_id, generation = user
-    anonymous = "liked" in who and not who["liked"] and not who.get("disliked")
     # a user the version does not know, with no ratings: the same list as every such user
-    key = ("deep", snap.version, model, query, None if anonymous else user_id, generation, tuple(who.items()))
+    person = dataclasses.replace(who, user_id=-1) if who.anonymous else who
     ranked, _ = state.deep_lists.get_or_compute(
-        key,
-        lambda: snap.live.ranked(
-            model, S.MAX_DEPTH, user_id=user_id if "liked" not in who else None, query=query, **who
-        ),
+        ("deep", snap.version, model, query, person), lambda: who.ranked(snap.live, model, S.MAX_DEPTH, query)
     )
     return ranked
 

@@ -148,20 +148,32 @@ def _per_user_table(run_id: str, evaluation: Evaluation) -> pa.Table:
     )
 
 
-def save_best_config(
-    con, sql: SqlLibrary, settings: Settings, model: str, params: dict, run_id: str, metric: str, k: int, value: float
-) -> None:
+@dataclass(frozen=True)
+class ChosenConfig:
+    """A model's configuration chosen on val: its parameters, the run that scored them, and
+    the score (``metric``@``k`` = ``value``) it was chosen by."""
+
+    model: str
+    params: dict
+    run_id: str
+    metric: str
+    k: int
+    value: float
+
+
+def save_best_config(con, sql: SqlLibrary, settings: Settings, chosen: ChosenConfig) -> None:
+    """Store ``chosen`` as the model's configuration for ``settings``' split (`best_config` reads it)."""
     sql.run(
         con,
         "warehouse/runs/save_config.sql",
         {
-            "model": model,
-            "params": json.dumps(params),
-            "source_run_id": run_id,
+            "model": chosen.model,
+            "params": json.dumps(chosen.params),
+            "source_run_id": chosen.run_id,
             "split_strategy": settings.split_strategy,
-            "metric": metric,
-            "k": k,
-            "value": value,
+            "metric": chosen.metric,
+            "k": chosen.k,
+            "value": chosen.value,
         },
     )
 

@@ -15,7 +15,14 @@ import scipy.sparse as sp
 
 from recommender.config import Settings
 from recommender.evaluation.evaluate import Evaluation, evaluate, item_space
-from recommender.evaluation.runlog import RunRecord, best_config, log_run, new_run_id, save_best_config
+from recommender.evaluation.runlog import (
+    ChosenConfig,
+    RunRecord,
+    best_config,
+    log_run,
+    new_run_id,
+    save_best_config,
+)
 from recommender.evaluation.tuning import (
     BLEND_WEIGHTS,
     BLEND_WINDOWS,
@@ -100,6 +107,12 @@ class Workbench:
 
     def data_for(self, kind: str) -> SplitData:
         return self.tuning_data if kind in TUNING_KINDS else self.data
+
+    def keep_best(self, best: RunResult) -> None:
+        """Store ``best``'s configuration as its model's, chosen by the tuning objective."""
+        metric, k = OBJECTIVE
+        chosen = ChosenConfig(best.model, best.params, best.run_id, metric, k, best.evaluation.value(metric, k))
+        save_best_config(self.con, self.sql, self.settings, chosen)
 
     # -- fitting ----------------------------------------------------------------------
     def fit(
@@ -326,9 +339,7 @@ def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:
 
         search(model, trials, wb.settings.seed, objective, grid)
     best = max(results, key=lambda r: r.evaluation.value(metric, k))
-    save_best_config(
-        wb.con, wb.sql, wb.settings, model, best.params, best.run_id, metric, k, best.evaluation.value(metric, k)
-    )
+    wb.keep_best(best)
     wb.say(f"  best {model}: {best.params} ({metric}@{k}={best.evaluation.value(metric, k):.4f}, run {best.run_id})")
     return best
 
@@ -347,9 +358,7 @@ def sweep_lambda(wb: Workbench, lambdas=LAMBDAS, similarities=SIMILARITIES) -> R
     best = choose_diverse(
         [(r, r.evaluation.value(metric, k), r.evaluation.value("diversity", k)) for r in results], base_ndcg
     )
-    save_best_config(
-        wb.con, wb.sql, wb.settings, "diverse", best.params, best.run_id, metric, k, best.evaluation.value(metric, k)
-    )
+    wb.keep_best(best)
     wb.say(
         f"  chosen for diverse: similarity={best.params['similarity']} lambda={best.params['lam']} "
         f"(most diverse on val within {MAX_NDCG_LOSS:.0%} of ALS's {metric}@{k})"
@@ -370,9 +379,7 @@ def sweep_blend(wb: Workbench, weights=BLEND_WEIGHTS, windows=BLEND_WINDOWS) -> 
     ]
     best = max(results, key=lambda r: r.evaluation.value(metric, k))  # first of equals: the smaller weight
     plain = results[0].evaluation.value(metric, k)
-    save_best_config(
-        wb.con, wb.sql, wb.settings, "hybrid", best.params, best.run_id, metric, k, best.evaluation.value(metric, k)
-    )
+    wb.keep_best(best)
     verdict = (
         f"beats plain ALS on val ({metric}@{k} {best.evaluation.value(metric, k):.4f} vs {plain:.4f})"
         if best.params["weight"] > 0
