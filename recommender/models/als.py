@@ -14,7 +14,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 
 from recommender.models._implicit import as_user_items, implicit_candidates, single_threaded_blas
 from recommender.models.als_engines import ALSEngine
-from recommender.models.base import FitInputs, ModelError, Params, Range, Recommender
+from recommender.models.base import FitInputs, ModelError, Params, Range, Recommender, top_similar
 
 #: Users per batched product in ``explain`` (bounds the (batch, k, window) similarity tensor).
 EXPLAIN_BATCH = 2048
@@ -184,6 +184,13 @@ class ALS(Recommender):
     def prepare(self) -> None:
         self._factors_by_item()
         self.unit_item_factors()
+
+    def similar_items(self, items: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The items closest in factor space (cosine of the item factors)."""
+        unit = self.unit_item_factors()
+        items = np.asarray(items, dtype=np.int64)
+        with single_threaded_blas():
+            return top_similar(items, unit[items] @ unit.T, n)
 
     def explain(self, users, items, history, recent):
         """The history item closest to each recommended item in factor space (cosine), among

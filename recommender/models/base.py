@@ -303,6 +303,18 @@ class Recommender(ABC):
         return self.n_items
 
 
+def top_similar(items: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``similar_items`` from a dense (len(items), n_items) block of similarities: each row's
+    ``n`` best, the item itself and -inf left out, ties by item index, -1 / NaN padded."""
+    scores = np.array(scores, dtype=np.float32, copy=True)
+    scores[np.arange(len(items)), items] = -np.inf
+    n = min(n, scores.shape[1])
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+    best = np.take_along_axis(scores, order, axis=1)
+    found = np.isfinite(best)
+    return np.where(found, order, -1).astype(np.int32), np.where(found, best, np.nan).astype(np.float32)
+
+
 def _clean_top(cand, cand_scores, exclude, k):
     """Drop excluded items (row r of ``exclude`` is row r of ``cand``), padding and -inf
     scores; keep order; pad rows to k with -1."""

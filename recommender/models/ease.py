@@ -15,7 +15,7 @@ import numpy as np
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 
-from recommender.models.base import FitInputs, ModelError, Params, Range, Recommender
+from recommender.models.base import FitInputs, ModelError, Params, Range, Recommender, top_similar
 
 #: Rows per block when the inverse's upper triangle is mirrored (bounds the temporary copy).
 _MIRROR_BLOCK = 2048
@@ -139,6 +139,16 @@ class EASE(Recommender):
         h, i = position[history_items], position[items]
         weights = self.weights_[np.maximum(h, 0)[..., :, None], np.maximum(i, 0)[..., None, :]]
         return np.where((h >= 0)[..., :, None] & (i >= 0)[..., None, :], weights, -np.inf)
+
+    def similar_items(self, items: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The items an item weighs most towards (its row of B); unmodelled items have none."""
+        items = np.asarray(items, dtype=np.int64)
+        scores = np.full((len(items), self._fitted_items()), -np.inf, dtype=np.float32)
+        position = self.position_[items]
+        modelled = position >= 0
+        scores[np.ix_(np.flatnonzero(modelled), self.items_)] = self.weights_[position[modelled]]
+        scores[scores <= 0] = -np.inf  # no positive weight: not similar
+        return top_similar(items, scores, n)
 
     def explain(self, users, items, history, recent):
         """The history item with the largest weight towards each recommended item (its exact

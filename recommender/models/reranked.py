@@ -59,6 +59,9 @@ class RerankedALS(Recommender):
         """ALS's reasons: the re-ranker re-orders ALS's candidates, which ALS's factors explain."""
         return self.base.explain(users, items, history, recent)
 
+    def similar_items(self, items: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.base.similar_items(items, n)
+
     def pool_of(self) -> ALS:
         return self.base
 

@@ -193,3 +193,28 @@ def test_bad_names_params_and_usage(tmp_path):
         load(bogus)
     with pytest.raises(ModelError, match="k must be positive"):
         create("popular").fit(two_taste_matrix()).recommend(np.array([0]), two_taste_matrix(), 0)
+
+
+#: Models without an item similarity: popular ranks by counts; the ranker ranks for users.
+NO_SIMILARITY = {"popular", RANKER}
+
+
+def test_similar_items_are_other_items_best_first(fitted):
+    """Each of items 0..10's most similar items: never itself, unique, best first, -1 / NaN
+    padded; by co-occurrence (ItemKNN, EASE), item 0's come from its own taste group (items
+    0-4). (ALS's 4 factors on 11 items do not separate the groups that cleanly.)"""
+    name, model, m = fitted
+    items = np.arange(11)
+    if name in NO_SIMILARITY:
+        with pytest.raises(ModelError, match="no item similarity"):
+            model.similar_items(items, 3)
+        return
+    similar, scores = model.similar_items(items, 3)
+    assert similar.shape == scores.shape == (11, 3)
+    for item, row, values in zip(items, similar, scores):
+        found = row[row >= 0]
+        assert item not in found and len(set(found)) == len(found), f"{name}: item {item}: {row}"
+        assert (row[len(found) :] == -1).all() and np.isnan(values[len(found) :]).all()
+        assert (np.diff(values[: len(found)]) <= 1e-6).all(), f"{name}: not best first: {values}"
+    if name in ("itemknn", "ease"):
+        assert set(similar[0][similar[0] >= 0]) <= set(range(5)), f"{name}: {similar[0]}"
