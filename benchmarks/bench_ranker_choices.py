@@ -63,8 +63,9 @@ def main() -> None:
         sources = {name: wb.fit(name, wb.params_for(name), pipeline.FIT_PARTS["val"], data)[0] for name in SOURCES}
         history, exclude, truth = data.matrix("train"), data.excluded("train"), data.matrix("val")
         users = np.flatnonzero(row_lengths(truth) > 0)
-        if len(users) > two_stage.TRAIN_USERS:
-            users = np.sort(np.random.default_rng(settings.seed).choice(users, two_stage.TRAIN_USERS, replace=False))
+        if len(users) > settings.ranker_train_users:
+            chosen = np.random.default_rng(settings.seed).choice(users, settings.ranker_train_users, replace=False)
+            users = np.sort(chosen)
         row, item, source_features = candidate_pool(sources, users, history, exclude, RankerParams().candidates)
         label = M.hit_matrix(item[:, None].astype(np.int64), truth, users[row])[:, 0].astype(np.float32)
         reader = two_stage._reader(wb, data, data.strategy, "train")

@@ -11,6 +11,7 @@ back to the values that produced it.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import os
 import tomllib
@@ -111,12 +112,28 @@ class Settings:
     """Rolling-origin folds of the per-user split evaluated (1: the split itself)."""
     ranker_label_windows: int = 2
     """Val windows the two-stage ranker learns from: its own fold's and the cut-offs before it."""
+    ranker_train_users: int = 2_000
+    """Val users of each window the ranker's booster learns from (a seeded sample when there are more)."""
+    ranker_cv_folds: int = 2
+    """Folds of those users whose cross-validation chooses the booster's setting and rounds."""
+    als_max_iterations: int = 20
+    """ALS tuning fits 5 iterations at a time and stops here, or earlier once val stops improving."""
+    itemknn_max_similarities: int = 12_000_000
+    """ItemKNN tuning tries only the neighbour counts whose similarities (items x neighbours) stay within it."""
+    diverse_max_ndcg_loss: float = 0.15
+    """The diverse re-ranker takes the most diverse setting whose val NDCG@10 is within this share of ALS's."""
 
     @field_validator("tune_users", "test_users", "threads", mode="before")
     @classmethod
     def _everyone(cls, value: Any) -> Any:
         """`all` or `none` (any case): unset, that is, every user or every core."""
         return None if isinstance(value, str) and value.strip().lower() in ("all", "none") else value
+
+    @field_validator("val_start", "test_start", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        """A TOML date (unquoted) as its ISO text."""
+        return value.isoformat() if isinstance(value, datetime.date) else value
 
     @field_validator("ks", mode="before")
     @classmethod
@@ -165,6 +182,13 @@ class Settings:
             raise ConfigError(f"ranker_precompute_users must be 0 or more, got {self.ranker_precompute_users}")
         if self.recent_days <= 0:
             raise ConfigError("recent_days must be positive")
+        for name in ("ranker_train_users", "als_max_iterations", "itemknn_max_similarities"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.ranker_cv_folds < 2:
+            raise ConfigError(f"ranker_cv_folds must be at least 2, got {self.ranker_cv_folds}")
+        if not 0.0 <= self.diverse_max_ndcg_loss < 1.0:
+            raise ConfigError(f"diverse_max_ndcg_loss must be within 0..1, got {self.diverse_max_ndcg_loss}")
 
     # -- derived locations ------------------------------------------------------------
     @property
@@ -346,6 +370,10 @@ def layer_sources(
     return values, origin
 
 
+#: Settings whose value an error message never repeats (a key, a URL with a password).
+SECRETS = ("admin_key", "feedback_url")
+
+
 def explain(exc: ValidationError) -> str:
     """A validation error as one line that names each setting and the value refused."""
     parts = []
@@ -354,5 +382,6 @@ def explain(exc: ValidationError) -> str:
         if error["type"] == "unexpected_keyword_argument":
             parts.append(f"unknown setting {name!r}")
         else:
-            parts.append(f"setting {name}: cannot read {error['input']!r} ({error['msg']})")
+            shown = "the value given" if name in SECRETS else repr(error["input"])
+            parts.append(f"setting {name}: cannot read {shown} ({error['msg']})")
     return "; ".join(parts)

@@ -26,9 +26,15 @@ BUILT_IN: dict[str, str] = {
 ENTRY_POINT_GROUP = "recsys.models"
 
 
+#: Names a registered model may not take: the two-stage ranker's, and the CLI's "every model".
+RESERVED = ("ranker", "all")
+
+
 def _registry() -> dict[str, str]:
     out = dict(BUILT_IN)
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
+        if point.name in RESERVED:
+            raise ValueError(f"a model may not be named {point.name!r} ({point.value})")
         if point.name in out:
             raise ValueError(f"model {point.name!r} is registered twice ({out[point.name]}, {point.value})")
         out[point.name] = point.value

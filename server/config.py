@@ -50,7 +50,7 @@ class ServerConfig:
     reload_grace_s: float = 30.0
     """Seconds an old version stays open after a reload, for the requests already using it."""
     version_check_s: float = 0.0
-    """Every this many seconds, switch to the version ACTIVE.json names (0: only on POST /admin/reload)."""
+    """Every this many seconds, follow ACTIVE.json (0: only on POST /admin/reload; 2 with --workers)."""
     max_body_bytes: int = 64 * 1024
     """The largest request body, in bytes (a session's 1,000 picks fit)."""
     access_log: str = "-"

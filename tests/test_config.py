@@ -108,3 +108,17 @@ def test_a_stray_recsys_toml_is_ignored_by_the_tests(tmp_path, monkeypatch):
     assert Settings.from_sources().seed == 42
     monkeypatch.delenv("RECSYS_CONFIG")
     assert Settings.from_sources().seed == 1  # as a user's process reads it
+
+
+def test_a_config_file_may_write_dates_as_toml_dates_and_secrets_are_never_echoed(tmp_path):
+    from server.config import ServerConfig
+
+    path = tmp_path / "recsys.toml"
+    path.write_text("split_strategy = 'global'\nval_start = 2016-01-01\ntest_start = 2017-01-01\n")
+    env = {"RECSYS_CONFIG": str(path)}
+    settings = Settings.from_sources(environ=env)
+    assert (settings.val_start, settings.test_start) == ("2016-01-01", "2017-01-01")
+    path.write_text("[server]\nadmin_key = 918273\n")
+    with pytest.raises(ConfigError, match="admin_key") as refused:
+        ServerConfig.from_env(settings, environ=env)
+    assert "918273" not in str(refused.value)

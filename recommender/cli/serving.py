@@ -97,7 +97,8 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     # worker processes build their app from the environment: hand them these settings there,
     # and a folder of their own where prometheus_client's multiprocess mode adds up /metrics
     os.environ.update(settings.as_environ())
-    os.environ.setdefault("RECSYS_VERSION_CHECK_S", "2")  # every worker follows ACTIVE.json
+    # every worker follows ACTIVE.json: every 2 s unless the settings say how often
+    os.environ["RECSYS_VERSION_CHECK_S"] = str(config.version_check_s or 2)
     os.environ[WORKER_LOG_LEVEL_ENV] = args.log_level
     if config.app_dir is not None:
         os.environ["RECSYS_APP_DIR"] = str(config.app_dir)

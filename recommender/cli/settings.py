@@ -7,9 +7,6 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
-#: Settings whose value is never printed (a key, a URL with a password).
-SECRET = ("admin_key", "feedback_url")
-
 
 def register(add) -> None:
     p = add("config", "print the effective settings and where each came from (default, file, environment, flag)")
@@ -23,7 +20,7 @@ def register(add) -> None:
 
 def cmd_config(args: argparse.Namespace, settings) -> int:
     from recommender.cli.common import setting_overrides
-    from recommender.config import Settings, config_file
+    from recommender.config import SECRETS, Settings, config_file
     from server.config import ServerConfig
 
     if args.markdown:
@@ -41,7 +38,7 @@ def cmd_config(args: argparse.Namespace, settings) -> int:
     ]
     width = max(len(name) for name, _, _ in rows)
     for name, value, source in rows:
-        shown = ("(set)" if value else "(unset)") if name.removeprefix("server.") in SECRET else _text(value)
+        shown = ("(set)" if value else "(unset)") if name.removeprefix("server.") in SECRETS else _text(value)
         print(f"{name:<{width}}  {shown:<40}  {source}")
     return 0
 

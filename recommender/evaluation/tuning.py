@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.config import Settings
 from recommender.models import MODELS
 from recommender.models.base import Range, SearchSpace
 
@@ -43,12 +44,12 @@ DEFAULT_TRIALS = {name: MODELS[name].trials for name in SEARCH_SPACES}
 #: The budgets when tuning runs on a sample of a larger split (``tune_users``, e.g. 25M),
 #: where each trial costs seconds and the main job must stay within its 10 minutes.
 SAMPLED_TRIALS = {name: MODELS[name].sampled_trials or MODELS[name].trials for name in SEARCH_SPACES}
-#: ItemKNN keeps at most this many similarities (items x neighbours: 12M is ~150 MB, and its
-#: lists and reasons cost in proportion): 1000 per item on ml-latest-small, 200 on a 59k catalogue.
-MAX_SIMILARITIES = 12_000_000
-#: ALS is fitted ITERATION_STEP iterations at a time, at most MAX_ITERATIONS.
+#: ItemKNN keeps at most this many similarities unless the settings say otherwise (items x
+#: neighbours: 12M is ~150 MB, and its lists and reasons cost in proportion): 1000 per item on
+#: ml-latest-small, 200 on a 59k catalogue.
+MAX_SIMILARITIES: int = Settings.itemknn_max_similarities
+#: ALS is fitted ITERATION_STEP iterations at a time (at most ``Settings.als_max_iterations``).
 ITERATION_STEP = 5
-MAX_ITERATIONS = 20
 #: The L9 orthogonal array: nine rows of three parameters at levels 0, 1, 2 (low, middle, high).
 L9 = ((0, 0, 0), (0, 1, 1), (0, 2, 2), (1, 0, 1), (1, 1, 2), (1, 2, 0), (2, 0, 2), (2, 1, 0), (2, 2, 1))
 #: One-range searches refine the grid's best point with this many midpoints (one each side).
@@ -61,34 +62,37 @@ BLEND_WINDOWS = (None, 365)
 LAMBDAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 SIMILARITIES = ("factors", "genres")
 #: The diverse model takes the most diverse configuration whose val NDCG@10 keeps at least
-#: (1 - MAX_NDCG_LOSS) of ALS's (lambda = 0): a product rule, stated up front.
-MAX_NDCG_LOSS = 0.15
+#: (1 - max_loss) of ALS's (lambda = 0): a product rule, stated up front (the settings'
+#: ``diverse_max_ndcg_loss``).
+MAX_NDCG_LOSS: float = Settings.diverse_max_ndcg_loss
 
 
-def full_grid(model: str, user_items: sp.csr_matrix | None = None) -> list[dict[str, Any]] | None:
+def full_grid(
+    model: str, user_items: sp.csr_matrix | None = None, max_similarities: int = MAX_SIMILARITIES
+) -> list[dict[str, Any]] | None:
     """Every configuration of a model whose space is only choices; None for a sampled space.
     ``user_items`` (users x items, the positives the final fit sees) bounds ItemKNN's choices
-    to those whose similarities fit within MAX_SIMILARITIES."""
+    to those whose similarities fit within ``max_similarities``."""
     space = SEARCH_SPACES[model]
     if any(isinstance(values, Range) for values in space.values()):
         return None
     choices = {name: values for name, values in space.items() if not isinstance(values, Range)}  # all of them
     grid = [dict(zip(choices, values)) for values in itertools.product(*choices.values())]
     if model == "itemknn" and user_items is not None:
-        every = similarity_count(user_items)
+        every = similarity_count(user_items, max_similarities)
         n_items = user_items.shape[1]
-        affordable = [g for g in grid if min(every, (g["neighbours"] or n_items) * n_items) <= MAX_SIMILARITIES]
+        affordable = [g for g in grid if min(every, (g["neighbours"] or n_items) * n_items) <= max_similarities]
         grid = affordable or grid[:1]
     return grid
 
 
-def similarity_count(user_items: sp.csr_matrix) -> int:
+def similarity_count(user_items: sp.csr_matrix, max_similarities: int = MAX_SIMILARITIES) -> int:
     """How many item pairs co-occur in ``user_items`` (users x items): the similarities
     ItemKNN keeps with ``neighbours=None``. Exact when cheap to count (one sparse product),
     else the upper bound sum over users of (positives)^2."""
     lengths = np.diff(user_items.indptr).astype(np.int64)
     bound = int((lengths**2).sum())
-    if bound > 10 * MAX_SIMILARITIES:
+    if bound > 10 * max_similarities:
         return bound
     binary = user_items.astype(bool).astype(np.float32)
     return int((binary.T @ binary).nnz)

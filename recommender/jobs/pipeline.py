@@ -29,8 +29,6 @@ from recommender.evaluation.tuning import (
     DEFAULT_TRIALS,
     ITERATION_STEP,
     LAMBDAS,
-    MAX_ITERATIONS,
-    MAX_NDCG_LOSS,
     SAMPLED_TRIALS,
     SEARCH_SPACES,
     SIMILARITIES,
@@ -160,7 +158,7 @@ class Workbench:
 
     def run_als_steps(self, params: dict[str, Any], report, results: list[RunResult]) -> RunResult:
         """One ALS tuning trial: fit ITERATION_STEP iterations at a time (warm start), score
-        val after each step, stop when val stops improving or at MAX_ITERATIONS; logs the
+        val after each step, stop when val stops improving or at the settings' als_max_iterations; logs the
         best step as the trial's run (``iterations`` = its count) and appends it to
         ``results``, also when ``report`` prunes the trial."""
         data, parts, metric, k = self.tuning_data, FIT_PARTS["val"], *OBJECTIVE
@@ -169,7 +167,7 @@ class Workbench:
         model.fit(data.matrix(*parts))
         best: tuple[float, int, Evaluation] | None = None
         try:
-            for iterations in range(ITERATION_STEP, MAX_ITERATIONS + 1, ITERATION_STEP):
+            for iterations in range(ITERATION_STEP, self.settings.als_max_iterations + 1, ITERATION_STEP):
                 if iterations > ITERATION_STEP:
                     model.fit_more(data.matrix(*parts), ITERATION_STEP)
                 evaluation = self.evaluate_on(model, data, "val")
@@ -322,7 +320,8 @@ def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:
     trials = budgets.get(model, 1) if trials is None else trials
     sample = wb.tuning_data
     users = f" on {len(sample.user_ids):,} sampled users" if sample is not wb.data else ""
-    grid = full_grid(model, wb.data.matrix(*FIT_PARTS["test"])) if model in SEARCH_SPACES else [{}]
+    most = wb.settings.itemknn_max_similarities
+    grid = full_grid(model, wb.data.matrix(*FIT_PARTS["test"]), most) if model in SEARCH_SPACES else [{}]
     if grid is not None and len(grid) <= trials:
         wb.say(f"  tuning {model}: all {len(grid)} configurations{users}")
         results = [wb.run("tune", model, params, "val") for params in grid]
@@ -355,13 +354,14 @@ def sweep_lambda(wb: Workbench, lambdas=LAMBDAS, similarities=SIMILARITIES) -> R
         for lam in lambdas
     ]
     base_ndcg = next(r.evaluation.value(metric, k) for r in results if r.params["lam"] == 0.0)
+    loss = wb.settings.diverse_max_ndcg_loss
     best = choose_diverse(
-        [(r, r.evaluation.value(metric, k), r.evaluation.value("diversity", k)) for r in results], base_ndcg
+        [(r, r.evaluation.value(metric, k), r.evaluation.value("diversity", k)) for r in results], base_ndcg, loss
     )
     wb.keep_best(best)
     wb.say(
         f"  chosen for diverse: similarity={best.params['similarity']} lambda={best.params['lam']} "
-        f"(most diverse on val within {MAX_NDCG_LOSS:.0%} of ALS's {metric}@{k})"
+        f"(most diverse on val within {loss:.0%} of ALS's {metric}@{k})"
     )
     return best
 

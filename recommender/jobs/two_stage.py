@@ -35,21 +35,18 @@ from recommender.warehouse.export import load_item_years, load_split
 from recommender.warehouse.features import FEATURE_NAMES, materialize_features, pair_features, visitor_features
 
 #: The booster settings tried, each with its rounds chosen by cross-validation over the val
-#: users (CV_FOLDS folds of users; every ROUND_STEP rounds up to its "rounds"): the setting and
+#: users (the settings' ranker_cv_folds; every ROUND_STEP rounds up to its "rounds"): the setting and
 #: rounds with the best NDCG@10 of the out-of-fold lists, over every val user, win. A third
 #: setting, 200 rounds of 31 leaves, never won and was the dearest to train.
 BOOSTER_GRID = (
     {"rounds": 200, "leaves": 15, "learning_rate": 0.05},
     {"rounds": 200, "leaves": 7, "learning_rate": 0.045},
 )
-CV_FOLDS = 2
 ROUND_STEP = 25
 #: A cross-validation booster stops once its held-out NDCG@10 has not improved for this many
 #: steps of ROUND_STEP rounds: the rounds after that are never its best (on the bundled data
 #: the 15-leaf setting peaks at 25 rounds and the 7-leaf one at 75-100).
 PATIENCE = 2
-#: The booster learns from the candidates of at most this many val users (of the tuning sample).
-TRAIN_USERS = 2000
 #: Features the booster sees: each source's score and rank, then the feature store's.
 ALL_FEATURES = RANKER_FEATURES
 
@@ -66,8 +63,9 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     sources = {name: wb.fit(name, wb.params_for(name), FIT_PARTS["val"], data)[0] for name in SOURCES}
     history, exclude, truth = data.matrix("train"), data.excluded("train"), data.matrix("val")
     users = np.flatnonzero(row_lengths(truth) > 0)
-    if len(users) > TRAIN_USERS:  # the booster's cost grows with its rows: a seeded sample of users
-        users = np.sort(np.random.default_rng(wb.settings.seed).choice(users, size=TRAIN_USERS, replace=False))
+    most = wb.settings.ranker_train_users
+    if len(users) > most:  # the booster's cost grows with its rows: a seeded sample of users
+        users = np.sort(np.random.default_rng(wb.settings.seed).choice(users, size=most, replace=False))
     sources_s = time.perf_counter() - started
     row, item, source_features = candidate_pool(sources, users, history, exclude, p.candidates)
     candidates_s = time.perf_counter() - started - sources_s
@@ -85,7 +83,8 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     # the booster's setting and rounds are chosen by cross-validation over this window's val
     # users (never on test): each fold of users is ranked by boosters trained without it (and
     # with every earlier window), then the final booster is trained on every user
-    fold_of = np.random.default_rng(wb.settings.seed).permutation(len(users)) % CV_FOLDS
+    cv_folds = wb.settings.ranker_cv_folds
+    fold_of = np.random.default_rng(wb.settings.seed).permutation(len(users)) % cv_folds
     n_relevant = row_lengths(truth)[users]
     as_visitors = _as_visitors(wb, x, users, row, item, history, data.excluded("train"))
     earlier_x, earlier_label, earlier_row, offset = [], [], [], len(users)
@@ -97,7 +96,7 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     out_of_fold: dict[tuple[str, int], np.ndarray] = {}
     trials: dict[tuple[int, int], Any] = {}  # (setting, fold) -> lightgbm.Booster
     reached = {c: int(config["rounds"]) for c, config in enumerate(BOOSTER_GRID)}  # by every fold
-    for f in range(CV_FOLDS):
+    for f in range(cv_folds):
         fits = fold_of[row] != f
         fit_x = np.vstack([x[fits], *earlier_x])
         fit_label, fit_row = np.concatenate([label[fits], *earlier_label]), np.concatenate([row[fits], *earlier_row])
@@ -124,7 +123,7 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     # feature-store columns from their positives alone, as a request's picks give them)
     sources_checked = _source_ndcg(source_features, row, item, users, truth, n_relevant)
     visitor_scores = np.zeros(len(row))
-    for f in range(CV_FOLDS):
+    for f in range(cv_folds):
         held = fold_of[row] == f
         visitor_scores[held] = trials[best_config, f].predict(as_visitors[held], num_iteration=rounds)
     visitor_check = _ranked_ndcg(visitor_scores, row, item, users, truth, n_relevant)
@@ -135,7 +134,7 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     fit_s = time.perf_counter() - started
     wb.say(
         f"  ranker trained in {fit_s:.1f}s: sources {sources_s:.1f}s, candidates {candidates_s:.1f}s, "
-        f"features {features_s:.1f}s, booster ({CV_FOLDS} folds x {len(BOOSTER_GRID)} settings + the final one) "
+        f"features {features_s:.1f}s, booster ({cv_folds} folds x {len(BOOSTER_GRID)} settings + the final one) "
         f"{training_s:.1f}s"
     )
     test_sources = {name: wb.fit(name, wb.params_for(name), FIT_PARTS["test"])[0] for name in SOURCES}
@@ -170,7 +169,8 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
         f"  ranker: {len(row):,} val candidates ({label.mean():.1%} hits); candidate recall@{p.candidates} "
         + ", ".join(f"{k} {v:.3f}" for k, v in recall.items())
     )
-    wb.say(f"  ranker booster chosen by {CV_FOLDS}-fold cross-validation over val users: {_name(chosen)}")
+    folds = wb.settings.ranker_cv_folds
+    wb.say(f"  ranker booster chosen by {folds}-fold cross-validation over val users: {_name(chosen)}")
     wb.say(
         f"  its out-of-fold ndcg@10 {checks[best_name]:.4f}; on the same val users, the sources' own: "
         + ", ".join(f"{k} {v:.4f}" for k, v in sources_checked.items())
@@ -203,8 +203,9 @@ def _earlier_window(wb: Workbench, fold, n: int) -> tuple[np.ndarray, np.ndarray
     sources = {name: wb.fit(name, wb.params_for(name), FIT_PARTS["val"], data, keep=False)[0] for name in SOURCES}
     history, exclude, truth = data.matrix("train"), data.excluded("train"), data.matrix("val")
     users = np.flatnonzero(row_lengths(truth) > 0)
-    if len(users) > TRAIN_USERS:
-        users = np.sort(np.random.default_rng(wb.settings.seed).choice(users, size=TRAIN_USERS, replace=False))
+    most = wb.settings.ranker_train_users
+    if len(users) > most:
+        users = np.sort(np.random.default_rng(wb.settings.seed).choice(users, size=most, replace=False))
     row, item, source_features = candidate_pool(sources, users, history, exclude, n)
     label = M.hit_matrix(item[:, None].astype(np.int64), truth, users[row])[:, 0].astype(np.float32)
     recent = recent_history(history, data.time_matrix("train"), max(SEQUENCE_DEPTHS))

@@ -23,7 +23,10 @@ from recommender.names import MODEL_CLASSES, MODEL_NAMES
 
 def _import(target: str) -> type[Recommender]:
     module, _, name = target.partition(":")
-    cls = getattr(importlib.import_module(module), name)
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ModelError(f"the model registry names {target}, which cannot be imported: {exc}") from exc
     if not (isinstance(cls, type) and issubclass(cls, Recommender)):
         raise ModelError(f"{target} is not a Recommender class")
     return cls

@@ -105,9 +105,9 @@ class ItemKNN(Recommender):
         return n_items if self.params.neighbours is None else self.params.neighbours
 
     def _set_similarity(self, sim: sp.csr_matrix) -> None:
-        self._index = None  # the scoring-time rule's view of it, built on first use
-        self._sorted = None  # similarity_between's copy with sorted rows, built on first use
-        self._by_value = None  # explain's copy with rows ordered by value, built on first use
+        self._index: ScoringIndex | None = None  # the scoring-time rule's view of it, built on first use
+        self._sorted: sp.csr_matrix | None = None  # similarity_between's copy, rows sorted by column
+        self._by_value: sp.csr_matrix | None = None  # explain's copy, rows ordered by value
         self.model_.similarity = sim
         self.model_.scorer = NearestNeighboursScorer(sim)  # as implicit's own fit() and load()
 
@@ -211,6 +211,10 @@ class ItemKNN(Recommender):
 
     def prepare(self) -> None:
         self._similarity_by_value()
+        if self._sorted is None:
+            self._sorted = self.model_.similarity.tocsr().sorted_indices()
+        if self.params.scoring_neighbours is not None and self._index is None:
+            self._index = ScoringIndex(self.model_.similarity)
 
     def _similarity_by_value(self) -> sp.csr_matrix:
         """The similarity with each row's entries ordered by value, largest first (made once per fit)."""
