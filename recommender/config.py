@@ -288,8 +288,7 @@ class Settings:
         ``threads``, else every core this process may run on."""
         if self.threads:
             return self.threads
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # not on macOS
-        return cores or 1
+        return usable_cores()
 
     def as_json(self) -> str:
         return json.dumps(self.as_record(), sort_keys=True)
