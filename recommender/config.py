@@ -24,6 +24,7 @@ from pydantic import ConfigDict, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
 from recommender.errors import RecsysError
+from recommender.threads import usable_cores
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The versioned SQL: the repository's sql/ in a checkout, recommender/sql in an installed wheel.
