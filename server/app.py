@@ -47,7 +47,7 @@ def create_app(config: ServerConfig) -> Litestar:
         serving = services.serving
         if serving is None:
             return {}
-        version = serving.snapshot.version if serving.snapshot else None
+        version = serving.active.number if serving.active else None
         return {"cache": serving.cache.stats(), "tiers": requests.tiers(), "model_version": version}
 
     metrics.watch(serving_state)

@@ -9,9 +9,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from recommender.names import SERVED_MODELS
+from recommender.version.answer import MAX_DEPTH as MAX_DEPTH  # how deep a request may page: offset + k
+from recommender.version.answer import Tier
 
 ModelName = Literal[SERVED_MODELS]  # type: ignore[valid-type]  # the one list of names
-Tier = Literal["personalised", "fold-in", "popular"]
 MAX_ID = 2**31 - 1
 #: What parse_id reads as a number before checking the range: ASCII digits, no sign, no
 #: leading zero (so '+42', '042', ' 42' and other scripts' digits are never user 42).
@@ -21,8 +22,6 @@ DECIMAL = re.compile(r"(0|[1-9][0-9]*)(\.0+)?\Z")
 MAX_SEQ = 2**53 - 1
 #: Longest page a request may ask for (lists past the precomputed length are computed then).
 MAX_K = 100
-#: How deep a request may page: offset + k at most this.
-MAX_DEPTH = 200
 #: Most picks a session request may send.
 MAX_PICKS = 500
 #: The genres of the MovieLens files (ml-25m's names; ml-100k's are mapped to them at ingest).

@@ -1,5 +1,5 @@
 """Process-wide serving state, created in the app's lifespan (never at import):
-the active snapshot, the TTL cache and the feedback store."""
+the active version, the TTL cache and the feedback store."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from cachetools import TTLCache
 from recommender.feedback import DuckDBFeedbackStore, FeedbackStore
 from recommender.sqlfiles import SqlLibrary
 from recommender.threads import pin_blas_for_process
+from recommender.version.reader import NotReady, Version
 from server.config import ServerConfig
 from server.requestlog import RequestLog
-from server.snapshot import NotReady, Snapshot
 
 log = logging.getLogger("recsys.server")
 
@@ -27,7 +27,7 @@ class RecCache:
     """TTLCache behind a lock (the event loop and worker threads share it; cachetools is not
     thread-safe). Values are never None.
 
-    Keys carry the snapshot version and the user's feedback generation, so a new version
+    Keys carry the version number and the user's feedback generation, so a new version
     or new feedback makes old entries unreachable at once (they then expire by TTL).
     """
 
@@ -133,12 +133,12 @@ class ServedFeedback:
 
 
 class ServingState:
-    """The active snapshot, the cache and the feedback store of one server process.
+    """The active version, the cache and the feedback store of one server process.
 
-    Every object alive once a snapshot is open (its catalog, id maps, model) is frozen out
+    Every object alive once a version is open (its catalog, id maps, model) is frozen out
     of the cyclic GC's sight (``gc.freeze``): those objects live as long as the version,
     and a full collection walking them paused every in-flight request (docs/performance.md, serving). A
-    snapshot holds no reference cycles, so an old version is still freed by reference
+    version holds no reference cycles, so an old version is still freed by reference
     counting (tests/server/test_state.py checks this).
     """
 
@@ -155,10 +155,10 @@ class ServingState:
         self.deep_lists = RecCache(config.cache_size, config.cache_ttl_s)
         self.feedback = ServedFeedback.open(config, self.sql, store_timer)
         self._swap_lock = threading.Lock()
-        self.snapshot: Snapshot | None = None
+        self.active: Version | None = None
         self.not_ready_reason: str | None = None
         try:
-            self.snapshot = Snapshot.open_active(config.settings.serving_dir, self.sql)
+            self.active = Version.open_active(config.settings.serving_dir, self.sql)
         except NotReady as exc:
             self.not_ready_reason = str(exc)
         gc.collect()  # the start-up garbage, before the survivors are frozen
@@ -177,10 +177,10 @@ class ServingState:
         while not self._stop.wait(self.config.version_check_s):
             checks += 1
             try:
-                version, _ = Snapshot.active_version(self.config.settings.serving_dir)
+                version, _ = Version.active_version(self.config.settings.serving_dir)
             except NotReady:
                 continue  # nothing published yet: /health says so
-            if self.snapshot is not None and self.snapshot.version == version:
+            if self.active is not None and self.active.number == version:
                 continue
             tries = failed.get(version, 0)
             if tries and checks % min(2**tries, 30):  # a folder still being copied: wait for it
@@ -192,33 +192,33 @@ class ServingState:
                 failed[version] = tries + 1
                 log.warning("version check: cannot open version %s (attempt %d): %s", version, tries + 1, exc)
 
-    def current(self) -> Snapshot:
-        snap = self.snapshot  # one attribute read: the whole request uses this version
-        if snap is None:
+    def current(self) -> Version:
+        version = self.active  # one attribute read: the whole request uses this version
+        if version is None:
             raise NotReady(self.not_ready_reason or "no published version")
-        return snap
+        return version
 
     def reload(self) -> tuple[int | None, int]:
         """Open the version ACTIVE.json names and switch to it; the old one closes after a grace period."""
         with self._swap_lock:
-            version, folder = Snapshot.active_version(self.config.settings.serving_dir)
-            old = self.snapshot
-            if old is not None and old.version == version:
-                return old.version, old.version
-            new = Snapshot.open(folder, self.sql)
+            version, folder = Version.active_version(self.config.settings.serving_dir)
+            old = self.active
+            if old is not None and old.number == version:
+                return old.number, old.number
+            new = Version.open(folder, self.sql)
             gc.freeze()
-            self.snapshot = new
+            self.active = new
             self.not_ready_reason = None
         if old is not None:
             timer = threading.Timer(self.config.reload_grace_s, old.close)
             timer.daemon = True
             timer.start()
-        return (old.version if old else None), new.version
+        return (old.number if old else None), new.number
 
     def close(self) -> None:
         self._stop.set()
         if self._pointer_watch is not None:
             self._pointer_watch.join(timeout=5)
-        if self.snapshot is not None:
-            self.snapshot.close()
+        if self.active is not None:
+            self.active.close()
         self.feedback.close()

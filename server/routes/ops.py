@@ -14,11 +14,11 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from recommender import __version__
+from recommender.version.reader import NotReady
 from server import schemas as S
 from server.http import check_admin, rate_limit
 from server.metrics import CONTENT_TYPE
 from server.routes.shared import ADMIN_ERRORS, Services
-from server.snapshot import NotReady
 
 log = logging.getLogger("recsys.server")
 
@@ -36,9 +36,9 @@ def ops_routes(services: Services) -> Router:
         store: Literal["duckdb", "postgresql"] = "postgresql" if services.config.feedback_url else "duckdb"
         who = (os.getpid(), store)
         try:
-            snap = services.state().current()
-            tables = snap.table_counts()
-            return Response(S.Health("ok", True, True, None, snap.version, True, tables, *who, snap.default_model))
+            version = services.state().current()
+            tables = version.table_counts()
+            return Response(S.Health("ok", True, True, None, version.number, True, tables, *who, version.default_model))
         except NotReady as exc:
             return Response(
                 S.Health("not_ready", True, False, str(exc), None, False, {}, *who),
@@ -57,11 +57,11 @@ def ops_routes(services: Services) -> Router:
     @get("/stats", sync_to_thread=False, summary="Request counts, latency percentiles, cache and fallback counts")
     def stats() -> dict:
         serving = services.state()
-        snap = serving.snapshot
+        version = serving.active
         return {
             **services.requests.snapshot(),
             "cache": serving.cache.stats(),
-            "model_version": snap.version if snap else None,
+            "model_version": version.number if version else None,
             "package_version": __version__,
         }
 

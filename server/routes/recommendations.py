@@ -17,6 +17,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response.base import ASGIResponse
 from litestar.status_codes import HTTP_201_CREATED
 
+from recommender.version.answer import Page, scores_now
 from recommender.version.live import Filter
 from server import schemas as S
 from server import service
@@ -54,13 +55,12 @@ def recommendation_routes(services: Services) -> Router:
         year_max: Year = None,
         exclude: Excluded = None,
     ) -> ASGIResponse:
-        serving, snap = services.state(), services.snapshot()
+        serving, version = services.state(), services.version()
         uid = service.parse_id(user_id, "user_id")
-        model = model or snap.default_model  # none named: the version's winner on val
         query = Filter(tuple(sorted(set(genre or ()))), year_min, year_max, tuple(sorted(set(exclude or ()))))
-        args = (serving, snap, uid, model, k, offset, query)
-        slow = service.ranker_scored_now(snap, uid, model, k, offset, query)
-        return (await answer(serving, uid, service.recommend, *args, slow=slow)).response
+        page = Page(model or version.default_model, k, offset, query)  # none named: the winner on val
+        slow = scores_now(version, uid, page)
+        return (await answer(serving, uid, service.recommend, serving, version, uid, page, slow=slow)).response
 
     @post(
         "/recommend",
@@ -75,7 +75,7 @@ def recommendation_routes(services: Services) -> Router:
         summary="A list for an anonymous visitor's picks (liked / disliked movie ids); nothing is stored",
     )
     def session(data: SessionBody) -> S.SessionRecommendations:
-        return service.session(services.snapshot(), data)
+        return service.session(services.version(), data)
 
     @get(
         "/compare/{user_id:str}",
@@ -84,10 +84,10 @@ def recommendation_routes(services: Services) -> Router:
         summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side",
     )
     async def compare(user_id: PathId, k: K = 10, offset: Offset = 0, genre: Genres = None) -> ASGIResponse:
-        serving, snap = services.state(), services.snapshot()
+        serving, version = services.state(), services.version()
         uid = service.parse_id(user_id, "user_id")
         query = Filter(tuple(sorted(set(genre or ()))))
-        args = (serving, snap, uid, k, offset, query)
+        args = (serving, version, uid, k, offset, query)
         return (await answer(serving, uid, service.compare, *args)).response
 
     @post(
@@ -101,9 +101,9 @@ def recommendation_routes(services: Services) -> Router:
         summary="Store a rating; the user's next lists leave the movie out (and may fold it in)",
     )
     def rate(user_id: PathId, data: RatingBody) -> S.RatingStored:
-        snap = services.snapshot()
+        version = services.version()
         uid = service.parse_id(user_id, "user_id")
-        service.movie_or_404(snap, data.movie_id)
+        service.movie_or_404(version, data.movie_id)
         feedback = services.state().feedback
         seq = feedback.add(uid, data.movie_id, data.rating)
         return S.RatingStored(uid, data.movie_id, data.rating, seq, feedback.generation(uid))
@@ -115,8 +115,8 @@ def recommendation_routes(services: Services) -> Router:
         summary="A few known user ids (and an unknown one) for trying the API",
     )
     def sample_users(n: Annotated[int, QueryParameter(ge=1, le=50)] = 5) -> S.UserSample:
-        snap = services.snapshot()
-        users, unknown = snap.sample_users(n)
-        return S.UserSample(snap.version, users, unknown)
+        version = services.version()
+        users, unknown = version.sample_users(n)
+        return S.UserSample(version.number, users, unknown)
 
     return Router("/", route_handlers=[recommend, session, compare, rate, sample_users], tags=["recommendations"])

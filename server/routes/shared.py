@@ -18,12 +18,12 @@ from litestar.exceptions import (
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter, QueryParameter
 
+from recommender.version.reader import NotReady, Version
 from server import schemas as S
 from server import service
 from server.config import ServerConfig
 from server.metrics import Metrics
 from server.requestlog import RequestLog
-from server.snapshot import NotReady, Snapshot
 from server.state import ServingState
 
 K = Annotated[int, QueryParameter(ge=1, le=S.MAX_K, description="page length")]
@@ -90,7 +90,7 @@ class Services:
             raise NotReady("the server is starting")
         return self.serving
 
-    def snapshot(self) -> Snapshot:
+    def version(self) -> Version:
         return self.state().current()
 
 
@@ -100,7 +100,7 @@ async def answer(
     """Cache hits, in-memory lists and lists scored from the in-memory models (about 1 ms) are
     answered on the event loop: a worker-thread hop costs more than it saves under load (docs/performance.md,
     serving benchmark). A user with posted feedback (read from the feedback store) and a ranker
-    list scored now (``slow``: ``service.ranker_scored_now``) go to a worker thread."""
+    list scored now (``slow``: ``recommender.version.answer.scores_now``) go to a worker thread."""
     generation = serving.feedback.generation(user_id)  # read once: another process may move it
     if slow or service.reads_feedback(generation):
         return await sync_to_thread(compute, *args, generation=generation)

@@ -130,10 +130,10 @@ def test_publishing_a_new_version_supersedes_the_old(served):
 
 
 def test_the_servers_in_memory_lists_equal_the_tables(served):
-    from server.snapshot import Snapshot
+    from recommender.version.reader import Version
 
     sql = SqlLibrary(served.sql_dir)
-    snap = Snapshot.open_active(served.serving_dir, sql)
+    snap = Version.open_active(served.serving_dir, sql)
     try:
         rows = snap.con.execute(
             "select model, user_id, list((movie_id, score, reason_movie_id, ranked_by) order by rank) "
@@ -222,16 +222,16 @@ def test_the_ranked_by_check_finds_a_feature_name_on_another_models_row(served, 
 def test_a_version_folder_without_this_codes_format_stamp_is_refused_in_one_line(served, tmp_path):
     """A folder an older release wrote (no stamp) or one of another format: the server refuses
     to open it and says to republish; nothing of it is read."""
-    from server.snapshot import NotReady, Snapshot
+    from recommender.version.reader import NotReady, Version
 
     folder = tmp_path / "v0001"
     shutil.copytree(read_pointer(served.serving_dir).folder, folder)
-    assert Snapshot.open(folder, SqlLibrary(served.sql_dir)).close() is None  # stamped: opens
+    assert Version.open(folder, SqlLibrary(served.sql_dir)).close() is None  # stamped: opens
     for stamp in (None, '{"format": 0}'):
         (folder / "FORMAT.json").unlink(missing_ok=True)
         if stamp is not None:
             (folder / "FORMAT.json").write_text(stamp)
         with pytest.raises(NotReady) as refused:
-            Snapshot.open(folder, SqlLibrary(served.sql_dir))
+            Version.open(folder, SqlLibrary(served.sql_dir))
         message = str(refused.value)
         assert message.endswith("republish with `recsys precompute`") and "\n" not in message, message

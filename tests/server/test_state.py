@@ -44,16 +44,16 @@ def test_a_feedback_file_held_by_another_process_is_refused_clearly(tmp_path):
     store.close()
 
 
-def test_a_closed_snapshot_is_freed_without_the_cyclic_gc(served):
+def test_a_closed_version_is_freed_without_the_cyclic_gc(served):
     # the server freezes live objects (gc.freeze), so an old version must not need the GC
     import gc
     import weakref
 
-    from server.snapshot import Snapshot
+    from recommender.version.reader import Version
 
     gc.disable()
     try:
-        snap = Snapshot.open_active(served.serving_dir, SqlLibrary(served.sql_dir))
+        snap = Version.open_active(served.serving_dir, SqlLibrary(served.sql_dir))
         user = int(snap.lists["als"].users[0])
         assert snap.precomputed("als", user) and snap.table_counts()
         assert len(snap.live.ranked("diverse", 3, liked=[next(iter(snap.item_index))]).movie_ids) == 3

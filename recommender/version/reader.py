@@ -1,7 +1,8 @@
-"""One published version, opened read-only: the lists, the catalog and the request-time models.
+"""A published version folder, opened read-only into one ``Version``: its catalogue, every
+model's precomputed lists and the request-time models, each loaded once.
 
-A Snapshot is immutable once built; the server swaps whole snapshots, so one request
-(which holds one snapshot) can never mix versions.
+A Version is immutable once opened; the server swaps whole versions, so one request (which
+holds one) can never mix two.
 """
 
 from __future__ import annotations
@@ -17,15 +18,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.errors import Unavailable
-from recommender.evaluation import metrics as M
 from recommender.lists.ranked import RANKER
 from recommender.models import MODEL_NAMES
 from recommender.sqlfiles import SqlLibrary
 from recommender.version import registry
 from recommender.version.format import LISTS_FILE, StaleVersion, require_current
 from recommender.version.live import LiveModels
+from recommender.version.precomputed import PrecomputedLists
 from recommender.warehouse.features import pair_features
-from server.precomputed import PrecomputedLists
 
 
 class _Cursors(threading.local):
@@ -69,13 +69,16 @@ class Movie:
 
 
 @dataclass
-class Snapshot:
-    version: int
+class Version:
+    """One published version: ``number``, its folder, catalogue, precomputed lists (``lists``)
+    and request-time models (``live``)."""
+
+    number: int
     path: Path
     con: duckdb.DuckDBPyConnection = field(repr=False)
     sql: SqlLibrary = field(repr=False)
     item_ids: np.ndarray = field(repr=False)  # the models' column -> movie id
-    genre_vectors: np.ndarray = field(repr=False)  # column -> normalised genre vector
+    genres: np.ndarray = field(repr=False)  # (columns, genres) 0/1: each movie's genres
     info: dict[str, Any] = field(repr=False)
     catalog: dict[int, Movie] = field(repr=False)  # every movie of the version, in memory
     item_index: dict[int, int] = field(repr=False)  # movie id -> the models' column
@@ -99,11 +102,11 @@ class Snapshot:
         return pointer.version, pointer.folder
 
     @classmethod
-    def open_active(cls, serving_dir: Path, sql: SqlLibrary) -> Snapshot:
+    def open_active(cls, serving_dir: Path, sql: SqlLibrary) -> Version:
         return cls.open(cls.active_version(serving_dir)[1], sql)
 
     @classmethod
-    def open(cls, folder: Path, sql: SqlLibrary) -> Snapshot:
+    def open(cls, folder: Path, sql: SqlLibrary) -> Version:
         """Open a version folder; any problem with it (missing file or table, bad artifact) is
         NotReady with the reason, and nothing stays open. A folder in another layout than
         this code's is refused in one line that says to republish."""
@@ -126,7 +129,7 @@ class Snapshot:
             raise NotReady(f"version folder {folder} is unusable: {type(exc).__name__}: {exc}") from exc
 
     @classmethod
-    def _load(cls, folder: Path, con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> Snapshot:
+    def _load(cls, folder: Path, con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> Version:
         try:
             con.execute("set lock_configuration = true")
         except duckdb.InvalidInputException:
@@ -150,12 +153,12 @@ class Snapshot:
             for r in sql.run(con, "version/catalog_all.sql").fetchall()
         }
         return cls(
-            version=version,
+            number=version,
             path=folder,
             con=con,
             sql=sql,
             item_ids=item_ids,
-            genre_vectors=M.normalise_rows(np.minimum(genres, 1.0)),
+            genres=np.minimum(genres, 1.0),
             info={"serve_n": serve_n, "runs": json.loads(runs), "metrics": json.loads(metrics)},
             default_model=row["default_model"],
             catalog=catalog,
@@ -211,11 +214,3 @@ class Snapshot:
         """(n known user ids, one id that no model knows)."""
         rows = self.sql.run(self.cursor(), "version/sample_users.sql", {"n": n}).fetchall()
         return [u for u, unknown in rows if not unknown], next(u for u, unknown in rows if unknown)
-
-    def genre_diversity(self, movie_ids: list[int]) -> float | None:
-        """Intra-list diversity over genre vectors: the evaluation's own metric function."""
-        idx = [self.item_index[m] for m in movie_ids if m in self.item_index]
-        value = (
-            M.intra_list_diversity(np.array([idx], dtype=np.int64), self.genre_vectors, len(idx))[0] if idx else np.nan
-        )
-        return None if np.isnan(value) else round(float(value), 4)
