@@ -52,6 +52,9 @@ class PrecomputedLists:
             feature_names = tuple(unique.tolist())
         user_col = np.asarray(cols["user_id"])
         users, starts = np.unique(user_col, return_index=True)  # rows are in user order
+        # int64 like the ids a request carries: searchsorted would cast an int32 array (every
+        # user) to compare with a Python int, on every lookup
+        users = users.astype(np.int64)
         from_model = np.asarray(cols["from_model"], dtype=bool)
         personalised = np.logical_or.reduceat(from_model, starts) if len(starts) else np.zeros(0, bool)
         return cls(
