@@ -12,10 +12,9 @@ Id space: MovieLens ids throughout.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -37,9 +36,9 @@ Row = tuple[int, float | None, int | None, str | None]
 DeepLists = Callable[[Hashable, Callable[[], Ranked]], Ranked]
 
 
-@dataclass(frozen=True)
-class Page:
-    """Entries ``offset .. offset + k`` of ``model``'s list restricted to ``query``."""
+class Page(NamedTuple):
+    """Entries ``offset .. offset + k`` of ``model``'s list restricted to ``query`` (a named
+    tuple: built and hashed into a cache key on every request)."""
 
     model: str
     k: int
@@ -52,8 +51,7 @@ class Page:
         return max(self.offset, min(self.offset + self.k, MAX_DEPTH))
 
 
-@dataclass(frozen=True)
-class Requester:
+class Requester(NamedTuple):
     """Whom a list is for: a user the version knows (``known``; the movies they rated since
     it was published, ``rated_since``, are left out), or one it does not, scored from the
     ``liked`` and ``disliked`` movies they posted. ``generation``: their feedback generation,
@@ -74,10 +72,10 @@ class Requester:
         version was published: positives (>= ``threshold``) make a stranger's history."""
         rated = tuple(sorted({movie_id for movie_id, _ in ratings}))
         if version.live.row_of(user_id) >= 0:
-            return cls(user_id, generation, known=True, rated_since=rated)
+            return cls(user_id, generation, True, rated_since=rated)
         liked = tuple(movie_id for movie_id, rating in ratings if rating >= threshold)
         disliked = tuple(sorted(set(rated) - set(liked)))
-        return cls(user_id, generation, known=False, liked=liked, disliked=disliked)
+        return cls(user_id, generation, False, liked, disliked)
 
     @property
     def anonymous(self) -> bool:
@@ -103,7 +101,7 @@ def answer(version: Version, who: Requester, page: Page, deep_lists: DeepLists |
     head, answers = _precomputed_head(version, who, page)
     if answers:
         tier: Tier = "personalised" if version.personalised(page.model, who.user_id) else "popular"
-        return PageAnswer(_in_catalog(version, head[page.offset : page.depth]), tier)
+        return PageAnswer(_in_catalog(version, head[page.offset : page.depth]), _plain(version, page.model, tier))
     require_model(version, page.model)
     ranked = _ranked_list(version, who, page, deep_lists)
     rows = _rows(ranked)
@@ -116,7 +114,7 @@ def answer(version: Version, who: Requester, page: Page, deep_lists: DeepLists |
         tier = "personalised" if personalised else "popular"
     else:
         tier = "fold-in" if ranked.from_model.any() else "popular"
-    return PageAnswer(_in_catalog(version, rows[page.offset : page.depth]), tier)
+    return PageAnswer(_in_catalog(version, rows[page.offset : page.depth]), _plain(version, page.model, tier))
 
 
 def for_picks(version: Version, model: str, k: int, liked: list[int], disliked: list[int]) -> PageAnswer:
@@ -124,7 +122,7 @@ def for_picks(version: Version, model: str, k: int, liked: list[int], disliked: 
     require_model(version, model)
     ranked = version.live.ranked(model, k, liked=liked, disliked=disliked)
     tier: Tier = "fold-in" if ranked.from_model.any() else "popular"
-    return PageAnswer(_in_catalog(version, _rows(ranked)), tier)
+    return PageAnswer(_in_catalog(version, _rows(ranked)), _plain(version, model, tier))
 
 
 def scores_now(version: Version, user_id: int, page: Page) -> bool:
@@ -166,8 +164,14 @@ def _ranked_list(version: Version, who: Requester, page: Page, deep_lists: DeepL
     if deep_lists is None:
         return who.ranked(live, model, MAX_DEPTH, query)
     # a user the version does not know, with no ratings: the same list as every such user
-    person = dataclasses.replace(who, user_id=-1) if who.anonymous else who
+    person = who._replace(user_id=-1) if who.anonymous else who
     return deep_lists(("deep", version.number, model, query, person), lambda: who.ranked(live, model, MAX_DEPTH, query))
+
+
+def _plain(version: Version, model: str, tier: Tier) -> Tier:
+    """``tier``, or "popular" for a model that ranks alike for everybody (``Recommender.personal``)."""
+    fitted = version.live.models.get(model)
+    return "popular" if fitted is not None and not fitted.personal else tier
 
 
 def _rows(ranked: Ranked) -> list[Row]:
