@@ -355,7 +355,8 @@ def layer_sources(
     origin: dict[str, str] = {}
     unknown = sorted(set(in_file) - set(names))
     if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        noun = "setting" if len(unknown) == 1 else "settings"
+        raise ConfigError(f"{path}: unknown {noun} {', '.join(unknown)}; known: {', '.join(sorted(names))}")
     for name in names:
         if name in in_file:
             values[name], origin[name] = in_file[name], str(path)

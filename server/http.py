@@ -6,13 +6,14 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+import typing
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 from litestar import Litestar, MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
@@ -23,6 +24,8 @@ from litestar.status_codes import (
 )
 
 from recommender.errors import InvalidInput, NotFound, RecsysError, Unavailable
+from recommender.names import SERVED_MODELS
+from server import schemas as S
 from server.config import ServerConfig
 from server.requestlog import RequestLog
 
@@ -170,6 +173,27 @@ def domain_error(request: Request, exc: RecsysError) -> Response:
     return Response({"status_code": status, "detail": str(exc)}, status_code=status, media_type=MediaType.JSON)
 
 
+#: The choices a parameter or body field accepts, named in a 400 that refuses another value.
+CHOICES: dict[str, tuple[str, ...]] = {"model": tuple(SERVED_MODELS), "genre": typing.get_args(S.Genre)}
+
+
+def invalid_request(request: Request, exc: ValidationException) -> Response:
+    """Litestar's 400 for a value the types refuse, with the valid values wherever a choice
+    was refused (``?model=alss``: which models there are)."""
+    extra = [_with_choices(item) if isinstance(item, dict) else item for item in (exc.extra or [])]
+    body: dict[str, Any] = {"status_code": HTTP_400_BAD_REQUEST, "detail": exc.detail}
+    if extra:
+        body["extra"] = extra
+    return Response(body, status_code=HTTP_400_BAD_REQUEST, media_type=MediaType.JSON)
+
+
+def _with_choices(item: dict[str, Any]) -> dict[str, Any]:
+    field = str(item.get("key", "")).split(".")[0]
+    if field in CHOICES and "enum" in str(item.get("message", "")):
+        return {**item, "message": f"{item['message']}; valid values: {', '.join(CHOICES[field])}"}
+    return item
+
+
 def too_deep(request: Request, exc: RecursionError) -> Response:
     """msgspec refuses JSON nested past its depth limit with a RecursionError: bad input, a 400.
     Any other RecursionError is ours: a 500."""
@@ -197,6 +221,7 @@ def internal_error(request: Request, exc: Exception) -> Response:
 #: Every handler create_app installs.
 EXCEPTION_HANDLERS: dict[Any, Callable[..., Response]] = {
     RecsysError: domain_error,
+    ValidationException: invalid_request,
     RecursionError: too_deep,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error,
 }

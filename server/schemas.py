@@ -157,6 +157,14 @@ class FeedbackPage(msgspec.Struct, frozen=True):
     ratings: list[FeedbackRating]
 
 
+class Index(msgspec.Struct, frozen=True):
+    """``GET /``: what this server is, and where to go next."""
+
+    name: str
+    version: str
+    links: dict[str, str]
+
+
 class Health(msgspec.Struct, frozen=True):
     status: Literal["ok", "not_ready"]
     live: bool

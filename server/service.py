@@ -4,6 +4,7 @@ The lists themselves come from the version's answer pipeline (``recommender.vers
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,19 @@ def parse_id(raw: str, name: str) -> int:
     if not 1 <= value <= S.MAX_ID:
         raise InvalidInput(f"{name} must be between 1 and {S.MAX_ID}, got {value}")
     return value
+
+
+def query_filter(
+    genres: Sequence[str] | None = None,
+    year_min: int | None = None,
+    year_max: int | None = None,
+    exclude: Sequence[int] | None = None,
+) -> Filter:
+    """A request's filter, in one canonical form (sorted, without repeats: one cache entry);
+    an empty year range is a 400, not an empty list."""
+    if year_min is not None and year_max is not None and year_min > year_max:
+        raise InvalidInput(f"year_min ({year_min}) is after year_max ({year_max}): no movie can match")
+    return Filter(tuple(sorted(set(genres or ()))), year_min, year_max, tuple(sorted(set(exclude or ()))))
 
 
 def reads_feedback(generation: int) -> bool:

@@ -75,7 +75,7 @@ def test_the_import_graph_has_no_cycle():
 #: package of a lower layer, never one of its own layer (but the pairs below) or a higher one.
 #: Function-level (lazy) imports count too: they are edges of the design, if not of import time.
 LAYERS = (
-    ("recommender", "errors", "config", "names", "sqlfiles", "faults", "threads", "sparse", "datasets"),
+    ("recommender", "errors", "config", "names", "sqlfiles", "faults", "threads", "sparse", "datasets", "words"),
     ("feedback",),
     ("warehouse",),
     ("models",),

@@ -94,7 +94,7 @@ def test_sql_prints_every_statement(env, capsys):
     query = "create table t (x int); insert into t values (1), (2); select sum(x) as total from t; select 7 as b"
     assert main(["sql", query]) == 0
     out = capsys.readouterr().out
-    assert "ok (create)" in out and "2 row(s) inserted" in out
+    assert "ok (create)" in out and "2 rows inserted" in out
     assert re.search(r"│\s+3 │", out) and re.search(r"│\s+7 │", out)  # 3: the insert ran once
     assert main(["sql", "select 1; select * from missing_table"]) == 2
     assert "statement 2 of 2" in capsys.readouterr().err

@@ -1,5 +1,7 @@
 """The ``recsys`` command line: one subcommand per job, all sharing one Settings object.
 
+``recsys --help`` lists the commands in the order a user meets them (``WORKFLOW``).
+
 Each command group registers its subcommands (``set_defaults(handler=...)``); handlers
 import the library when they run, so ``recsys --help`` stays quick. Imports point one way:
 ``recommender.cli`` -> the library, never back.
@@ -23,10 +25,24 @@ from recommender.cli.common import (
 from recommender.errors import RecsysError
 
 GROUPS = (warehouse, models, serving, run, app, settings)
+#: The order ``recsys --help`` lists the commands in: the main job and serving first, then
+#: keeping the service running, looking at results, the data, and the single steps.
+WORKFLOW = (
+    "run", "serve", "retrain", "versions", "rollback", "report", "runs", "sql", "config",
+    "ingest", "ingest-feedback", "download", "build-app", "precompute", "migrate", "split",
+    "train", "tune", "evaluate", "simulate",
+)  # fmt: skip
+DESCRIPTION = (
+    "A movie recommender on a DuckDB warehouse. Start with `recsys run` (the whole job on the bundled "
+    "MovieLens data), then `recsys serve`; `recsys COMMAND --help` tells more."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="recsys", description=__doc__.splitlines()[0])
+    from recommender import __version__
+
+    parser = argparse.ArgumentParser(prog="recsys", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"recsys {__version__}")
     parser.add_argument(
         "--config",
         type=Path,
@@ -54,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     for group in GROUPS:
         group.register(add)
+    # argparse lists subcommands in the order they were added: put them in workflow order
+    listed = {action.dest: action for action in sub._choices_actions}
+    sub._choices_actions[:] = [listed[name] for name in WORKFLOW] + [
+        action for name, action in listed.items() if name not in WORKFLOW
+    ]
     return parser
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from recommender.errors import UserFacingError
+from recommender.words import plural
 
 #: Settings a flag may override (each also read from RECSYS_<NAME>).
 SETTING_NAMES = (
@@ -121,8 +122,10 @@ def output_flags(parser: argparse.ArgumentParser) -> None:
 #: --trials' help: the budgets live on the model classes (``trials``), which --help does not import.
 TRIALS_HELP = "tuning trials per model [each model's own budget, listed on the docs' Models page]"
 #: Which settings flags a command shows: the warehouse location alone, or everything that
-#: shapes the split and the evaluation too.
+#: shapes the split and the evaluation too (the environment still sets the others).
 WAREHOUSE_FLAGS = ("warehouse", "threads")
+#: Commands that only read the warehouse's records and the split's runs.
+READ_FLAGS = ("warehouse", "strategy")
 ALL_FLAGS = ("warehouse", "data_dir", "split", "threads")
 
 
@@ -138,6 +141,8 @@ def settings_flags(
         g.add_argument("--data-dir", dest="data_dir", type=Path, help="download folder [data/raw]")
     if "split" in shown:
         _split_flags(g, strategy_flags)
+    elif "strategy" in shown:  # which split's runs a command reads, nothing that builds one
+        _strategy_flag(g, strategy_flags)
     if "threads" in shown:
         g.add_argument("--threads", type=int, help="DuckDB threads [all cores]")
 
@@ -173,8 +178,7 @@ def check_engine(settings) -> None:
     ALSEngine.of(settings).check()
 
 
-def _split_flags(g, strategy_flags: tuple[str, ...]) -> None:
-    g.add_argument("--rating-threshold", dest="rating_threshold", type=float, help="positive if rating >= this [4.0]")
+def _strategy_flag(g, strategy_flags: tuple[str, ...]) -> None:
     g.add_argument(
         *strategy_flags,
         dest="split_strategy",
@@ -182,6 +186,11 @@ def _split_flags(g, strategy_flags: tuple[str, ...]) -> None:
         help="split strategy: per-user (each user's latest positives) or global (one time cut-off for "
         "everybody, the leakage-strict protocol) [per-user]",
     )
+
+
+def _split_flags(g, strategy_flags: tuple[str, ...]) -> None:
+    g.add_argument("--rating-threshold", dest="rating_threshold", type=float, help="positive if rating >= this [4.0]")
+    _strategy_flag(g, strategy_flags)
     g.add_argument("--val-quantile", dest="val_quantile", type=float, help="global split: val starts here [0.8]")
     g.add_argument("--test-quantile", dest="test_quantile", type=float, help="global split: test starts here [0.9]")
     g.add_argument("--val-start", dest="val_start", help="global split: explicit val start date (ISO)")
@@ -210,15 +219,16 @@ def open_warehouse(settings, *, read_only: bool = False, create: bool = False) -
 
     if not create and not Path(settings.warehouse).exists():
         raise UserFacingError(
-            f"no warehouse at {settings.warehouse}; run `recsys run` (the main job on the bundled data) "
-            "or `recsys ingest [DIR]` first (`recsys migrate` creates an empty one)"
+            f"no warehouse at {Path(settings.warehouse).resolve()} (--warehouse or RECSYS_WAREHOUSE name "
+            "another; a relative path is read from the current folder); run `recsys run` (the main job on the "
+            "bundled data) or `recsys ingest [DIR]` first (`recsys migrate` creates an empty one)"
         )
     con = connect(settings, read_only=read_only, progress=progress_bars())
     try:
         missing = pending(con, settings.sql_dir)
         if missing:
             raise UserFacingError(
-                f"{settings.warehouse} lacks {len(missing)} migration(s) "
+                f"{settings.warehouse} lacks {plural(len(missing), 'migration')} "
                 f"(first: {missing[0].path.name}); run `recsys migrate`"
             )
         yield con, SqlLibrary(settings.sql_dir)
@@ -227,8 +237,48 @@ def open_warehouse(settings, *, read_only: bool = False, create: bool = False) -
 
 
 def print_relation(con, sql, relative: str, params: dict | None = None, max_rows: int = 40) -> None:
-    """Print a query of the SQL library as DuckDB's box table (the format of its own shell)."""
-    con.sql(sql.text(relative), params=params).show(max_rows=max_rows, max_width=250)
+    """Print a query of the SQL library as a box table (``box_table``)."""
+    cursor = con.execute(sql.text(relative), params or {})
+    columns = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()  # consumed whole before the connection runs anything else (small tables)
+    print(box_table(columns, rows[:max_rows], more=len(rows) > max_rows))
+
+
+def box_table(columns: list[str], rows: list[tuple], *, more: bool = False) -> str:
+    """A results table a person reads: one header row (no type row), every number of a column
+    with the same decimals (4, or 1 where the column holds values of 100 or more), numbers
+    right-aligned, empty cells for NULL, and a last line when rows were left out."""
+    cells = [[_cell(value, _decimals([row[i] for row in rows])) for i, value in enumerate(row)] for row in rows]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(columns))]
+    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(columns)]
+
+    def line(left: str, middle: str, right: str) -> str:
+        return left + middle.join("─" * (w + 2) for w in widths) + right
+
+    def cells_line(values: list[str], align: list[bool]) -> str:
+        return "│" + "│".join(f" {v.rjust(w) if r else v.ljust(w)} " for v, w, r in zip(values, widths, align)) + "│"
+
+    out = [line("┌", "┬", "┐"), cells_line(columns, [False] * len(columns)), line("├", "┼", "┤")]
+    out += [cells_line(row, numeric) for row in cells]
+    out.append(line("└", "┴", "┘"))
+    if more:
+        out.append(f"(the first {plural(len(rows), 'row')}; more left out)")
+    return "\n".join(out)
+
+
+def _decimals(values: list[Any]) -> int:
+    floats = [abs(v) for v in values if isinstance(v, float) and v == v]
+    return 1 if floats and max(floats) >= 100 else 4
+
+
+def _cell(value: Any, decimals: int) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.{decimals}f}"
+    return str(value)
 
 
 def server_url(url: str | None, flag: str) -> str | None:
@@ -248,7 +298,10 @@ def reload_server(url: str, api_key: str | None) -> None:
         with urllib.request.urlopen(request, timeout=120) as response:
             say(f"{url}: {response.read().decode()}")
     except urllib.error.HTTPError as exc:
-        raise UserFacingError(f"{url}/admin/reload answered {exc.code}: {exc.read().decode(errors='replace')}") from exc
+        from recommender.feedback.http import admin_hint
+
+        body = exc.read().decode(errors="replace")
+        raise UserFacingError(f"{url}/admin/reload answered {exc.code}: {body}{admin_hint(exc.code)}") from exc
     except (urllib.error.URLError, OSError) as exc:
         raise UserFacingError(
             f"{url}/admin/reload: cannot reach the server ({exc}); the version is "

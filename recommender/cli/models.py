@@ -5,25 +5,47 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recommender.cli.common import TRIALS_HELP, check_engine, engine_flags, open_warehouse, print_relation, say
+from recommender.cli.common import (
+    READ_FLAGS,
+    TRIALS_HELP,
+    check_engine,
+    engine_flags,
+    open_warehouse,
+    print_relation,
+    say,
+)
 from recommender.errors import UserFacingError
 from recommender.names import MODEL_NAMES
+from recommender.words import plural
 
-MODEL_CHOICES = [*MODEL_NAMES, "all"]
+MODELS_HELP = f"comma-separated models, or all: {','.join(MODEL_NAMES)} [all]"
+
+
+def model_list(text: str) -> list[str]:
+    """A --models value: comma-separated model names, or ``all`` (every model, in order)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if names == ["all"]:
+        return list(MODEL_NAMES)
+    unknown = [name for name in names if name not in MODEL_NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown model {', '.join(unknown) or '(none given)'}; choose from {', '.join(MODEL_NAMES)} or all"
+        )
+    return list(dict.fromkeys(names))
 
 
 def register(add) -> None:
     p = add("train", "fit models on train and score them on val (logs a run each)")
-    p.add_argument("--model", "--models", dest="model", default="all", choices=MODEL_CHOICES)
+    p.add_argument("--models", "--model", dest="models", default="all", type=model_list, help=MODELS_HELP)
     engine_flags(p)
     p.set_defaults(handler=cmd_train)
     p = add("tune", "search a model's parameters on the validation split only")
-    p.add_argument("model", choices=MODEL_CHOICES)
+    p.add_argument("models", type=model_list, metavar="MODELS", help=MODELS_HELP.removesuffix(" [all]"))
     p.add_argument("--trials", type=int, help=TRIALS_HELP)
     p.set_defaults(handler=cmd_tune)
     p = add("evaluate", "final numbers: refit on train+val and score test once (or --part val: refit on train)")
     p.add_argument("--part", dest="eval_part", choices=["test", "val"], default="test", help="the part scored [test]")
-    p.add_argument("--models", "--model", dest="model", default="all", choices=MODEL_CHOICES)
+    p.add_argument("--models", "--model", dest="models", default="all", type=model_list, help=MODELS_HELP)
     p.add_argument(
         "--folds",
         type=int,
@@ -32,7 +54,7 @@ def register(add) -> None:
     )
     engine_flags(p)
     p.set_defaults(handler=cmd_evaluate)
-    p = add("runs", "the run log as a comparison table")
+    p = add("runs", "the run log: every fit with its scores, newest first", settings=("warehouse",))
     p.add_argument("--k", type=int, default=10, help="cut-off shown [10]")
     p.add_argument("--limit", type=int, default=30, help="newest runs shown [30]")
     p.add_argument("--kind", choices=["train", "tune", "evaluate", "sweep"], help="only runs of this kind")
@@ -46,10 +68,13 @@ def register(add) -> None:
     p.add_argument("--step", default="30d", help="window length: days (30d) or weeks (2w) [30d]")
     p.add_argument("--steps", type=int, default=6, help="how many windows [6]")
     p.add_argument(
-        "--models", default="popular,itemknn,als,ease", help="comma-separated models [popular,itemknn,als,ease]"
+        "--models",
+        default="popular,itemknn,als,ease",
+        type=model_list,
+        help="comma-separated models, or all [popular,itemknn,als,ease]",
     )
     p.set_defaults(handler=cmd_simulate)
-    p = add("report", "write reports/report.md with confidence intervals and PNG plots")
+    p = add("report", "write reports/report.md: the results with confidence intervals, and plots", settings=READ_FLAGS)
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder [reports]")
     p.add_argument(
         "--markdown",
@@ -74,7 +99,8 @@ def warn_small_parts(con, sql, settings) -> None:
                 else "a larger holdout (--holdout-test) or a larger data set (recsys download ml-25m) gives more"
             )
             say(
-                f"warning: {part} has {users} user(s) with held-out positives (fewer than {MIN_EVALUATED_USERS}): "
+                f"warning: {part} has {plural(users, 'user')} with held-out positives "
+                f"(fewer than {MIN_EVALUATED_USERS}): "
                 f"its metrics vary a lot between runs; {other}"
             )
 
@@ -91,7 +117,7 @@ def cmd_train(args: argparse.Namespace, settings) -> int:
 
     with open_warehouse(settings) as (con, sql):
         wb = pipeline.Workbench(con, sql, settings, say=say)
-        results = pipeline.train(wb, args.model)
+        results = pipeline.train(wb, args.models)
         print_runs(con, sql, [r.run_id for r in results])
     return 0
 
@@ -103,7 +129,8 @@ def cmd_tune(args: argparse.Namespace, settings) -> int:
         raise UserFacingError("--trials must be at least 1")
     with open_warehouse(settings) as (con, sql):
         wb = pipeline.Workbench(con, sql, settings, say=say)
-        for model in pipeline.expand(args.model):  # in MODEL_NAMES order: diverse re-ranks the tuned ALS, after it
+        # in MODEL_NAMES order: diverse re-ranks the tuned ALS, after it
+        for model in sorted(args.models, key=MODEL_NAMES.index):
             say(f"tuning {model} on val ...")
             pipeline.tune(wb, model, args.trials)
     return 0
@@ -118,23 +145,24 @@ def cmd_evaluate(args: argparse.Namespace, settings) -> int:
         wb = pipeline.Workbench(con, sql, settings, say=say)
         warn_small_parts(con, sql, settings)
         say(f"refitting on {'+'.join(pipeline.FIT_PARTS[args.eval_part])}, scoring {args.eval_part} ...")
-        results = pipeline.evaluate_final(wb, args.model, args.eval_part)
+        results = pipeline.evaluate_final(wb, args.models, args.eval_part)
         if settings.folds > 1:
             if args.eval_part != "test":
                 raise UserFacingError("--folds scores test: leave out --part val")
-            results += _later_folds(con, sql, settings, args.model)
+            results += _later_folds(con, sql, settings, args.models)
         print_runs(con, sql, [r.run_id for r in results])
     return 0
 
 
-def _later_folds(con, sql, settings, model: str) -> list:
+def _later_folds(con, sql, settings, models: list[str]) -> list:
     from recommender.jobs.folds import evaluate_later_folds, missing_folds
     from recommender.warehouse.splits import build_splits
 
     if missing_folds(con, sql, settings):
         say(f"building the per-user split's folds 2..{settings.folds} (the splits are rebuilt)")
         build_splits(con, sql, settings)
-    return evaluate_later_folds(con, sql, settings, [model], ranker=model == "all", say=say)
+    # every model: the ranker's folds too (it is trained over them)
+    return evaluate_later_folds(con, sql, settings, models, ranker=set(models) == set(MODEL_NAMES), say=say)
 
 
 def cmd_runs(args: argparse.Namespace, settings) -> int:
@@ -154,12 +182,7 @@ def cmd_simulate(args: argparse.Namespace, settings) -> int:
 
     from recommender.jobs.simulation import parse_step, simulate
 
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in models if m not in MODEL_NAMES]
-    if unknown or not models:
-        raise UserFacingError(
-            f"--models: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(MODEL_NAMES)}"
-        )
+    models = args.models
     try:
         start = datetime.fromisoformat(args.start)
     except ValueError:

@@ -32,7 +32,7 @@ from recommender.names import MODEL_NAMES
 
 
 def register(add) -> None:
-    p = add("run", "the main job: migrate, ingest, tune, evaluate, report, precompute")
+    p = add("run", "do it all: load the data, tune and test every model, write the report, publish the lists to serve")
     data_dir_argument(p)
     p.add_argument("--trials", type=int, help=TRIALS_HELP)
     p.add_argument(
@@ -46,8 +46,8 @@ def register(add) -> None:
     p.set_defaults(handler=cmd_run)
     p = add(
         "retrain",
-        "ingest feedback, rebuild splits, evaluate the stored configurations, refit on all data, "
-        "publish a new version (and reload a server)",
+        "learn from the ratings posted to the API: copy them in, re-test the chosen configurations, refit on "
+        "every rating and publish a new version (and reload a server)",
     )
     feedback_flags(p)
     p.add_argument(

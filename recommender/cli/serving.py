@@ -8,7 +8,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from recommender.cli.common import open_warehouse, print_relation, reload_server, say, server_config, server_url
+from recommender.cli.common import (
+    WAREHOUSE_FLAGS,
+    open_warehouse,
+    print_relation,
+    reload_server,
+    say,
+    server_config,
+    server_url,
+)
 from recommender.errors import UserFacingError
 
 #: The demo app's web export that `recsys serve` finds on its own (relative to the current folder).
@@ -27,7 +35,11 @@ def register(add) -> None:
         help="versions kept on disk, the new one included; older folders are deleted [3]",
     )
     p.set_defaults(handler=cmd_precompute)
-    p = add("serve", "start the API (uvicorn + Litestar); precomputes first if nothing is published")
+    p = add(
+        "serve",
+        "start the API (http://127.0.0.1:8000 by default); publishes the lists first if there are none",
+        settings=WAREHOUSE_FLAGS,
+    )
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on [127.0.0.1]")
     p.add_argument("--port", type=int, default=8000, help="port [8000]")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
@@ -45,8 +57,17 @@ def register(add) -> None:
         f"[RECSYS_APP_DIR, else ./{DEFAULT_APP_DIR.as_posix()} when it exists]",
     )
     p.set_defaults(handler=cmd_serve)
-    add("versions", "the published versions: status, test metrics, folder").set_defaults(handler=cmd_versions)
-    p = add("rollback", "make an earlier, still present version active again")
+    versions = add(
+        "versions",
+        "the published versions: which one is served, their test scores, their folders",
+        settings=("warehouse",),
+    )
+    versions.set_defaults(handler=cmd_versions)
+    p = add(
+        "rollback",
+        "serve an earlier version again (the newest before the active one by default)",
+        settings=("warehouse",),
+    )
     p.add_argument("version", type=int, nargs="?", help="the version to serve [the newest before the active one]")
     p.add_argument("--reload", metavar="URL", help="then POST URL/admin/reload (key from RECSYS_ADMIN_KEY)")
     p.add_argument(
@@ -66,6 +87,27 @@ def cmd_precompute(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on (bound the way uvicorn binds: SO_REUSEADDR,
+    which still fails while a listener holds the port)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UserFacingError(f"--host {host}: cannot resolve it ({exc.strerror})") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UserFacingError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): another server may hold it; "
+                "stop it or choose another port with --port"
+            ) from exc
+
+
 def cmd_serve(args: argparse.Namespace, settings) -> int:
     import logging
 
@@ -78,7 +120,8 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     from server.metrics import MULTIPROCESS_ENV
     from server.webapp import export_ready
 
-    config = _with_app_dir(server_config(settings), args.app_dir)  # a wrong --app-dir fails first
+    _check_port_free(args.host, args.port)  # before anything loads: a busy port is one line, not uvicorn's exit
+    config = _with_app_dir(server_config(settings), args.app_dir)  # a wrong --app-dir fails next
     if registry.read_pointer(settings.serving_dir) is None:
         say("no published recommendation version: precomputing one first ...")
         with open_warehouse(settings) as (con, sql):

@@ -9,6 +9,7 @@ from recommender.cli.common import WAREHOUSE_FLAGS, open_warehouse, print_relati
 from recommender.cli.common import server_url as checked_url
 from recommender.errors import UserFacingError
 from recommender.faults import failpoint
+from recommender.words import plural
 
 
 def register(add) -> None:
@@ -155,7 +156,7 @@ def cmd_sql(args: argparse.Namespace, settings) -> int:
                     continue
                 result = con.execute(statement.query).fetchall()
                 if kind in _COUNT_STATEMENTS and result:
-                    print(f"{result[0][0]} row(s) {_COUNT_STATEMENTS[kind]}")
+                    print(f"{plural(result[0][0], 'row')} {_COUNT_STATEMENTS[kind]}")
                 else:
                     print(f"ok ({kind.lower()})")
             except duckdb.Error as exc:

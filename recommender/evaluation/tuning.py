@@ -122,7 +122,8 @@ def search(
         return
     import optuna  # imported on use: it takes a moment
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # errors only: a trial stopped by Ctrl-C is not Optuna's to report (the CLI says "interrupted")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     design = start_up_design(space)[:trials]
     study = optuna.create_study(
         direction="maximize",

@@ -11,6 +11,16 @@ import urllib.request
 from recommender.feedback.base import PAGE, FeedbackError, FeedbackRow
 
 
+def admin_hint(status: int) -> str:
+    """What a refused admin request means for the user (the server answers 401 for a missing or
+    wrong X-API-Key, 403 when it has no admin key at all)."""
+    if status == 401:
+        return ": the admin key sent (RECSYS_ADMIN_KEY here) does not match the server's RECSYS_ADMIN_KEY"
+    if status == 403:
+        return ": the server has no admin key; start it with RECSYS_ADMIN_KEY set"
+    return ""
+
+
 class HttpFeedbackSource:
     """A running server's feedback, page by page through ``GET /admin/feedback``."""
 
@@ -34,7 +44,7 @@ class HttpFeedbackSource:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 page = json.loads(response.read())
         except urllib.error.HTTPError as exc:
-            raise FeedbackError(f"{url}: the server answered {exc.code} {exc.reason}") from exc
+            raise FeedbackError(f"{url}: the server answered {exc.code} {exc.reason}{admin_hint(exc.code)}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise FeedbackError(f"{url}: cannot read the server's feedback ({exc})") from exc
         self._store_id = page["store_id"]

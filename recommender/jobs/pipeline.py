@@ -42,6 +42,7 @@ from recommender.models.ease import item_gram
 from recommender.sqlfiles import SqlLibrary
 from recommender.version.build import Production, ProductionModel
 from recommender.warehouse.export import ALL_PARTS, SplitData, load_item_genres, load_production, load_split
+from recommender.words import plural
 
 #: Tuning and lambda choice optimise this metric at this cut-off (on val).
 OBJECTIVE = ("ndcg", 10)
@@ -328,7 +329,7 @@ def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:
         wb.say(f"  tuning {model}: all {len(grid)} configurations{users}")
         results = [wb.run("tune", model, params, "val") for params in grid]
     else:
-        wb.say(f"  tuning {model}: {trials} trials of a sequential search{users}")
+        wb.say(f"  tuning {model}: {plural(trials, 'trial')} of a sequential search{users}")
 
         def objective(params: dict[str, Any], report) -> float:
             if model == "als":

@@ -26,6 +26,7 @@ from recommender.sqlfiles import SqlLibrary
 from recommender.version import build, live, registry
 from recommender.version.format import LISTS_FILE, stamp
 from recommender.warehouse.export import ALL_PARTS
+from recommender.words import plural
 
 
 class PublishError(RecsysError):
@@ -101,5 +102,6 @@ def precompute_and_publish(
     say(f"published version {version} ({total_rows:,} rows) in {seconds:.1f}s -> {final}")
     pruned = registry.prune(con, sql, settings)
     if pruned:
-        say(f"deleted {len(pruned)} old version folder(s), keeping {settings.serving_keep}: {', '.join(pruned)}")
+        deleted = plural(len(pruned), "old version folder")
+        say(f"deleted {deleted}, keeping {settings.serving_keep}: {', '.join(pruned)}")
     return Published(version, final, total_rows, seconds)

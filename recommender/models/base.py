@@ -122,6 +122,9 @@ class Recommender(ABC):
     #: ``exclude``. For the rest, ``recommend`` asks for more candidates than k (a first
     #: round sized for most users, a second only for the rows left short).
     candidates_filter: ClassVar[str] = "nothing"
+    #: Whether a user's list depends on the user (False: the same ranking for everybody, so the
+    #: API never calls it personalised).
+    personal: ClassVar[bool] = True
     #: What tuning searches on val (``recommender.evaluation.tuning`` says how, by the shape
     #: of the space); None: the defaults are its one trial, or the job sweeps it its own way.
     search_space: ClassVar[SearchSpace | None] = None

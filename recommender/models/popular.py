@@ -31,6 +31,7 @@ FEW_USERS = 8
 class Popular(Recommender):
     name = "popular"
     Params = PopularParams
+    personal = False  # one ranking for everybody, each user's rated movies left out
     params: PopularParams
     search_space = {"window_days": [None, 30, 90, 180, 365, 730, 1825]}
     trials = 7

@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from recommender.words import plural
 from recommender.feedback import PAGE, FeedbackError, FeedbackSource
 from recommender.warehouse.connection import transaction
 from recommender.sqlfiles import SqlLibrary
@@ -59,6 +60,6 @@ def ingest_feedback(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, source: Fee
                                     f"{source.store_id}); nothing was copied, run it again")
             if len(page) < PAGE:
                 break
-    say(f"feedback store {store_id}: {added:,} new rating(s) from {len(users):,} user(s) "
+    say(f"feedback store {store_id}: {plural(added, 'new rating')} from {plural(len(users), 'user')} "
         f"(copied up to seq {after})")
     return FeedbackIngest(store_id, added, len(users), after)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from recommender.words import plural
 from recommender.errors import RecsysError
 from recommender.faults import failpoint
 from recommender.warehouse.connection import transaction
@@ -193,7 +194,7 @@ def _load_all(con, sql, layout, present, hashes, data_dir, say) -> IngestResult:
             (bad,) = sql.run(con, f"warehouse/ingest/check_{source.name}.sql").fetchall()[0]
             if bad:
                 line, problem = sql.run(con, f"{folder}locate_{source.name}.sql", {"path": str(path)}).fetchall()[0]
-                raise IngestError(path.name, f"{problem} ({bad} bad row(s) in the file)", line)
+                raise IngestError(path.name, f"{problem} ({plural(bad, 'bad row')} in the file)", line)
             if rows == 0:
                 raise IngestError(path.name, "has a header but no rows" if source.header else "is empty")
             duration = time.perf_counter() - started
@@ -212,7 +213,7 @@ def _load_all(con, sql, layout, present, hashes, data_dir, say) -> IngestResult:
         if bad:
             ratings = next(p for s, p in present if s.name == "ratings")
             line, problem = sql.run(con, f"{folder}locate_rated_movies.sql", {"path": str(ratings)}).fetchall()[0]
-            raise IngestError(ratings.name, f"{problem} ({bad} rating(s) of unlisted movies)", line)
+            raise IngestError(ratings.name, f"{problem} ({plural(bad, 'rating')} of unlisted movies)", line)
         for f in files:
             sql.run(
                 con,

@@ -32,6 +32,9 @@ def job(con: duckdb.DuckDBPyConnection, command: str, settings: Settings) -> Ite
     sql.run(con, "warehouse/jobs/start.sql", {"job_id": job_id, "command": command, "settings": settings.as_json()})
     try:
         yield job_id
+    except KeyboardInterrupt:  # Ctrl-C: stopped by the user, not a failure
+        sql.run(con, "warehouse/jobs/finish.sql", {"job_id": job_id, "status": "interrupted", "error": None})
+        raise
     except BaseException as exc:
         sql.run(con, "warehouse/jobs/finish.sql", {"job_id": job_id, "status": "failed",
                                          "error": f"{type(exc).__name__}: {exc}"[:2000]})

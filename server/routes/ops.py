@@ -26,6 +26,21 @@ log = logging.getLogger("recsys.server")
 def ops_routes(services: Services) -> Router:
     admin_limit = rate_limit(services.config.rate_limit_admin, "admin")  # one budget for both admin routes
 
+    @get("/", summary="Where to start: the demo app, the API schema, health")
+    async def index() -> S.Index:
+        return S.Index(
+            "recsys",
+            __version__,
+            {
+                "app": "/app",
+                "schema": "/schema",
+                "health": "/health",
+                "recommend": "/recommend/{user_id}",
+                "compare": "/compare/{user_id}",
+                "similar": "/similar/{movie_id}",
+            },
+        )
+
     @get(
         "/health",
         sync_to_thread=True,
@@ -115,4 +130,4 @@ def ops_routes(services: Services) -> Router:
             [S.FeedbackRating(r.seq, r.user_id, r.movie_id, r.rating, r.ts) for r in rows],
         )
 
-    return Router("/", route_handlers=[health, live, stats, metrics, reload, feedback], tags=["operations"])
+    return Router("/", route_handlers=[index, health, live, stats, metrics, reload, feedback], tags=["operations"])

@@ -18,7 +18,6 @@ from litestar.response.base import ASGIResponse
 from litestar.status_codes import HTTP_201_CREATED
 
 from recommender.version.answer import Page, scores_now
-from recommender.version.live import Filter
 from server import schemas as S
 from server import service
 from server.http import rate_limit, strict_json_body
@@ -57,7 +56,7 @@ def recommendation_routes(services: Services) -> Router:
     ) -> ASGIResponse:
         serving, version = services.state(), services.version()
         uid = service.parse_id(user_id, "user_id")
-        query = Filter(tuple(sorted(set(genre or ()))), year_min, year_max, tuple(sorted(set(exclude or ()))))
+        query = service.query_filter(genre, year_min, year_max, exclude)
         page = Page(model or version.default_model, k, offset, query)  # none named: the winner on val
         slow = scores_now(version, uid, page)
         return (await answer(serving, uid, service.recommend, serving, version, uid, page, slow=slow)).response
@@ -86,7 +85,7 @@ def recommendation_routes(services: Services) -> Router:
     async def compare(user_id: PathId, k: K = 10, offset: Offset = 0, genre: Genres = None) -> ASGIResponse:
         serving, version = services.state(), services.version()
         uid = service.parse_id(user_id, "user_id")
-        query = Filter(tuple(sorted(set(genre or ()))))
+        query = service.query_filter(genre)
         args = (serving, version, uid, k, offset, query)
         return (await answer(serving, uid, service.compare, *args)).response
 

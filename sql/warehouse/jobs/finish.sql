@@ -1,4 +1,4 @@
--- A job ends: $status ok | failed, with the error for a failed one.
+-- A job ends: $status ok | failed | interrupted (Ctrl-C), with the error for a failed one.
 update job_log
 set
     finished_at = now()::timestamp,
