@@ -24,7 +24,6 @@ from pydantic import ConfigDict, ValidationError, field_validator
 from pydantic.dataclasses import dataclass
 
 from recommender.errors import RecsysError
-from recommender.threads import usable_cores
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The versioned SQL: the repository's sql/ in a checkout, recommender/sql in an installed wheel.
@@ -289,7 +288,8 @@ class Settings:
         ``threads``, else every core this process may run on."""
         if self.threads:
             return self.threads
-        return usable_cores()
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # not on macOS
+        return cores or 1
 
     def as_json(self) -> str:
         return json.dumps(self.as_record(), sort_keys=True)

@@ -9,16 +9,9 @@ and precompute runs inside ``single_threaded_blas``.
 from __future__ import annotations
 
 import contextlib
-import os
 import warnings
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 from threadpoolctl import threadpool_limits
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class _ProcessLimit:
@@ -47,19 +40,3 @@ def single_threaded_blas():
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.filterwarnings("ignore", message=".*OpenBLAS is configured to use.*")
         yield
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity where the OS has one)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()  # not on macOS
-    return cores or 1
-
-
-def map_blocks(function: Callable[[T], R], blocks: Sequence[T], threads: int) -> list[R]:
-    """``[function(b) for b in blocks]``, on up to ``threads`` threads with BLAS at one thread
-    each: for work that releases the GIL (scipy's sparse products, NumPy's partitions). The
-    blocks are independent, so the results are the same on any number of threads."""
-    if threads <= 1 or len(blocks) <= 1:
-        return [function(block) for block in blocks]
-    with single_threaded_blas(), ThreadPoolExecutor(min(threads, len(blocks))) as pool:
-        return list(pool.map(function, blocks))

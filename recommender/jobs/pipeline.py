@@ -306,8 +306,6 @@ class _JobInputs:
             return self.wb.item_genres
         if name == "als_engine":
             return self.wb.engine
-        if name == "threads":
-            return self.wb.settings.job_threads
         raise KeyError(f"no job input named {name!r}")
 
 

@@ -84,8 +84,7 @@ class FitInputs(Protocol):
     def extra(self, name: str) -> Any:
         """A job-wide input a model asks for by name: ``"gram"`` (a function of ``max_items``
         giving EASE's item Gram matrix, computed once per job), ``"item_genres"``
-        ((items, genres) multi-hot), ``"als_engine"`` (where ALS fits), ``"threads"`` (the
-        job's threads: ``Settings.job_threads``)."""
+        ((items, genres) multi-hot), ``"als_engine"`` (where ALS fits)."""
         ...
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 
 from recommender.models.base import FitInputs, ModelError, Params, Range, Recommender, top_similar
-from recommender.threads import map_blocks, usable_cores
 
 #: Rows per block when the inverse's upper triangle is mirrored (bounds the temporary copy).
 _MIRROR_BLOCK = 2048
@@ -53,12 +51,6 @@ class EASE(Recommender):
     trials = 8
     sampled_trials = 7
 
-    def __init__(self, params: EASEParams | Mapping[str, Any] | None = None, *, seed: int = 42) -> None:
-        super().__init__(params, seed=seed)
-        #: Threads that score blocks of users side by side (scipy's sparse x dense product and
-        #: the top-n partitions release the GIL); None: every usable core.
-        self.threads: int | None = None
-
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> EASE:
         items, gram = item_gram(user_items, self.params.max_items)
         return self.fit_gram(items, gram, user_items.shape[1])
@@ -67,7 +59,6 @@ class EASE(Recommender):
     def fit_from(cls, params, inputs: FitInputs) -> EASE:
         """Fitted from the job's shared item Gram matrix (every lambda tried reuses it)."""
         model = cls(params, seed=inputs.seed)
-        model.threads = inputs.extra("threads")
         items, gram = inputs.extra("gram")(model.params.max_items)
         return model.fit_gram(items, gram.copy(), inputs.matrix().shape[1])
 
@@ -120,11 +111,9 @@ class EASE(Recommender):
         n = min(n, self.n_modelled)
         items = np.full((len(users), n), -1, dtype=np.int32)
         scores = np.full((len(users), n), -np.inf, dtype=np.float32)
-        blocks = [slice(start, start + _SCORE_ROWS) for start in range(0, len(users), _SCORE_ROWS)]
-        threads = usable_cores() if self.threads is None else self.threads
-        tops = map_blocks(lambda rows: self._top_rows(history[rows], exclude[rows], n), blocks, threads)
-        for rows, (block_items, block_scores) in zip(blocks, tops):
-            items[rows], scores[rows] = block_items, block_scores
+        for start in range(0, len(users), _SCORE_ROWS):
+            rows = slice(start, start + _SCORE_ROWS)
+            items[rows], scores[rows] = self._top_rows(history[rows], exclude[rows], n)
         return items, scores
 
     def _top_rows(self, history, exclude, n):

@@ -124,7 +124,7 @@ def write_version(
             lists = served_lists(model, chunk, history, n_serve, fallback, top=top, exclude=exclude)
             spent[name]["lists"] += time.perf_counter() - t
             t = time.perf_counter()
-            reasons = reason_items(model, chunk, lists, history, recent=recent, threads=settings.job_threads)
+            reasons = reason_items(model, chunk, lists, history, recent=recent)
             spent[name]["reasons"] += time.perf_counter() - t
             t = time.perf_counter()
             table = tables.recommendation_rows(name, data.user_ids[chunk], data.item_ids, lists, reasons)
