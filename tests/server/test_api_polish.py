@@ -31,7 +31,7 @@ def test_the_root_points_to_the_app_and_the_schema(client):
     assert answer.status_code == 200
     links = answer.json()["links"]
     assert links["app"] == "/app" and links["schema"] == "/schema"
-    assert client.get(links["schema"]).status_code == 200
+    assert all(client.get(link).status_code == 200 for name, link in links.items() if name != "app")
 
 
 def test_the_popular_model_is_never_personalised(client):
