@@ -180,11 +180,13 @@ CHOICES: dict[str, tuple[str, ...]] = {"model": tuple(SERVED_MODELS), "genre": t
 def invalid_request(request: Request, exc: ValidationException) -> Response:
     """Litestar's 400 for a value the types refuse, with the valid values wherever a choice
     was refused (``?model=alss``: which models there are)."""
-    extra = [_with_choices(item) if isinstance(item, dict) else item for item in (exc.extra or [])]
-    body: dict[str, Any] = {"status_code": HTTP_400_BAD_REQUEST, "detail": exc.detail}
-    if extra:
+    extra = exc.extra
+    if isinstance(extra, list):
+        extra = [_with_choices(item) if isinstance(item, dict) else item for item in extra]
+    body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
+    if extra is not None:
         body["extra"] = extra
-    return Response(body, status_code=HTTP_400_BAD_REQUEST, media_type=MediaType.JSON)
+    return Response(body, status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)
 
 
 def _with_choices(item: dict[str, Any]) -> dict[str, Any]:

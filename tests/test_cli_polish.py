@@ -32,6 +32,7 @@ def test_help_lists_the_commands_in_workflow_order_in_users_words():
     sub = subcommands()
     listed = [action.dest for action in sub._choices_actions]
     assert listed[:3] == ["run", "serve", "retrain"] and set(listed) == set(sub.choices)
+    assert set(WORKFLOW) <= set(sub.choices)  # a renamed command is renamed in WORKFLOW too
     assert listed == [name for name in WORKFLOW if name in listed] + [n for n in listed if n not in WORKFLOW]
     text = build_parser().format_help()
     assert "``" not in text and "Settings object" not in text and "recsys run" in text

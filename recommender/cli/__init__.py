@@ -72,9 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         group.register(add)
     # argparse lists subcommands in the order they were added: put them in workflow order
     listed = {action.dest: action for action in sub._choices_actions}
-    sub._choices_actions[:] = [listed[name] for name in WORKFLOW] + [
-        action for name, action in listed.items() if name not in WORKFLOW
-    ]
+    sub._choices_actions[:] = [listed.pop(name) for name in WORKFLOW if name in listed] + list(listed.values())
     return parser
 
 

@@ -248,7 +248,8 @@ def box_table(columns: list[str], rows: list[tuple], *, more: bool = False) -> s
     """A results table a person reads: one header row (no type row), every number of a column
     with the same decimals (4, or 1 where the column holds values of 100 or more), numbers
     right-aligned, empty cells for NULL, and a last line when rows were left out."""
-    cells = [[_cell(value, _decimals([row[i] for row in rows])) for i, value in enumerate(row)] for row in rows]
+    decimals = [_decimals([row[i] for row in rows]) for i in range(len(columns))]
+    cells = [[_cell(value, decimals[i]) for i, value in enumerate(row)] for row in rows]
     numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(columns))]
     widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(columns)]
 

@@ -31,7 +31,7 @@ def model_list(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(
             f"unknown model {', '.join(unknown) or '(none given)'}; choose from {', '.join(MODEL_NAMES)} or all"
         )
-    return list(dict.fromkeys(names))
+    return sorted(set(names), key=MODEL_NAMES.index)  # the re-rankers after the ALS they re-rank
 
 
 def register(add) -> None:

@@ -88,24 +88,28 @@ def cmd_precompute(args: argparse.Namespace, settings) -> int:
 
 
 def _check_port_free(host: str, port: int) -> None:
-    """Refuse a port another process listens on (bound the way uvicorn binds: SO_REUSEADDR,
-    which still fails while a listener holds the port)."""
+    """Refuse a port another process listens on, on any address ``host`` resolves to (bound the
+    way uvicorn binds: SO_REUSEADDR, which still fails while a listener holds the port). Any
+    other failure (an address this machine lacks, a privileged port) is left to uvicorn, which
+    skips what it cannot use and says why."""
+    import errno
     import socket
 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise UserFacingError(f"--host {host}: cannot resolve it ({exc.strerror})") from exc
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise UserFacingError(
-                f"cannot listen on {host}:{port} ({exc.strerror}): another server may hold it; "
-                "stop it or choose another port with --port"
-            ) from exc
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise UserFacingError(
+                        f"cannot listen on {host}:{port}: the port is in use (another server?); "
+                        "stop it or choose another port with --port"
+                    ) from exc
 
 
 def cmd_serve(args: argparse.Namespace, settings) -> int:

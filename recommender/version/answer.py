@@ -20,6 +20,7 @@ import numpy as np
 
 from recommender.errors import NotFound
 from recommender.lists.ranked import RANKER
+from recommender.models import MODELS
 from recommender.version.live import Filter, LiveModels, Ranked
 from recommender.version.reader import Version
 
@@ -128,7 +129,8 @@ def for_picks(version: Version, model: str, k: int, liked: list[int], disliked: 
 def scores_now(version: Version, user_id: int, page: Page) -> bool:
     """Whether the answer scores the two-stage ranker now (candidates from four models, a
     feature-store query and the booster: tens of milliseconds, hundreds at 25M), so that the
-    caller can move it off its event loop. The same decision as ``answer``'s."""
+    caller can move it off its event loop: ``answer``'s decision for a user who posted nothing
+    since the version (one who did is read from the feedback store, off the loop anyway)."""
     if page.model != RANKER:
         return False
     rows = version.precomputed(page.model, user_id)
@@ -169,9 +171,10 @@ def _ranked_list(version: Version, who: Requester, page: Page, deep_lists: DeepL
 
 
 def _plain(version: Version, model: str, tier: Tier) -> Tier:
-    """``tier``, or "popular" for a model that ranks alike for everybody (``Recommender.personal``)."""
-    fitted = version.live.models.get(model)
-    return "popular" if fitted is not None and not fitted.personal else tier
+    """``tier``, or "popular" for a model that ranks alike for everybody (``Recommender.personal``,
+    asked of the model's class: a version may hold a model's lists without the model)."""
+    kind = MODELS.get(model)
+    return "popular" if kind is not None and not kind.personal else tier
 
 
 def _rows(ranked: Ranked) -> list[Row]:

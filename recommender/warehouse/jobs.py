@@ -33,7 +33,8 @@ def job(con: duckdb.DuckDBPyConnection, command: str, settings: Settings) -> Ite
     try:
         yield job_id
     except KeyboardInterrupt:  # Ctrl-C: stopped by the user, not a failure
-        sql.run(con, "warehouse/jobs/finish.sql", {"job_id": job_id, "status": "interrupted", "error": None})
+        with contextlib.suppress(duckdb.Error):  # the connection may itself have been interrupted
+            sql.run(con, "warehouse/jobs/finish.sql", {"job_id": job_id, "status": "interrupted", "error": None})
         raise
     except BaseException as exc:
         sql.run(con, "warehouse/jobs/finish.sql", {"job_id": job_id, "status": "failed",
