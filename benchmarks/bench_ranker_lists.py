@@ -39,12 +39,13 @@ def main() -> None:
 
     from recommender.config import SQL_DIR
     from recommender.lists.ranked import load_ranker, ranker_lists
-    from recommender.lists.reasons import REASON_WINDOW
+    from recommender.lists.reasons import REASON_WINDOW, Links
     from recommender.lists.served import popularity_fallback
     from recommender.models import load as load_model
     from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES
     from recommender.sparse import recent_history
     from recommender.sqlfiles import SqlLibrary
+    from recommender.version.format import LINKS_FILE
     from recommender.version.live import read_state
     from recommender.version.registry import read_pointer
     from recommender.warehouse.features import pair_features
@@ -89,7 +90,7 @@ def main() -> None:
         model.recommend(users, history, ranker.params.candidates, rated)
     candidates_s = time.perf_counter() - t  # measured apart: the call below makes them again
     t = time.perf_counter()
-    ranker_lists(ranker, users, history, rated, 20, fallback, recent=recent)
+    ranker_lists(ranker, users, history, rated, 20, fallback, recent=recent, links=Links.load(folder / LINKS_FILE))
     total = time.perf_counter() - t
     con.close()
     per_user_ms = total / len(users) * 1000

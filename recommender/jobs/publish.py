@@ -24,7 +24,7 @@ from recommender.evaluation.default_model import choose_default
 from recommender.jobs import pipeline
 from recommender.sqlfiles import SqlLibrary
 from recommender.version import build, live, registry
-from recommender.version.format import LISTS_FILE, stamp
+from recommender.version.format import LINKS_FILE, LISTS_FILE, stamp
 from recommender.warehouse.export import ALL_PARTS
 from recommender.words import plural
 
@@ -70,7 +70,12 @@ def precompute_and_publish(
         say(f"  served by default: {default.model} ({default.reason})")
         if ranker is not None:
             say(f"  a visitor's request for the ranker is answered by: {default.visitors}")
-        total_rows = build.write_version(con, sql, recs, settings, production, version, record, say, served_ranker)
+        t = time.perf_counter()
+        links = build.links_of(con, sql, production)
+        say(f"  links for reasons: {time.perf_counter() - t:.1f}s")
+        total_rows = build.write_version(
+            con, sql, recs, settings, production, version, record, say, links, served_ranker
+        )
         t = time.perf_counter()
         failed = build.run_checks(con, sql, recs, production, max(settings.ks))
         recs.execute("checkpoint")
@@ -96,6 +101,7 @@ def precompute_and_publish(
         data.time_matrix(*ALL_PARTS),
         production.exclude,
     )
+    links.save(staging / LINKS_FILE)
     stamp(staging)  # the last file: a folder without it was never finished
     final = registry.publish(con, sql, settings, version, staging, record)
     seconds = time.perf_counter() - started

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.lists.reasons import reason_items
+from recommender.lists.reasons import Links, reason_items
 from recommender.lists.served import ServedLists, served_lists
 from recommender.models import Popular
 from recommender.models.base import ModelError, load_arrays
@@ -61,16 +61,19 @@ def ranker_lists(
     fallback: Popular,
     *,
     recent: np.ndarray,
+    links: Links,
 ) -> RankerLists:
     """The top-``n`` of a ranker attached to its sources (fitted models scoring these rows of
-    ``history``) and a feature reader, for ``users``; ``recent`` as ``reason_items`` takes it."""
+    ``history``) and a feature reader, for ``users``; ``recent`` and ``links`` as
+    ``reason_items`` takes them. An entry's reason is proposed by the source its top feature
+    names (none for a feature-store feature) and chosen by the reasons' rule."""
     top, top_feature = ranker.explained(users, history, n, exclude)
     lists = served_lists(ranker, users, history, n, fallback, top=top, exclude=exclude)
     names = np.where(lists.filled | (lists.items < 0), "", top_feature.astype(str))
-    reasons = np.full(lists.items.shape, -1, dtype=np.int32)
+    proposed = np.full(lists.items.shape, -1, dtype=np.int32)
     for name in SOURCES:
         picked = np.char.startswith(names, f"{name}_")
         if picked.any():
-            by_source = reason_items(ranker.sources[name], users, lists, history, recent=recent)
-            reasons[picked] = by_source[picked]
+            proposed[picked] = ranker.sources[name].explain(users, lists.items, history, recent)[picked]
+    reasons = reason_items(ranker, users, lists, history, recent=recent, links=links, proposed=proposed)
     return RankerLists(lists, reasons, names)

@@ -188,26 +188,40 @@ class ItemKNN(Recommender):
         return csr_values(self._sorted, items, others)
 
     def explain(self, users, items, history, recent):
-        """The history item with the largest similarity to each recommended item (its exact
-        share of the score), among all of the user's history."""
-        by_value = self._similarity_by_value()
+        """The recent history item with the largest similarity to each recommended item (its
+        exact share of the score), among the user's ``recent`` items."""
         out = np.full(np.shape(items), -1, dtype=np.int32)
+        long_rows = self.params.neighbours is None or self.params.neighbours > recent.shape[1]
         for start in range(0, len(users), EXPLAIN_BATCH):
             sl = slice(start, start + EXPLAIN_BATCH)
-            wanted = items[sl]
-            rows = by_value[np.where(wanted >= 0, wanted, 0).ravel()]
-            entry_row = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-            owner = entry_row // wanted.shape[1]  # the batch row (user) of each entry
-            seen = history[users[sl]]
-            mask = np.zeros((seen.shape[0], history.shape[1]), dtype=bool)
-            mask[np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr)), seen.indices] = True
-            # neighbours come best first in each row: the first one the user has seen is the reason
-            hit = np.flatnonzero(mask[owner, rows.indices])
-            first_rows, first = np.unique(entry_row[hit], return_index=True)
-            reason = np.full(rows.shape[0], -1, dtype=np.int32)
-            reason[first_rows] = rows.indices[hit[first]]
-            out[sl] = np.where(wanted >= 0, reason.reshape(wanted.shape), -1)
+            wanted, hist = items[sl], recent[sl]
+            if long_rows:  # look each (history item, recommendation) pair up: cheaper than long rows
+                votes = self.similarity_between(np.maximum(hist, 0)[:, None, :], np.maximum(wanted, 0)[:, :, None])
+                votes[np.broadcast_to((hist < 0)[:, None, :], votes.shape)] = 0
+                best = np.argmax(votes, axis=2)
+                found = np.take_along_axis(votes, best[:, :, None], axis=2)[:, :, 0] > 0
+                reason = np.where(found, np.take_along_axis(hist, best, axis=1), -1)
+            else:
+                reason = self._first_neighbour_seen(wanted, hist)
+            out[sl] = np.where(wanted >= 0, reason, -1)
         return out
+
+    def _first_neighbour_seen(self, wanted: np.ndarray, hist: np.ndarray) -> np.ndarray:
+        """For each of ``wanted`` ((b, k) items), the first of its neighbours, strongest first,
+        among its row's ``hist`` ((b, w) items, -1 padded); -1 for none."""
+        by_value = self._similarity_by_value()
+        rows = by_value[np.where(wanted >= 0, wanted, 0).ravel()]
+        entry_row = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+        owner = entry_row // wanted.shape[1]  # the batch row (user) of each entry
+        mask = np.zeros((hist.shape[0], by_value.shape[1]), dtype=bool)
+        users, at = np.nonzero(hist >= 0)
+        mask[users, hist[users, at]] = True
+        # neighbours come best first in each row: the first one the user has seen is the reason
+        hit = np.flatnonzero(mask[owner, rows.indices])
+        first_rows, first = np.unique(entry_row[hit], return_index=True)
+        reason = np.full(rows.shape[0], -1, dtype=np.int32)
+        reason[first_rows] = rows.indices[hit[first]]
+        return reason.reshape(wanted.shape)
 
     def prepare(self) -> None:
         self._similarity_by_value()

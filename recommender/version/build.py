@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from recommender.config import Settings
 from recommender.lists.ranked import RANKER, load_ranker, ranker_lists
-from recommender.lists.reasons import REASON_WINDOW, reason_items
+from recommender.lists.reasons import REASON_WINDOW, Links, genre_bits, reason_items
 from recommender.lists.served import popularity_fallback, served_lists
 from recommender.models import Recommender, TopN
 from recommender.models.base import ModelError
@@ -79,11 +79,13 @@ def write_version(
     version: int,
     record: dict,
     say,
+    links: Links,
     ranker: TwoStageRanker | None = None,
 ) -> int:
     """Fill a new version file: every user's lists for every model (and for ``ranker``, an
-    attached two-stage ranker, when given), then catalog, popular, similar movies and the
-    version's description. Returns the number of list rows."""
+    attached two-stage ranker, when given), each entry with its reason from ``links``, then
+    catalog, popular, similar movies and the version's description. Returns the number of
+    list rows."""
     sql.run(recs, "version/schema.sql")
     data, models = production.data, production.models
     history, exclude = production.history, production.exclude
@@ -124,7 +126,7 @@ def write_version(
             lists = served_lists(model, chunk, history, n_serve, fallback, top=top, exclude=exclude)
             spent[name]["lists"] += time.perf_counter() - t
             t = time.perf_counter()
-            reasons = reason_items(model, chunk, lists, history, recent=recent)
+            reasons = reason_items(model, chunk, lists, history, recent=recent, links=links)
             spent[name]["reasons"] += time.perf_counter() - t
             t = time.perf_counter()
             table = tables.recommendation_rows(name, data.user_ids[chunk], data.item_ids, lists, reasons)
@@ -133,7 +135,7 @@ def write_version(
             total_rows += table.num_rows
         if ranker is not None:
             t = time.perf_counter()
-            made = ranker_lists(ranker, chunk, history, exclude, n_serve, fallback, recent=recent)
+            made = ranker_lists(ranker, chunk, history, exclude, n_serve, fallback, recent=recent, links=links)
             spent[RANKER]["lists and reasons"] += time.perf_counter() - t
             t = time.perf_counter()
             table = tables.recommendation_rows(
@@ -173,6 +175,14 @@ def write_version(
     )
     say(f"  catalog, popular, similar movies: {time.perf_counter() - t + t_catalog:.1f}s")
     return total_rows
+
+
+def links_of(con, sql: SqlLibrary, production: Production) -> Links:
+    """The evidence every served reason is chosen from (``recommender.lists.reasons``): the
+    production positives' co-occurrence and the catalogue's genres."""
+    catalog = sql.arrow(con, "warehouse/catalog/movies.sql")
+    genres = dict(zip(catalog.column("movie_id").to_pylist(), catalog.column("genres").to_pylist()))
+    return Links.fit(production.history, genre_bits(production.data.item_ids, genres))
 
 
 def ranker_to_precompute(

@@ -12,6 +12,7 @@
         ids.npz                  user_ids (rows) and item_ids (columns) of the matrices below
         history.npz              every positive, data = its Unix time (recency orders reasons)
         rated.npz                every rated movie, any value: what no list may hold
+        links.npz                the movies' co-occurrence links and genres reasons are chosen from
 
 A folder is read only when its stamp is this code's ``FORMAT_VERSION``: anything else (an
 older release's folder, which has no stamp) is refused with one line saying to republish.
@@ -27,7 +28,7 @@ from recommender import __version__
 from recommender.errors import RecsysError
 
 #: The layout this code writes and reads.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 ACTIVE_FILE = "ACTIVE.json"
 STAGING_PREFIX = ".staging-"
@@ -37,6 +38,7 @@ MODELS_DIR = "models"
 IDS_FILE = "ids.npz"
 HISTORY_FILE = "history.npz"
 RATED_FILE = "rated.npz"
+LINKS_FILE = "links.npz"
 
 REPUBLISH = "republish with `recsys precompute`"
 

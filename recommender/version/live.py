@@ -28,12 +28,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.lists.ranked import RANKER, load_ranker, ranker_lists
-from recommender.lists.reasons import REASON_WINDOW, reason_items
+from recommender.lists.reasons import REASON_WINDOW, Links, reason_items
 from recommender.lists.served import ServedLists, served_lists
 from recommender.models import ModelError, Popular, Recommender
 from recommender.models import load as load_model
 from recommender.models.ranker import SOURCES, TwoStageRanker
-from recommender.version.format import HISTORY_FILE, IDS_FILE, MODELS_DIR, RATED_FILE, model_file
+from recommender.version.format import HISTORY_FILE, IDS_FILE, LINKS_FILE, MODELS_DIR, RATED_FILE, model_file
 from recommender.warehouse.features import visitor_features
 
 #: Features of (user ids, movie ids) pairs from the version's feature store: (n, f) float32.
@@ -134,10 +134,12 @@ class LiveModels:
         item_ids: np.ndarray,
         item_genres: Mapping[int, tuple[str, ...]],
         item_years: Mapping[int, int | None],
+        links: Links,
         pair_features: PairFeatures | None = None,
         visitor_model: str = RANKER,
     ) -> None:
         self.models = dict(models)
+        self.links = links  # what every entry's reason is chosen from
         self.pair_features = pair_features
         #: Who answers a visitor's request for the ranker: the ranker, or the best single model
         #: when the ranker did not beat its sources on val users seen as visitors.
@@ -191,8 +193,8 @@ class LiveModels:
         if pair_features is not None and ranker_path.exists():
             models[RANKER] = load_ranker(ranker_path)
         return cls(
-            models, state.times, state.rated, state.user_ids, state.item_ids, item_genres, item_years, pair_features,
-            visitor_model if visitor_model in models else RANKER,
+            models, state.times, state.rated, state.user_ids, state.item_ids, item_genres, item_years,
+            Links.load(folder / LINKS_FILE), pair_features, visitor_model if visitor_model in models else RANKER,
         )  # fmt: skip
 
     # -- inputs ------------------------------------------------------------------------
@@ -281,7 +283,7 @@ class LiveModels:
         lists = self._from_scores(model, history, excluded, n) if query.active else None
         if lists is None:
             lists = self._lists(model, history, n, _row(np.flatnonzero(excluded), self.history.shape[1]))
-        reasons = reason_items(model, np.zeros(1, dtype=np.int64), lists, history, recent=recent)
+        reasons = reason_items(model, np.zeros(1, dtype=np.int64), lists, history, recent=recent, links=self.links)
         return self._as_ids(lists, reasons)
 
     def similar(self, movie_id: int, n: int) -> list[tuple[int, float]]:
@@ -324,7 +326,9 @@ class LiveModels:
 
         # a copy: the shared ranker stays as it is; its one row is this user's (or visitor's)
         view = copy.copy(ranker).attach(sources, ranker.booster, features, recent)
-        made = ranker_lists(view, np.zeros(1, dtype=np.int64), history, exclude, n, self.fallback, recent=recent)
+        made = ranker_lists(
+            view, np.zeros(1, dtype=np.int64), history, exclude, n, self.fallback, recent=recent, links=self.links
+        )
         ranked = self._as_ids(made.lists, made.reasons)
         return dataclasses.replace(ranked, features=made.ranked_by[0][made.lists.items[0] >= 0])
 
