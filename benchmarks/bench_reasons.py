@@ -5,7 +5,7 @@ lists independently of the code that chose them.
     python benchmarks/bench_reasons.py           # reads warehouse/serving's active version
 
 For every model entry of every user's precomputed list (the popular top-up has no reason by
-design and is left out), with this script's own cosine over the version's positives (binary,
+design and is left out; so is the popular model, which gives no reasons), with this script's own cosine over the version's positives (binary,
 the production fit's data; the cosine between two movies' sets of positive raters):
 
 - top 3: the share of reasons that are among the user's 3 history movies most co-occurring
@@ -49,7 +49,10 @@ def measure(folder: Path, top: int = 3) -> dict[str, dict]:
     genres = {m: set(g) for m, g in con.sql("select movie_id, genres from catalog").fetchall()}
     column = {int(m): i for i, m in enumerate(item_ids.tolist())}
     row_of = {int(u): i for i, u in enumerate(user_ids.tolist())}
-    models = [m for (m,) in con.sql("select distinct model from recommendations order by model").fetchall()]
+    # popularity gives no reasons by design: its lists do not come from the user's history
+    models = [
+        m for (m,) in con.sql("select distinct model from recommendations order by model").fetchall() if m != "popular"
+    ]
     results: dict[str, dict] = {}
     for model in models:
         rows = con.sql(

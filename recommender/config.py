@@ -120,8 +120,12 @@ class Settings:
     """ALS tuning fits 5 iterations at a time and stops here, or earlier once val stops improving."""
     itemknn_max_similarities: int = 12_000_000
     """ItemKNN tuning tries only the neighbour counts whose similarities (items x neighbours) stay within it."""
-    diverse_max_ndcg_loss: float = 0.15
-    """The diverse re-ranker takes the most diverse setting whose val NDCG@10 is within this share of ALS's."""
+    discovery_lower_popularity: float = 0.9
+    """The discovery list's target: the share of users whose list is less popular on average than the accuracy list."""
+    discovery_max_overlap: float = 4.0
+    """The discovery list's target: at most this many of its 10 movies, on average, also in the accuracy list."""
+    discovery_popularity_margin: float = 0.7
+    """On val, the discovery list counts as less popular only below this share of ALS's list's mean popularity."""
 
     @field_validator("tune_users", "test_users", "threads", mode="before")
     @classmethod
@@ -187,8 +191,14 @@ class Settings:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.ranker_cv_folds < 2:
             raise ConfigError(f"ranker_cv_folds must be at least 2, got {self.ranker_cv_folds}")
-        if not 0.0 <= self.diverse_max_ndcg_loss < 1.0:
-            raise ConfigError(f"diverse_max_ndcg_loss must be within 0..1, got {self.diverse_max_ndcg_loss}")
+        if not 0.0 <= self.discovery_lower_popularity <= 1.0:
+            raise ConfigError(f"discovery_lower_popularity must be within 0..1, got {self.discovery_lower_popularity}")
+        if not 0.0 < self.discovery_popularity_margin <= 1.0:
+            raise ConfigError(
+                f"discovery_popularity_margin must be within 0..1, got {self.discovery_popularity_margin}"
+            )
+        if not 0.0 <= self.discovery_max_overlap <= 10.0:
+            raise ConfigError(f"discovery_max_overlap must be within 0..10, got {self.discovery_max_overlap}")
 
     # -- derived locations ------------------------------------------------------------
     @property

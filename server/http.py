@@ -174,7 +174,12 @@ def domain_error(request: Request, exc: RecsysError) -> Response:
 
 
 #: The choices a parameter or body field accepts, named in a 400 that refuses another value.
-CHOICES: dict[str, tuple[str, ...]] = {"model": tuple(SERVED_MODELS), "genre": typing.get_args(S.Genre)}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "model": tuple(SERVED_MODELS),
+    "left": tuple(SERVED_MODELS),
+    "right": tuple(SERVED_MODELS),
+    "genre": typing.get_args(S.Genre),
+}
 
 
 def invalid_request(request: Request, exc: ValidationException) -> Response:

@@ -43,7 +43,14 @@ class RecItem(msgspec.Struct, frozen=True):
     year: int | None
     genres: list[str]
     score: float | None
-    reason: Reason | None
+    reason: Annotated[
+        Reason | None,
+        msgspec.Meta(
+            description="Because you liked ...: the history movie most strongly linked to this one (co-occurrence "
+            "in the ratings, a shared genre preferred); null when nothing the user liked is linked to it, and "
+            "for popular lists"
+        ),
+    ]
     #: The ranker only: the feature that raised this movie most (e.g. ``als_score``, ``genre_affinity``).
     ranked_by: str | None = None
 
@@ -80,7 +87,11 @@ class SessionRecommendations(msgspec.Struct, frozen=True):
 
 class ListStats(msgspec.Struct, frozen=True):
     intra_list_diversity: float | None
+    #: Mean number of users who liked each listed movie.
     mean_popularity: float | None
+    #: Mean self-information of the listed movies, -log2(share of users who liked it), in bits:
+    #: higher is less popular.
+    novelty: float | None
 
 
 class Overlap(msgspec.Struct, frozen=True):

@@ -61,8 +61,10 @@ def recommend_key(version: Version, user_id: int, page: Page, generation: int) -
     return ("recommend", version.number, user_id, page, generation)
 
 
-def compare_key(version: Version, user_id: int, k: int, offset: int, query: Filter, generation: int) -> tuple:
-    return ("compare", version.number, user_id, k, offset, query, generation)
+def compare_key(
+    version: Version, user_id: int, k: int, offset: int, query: Filter, generation: int, models: tuple[str, str]
+) -> tuple:
+    return ("compare", version.number, user_id, k, offset, query, generation, models)
 
 
 @dataclass(frozen=True)
@@ -121,21 +123,38 @@ def compare(
     offset: int = 0,
     query: Filter = NO_FILTER,
     generation: int | None = None,
+    left: str | None = None,
+    right: str | None = None,
 ) -> Answer:
+    """Two lists side by side: ``left`` (default: the version's default model, the winner on
+    val: accuracy-focused) and ``right`` (default: the discovery model)."""
+    models = (left or version.default_model, right or DISCOVERY_MODEL)
+    for model in models:
+        pipeline.require_model(version, model)
     generation = state.feedback.generation(user_id) if generation is None else generation
     answer, _ = state.cache.get_or_compute(
-        compare_key(version, user_id, k, offset, query, generation),
-        lambda: Answer.of(_compare(state, version, user_id, k, offset, query, generation)),
+        compare_key(version, user_id, k, offset, query, generation, models),
+        lambda: Answer.of(_compare(state, version, user_id, k, offset, query, generation, models)),
     )
     return answer
 
 
+#: The discovery-focused list /compare shows by default.
+DISCOVERY_MODEL = "diverse"
+
+
 def _compare(
-    state: ServingState, version: Version, user_id: int, k: int, offset: int, query: Filter, generation: int
+    state: ServingState,
+    version: Version,
+    user_id: int,
+    k: int,
+    offset: int,
+    query: Filter,
+    generation: int,
+    models: tuple[str, str],
 ) -> S.Comparison:
-    # the accuracy-focused list is the version's default model (the winner on val)
-    accuracy = recommend(state, version, user_id, Page(version.default_model, k, offset, query), generation).value
-    discovery = recommend(state, version, user_id, Page("diverse", k, offset, query), generation).value
+    accuracy = recommend(state, version, user_id, Page(models[0], k, offset, query), generation).value
+    discovery = recommend(state, version, user_id, Page(models[1], k, offset, query), generation).value
     a = [i.movie_id for i in accuracy.items]
     d = [i.movie_id for i in discovery.items]
     common = [m for m in a if m in set(d)]
@@ -154,11 +173,14 @@ def _compare(
 
 
 def _list_stats(version: Version, movies, ids: list[int]) -> S.ListStats:
-    """Intra-list diversity (the evaluation's metric, genre vectors) and mean popularity."""
+    """Intra-list diversity (the evaluation's metric, genre vectors), mean popularity (users
+    who liked each movie) and novelty (the evaluation's: mean -log2 of the share of users)."""
     known = [movies[m] for m in ids if m in movies]
     if not known:
-        return S.ListStats(None, None)
-    return S.ListStats(_genre_diversity(version, ids), round(sum(m.popularity for m in known) / len(known), 2))
+        return S.ListStats(None, None, None)
+    counts = np.array([m.popularity for m in known], dtype=np.float64)
+    novelty = M.novelty(np.arange(len(known))[None, :], counts, version.n_users, len(known))[0]
+    return S.ListStats(_genre_diversity(version, ids), round(float(counts.mean()), 2), round(float(novelty), 3))
 
 
 def _genre_diversity(version: Version, movie_ids: list[int]) -> float | None:

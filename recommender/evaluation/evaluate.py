@@ -104,6 +104,7 @@ def evaluate(
         per_user[("hit_rate", k)] = M.hit_rate(hits, k)
         per_user[("diversity", k)] = M.intra_list_diversity(top.items, items.vectors, k)
         per_user[("novelty", k)] = M.novelty(top.items, items.user_counts, items.n_users, k)
+        per_user[("popularity", k)] = M.mean_popularity(top.items, items.user_counts, k)
         catalog[("coverage", k)] = M.coverage(top.items, data.shape[1], k)
     timings = {"recommend_s": recommended - started, "metrics_s": time.perf_counter() - recommended}
     return Evaluation(part, tuple(ks), users, data.user_ids[users], top, per_user, catalog, timings)

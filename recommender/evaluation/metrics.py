@@ -27,6 +27,7 @@ List metrics
   vectors (lists with fewer than 2 items are left out)
 - novelty@K   = mean self-information -log2(p_i) of the list's items, p_i = share of train users
   who interacted with item i (higher: less popular items)
+- popularity@K = mean number of train users who interacted with the list's items
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import scipy.sparse as sp
 from recommender.sparse import csr_contains
 
 RANKING_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate")
-LIST_METRICS = ("coverage", "diversity", "novelty")
+LIST_METRICS = ("coverage", "diversity", "novelty", "popularity")
 ALL_METRICS = RANKING_METRICS + LIST_METRICS
 
 
@@ -111,6 +112,22 @@ def novelty(items: np.ndarray, item_user_counts: np.ndarray, n_users: int, k: in
     info = np.where(valid, -np.log2(share), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(valid.any(axis=1), info.sum(axis=1) / valid.sum(axis=1), np.nan)
+
+
+def mean_popularity(items: np.ndarray, item_user_counts: np.ndarray, k: int) -> np.ndarray:
+    """Per user, the mean number of train users who interacted with each listed item."""
+    top = items[:, :k]
+    valid = top >= 0
+    counts = np.where(valid, item_user_counts[np.where(valid, top, 0)], 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid.any(axis=1), counts.sum(axis=1) / valid.sum(axis=1), np.nan)
+
+
+def overlap(items: np.ndarray, other: np.ndarray, k: int) -> np.ndarray:
+    """Per user (row), how many of ``items``' top-k are also in ``other``'s top-k."""
+    a, b = items[:, :k], other[:, :k]
+    same = (a[:, :, None] == b[:, None, :]) & (a[:, :, None] >= 0)
+    return same.any(axis=2).sum(axis=1)
 
 
 def normalise_rows(vectors: np.ndarray) -> np.ndarray:

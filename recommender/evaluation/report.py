@@ -18,7 +18,7 @@ from recommender.config import Settings  # noqa: E402
 from recommender.errors import DataError  # noqa: E402
 from recommender.evaluation import pooled  # noqa: E402
 from recommender.evaluation.default_model import choose_default  # noqa: E402
-from recommender.evaluation.runlog import code_version  # noqa: E402
+from recommender.evaluation.runlog import best_config, code_version  # noqa: E402
 from recommender.names import MODEL_NAMES  # noqa: E402
 from recommender.sqlfiles import SqlLibrary  # noqa: E402
 
@@ -112,7 +112,7 @@ def write_report(
     _plot_models(out / "models.png", models, rows)
     plots = [out / "models.png"]
     if sweep:
-        _plot_tradeoff(out / "tradeoff.png", sweep)
+        _plot_tradeoff(out / "tradeoff.png", sweep, best_config(con, sql, settings, "diverse") or {})
         plots.append(out / "tradeoff.png")
     ranker = next((json.loads(params) for _, model, params, _, _ in finals if model == "ranker"), None)
     if ranker and ranker.get("importance"):
@@ -178,16 +178,25 @@ def write_report(
         lines += [f"| {w} | {wt:.2f} | {n:.4f} |" for w, wt, n in blend]
         lines.append("")
     if sweep:
+        chosen = best_config(con, sql, settings, "diverse") or {}
         lines += [
-            "## Relevance-diversity trade-off (val)",
+            "## Discovery trade-off (val)",
             "",
-            "ALS re-ranked by greedy MMR; each point is one lambda (0 = plain ALS). Diversity is intra-list "
-            "diversity over genre vectors; coverage is the share of the catalogue recommended to anyone.",
+            "ALS's top candidates re-ranked by greedy MMR with a popularity penalty; each point is one "
+            "(lambda, penalty), both 0 being plain ALS. Popularity is the mean number of training users who "
+            "liked each listed movie; novelty its mean self-information; diversity the intra-list diversity "
+            "over genre vectors. The served setting (marked) has the best NDCG among those whose lists are "
+            "less popular than ALS's for most users and share few movies with them.",
             "",
-            f"| similarity | lambda | ndcg@{REPORT_K} | diversity@{REPORT_K} | coverage@{REPORT_K} |",
-            "|---|---|---|---|---|",
+            f"| lambda | popularity penalty | ndcg@{REPORT_K} | popularity@{REPORT_K} | novelty@{REPORT_K} "
+            f"| diversity@{REPORT_K} | served |",
+            "|---|---|---|---|---|---|---|",
         ]
-        lines += [f"| {s} | {lam:.1f} | {n:.4f} | {d:.4f} | {c:.4f} |" for s, lam, n, d, c in sweep]
+        lines += [
+            f"| {lam:.1f} | {pen:.2f} | {n:.4f} | {pop:.1f} | {nov:.3f} | {d:.4f} | "
+            f"{'yes' if _is_chosen(chosen, lam, pen) else ''} |"
+            for lam, pen, n, pop, nov, d in sweep
+        ]
         lines += ["", "![trade-off](tradeoff.png)", ""]
     if ranker:
         top = sorted(ranker.get("importance", {}).items(), key=lambda kv: -kv[1])[:5]
@@ -386,23 +395,33 @@ def _plot_models(path: Path, models: list[str], rows: dict) -> None:
     plt.close(fig)
 
 
-def _plot_tradeoff(path: Path, sweep: list[tuple]) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110)
-    for similarity in sorted({s for s, *_ in sweep}):
-        pts = [p for p in sweep if p[0] == similarity]
-        lam, ndcg, div, cov = (np.array([p[i] for p in pts]) for i in (1, 2, 3, 4))
-        for ax, xs, label in (
-            (axes[0], div, f"intra-list diversity@{REPORT_K}"),
-            (axes[1], cov, f"coverage@{REPORT_K}"),
-        ):
-            ax.plot(xs, ndcg, marker="o", label=f"similarity = {similarity}")
-            for x_, y_, l_ in zip(xs, ndcg, lam):
-                ax.annotate(f"{l_:.1f}", (x_, y_), textcoords="offset points", xytext=(3, 3), fontsize=7)
-            ax.set_xlabel(label)
-            ax.set_ylabel(f"NDCG@{REPORT_K} (val)")
-    axes[0].set_title("Relevance vs diversity (labels: lambda)")
-    axes[1].set_title("Relevance vs coverage")
-    axes[0].legend()
+def _is_chosen(chosen: dict, lam: float, penalty: float) -> bool:
+    return bool(chosen) and chosen.get("lam") == lam and chosen.get("popularity", 0.0) == penalty
+
+
+def _plot_tradeoff(path: Path, sweep: list[tuple], chosen: dict) -> None:
+    """NDCG@K on val against mean popularity, novelty and diversity: one line per popularity
+    penalty through its lambdas (no point labels: the legend says which line is which)."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=110, sharey=True)
+    columns = {"popularity": 3, "novelty": 4, "diversity": 5}
+    labels = {
+        "popularity": f"mean popularity@{REPORT_K} (users per movie)",
+        "novelty": f"novelty@{REPORT_K} (bits)",
+        "diversity": f"intra-list diversity@{REPORT_K}",
+    }
+    for penalty in sorted({p[1] for p in sweep}):
+        pts = sorted((p for p in sweep if p[1] == penalty), key=lambda p: p[0])
+        for ax, col in zip(axes, columns.values()):
+            ax.plot([p[col] for p in pts], [p[2] for p in pts], marker="o", ms=4, label=f"penalty {penalty:.2f}")
+    served = [p for p in sweep if _is_chosen(chosen, p[0], p[1])]
+    for ax, (name, col) in zip(axes, columns.items()):
+        if served:
+            ax.plot(served[0][col], served[0][2], marker="*", ms=16, color="black", ls="", label="served")
+        ax.set_xlabel(labels[name])
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"NDCG@{REPORT_K} (val)")
+    axes[0].legend(fontsize=8, title="each line: lambda 0 to 0.8", title_fontsize=8)
+    fig.suptitle("Discovery trade-off: accuracy against popularity, novelty and diversity (val)")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

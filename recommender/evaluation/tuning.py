@@ -58,13 +58,12 @@ REFINEMENTS = 2
 #: Popularity weights and windows swept for the hybrid (its ALS part is the tuned ALS).
 BLEND_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 BLEND_WINDOWS = (None, 365)
-#: Diversity weights and similarities swept for the diverse model (its ALS part is the tuned ALS).
-LAMBDAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-SIMILARITIES = ("factors", "genres")
-#: The diverse model takes the most diverse configuration whose val NDCG@10 keeps at least
-#: (1 - max_loss) of ALS's (lambda = 0): a product rule, stated up front (the settings'
-#: ``diverse_max_ndcg_loss``).
-MAX_NDCG_LOSS: float = Settings.diverse_max_ndcg_loss
+#: The discovery model's sweep over the tuned ALS: diversity weights (lambda) x popularity
+#: penalties, genre similarity, re-ranking ALS's top DISCOVERY_CANDIDATES.
+LAMBDAS = (0.0, 0.2, 0.4, 0.6, 0.8)
+POPULARITY_PENALTIES = (0.0, 0.25, 0.5, 0.75, 1.0)
+DISCOVERY_SIMILARITY = "genres"
+DISCOVERY_CANDIDATES = 200
 
 
 def full_grid(
@@ -194,9 +193,15 @@ def _suggest(trial, name: str, values: list[Any] | Range) -> Any:
     return trial.suggest_float(name, values.low, values.high, log=values.log)
 
 
-def choose_diverse(points: list[tuple[Any, float, float]], base_ndcg: float, max_loss: float = MAX_NDCG_LOSS):
-    """From (config, ndcg, diversity) points, the most diverse one within the allowed NDCG loss
-    relative to ``base_ndcg`` (ALS's); ties go to the earlier point (smaller lambda)."""
-    allowed = [p for p in points if p[1] >= (1.0 - max_loss) * base_ndcg]
-    best = max(allowed, key=lambda p: p[2])  # max() keeps the first of equal values
-    return best[0]
+def choose_discovery(
+    points: list[tuple[Any, float, float, float]], min_lower: float, max_overlap: float
+) -> tuple[Any, bool]:
+    """From (config, ndcg, share of users whose list is less popular than ALS's, mean overlap
+    with ALS's list) points, the best NDCG among those meeting both targets (ties: the
+    earlier point); when none does, the one nearest to them (least overlap beyond the target,
+    then the largest share). Returns (config, whether it meets the targets)."""
+    meeting = [p for p in points if p[2] >= min_lower and p[3] <= max_overlap]
+    if meeting:
+        return max(meeting, key=lambda p: p[1])[0], True
+    nearest = max(points, key=lambda p: (p[2] >= min_lower, -max(p[3] - max_overlap, 0.0), p[2], p[1]))
+    return nearest[0], False

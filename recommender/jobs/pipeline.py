@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import scipy.sparse as sp
 
 from recommender.config import Settings
+from recommender.evaluation import metrics as M
 from recommender.evaluation.evaluate import Evaluation, evaluate, item_space
 from recommender.evaluation.runlog import (
     ChosenConfig,
@@ -27,18 +29,21 @@ from recommender.evaluation.tuning import (
     BLEND_WEIGHTS,
     BLEND_WINDOWS,
     DEFAULT_TRIALS,
+    DISCOVERY_CANDIDATES,
+    DISCOVERY_SIMILARITY,
     ITERATION_STEP,
     LAMBDAS,
+    POPULARITY_PENALTIES,
     SAMPLED_TRIALS,
     SEARCH_SPACES,
-    SIMILARITIES,
-    choose_diverse,
+    choose_discovery,
     full_grid,
     search,
 )
 from recommender.models import ALS, MODEL_NAMES, MODELS, Recommender
 from recommender.models.als_engines import ALSEngine
 from recommender.models.ease import item_gram
+from recommender.sparse import row_lengths
 from recommender.sqlfiles import SqlLibrary
 from recommender.version.build import Production, ProductionModel
 from recommender.warehouse.export import ALL_PARTS, SplitData, load_item_genres, load_production, load_split
@@ -61,7 +66,10 @@ class RunResult:
 #: Run kinds that fit and score on the tuning sample (Workbench.tuning_data).
 TUNING_KINDS = ("tune", "sweep")
 #: Models that re-rank the tuned ALS's candidates, with the parameters their own tuning sets.
-RERANKERS = {"diverse": ("lam", "candidates", "similarity"), "hybrid": ("weight", "window_days", "candidates")}
+RERANKERS = {
+    "diverse": ("lam", "candidates", "similarity", "popularity"),
+    "hybrid": ("weight", "window_days", "candidates"),
+}
 
 
 class Workbench:
@@ -344,25 +352,40 @@ def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:
     return best
 
 
-def sweep_lambda(wb: Workbench, lambdas=LAMBDAS, similarities=SIMILARITIES) -> RunResult:
-    """The relevance-diversity curves on val (one per similarity); stores the chosen
-    (similarity, lambda) as diverse's config. ALS is fitted once and re-ranked."""
+def sweep_discovery(wb: Workbench, lambdas=LAMBDAS, penalties=POPULARITY_PENALTIES) -> RunResult:
+    """The discovery model's trade-off on val: ALS's top-DISCOVERY_CANDIDATES re-ranked for
+    every (lambda, popularity penalty); stores the best val NDCG among the settings whose
+    lists meet the discovery targets against ALS's own lists (for at least
+    ``discovery_lower_popularity`` of the users, a mean popularity below
+    ``discovery_popularity_margin`` times ALS's list's; at most ``discovery_max_overlap`` of 10
+    in common). The margin stands in for the served default, which may recommend less popular
+    movies than ALS (the two-stage ranker does). ALS is fitted once and its pool drawn once."""
     metric, k = OBJECTIVE
-    base = wb.params_for("diverse")
+    settings = wb.settings
+    base = {**wb.params_for("diverse"), "similarity": DISCOVERY_SIMILARITY, "candidates": DISCOVERY_CANDIDATES}
     results = [
-        wb.run("sweep", "diverse", {**base, "lam": lam, "similarity": sim}, "val")
-        for sim in similarities
+        wb.run("sweep", "diverse", {**base, "lam": lam, "popularity": penalty}, "val")
         for lam in lambdas
+        for penalty in penalties
     ]
-    base_ndcg = next(r.evaluation.value(metric, k) for r in results if r.params["lam"] == 0.0)
-    loss = wb.settings.diverse_max_ndcg_loss
-    best = choose_diverse(
-        [(r, r.evaluation.value(metric, k), r.evaluation.value("diversity", k)) for r in results], base_ndcg, loss
-    )
+    accuracy = results[0].evaluation  # lambda 0, no penalty: ALS's own lists
+    counts = row_lengths(wb.tuning_data.matrix(*FIT_PARTS["val"]).T.tocsr())
+    reference = M.mean_popularity(accuracy.top.items, counts, k)
+    points = []
+    for r in results:
+        lists = r.evaluation.top.items
+        lower = float(np.mean(M.mean_popularity(lists, counts, k) < settings.discovery_popularity_margin * reference))
+        common = float(np.mean(M.overlap(lists, accuracy.top.items, k)))
+        points.append((r, r.evaluation.value(metric, k), lower, common))
+    best, met = choose_discovery(points, settings.discovery_lower_popularity, settings.discovery_max_overlap)
     wb.keep_best(best)
+    _, ndcg, lower, common = next(p for p in points if p[0] is best)
+    verdict = "meets" if met else "is the nearest to (none meets)"
     wb.say(
-        f"  chosen for diverse: similarity={best.params['similarity']} lambda={best.params['lam']} "
-        f"(most diverse on val within {loss:.0%} of ALS's {metric}@{k})"
+        f"  chosen for diverse: lambda={best.params['lam']} popularity={best.params['popularity']} {verdict} the "
+        f"discovery targets on val: below {settings.discovery_popularity_margin:g}x the popularity of ALS's list "
+        f"for {lower:.0%} of users, {common:.1f} of {k} in "
+        f"common; {metric}@{k} {ndcg:.4f} against ALS's {points[0][1]:.4f}"
     )
     return best
 
@@ -391,7 +414,7 @@ def sweep_blend(wb: Workbench, weights=BLEND_WEIGHTS, windows=BLEND_WINDOWS) -> 
 
 
 #: The re-rankers of the tuned ALS are not searched but swept (their knobs on top of it).
-SWEEPS: dict[str, Callable[[Workbench], RunResult]] = {"diverse": sweep_lambda, "hybrid": sweep_blend}
+SWEEPS: dict[str, Callable[[Workbench], RunResult]] = {"diverse": sweep_discovery, "hybrid": sweep_blend}
 
 
 def evaluate_final(wb: Workbench, models: list[str], split: str = "test") -> list[RunResult]:

@@ -1,13 +1,15 @@
-"""ALS with greedy diversity re-ranking (maximal marginal relevance).
+"""ALS re-ranked for discovery: greedy maximal marginal relevance with a popularity penalty.
 
 For each user, take ALS's top-``candidates`` unseen items; then pick k of them one at a
 time, each maximising
 
     (1 - lam) * relevance(item) - lam * max_{picked p} similarity(item, p)
+        - popularity * popularity(item)
 
 where relevance is the ALS score min-max normalised over the user's candidates (so lam
-means the same for every user) and similarity is the cosine of ALS item factors, or of
-genre vectors. ``lam = 0`` returns exactly ALS's list.
+means the same for every user), similarity is the cosine of ALS item factors, or of genre
+vectors, and popularity(item) is log(1 + the item's positives in the training data) scaled
+to 0..1 over the catalogue. ``lam = 0, popularity = 0`` returns exactly ALS's list.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import scipy.sparse as sp
 from recommender.models.als import ALS
 from recommender.models.base import FitInputs, ModelError, TopN
 from recommender.models.reranked import RerankedALS, RerankedParams
+from recommender.sparse import row_lengths
 from recommender.threads import single_threaded_blas
 
 #: Users per MMR batch: bounds the (batch, candidates, candidates) similarity tensor (~40 MB).
@@ -36,11 +39,15 @@ class DiverseParams(RerankedParams):
     lam: float = 0.3
     #: ``factors`` (cosine of ALS item factors) or ``genres`` (cosine of genre vectors).
     similarity: str = "factors"
+    #: Penalty on a candidate's popularity (log positives, scaled 0..1): 0 ignores it.
+    popularity: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 <= self.lam <= 1.0:
             raise ValueError("lam must be within 0..1")
+        if self.popularity < 0:
+            raise ValueError("popularity must be >= 0")
         if self.similarity not in SIMILARITIES:
             raise ValueError(f"similarity must be one of {SIMILARITIES}")
 
@@ -50,15 +57,25 @@ class DiverseALS(RerankedALS):
     Params = DiverseParams
     params: DiverseParams
 
-    def __init__(self, params=None, *, seed: int = 42, item_genres: sp.csr_matrix | None = None) -> None:
+    def __init__(
+        self,
+        params=None,
+        *,
+        seed: int = 42,
+        item_genres: sp.csr_matrix | None = None,
+        item_counts: np.ndarray | None = None,
+    ) -> None:
         super().__init__(params, seed=seed)
         #: (n_items, n_genres) multi-hot, needed when similarity = "genres".
         self.item_genres = item_genres
+        #: (n_items,) positives per item in the training data: what popularity penalises.
+        self.item_counts = item_counts
 
     @classmethod
-    def from_als(cls, als: ALS, params=None, *, item_genres=None) -> DiverseALS:
-        """Re-rank an already fitted ALS (its parameters must match ``params``'s ALS part)."""
-        model = cls(params, seed=als.seed, item_genres=item_genres)
+    def from_als(cls, als: ALS, params=None, *, item_genres=None, item_counts=None) -> DiverseALS:
+        """Re-rank an already fitted ALS (its parameters must match ``params``'s ALS part;
+        ``item_counts``: the positives per item of the data it was fitted on)."""
+        model = cls(params, seed=als.seed, item_genres=item_genres, item_counts=item_counts)
         model._check_als(als)
         model._attach(als)
         return model
@@ -67,9 +84,11 @@ class DiverseALS(RerankedALS):
     def fit_from(cls, params, inputs: FitInputs) -> DiverseALS:
         """A re-ranking of the job's ALS of the same ALS parameters (fitted once for both)."""
         als = inputs.fitted("als", DiverseParams.from_dict(params).als_params().to_dict())
-        return cls.from_als(cast(ALS, als), params, item_genres=inputs.extra("item_genres"))
+        counts = row_lengths(inputs.matrix().T.tocsr())
+        return cls.from_als(cast(ALS, als), params, item_genres=inputs.extra("item_genres"), item_counts=counts)
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> DiverseALS:
+        self.item_counts = row_lengths(sp.csr_matrix(user_items).T.tocsr())
         self._attach(ALS(self.params.als_params(), seed=self.seed).fit(user_items))
         return self
 
@@ -84,6 +103,7 @@ class DiverseALS(RerankedALS):
             vectors = als.item_factors.astype(np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.vectors_ = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+        self.popularity_ = popularity_scale(self.item_counts, self.vectors_.shape[0])
 
     def rerank(self, pool: TopN, k: int) -> TopN:
         """Greedy MMR over ALS's top-``pool_size(k)`` lists (one row per user)."""
@@ -92,11 +112,16 @@ class DiverseALS(RerankedALS):
         with single_threaded_blas():  # the batched similarity products (see recommender.threads)
             for start in range(0, len(pool.items), MMR_BATCH):
                 sl = slice(start, start + MMR_BATCH)
-                items[sl], scores[sl] = mmr_rerank(pool.items[sl], pool.scores[sl], self.vectors_, self.params.lam, k)
+                items[sl], scores[sl] = mmr_rerank(
+                    pool.items[sl], pool.scores[sl], self.vectors_, self.params.lam, k,
+                    self.popularity_, self.params.popularity,
+                )  # fmt: skip
         return TopN(items, scores)
 
     def _arrays(self) -> dict[str, np.ndarray]:
         arrays = self.base._arrays()
+        if self.item_counts is not None:
+            arrays["item_counts"] = np.asarray(self.item_counts, dtype=np.int64)
         if self.item_genres is not None:
             g = sp.csr_matrix(self.item_genres)
             arrays.update(
@@ -105,6 +130,7 @@ class DiverseALS(RerankedALS):
         return arrays
 
     def _restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self.item_counts = arrays.get("item_counts")
         if "genre_data" in arrays:
             self.item_genres = sp.csr_matrix(
                 (arrays["genre_data"], arrays["genre_indices"], arrays["genre_indptr"]),
@@ -115,12 +141,30 @@ class DiverseALS(RerankedALS):
         self._attach(als)
 
 
-def mmr_rerank(cand: np.ndarray, rel_scores: np.ndarray, vectors: np.ndarray, lam: float, k: int):
+def popularity_scale(item_counts: np.ndarray | None, n_items: int) -> np.ndarray:
+    """(n_items,) log(1 + positives) scaled to 0..1 (zeros when the counts are unknown)."""
+    if item_counts is None:
+        return np.zeros(n_items)
+    logged = np.log1p(np.asarray(item_counts, dtype=np.float64))
+    top = logged.max(initial=0.0)
+    return logged / top if top > 0 else logged
+
+
+def mmr_rerank(
+    cand: np.ndarray,
+    rel_scores: np.ndarray,
+    vectors: np.ndarray,
+    lam: float,
+    k: int,
+    popularity: np.ndarray | None = None,
+    popularity_weight: float = 0.0,
+):
     """Greedy MMR over candidate lists.
 
     cand: (B, C) item indices best first, -1 = none; rel_scores: (B, C) with NaN for none;
-    vectors: (n_items, d) L2-normalised. Returns (items (B, k) int32, their original scores).
-    Vectorised over users; the only loop is over the k picks.
+    vectors: (n_items, d) L2-normalised; popularity: (n_items,) 0..1, penalised with
+    ``popularity_weight``. Returns (items (B, k) int32, their original scores). Vectorised
+    over users; the only loop is over the k picks.
     """
     n_users, n_cand = cand.shape
     valid = cand >= 0
@@ -131,6 +175,9 @@ def mmr_rerank(cand: np.ndarray, rel_scores: np.ndarray, vectors: np.ndarray, la
     )
     span = np.where(hi > lo, hi - lo, 1.0)
     rel = np.where(valid, (rel - lo) / span, 0.0)
+    penalty: np.ndarray | float = 0.0
+    if popularity is not None and popularity_weight > 0:
+        penalty = popularity_weight * popularity[np.where(valid, cand, 0)]
     v = vectors[np.where(valid, cand, 0)]  # (B, C, d)
     sim = np.matmul(v, v.transpose(0, 2, 1))  # (B, C, C) cosine, on BLAS
     max_sim = np.zeros((n_users, n_cand))
@@ -138,7 +185,7 @@ def mmr_rerank(cand: np.ndarray, rel_scores: np.ndarray, vectors: np.ndarray, la
     rows = np.arange(n_users)
     picked = np.full((n_users, k), -1, dtype=np.int64)
     for step in range(min(k, n_cand)):
-        score = (1.0 - lam) * rel - lam * max_sim
+        score = (1.0 - lam) * rel - lam * max_sim - penalty
         score[~available] = -np.inf
         choice = np.argmax(score, axis=1)  # ties: the earlier (more relevant) candidate
         ok = available[rows, choice]

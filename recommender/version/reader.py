@@ -210,6 +210,11 @@ class Version:
     def table_counts(self) -> dict[str, int]:
         return dict(self.sql.run(self.cursor(), "version/table_counts.sql").fetchall())
 
+    @property
+    def n_users(self) -> int:
+        """Users the version's models know (the denominator of a movie's share of users)."""
+        return len(self.live.user_ids)
+
     def sample_users(self, n: int) -> tuple[list[int], int]:
         """(n known user ids, one id that no model knows)."""
         rows = self.sql.run(self.cursor(), "version/sample_users.sql", {"n": n}).fetchall()

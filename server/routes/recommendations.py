@@ -3,6 +3,7 @@ ratings, and sample users."""
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from litestar import Router, get, post
@@ -80,14 +81,22 @@ def recommendation_routes(services: Services) -> Router:
         "/compare/{user_id:str}",
         raises=LOOKUP_ERRORS,
         responses=ok(S.Comparison),
-        summary="Accuracy-focused (als) and discovery-focused (diverse) lists side by side",
+        summary="Two lists side by side: by default the accuracy-focused default model (left, `accuracy`) "
+        "and the discovery model (right, `discovery`), with their overlap, popularity and novelty",
     )
-    async def compare(user_id: PathId, k: K = 10, offset: Offset = 0, genre: Genres = None) -> ASGIResponse:
+    async def compare(
+        user_id: PathId,
+        k: K = 10,
+        offset: Offset = 0,
+        genre: Genres = None,
+        left: FromQuery[S.ModelName | None] = None,
+        right: FromQuery[S.ModelName | None] = None,
+    ) -> ASGIResponse:
         serving, version = services.state(), services.version()
         uid = service.parse_id(user_id, "user_id")
         query = service.query_filter(genre)
-        args = (serving, version, uid, k, offset, query)
-        return (await answer(serving, uid, service.compare, *args)).response
+        compare = functools.partial(service.compare, left=left, right=right)
+        return (await answer(serving, uid, compare, serving, version, uid, k, offset, query)).response
 
     @post(
         "/users/{user_id:str}/ratings",

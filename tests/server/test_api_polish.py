@@ -1,5 +1,6 @@
 """The API's rough edges, smoothed: refused choices name the valid ones, an empty year range is
-a 400, `GET /` says where to go, and the popular model is never called personalised."""
+a 400, `GET /` says where to go, the popular model is never called personalised, and
+`/compare` takes the models to set side by side."""
 
 from __future__ import annotations
 
@@ -39,3 +40,23 @@ def test_the_popular_model_is_never_personalised(client):
     assert client.get(f"/recommend/{uid}?model=popular").json()["tier"] == "popular"
     assert client.get(f"/recommend/{uid}?model=popular&offset=25").json()["tier"] == "popular"
     assert client.get(f"/recommend/{uid}?model=als").json()["tier"] == "personalised"
+
+
+def test_compare_takes_the_two_models_and_reports_popularity_and_novelty(client):
+    """Defaults: the version's default model on the left, the discovery model on the right; any
+    two served models can be named; each side's stats hold mean popularity and novelty."""
+    uid = known_user(client)
+    default = client.get(f"/recommend/{uid}").json()["model"]
+    body = client.get(f"/compare/{uid}?k=5").json()
+    assert (body["accuracy"]["model"], body["discovery"]["model"]) == (default, "diverse")
+    named = client.get(f"/compare/{uid}?k=5&left=ease&right=popular").json()
+    assert (named["accuracy"]["model"], named["discovery"]["model"]) == ("ease", "popular")
+    ease = [i["movie_id"] for i in client.get(f"/recommend/{uid}?k=5&model=ease").json()["items"]]
+    assert [i["movie_id"] for i in named["accuracy"]["items"]] == ease
+    for side in ("accuracy_stats", "discovery_stats"):
+        stats = named[side]
+        assert stats["mean_popularity"] > 0 and stats["novelty"] > 0
+    # popular's list is the most popular there is: its novelty is the lowest
+    assert named["discovery_stats"]["novelty"] <= named["accuracy_stats"]["novelty"]
+    answer = client.get(f"/compare/{uid}?left=svd")
+    assert answer.status_code == 400 and "valid values" in answer.json()["extra"][0]["message"]

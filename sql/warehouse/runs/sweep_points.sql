@@ -1,4 +1,5 @@
--- The newest lambda sweep for $strategy: one point per (similarity, lambda), val numbers at $k.
+-- The newest discovery sweep for $strategy: one point per (lambda, popularity penalty), val
+-- numbers at $k (mean popularity: positives per listed movie in the data the lists were made from).
 with
 sweep as (
     select *
@@ -6,18 +7,20 @@ sweep as (
     where kind = 'sweep'
       and model = 'diverse'
       and split_strategy = $strategy
+      and params->>'popularity' is not null  -- older sweeps had no popularity penalty
     qualify row_number() over (
-        partition by params->>'similarity', params->>'lam' order by created_at desc
+        partition by params->>'lam', params->>'popularity' order by created_at desc
     ) = 1
 )
 select
-    sweep.params->>'similarity' as similarity,
     (sweep.params->>'lam')::double as lam,
+    (sweep.params->>'popularity')::double as popularity_penalty,
     max(m.value) filter (where m.metric = 'ndcg') as ndcg,
-    max(m.value) filter (where m.metric = 'diversity') as diversity,
-    max(m.value) filter (where m.metric = 'coverage') as coverage
+    max(m.value) filter (where m.metric = 'popularity') as popularity,
+    max(m.value) filter (where m.metric = 'novelty') as novelty,
+    max(m.value) filter (where m.metric = 'diversity') as diversity
 from sweep
 join run_metrics as m using (run_id)
 where m.k = $k
 group by all
-order by similarity, lam;
+order by popularity_penalty, lam;
