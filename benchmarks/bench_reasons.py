@@ -5,7 +5,8 @@ lists independently of the code that chose them.
     python benchmarks/bench_reasons.py           # reads warehouse/serving's active version
 
 For every model entry of every user's precomputed list (the popular top-up has no reason by
-design and is left out; so is the popular model, which gives no reasons), with this script's own cosine over the version's positives (binary,
+design and is left out; so is the popular model, which gives no reasons), with this script's
+own cosine over the version's positives (binary,
 the production fit's data; the cosine between two movies' sets of positive raters):
 
 - top 3: the share of reasons that are among the user's 3 history movies most co-occurring

@@ -180,7 +180,8 @@ def test_every_number_is_in_duckdb_with_its_split(job):
     assert kinds["evaluate"] == 3 * (len(MODEL_NAMES) + 1)  # and the two-stage ranker, on each of three folds
     # popular tries its whole grid; the searched models one run per trial (a pruned ALS trial logs its best step)
     assert kinds["tune"] == budgets["popular"] + budgets["itemknn"] + budgets["als"] + budgets["ease"]
-    assert kinds["sweep"] == len(LAMBDAS) * len(POPULARITY_PENALTIES) + 1 + (len(BLEND_WEIGHTS) - 1) * len(BLEND_WINDOWS)
+    discovery = len(LAMBDAS) * len(POPULARITY_PENALTIES)
+    assert kinds["sweep"] == discovery + 1 + (len(BLEND_WEIGHTS) - 1) * len(BLEND_WINDOWS)
     # tuning and sweeps scored val only; final numbers come from test only
     assert (
         con.execute("select count(*) from runs where kind in ('tune', 'sweep') and eval_split <> 'val'").fetchall()[0][

@@ -141,7 +141,7 @@ def write_report(
         ]
         lines.append(f"| {model} | {n_users} | " + " | ".join(cells) + f" | {coverage.get(run_id, float('nan')):.4f} |")
     lines += ["", "Configurations (chosen on val):", ""]
-    lines += [f"- `{model}`: `{params}` (run `{run_id}`)" for (run_id, model, params, _, _) in finals]
+    lines += [f"- `{model}`: `{readable_config(params)}` (run `{run_id}`)" for (run_id, model, params, _, _) in finals]
     if paired:
         lines += [
             "",
@@ -257,7 +257,34 @@ def write_report(
 
 
 #: The columns of the results table `recsys report --markdown` prints (test, K = REPORT_K).
-RESULT_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "coverage", "diversity", "novelty")
+RESULT_METRICS = (
+    "precision", "recall", "ndcg", "map", "mrr", "hit_rate", "coverage", "diversity", "novelty", "popularity",
+)  # fmt: skip
+#: Decimals a metric is printed with (4 unless named).
+DECIMALS = {"novelty": 3, "popularity": 1}
+
+
+#: Parts of a run's logged parameters the report shows in their own sections, not in the
+#: configuration line (the ranker's feature importance, cross-validation and candidate recall),
+#: or that describe the run rather than the configuration (the ranker's test-user cap).
+NOT_CONFIGURATION = ("importance", "val_cv_ndcg", "candidate_recall", "test_users_sampled")
+
+
+def readable_config(params: str) -> str:
+    """A run's logged configuration (JSON) as a person reads it: numbers to 4 significant
+    digits, without the parts shown elsewhere."""
+
+    def rounded(value):
+        if isinstance(value, float):
+            return float(f"{value:.4g}")
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rounded(v) for v in value]
+        return value
+
+    config = json.loads(params) if isinstance(params, str) else dict(params)
+    return json.dumps({k: rounded(v) for k, v in config.items() if k not in NOT_CONFIGURATION})
 
 
 def results_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> str:
@@ -288,7 +315,7 @@ def results_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: 
         "|---|---:|" + "---:|" * len(RESULT_METRICS),
     ]
     for model in order:
-        cells = [f"{means[(model, m)]:.3f}" if m == "novelty" else f"{means[(model, m)]:.4f}" for m in RESULT_METRICS]
+        cells = [f"{means[(model, m)]:.{DECIMALS.get(m, 4)}f}" for m in RESULT_METRICS]
         lines.append(f"| {model} | {users[model]} | " + " | ".join(cells) + " |")
     paired = _paired_differences(con, sql, dict(zip(models, run_ids)), settings.seed)
     if paired:
@@ -355,20 +382,28 @@ def _plot_importance(path: Path, importance: dict[str, float]) -> None:
     fig, ax = plt.subplots(figsize=(8, 0.28 * len(names) + 1), dpi=110)
     ax.barh(names, [importance[n] for n in names])
     ax.set_xlabel("share of the booster's total gain")
+    ax.set_ylabel("feature")
+    ax.set_title("Two-stage ranker: what its booster learnt from (test fit)")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
 def _plot_simulation(path: Path, rows: list[tuple]) -> None:
-    """NDCG@K per step, one line per model."""
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    """NDCG@K per step, one line per model, over the number of users each step scored."""
+    fig, (ax, users_ax) = plt.subplots(
+        2, 1, figsize=(9, 6), dpi=110, sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
     for model in sorted({r[3] for r in rows}):
         points = [(r[1], r[6]) for r in rows if r[3] == model]
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=model)
-    ax.set_xlabel("cut-off (the window after it is scored)")
-    ax.set_ylabel(f"ndcg@{REPORT_K} of the window's users")
+    ax.set_ylabel(f"NDCG@{REPORT_K} of the window's users")
+    ax.set_title("Online simulation: each step retrains at its cut-off and scores the next window")
     ax.legend()
+    steps = sorted({(r[1], r[4]) for r in rows})  # (cut-off, users): the same users for every model
+    users_ax.bar([s[0] for s in steps], [s[1] for s in steps], width=5)
+    users_ax.set_ylabel("users scored")
+    users_ax.set_xlabel("cut-off (the window after it is scored)")
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path)
