@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from recommender import __version__
+from server.apidocs import docs_routes, swagger_page
 from server.config import ServerConfig
 from server.http import EXCEPTION_HANDLERS, TimedLitestar
 from server.metrics import Metrics
@@ -25,6 +26,8 @@ from server.webapp import app_routes
 
 #: How `recsys serve --workers N` tells its workers the log level it was given.
 WORKER_LOG_LEVEL_ENV = "RECSYS_SERVE_LOG_LEVEL"
+#: Where the OpenAPI schema (and the documentation page, under it) is served.
+SCHEMA_PATH = "/schema"
 
 
 def app_from_environment() -> Litestar:
@@ -71,6 +74,7 @@ def create_app(config: ServerConfig) -> Litestar:
             movie_routes(services),
             ops_routes(services),
             app_routes(config.app_dir),  # the demo app at /app, same origin as the API
+            docs_routes(SCHEMA_PATH),  # the API documentation at /docs, with its files
         ],
         request_log=requests,
         lifespan=[lifespan],
@@ -79,13 +83,13 @@ def create_app(config: ServerConfig) -> Litestar:
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "X-API-Key"],
         ),
-        # the schema as JSON at /schema and /schema/openapi.json (no documentation page that
-        # loads its scripts from a CDN: this server may run offline)
+        # the schema as JSON at /schema and /schema/openapi.json; the documentation page
+        # loads its scripts from this server, never from a CDN: this server may run offline
         openapi_config=OpenAPIConfig(
             title="recsys-duckdb",
             version=__version__,
-            path="/schema",
-            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+            path=SCHEMA_PATH,
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), swagger_page()],
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=config.max_body_bytes,

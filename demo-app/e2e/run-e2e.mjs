@@ -177,6 +177,29 @@ async function main() {
     const userId = String(sample.user_ids[0]);
     COLD_START_ID = String(sample.cold_start_example);
 
+    await check('the API documentation at /docs loads from the server alone, every other host blocked', async () => {
+      const docs = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      const foreign = [];
+      const errors = [];
+      await docs.route('**/*', (route) => {
+        const url = new URL(route.request().url());
+        if (url.origin === api) return route.continue();
+        foreign.push(url.href);
+        return route.abort();
+      });
+      docs.on('pageerror', (error) => errors.push(error.message));
+      const answer = await docs.goto(`${api}/docs`);
+      assert(answer.status() === 200, `/docs: ${answer.status()}`);
+      const title = docs.locator('.swagger-ui .info .title');
+      await title.waitFor({ timeout: 20000 });
+      assert((await title.innerText()).includes('recsys-duckdb'), `title: ${await title.innerText()}`);
+      await docs.locator('.opblock-summary-path', { hasText: '/compare/{user_id}' }).first().waitFor({ timeout: 20000 });
+      assert(errors.length === 0, `page errors: ${errors.join('; ')}`);
+      assert(foreign.length === 0, `requests to other hosts: ${foreign.join(', ')}`);
+      await docs.screenshot({ path: path.join(artifacts, 'api-docs.png') });
+      await docs.close();
+    });
+
     await check('the recsys server serves the app at /app, which calls the API on its own origin', async () => {
       // ${web} is the only origin RECSYS_CORS_ORIGINS allows: ${api} works only as the same origin
       assert(apiProcess.lastStderr().includes(`${api}${APP_PATH}`), `start-up line: ${apiProcess.lastStderr()}`);

@@ -26,20 +26,24 @@ log = logging.getLogger("recsys.server")
 def ops_routes(services: Services) -> Router:
     admin_limit = rate_limit(services.config.rate_limit_admin, "admin")  # one budget for both admin routes
 
-    @get("/", summary="Where to start: the demo app, the API schema, health")
+    @get("/", summary="Where to start: the demo app, the API documentation and schema, health")
     async def index() -> S.Index:
         return S.Index(
             "recsys",
             __version__,
             # addresses to open as they are (the schema lists the routes that take ids)
-            {"app": "/app", "schema": "/schema", "health": "/health", "sample_users": "/users/sample"},
+            {"app": "/app", "docs": "/docs", "schema": "/schema", "health": "/health", "sample_users": "/users/sample"},
         )
 
     @get(
         "/health",
         sync_to_thread=True,
         summary="Liveness and readiness; 503 with the reason when not ready",
-        responses={503: ResponseSpec(data_container=S.Health, description="Not ready: the reason says why")},
+        responses={
+            503: ResponseSpec(
+                generate_examples=False, data_container=S.Health, description="Not ready: the reason says why"
+            )
+        },
     )
     def health() -> Response[S.Health]:
         store: Literal["duckdb", "postgresql"] = "postgresql" if services.config.feedback_url else "duckdb"

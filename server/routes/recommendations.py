@@ -69,8 +69,12 @@ def recommendation_routes(services: Services) -> Router:
         raises=[ValidationException, NotFoundException, ServiceUnavailableException],
         before_request=strict_json_body(S.SessionIn),
         responses={
-            413: ResponseSpec(data_container=dict, description="The body is larger than the server accepts"),
-            415: ResponseSpec(data_container=dict, description="The body is not declared as JSON"),
+            413: ResponseSpec(
+                generate_examples=False, data_container=dict, description="The body is larger than the server accepts"
+            ),
+            415: ResponseSpec(
+                generate_examples=False, data_container=dict, description="The body is not declared as JSON"
+            ),
         },
         summary="A list for an anonymous visitor's picks (liked / disliked movie ids); nothing is stored",
     )
@@ -105,7 +109,11 @@ def recommendation_routes(services: Services) -> Router:
         raises=[*LOOKUP_ERRORS, TooManyRequestsException],
         before_request=strict_json_body(S.RatingIn),
         middleware=rate_limit(services.config.rate_limit_ratings, "ratings"),
-        responses={415: ResponseSpec(data_container=dict, description="The body is not declared as JSON")},
+        responses={
+            415: ResponseSpec(
+                generate_examples=False, data_container=dict, description="The body is not declared as JSON"
+            )
+        },
         summary="Store a rating; the user's next lists leave the movie out (and may fold it in)",
     )
     def rate(user_id: PathId, data: RatingBody) -> S.RatingStored:

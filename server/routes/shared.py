@@ -70,8 +70,13 @@ LOOKUP_ERRORS = [ValidationException, NotFoundException, ServiceUnavailableExcep
 
 
 def ok(schema: type) -> dict[int, ResponseSpec]:
-    """OpenAPI for handlers that return a cached, already-encoded ASGIResponse."""
-    return {200: ResponseSpec(data_container=schema, description="Request fulfilled, document follows")}
+    """OpenAPI for handlers that return a cached, already-encoded ASGIResponse (no generated
+    examples: random titles and ids would read as real ones in the documentation)."""
+    return {
+        200: ResponseSpec(
+            generate_examples=False, data_container=schema, description="Request fulfilled, document follows"
+        )
+    }
 
 
 class Services:

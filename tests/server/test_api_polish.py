@@ -60,3 +60,18 @@ def test_compare_takes_the_two_models_and_reports_popularity_and_novelty(client)
     assert named["discovery_stats"]["novelty"] <= named["accuracy_stats"]["novelty"]
     answer = client.get(f"/compare/{uid}?left=svd")
     assert answer.status_code == 400 and "valid values" in answer.json()["extra"][0]["message"]
+
+
+def test_the_docs_page_and_its_files_come_from_this_server(client):
+    """/docs leads to Swagger UI over this server's schema; every script and style it names is
+    served here (the browser test loads it with other hosts blocked)."""
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert page.url.path == "/schema/swagger"
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/") and not s.startswith("//") for s in sources), sources
+    for source in sources:
+        assert client.get(source).status_code == 200, source
+    assert client.get("/").json()["links"]["docs"] == "/docs"
