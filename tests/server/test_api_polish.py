@@ -75,3 +75,14 @@ def test_the_docs_page_and_its_files_come_from_this_server(client):
     for source in sources:
         assert client.get(source).status_code == 200, source
     assert client.get("/").json()["links"]["docs"] == "/docs"
+
+
+def test_genre_names_match_in_any_case(client):
+    uid = known_user(client)
+    exact = client.get(f"/recommend/{uid}?genre=Sci-Fi&genre=Comedy&k=5").json()
+    assert exact["items"]
+    for spelling in ("genre=sci-fi&genre=comedy", "genre=SCI-FI&genre=Comedy"):
+        answer = client.get(f"/recommend/{uid}?{spelling}&k=5")
+        assert answer.status_code == 200 and answer.json()["items"] == exact["items"], spelling
+    assert client.get(f"/compare/{uid}?genre=drama&k=3").status_code == 200
+    assert client.get(f"/recommend/{uid}?genre=nope").status_code == 400
