@@ -3,6 +3,7 @@ answer holds a movie the user rated, at any value (the defect the serving issue 
 26 % of ALS's top-20 rows were already rated)."""
 
 import json
+import re
 import shutil
 
 import duckdb
@@ -342,6 +343,19 @@ def test_the_ranker_is_served_from_the_production_sources_and_the_feature_store(
     serving wiring change nothing); never a rated movie; each entry says which feature raised
     it most."""
     _check_ranker_answers(published, tmp_path, precomputed=True)
+
+
+def test_recsys_versions_lists_the_rankers_test_score_with_the_others(published, capsys):
+    """`recsys versions` names every served model's test NDCG@10, the ranker's included, best first."""
+    capsys.readouterr()
+    assert main(["versions", "--warehouse", str(published.warehouse)]) == 0
+    shown = capsys.readouterr().out
+    scores = re.findall(r"(popular|itemknn|als|diverse|hybrid|ease|ranker) (0\.\d+)", shown)
+    models = [model for model, _ in scores]
+    assert "ranker" in models and "als" in models and "diverse" in models, shown
+    first = scores[: len(set(models))]  # the newest version's row
+    values = [float(v) for _, v in first]
+    assert values == sorted(values, reverse=True), shown
 
 
 def test_a_version_over_the_precompute_limit_scores_the_ranker_at_request_time(published, tmp_path, monkeypatch):

@@ -62,7 +62,8 @@ def precompute_and_publish(
             "split_strategy": settings.split_strategy,
             "runs": json.dumps(evaluated),
             "production_runs": json.dumps({m: p.run_id for m, p in production.models.items()}),
-            "metrics": json.dumps(build.final_metrics(con, sql, evaluated)),
+            # the ranker's test numbers too, when it is served (from its evaluation run)
+            "metrics": json.dumps(build.final_metrics(con, sql, evaluated | ({"ranker": ranker[0]} if ranker else {}))),
         }
         served_ranker = build.ranker_to_precompute(ranker, production, recs, sql, settings, say)
         default = choose_default(con, sql, settings, ranker_served=ranker is not None)

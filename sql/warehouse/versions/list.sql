@@ -1,5 +1,5 @@
 -- `recsys versions`: every version, newest first, with the test NDCG@10 of each model it
--- serves (from the evaluation runs it publishes).
+-- serves, the two-stage ranker included (from the evaluation runs it publishes), best first.
 select
     version,
     status,
@@ -8,7 +8,7 @@ select
     split_strategy,
     rows,
     (
-        select string_agg(model || ' ' || round((metrics->model->>'ndcg')::double, 4)::varchar, ', ' order by model)
+        select string_agg(model || ' ' || round((metrics->model->>'ndcg')::double, 4)::varchar, ', ' order by (metrics->model->>'ndcg')::double desc, model)
         from unnest(json_keys(metrics)) as t(model)
     ) as test_ndcg_at_10,
     failed_check,
