@@ -9,6 +9,7 @@ from pathlib import Path
 
 from recommender.cli.common import (
     TRIALS_HELP,
+    box_table,
     check_engine,
     engine_flags,
     open_warehouse,
@@ -146,7 +147,7 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
             )
             after = sql.run(con, "warehouse/versions/active.sql").fetchall()
         stage("report")
-        _report_changes(added, before, after)
+        _report_changes(con, sql, settings, added, before, after)
         if args.reload:
             stage(f"reload {args.reload}")
             reload_server(args.reload, server_config(settings).admin_key)
@@ -156,18 +157,30 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def _report_changes(added: int, before: list[tuple], after: list[tuple]) -> None:
-    old_version, old_metrics = (before[0][0], json.loads(before[0][1])) if before else (None, {})
-    new_version, new_metrics = after[0][0], json.loads(after[0][1])
+def _report_changes(con, sql, settings, added: int, before: list[tuple], after: list[tuple]) -> None:
+    """Each served model's test NDCG@10 before and after, on the test users both evaluations
+    scored, with the paired difference's 95 % bootstrap CI: "no significant change" when the CI
+    holds 0 (a handful of new ratings rarely moves a model by more than the noise)."""
+    from recommender.evaluation.report import REPORT_K, paired_change
+
+    old_version, old_runs = (before[0][0], json.loads(before[0][2] or "{}")) if before else (None, {})
+    new_version, new_runs = after[0][0], json.loads(after[0][2] or "{}")
     print(f"feedback ratings added: {added}")
     print(f"version: {old_version if old_version is not None else '-'} -> {new_version}")
-    print(f"{'model':8s}  {'ndcg@10 before':>14s}  {'ndcg@10 after':>13s}  {'change':>8s}")
-    for model in MODEL_NAMES:
-        new = new_metrics.get(model, {}).get("ndcg")
-        old = old_metrics.get(model, {}).get("ndcg")
-        change = f"{(new - old) / old:+.1%}" if old and new is not None else ""
-        print(
-            f"{model:8s}  {old if old is not None else float('nan'):14.4f}  "
-            f"{new if new is not None else float('nan'):13.4f}  {change:>8s}",
-            flush=True,
-        )
+    rows: list[tuple] = []
+    for model in [*MODEL_NAMES, "ranker"]:
+        if model not in new_runs:
+            continue
+        if model not in old_runs:
+            rows.append((model, None, None, None, None, "new in this version"))
+            continue
+        change = paired_change(con, sql, old_runs[model], new_runs[model], settings.seed)
+        if change is None:
+            rows.append((model, None, None, None, None, "no test user in common"))
+            continue
+        diff = change.after - change.before
+        verdict = ("better" if diff > 0 else "worse") if change.significant else "no significant change"
+        ci = f"[{change.low:+.4f}, {change.high:+.4f}]"
+        rows.append((model, change.users, change.before, change.after, ci, verdict))
+    columns = ["model", "users", f"ndcg@{REPORT_K} before", f"ndcg@{REPORT_K} after", "95 % CI of change", "verdict"]
+    print(box_table(columns, rows), flush=True)

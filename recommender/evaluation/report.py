@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,6 +78,34 @@ def _user_values(
     users = table.column("user_id").to_numpy()
     values = table.column("value").to_numpy()
     return {r: (users[run == r], values[run == r]) for r in run_ids}
+
+
+@dataclass(frozen=True)
+class PairedChange:
+    """One model's test NDCG@K before and after (two evaluation runs), on the users both
+    scored, with the 95 % bootstrap CI of the paired difference."""
+
+    users: int
+    before: float
+    after: float
+    low: float
+    high: float
+
+    @property
+    def significant(self) -> bool:
+        return not (self.low <= 0.0 <= self.high)
+
+
+def paired_change(con, sql: SqlLibrary, before_run: str, after_run: str, seed: int) -> PairedChange | None:
+    """NDCG@REPORT_K of two runs of one model on the users both scored (None: no user in common)."""
+    values = _user_values(con, sql, [before_run, after_run], "ndcg", REPORT_K)
+    (ub, vb), (ua, va) = values[before_run], values[after_run]
+    common = np.intersect1d(ub, ua)
+    if len(common) == 0:
+        return None
+    vb, va = vb[np.searchsorted(ub, common)], va[np.searchsorted(ua, common)]
+    low, high = bootstrap_ci(va - vb, seed=seed)
+    return PairedChange(len(common), float(np.nanmean(vb)), float(np.nanmean(va)), low, high)
 
 
 def write_report(

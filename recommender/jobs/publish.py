@@ -57,13 +57,14 @@ def precompute_and_publish(
         if ranker is not None:
             say(f"  ranker: the booster of evaluation run {ranker[0]} and the feature store as of every rating")
         production = pipeline.production_fit(con, sql, settings, finals, say)
+        # the evaluations whose test numbers the version publishes: the ranker's too, when served
         evaluated = {m: p.evaluated_run_id for m, p in production.models.items()}
+        evaluated |= {"ranker": ranker[0]} if ranker else {}
         record: dict[str, Any] = {
             "split_strategy": settings.split_strategy,
             "runs": json.dumps(evaluated),
             "production_runs": json.dumps({m: p.run_id for m, p in production.models.items()}),
-            # the ranker's test numbers too, when it is served (from its evaluation run)
-            "metrics": json.dumps(build.final_metrics(con, sql, evaluated | ({"ranker": ranker[0]} if ranker else {}))),
+            "metrics": json.dumps(build.final_metrics(con, sql, evaluated)),
         }
         served_ranker = build.ranker_to_precompute(ranker, production, recs, sql, settings, say)
         default = choose_default(con, sql, settings, ranker_served=ranker is not None)

@@ -77,6 +77,11 @@ def test_an_api_only_user_is_personalised_after_retrain_and_rollback_serves_the_
         done = recsys(settings, "retrain", "--reload", base)
         assert done.returncode == 0, done.stderr
         assert "feedback ratings added: 7" in done.stdout and "version: 1 -> 2" in done.stdout
+        # each model before and after on the test users both scored, with the change's CI
+        assert "95 % CI of change" in done.stdout
+        for model in MODEL_NAMES:
+            row = next(line for line in done.stdout.splitlines() if line.startswith(f"│ {model} "))
+            assert "no significant change" in row or "better" in row or "worse" in row, row
         assert _count(settings, "select count(*) from feedback_ratings") == 7
 
         for model in MODEL_NAMES:

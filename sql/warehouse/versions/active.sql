@@ -1,6 +1,8 @@
--- The active version with the test metrics it publishes (none before the first publication).
+-- The active version with the test metrics it publishes and the evaluation runs they come
+-- from (none before the first publication).
 select
     version,
-    metrics
+    metrics,
+    runs
 from model_versions
 where status = 'active';
