@@ -128,11 +128,14 @@ def recommendation_routes(services: Services) -> Router:
         "/users/sample",
         sync_to_thread=True,
         raises=[ServiceUnavailableException],
-        summary="A few known user ids (and an unknown one) for trying the API",
+        summary="A few known user ids, and an id no model knows and no rating was posted for (a cold start)",
     )
     def sample_users(n: Annotated[int, QueryParameter(ge=1, le=50)] = 5) -> S.UserSample:
         version = services.version()
         users, unknown = version.sample_users(n)
+        feedback = services.state().feedback
+        while feedback.generation(unknown) > 0:  # it posted ratings: no longer a cold start
+            unknown += 1
         return S.UserSample(version.number, users, unknown)
 
     return Router("/", route_handlers=[recommend, session, compare, rate, sample_users], tags=["recommendations"])

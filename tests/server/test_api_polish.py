@@ -86,3 +86,14 @@ def test_genre_names_match_in_any_case(client):
         assert answer.status_code == 200 and answer.json()["items"] == exact["items"], spelling
     assert client.get(f"/compare/{uid}?genre=drama&k=3").status_code == 200
     assert client.get(f"/recommend/{uid}?genre=nope").status_code == 400
+
+
+def test_the_cold_start_example_is_fresh_after_it_posted_ratings(client):
+    """An example that posted ratings is a fold-in user now: the next example is another id."""
+    first = client.get("/users/sample?n=1").json()["cold_start_example"]
+    assert client.get(f"/recommend/{first}").json()["tier"] == "popular"
+    popular = client.get(f"/recommend/{first}?k=1").json()["items"][0]["movie_id"]
+    assert client.post(f"/users/{first}/ratings", json={"movie_id": popular, "rating": 5.0}).status_code == 201
+    second = client.get("/users/sample?n=1").json()["cold_start_example"]
+    assert second != first
+    assert client.get(f"/recommend/{second}").json()["tier"] == "popular"
