@@ -13,8 +13,8 @@ const comparison = (tier) => ({
   accuracy: listOf('als', tier, ['Alpha', 'Beta']),
   discovery: listOf('diverse', tier, ['Gamma', 'Delta']),
   overlap: { count: 0, jaccard: 0, movie_ids: [] },
-  accuracy_stats: { intra_list_diversity: 0.5, mean_popularity: 10 },
-  discovery_stats: { intra_list_diversity: 0.8, mean_popularity: 5 },
+  accuracy_stats: { intra_list_diversity: 0.5, mean_popularity: 10, novelty: 2.5 },
+  discovery_stats: { intra_list_diversity: 0.8, mean_popularity: 5, novelty: 4.0 },
 });
 
 function fakeClient(compare) {
@@ -99,4 +99,30 @@ test('appendPage joins the lists and recounts the overlap', () => {
   expect(joined.overlap.count).toBe(1);
   expect(joined.overlap.movie_ids).toEqual([1]);
   expect(joined.k).toBe(4);
+});
+
+test('the pickers set the model of each side, and the headings say which answered', async () => {
+  const calls = [];
+  const compare = async (id, k, options) => {
+    calls.push(options);
+    const data = comparison('personalised');
+    return { ...data, accuracy: { ...data.accuracy, model: options.left ?? 'als' },
+      discovery: { ...data.discovery, model: options.right ?? 'diverse' } };
+  };
+  await render(<DemoScreen initialApiUrl="http://x" makeClient={fakeClient(compare)} />);
+  await fireEvent.changeText(screen.getByTestId('user-id'), '7');
+  await fireEvent.press(screen.getByTestId('show'));
+  await waitFor(() => expect(screen.getByTestId('results')).toBeTruthy());
+  expect(screen.getByText('ALS')).toBeTruthy();
+  expect(screen.getByText('Discovery')).toBeTruthy();
+  await fireEvent.press(screen.getByTestId('left-ease'));
+  await waitFor(() => expect(screen.getByText('EASE')).toBeTruthy());
+  await fireEvent.press(screen.getByTestId('right-ranker'));
+  await waitFor(() => expect(screen.getByText('Two-stage ranker')).toBeTruthy());
+  expect(calls.map((c) => [c.left, c.right])).toEqual([[null, null], ['ease', null], ['ease', 'ranker']]);
+  expect(screen.getByTestId('accuracy-badge')).toHaveTextContent(/popularity 10/);
+  expect(screen.getByTestId('discovery-badge')).toHaveTextContent(/novelty 4.0 bits/);
+  await fireEvent.press(screen.getByTestId('more'));
+  await waitFor(() => expect(calls).toHaveLength(4));
+  expect(calls[3]).toMatchObject({ left: 'ease', right: 'ranker', offset: 2 });
 });

@@ -11,16 +11,21 @@ const list = {
   ],
 };
 
-test('renders titles, years, genres, reasons and the tier', async () => {
-  await render(<RecList heading="Accuracy" caption="ALS" list={list} stats={{ intra_list_diversity: 0.71, mean_popularity: 120 }}
+test('renders titles, years, genres, reasons, the tier, the badge and the overlap marker', async () => {
+  await render(<RecList heading="Accuracy" caption="ALS" list={list}
+    stats={{ intra_list_diversity: 0.71, mean_popularity: 120.4, novelty: 3.14 }}
     shared={new Set([1036])} testID="accuracy" />);
   expect(screen.getByText('Die Hard (1988)  ◆')).toBeTruthy();
+  expect(screen.getAllByTestId('accuracy-shared')).toHaveLength(1);
   expect(screen.getByText('Action · Thriller')).toBeTruthy();
-  expect(screen.getByText('Because you liked Lethal Weapon')).toBeTruthy();
+  expect(screen.getByTestId('accuracy-reason')).toHaveTextContent('Because you liked Lethal Weapon');
+  expect(screen.getAllByTestId('accuracy-reason')).toHaveLength(1); // no reason: nothing shown
   expect(screen.getByText('Unknown Film')).toBeTruthy();
   expect(screen.getByText('no genres listed')).toBeTruthy();
   expect(screen.getByText('Personalised for this user')).toBeTruthy();
-  expect(screen.getByText('diversity 0.71 · mean popularity 120')).toBeTruthy();
+  expect(screen.getByText('popularity 120')).toBeTruthy();
+  expect(screen.getByText('novelty 3.1 bits')).toBeTruthy();
+  expect(screen.getByText('diversity 0.71')).toBeTruthy();
 });
 
 test('shows the fallback tier and an empty state', async () => {

@@ -19,6 +19,15 @@ describe('api client', () => {
     expect(fetchImpl.mock.calls[0][0]).toBe('http://x/compare/7?k=10&offset=20&genre=Sci-Fi');
   });
 
+  test('names the models of the two sides only when chosen', async () => {
+    const fetchImpl = jest.fn(async () => jsonResponse(200, {}));
+    const client = createApiClient('http://x', fetchImpl);
+    await client.compare(7, 10, { left: 'ease', right: 'ranker' });
+    await client.compare(7, 10, { right: 'popular' });
+    expect(fetchImpl.mock.calls[0][0]).toBe('http://x/compare/7?k=10&left=ease&right=ranker');
+    expect(fetchImpl.mock.calls[1][0]).toBe('http://x/compare/7?k=10&right=popular');
+  });
+
   test("surfaces the server's error detail", async () => {
     const fetchImpl = async () => jsonResponse(400, { status_code: 400, detail: 'k must be at most 20' });
     const client = createApiClient('http://x', fetchImpl);

@@ -258,6 +258,39 @@ async function main() {
       await page.screenshot({ path: path.join(artifacts, 'compare.png'), fullPage: true });
     });
 
+    await check('each list carries a badge of its popularity and novelty, and shared movies are marked', async () => {
+      const expected = await (await fetch(`${api}/compare/${userId}?k=10`)).json();
+      for (const side of ['accuracy', 'discovery']) {
+        const badge = await page.getByTestId(`${side}-badge`).innerText();
+        const stats = expected[`${side}_stats`];
+        assert(badge.includes(`popularity ${stats.mean_popularity.toFixed(0)}`), `${side} badge: "${badge}"`);
+        assert(badge.includes(`novelty ${stats.novelty.toFixed(1)} bits`), `${side} badge: "${badge}"`);
+        const marked = await page.getByTestId(`${side}-shared`).count();
+        assert(marked === expected.overlap.count, `${side}: ${marked} marked, ${expected.overlap.count} shared`);
+      }
+      const reasons = await page.getByTestId('accuracy-reason').allInnerTexts();
+      assert(reasons.every((r) => r.startsWith('Because you liked ')), `reasons: ${reasons.join(' | ')}`);
+    });
+
+    await check('the pickers put any served model on either side', async () => {
+      await page.getByTestId('left-ease').click();
+      await page.getByTestId('right-ranker').click();
+      await page.getByTestId('accuracy').getByText('EASE', { exact: true }).waitFor({ timeout: 20000 });
+      await page.getByTestId('discovery').getByText('Two-stage ranker', { exact: true }).waitFor({ timeout: 20000 });
+      const expected = await (await fetch(`${api}/compare/${userId}?k=10&left=ease&right=ranker`)).json();
+      assert(expected.accuracy.model === 'ease' && expected.discovery.model === 'ranker', 'the API ignored the models');
+      for (const side of ['accuracy', 'discovery']) {
+        const shown = await page.getByTestId(`${side}-title`).allInnerTexts();
+        expected[side].items.forEach((item, i) => {
+          assert(shown[i].startsWith(item.title), `${side}: shown "${shown[i]}", API says "${item.title}"`);
+        });
+      }
+      await page.screenshot({ path: path.join(artifacts, 'pickers.png'), fullPage: true });
+      await page.getByTestId('left-default').click();
+      await page.getByTestId('right-default').click();
+      await page.getByTestId('discovery').getByText('Discovery', { exact: true }).waitFor({ timeout: 20000 });
+    });
+
     await check('a genre chip filters both lists and "more" pages them', async () => {
       await page.getByTestId('genre-Comedy').click();
       await page.getByText('Comedy only').waitFor({ timeout: 20000 });

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
   ActivityIndicator,
   Pressable,
@@ -17,9 +17,20 @@ const WIDE = 720;
 /** Genre chips: the lists are scored again for the genre (not the first page post-filtered). */
 export const GENRES = ['Action', 'Comedy', 'Drama', 'Romance', 'Sci-Fi', 'Horror', 'Animation', 'Documentary'];
 const PAGE = 10;
-/** How the API's model names read in a caption (the accuracy list is the server's default model). */
+/** How the API's model names read on a picker and in a caption. */
 export const MODEL_NAMES = {
-  als: 'ALS', ease: 'EASE', itemknn: 'ItemKNN', popular: 'Popular', hybrid: 'Hybrid', ranker: 'Two-stage ranker',
+  ranker: 'Two-stage ranker', ease: 'EASE', als: 'ALS', hybrid: 'Hybrid', itemknn: 'ItemKNN',
+  diverse: 'Discovery', popular: 'Popular',
+};
+/** What each model's list is for, under its heading. */
+const MODEL_CAPTIONS = {
+  ranker: 'LightGBM over the other models\' candidates: what you are most likely to watch',
+  ease: 'EASE: what you are most likely to watch',
+  als: 'ALS: what you are most likely to watch',
+  hybrid: 'ALS blended with recent popularity',
+  itemknn: 'movies like the ones you liked',
+  diverse: 'ALS re-ranked for less known, more varied movies',
+  popular: 'the most liked movies, the same for everybody',
 };
 
 /** Both lists of ``more`` appended to those of ``data`` (the next page of the same comparison). */
@@ -33,8 +44,9 @@ export function appendPage(data, more) {
 }
 
 /**
- * Enter a user id, see the server's default model (accuracy) and diverse (discovery) lists side by side
- * (stacked on a narrow screen), their overlap and which tier answered.
+ * Enter a user id, see two lists side by side (stacked on a narrow screen): by default the server's
+ * default model (accuracy) and the discovery model, any served model on either side by its picker;
+ * their overlap, each list's popularity and novelty, and which tier answered.
  */
 export default function DemoScreen({ initialApiUrl, makeClient = createApiClient }) {
   const [apiUrl, setApiUrl] = useState(initialApiUrl);
@@ -42,7 +54,11 @@ export default function DemoScreen({ initialApiUrl, makeClient = createApiClient
   const [examples, setExamples] = useState(null);
   const [state, setState] = useState({ status: 'idle' });
   const [genre, setGenre] = useState(null);
+  // the models of the two sides; null: the server's defaults (its default model | discovery)
+  const [models, setModels] = useState({ left: null, right: null });
   const { width } = useWindowDimensions();
+  // the newest request wins: an answer to an earlier choice that arrives later is dropped
+  const latest = useRef(0);
 
   const client = useMemo(() => {
     try {
@@ -66,29 +82,39 @@ export default function DemoScreen({ initialApiUrl, makeClient = createApiClient
   }, [client]);
 
   const show = useCallback(
-    async (id = userId, chosenGenre = genre) => {
+    async (id = userId, chosenGenre = genre, chosenModels = models) => {
       if (client.error) {
         setState({ status: 'error', message: client.error.message });
         return;
       }
       setUserId(String(id));
       setGenre(chosenGenre);
+      setModels(chosenModels);
       setState({ status: 'loading' });
+      const request = ++latest.current;
       try {
-        const data = await client.compare(id, PAGE, { genre: chosenGenre });
-        setState({ status: 'done', data, userId: id, genre: chosenGenre });
+        const data = await client.compare(id, PAGE, { genre: chosenGenre, ...chosenModels });
+        if (request !== latest.current) return;
+        setState({ status: 'done', data, userId: id, genre: chosenGenre, models: chosenModels });
       } catch (error) {
+        if (request !== latest.current) return;
         setState({ status: 'error', message: error instanceof ApiError ? error.message : String(error) });
       }
     },
-    [client, userId, genre],
+    [client, userId, genre, models],
   );
+
+  const pick = (side, model) => {
+    const chosen = { ...models, [side]: model };
+    if (userId) show(userId, genre, chosen);
+    else setModels(chosen);
+  };
 
   const more = useCallback(async () => {
     if (state.status !== 'done') return;
     setState({ ...state, loadingMore: true });
     try {
-      const next = await client.compare(state.userId, PAGE, { genre: state.genre, offset: state.data.k });
+      const next = await client.compare(state.userId, PAGE, { genre: state.genre, offset: state.data.k, ...state.models });
       setState({ ...state, data: appendPage(state.data, next), loadingMore: false });
     } catch (error) {
       setState({ status: 'error', message: error instanceof ApiError ? error.message : String(error) });
@@ -99,7 +125,7 @@ export default function DemoScreen({ initialApiUrl, makeClient = createApiClient
     <ScrollView contentContainerStyle={styles.page}>
       <Text style={styles.h1}>Accuracy vs discovery</Text>
       <Text style={styles.lead}>
-        The same user, two recommenders: the model that scored best on validation (most likely to be watched) and ALS re-ranked for diversity.
+        The same user, two recommenders: by default the model that scored best on validation (most likely to be watched) beside the discovery list (less known, more varied movies). Pick any model for either side.
       </Text>
 
       <View style={styles.form}>
@@ -138,6 +164,20 @@ export default function DemoScreen({ initialApiUrl, makeClient = createApiClient
             </Pressable>
           ))}
         </View>
+        {['left', 'right'].map((side) => (
+          <View key={side}>
+            <Text style={styles.label}>{side === 'left' ? 'Left list' : 'Right list'}</Text>
+            <View style={styles.inline} testID={`${side}-models`}>
+              {[null, ...Object.keys(MODEL_NAMES)].map((m) => (
+                <Pressable key={m ?? 'default'} style={[styles.chip, models[side] === m && styles.chipOn]}
+                  onPress={() => pick(side, m)} testID={`${side}-${m ?? 'default'}`} accessibilityRole="button"
+                  accessibilityState={{ selected: models[side] === m }}>
+                  <Text>{m === null ? (side === 'left' ? 'Default (best on val)' : 'Default (discovery)') : MODEL_NAMES[m]}</Text>
+                </Pressable>
+              ))}
+            </View>
+          </View>
+        ))}
       </View>
 
       {state.status === 'idle' ? (
@@ -181,9 +221,11 @@ function Results({ data, genre, wide }) {
         {genre ? ` · ${genre} only` : ''}
       </Text>
       <View style={wide ? styles.side : styles.stack}>
-        <RecList heading="Accuracy" caption={`${MODEL_NAMES[data.accuracy.model] || data.accuracy.model}: what you are most likely to watch`} list={data.accuracy}
+        <RecList heading={MODEL_NAMES[data.accuracy.model] || data.accuracy.model}
+          caption={MODEL_CAPTIONS[data.accuracy.model] || ''} list={data.accuracy}
           stats={data.accuracy_stats} shared={shared} testID="accuracy" />
-        <RecList heading="Discovery" caption="ALS re-ranked for diversity" list={data.discovery}
+        <RecList heading={MODEL_NAMES[data.discovery.model] || data.discovery.model}
+          caption={MODEL_CAPTIONS[data.discovery.model] || ''} list={data.discovery}
           stats={data.discovery_stats} shared={shared} testID="discovery" />
       </View>
     </View>

@@ -1,5 +1,6 @@
 /**
- * A small client for the recommender API (/compare with genre and paging, /users/sample, /health).
+ * A small client for the recommender API (/compare with genre, paging and the two models, /users/sample,
+ * /health).
  * Every failure becomes an ApiError whose message can be shown to a person as is.
  */
 
@@ -33,11 +34,16 @@ export function parseUserId(text) {
   return Number(value);
 }
 
-/** The query string of /compare: page length, offset and an optional genre filter. */
-export function compareQuery(k, genre, offset) {
+/**
+ * The query string of /compare: page length, offset, an optional genre filter and the models of
+ * the two sides (none: the server's defaults, its default model and the discovery model).
+ */
+export function compareQuery(k, genre, offset, left = null, right = null) {
   const params = [`k=${k}`];
   if (offset) params.push(`offset=${offset}`);
   if (genre) params.push(`genre=${encodeURIComponent(genre)}`);
+  if (left) params.push(`left=${encodeURIComponent(left)}`);
+  if (right) params.push(`right=${encodeURIComponent(right)}`);
   return params.join('&');
 }
 
@@ -70,8 +76,8 @@ export function createApiClient(baseUrl, fetchImpl = globalThis.fetch, timeoutMs
 
   return {
     baseUrl: base,
-    compare: async (userId, k = 10, { genre = null, offset = 0 } = {}) =>
-      request(`/compare/${parseUserId(userId)}?${compareQuery(k, genre, offset)}`),
+    compare: async (userId, k = 10, { genre = null, offset = 0, left = null, right = null } = {}) =>
+      request(`/compare/${parseUserId(userId)}?${compareQuery(k, genre, offset, left, right)}`),
     sampleUsers: (n = 5) => request(`/users/sample?n=${n}`),
     health: () => request('/health'),
   };

@@ -2,7 +2,10 @@ import { StyleSheet, Text, View } from 'react-native';
 
 import { TIER_LABELS } from '../api';
 
-/** One recommendation list: its tier, its stats and its movies (title, year, genres, reason). */
+/**
+ * One recommendation list: its tier, a badge with its mean popularity and novelty, and its movies
+ * (title, year, genres, reason); a movie also in the other list is marked ◆.
+ */
 export default function RecList({ heading, caption, list, stats, shared = new Set(), testID }) {
   const items = list?.items ?? [];
   return (
@@ -15,9 +18,17 @@ export default function RecList({ heading, caption, list, stats, shared = new Se
         </Text>
       ) : null}
       {stats ? (
-        <Text style={styles.stats}>
-          diversity {formatNumber(stats.intra_list_diversity)} · mean popularity {formatNumber(stats.mean_popularity, 0)}
-        </Text>
+        <View style={styles.badges} testID={`${testID}-badge`}>
+          <Text style={styles.badge} accessibilityLabel="mean popularity: users who liked each movie">
+            popularity {formatNumber(stats.mean_popularity, 0)}
+          </Text>
+          <Text style={styles.badge} accessibilityLabel="novelty in bits: higher is less known">
+            novelty {formatNumber(stats.novelty, 1)} bits
+          </Text>
+          <Text style={styles.badge} accessibilityLabel="intra-list diversity of genres">
+            diversity {formatNumber(stats.intra_list_diversity)}
+          </Text>
+        </View>
       ) : null}
       {items.length === 0 ? (
         <Text style={styles.empty} testID={`${testID}-empty`}>No movies to show for this user.</Text>
@@ -31,8 +42,15 @@ export default function RecList({ heading, caption, list, stats, shared = new Se
                 {item.year ? ` (${item.year})` : ''}
                 {shared.has(item.movie_id) ? '  ◆' : ''}
               </Text>
+              {shared.has(item.movie_id) ? (
+                <Text style={styles.shared} testID={`${testID}-shared`}>in both lists</Text>
+              ) : null}
               <Text style={styles.genres}>{item.genres.length ? item.genres.join(' · ') : 'no genres listed'}</Text>
-              {item.reason ? <Text style={styles.reason}>Because you liked {item.reason.title}</Text> : null}
+              {item.reason ? (
+                <Text style={styles.reason} testID={`${testID}-reason`}>
+                  Because you liked <Text style={styles.reasonTitle}>{item.reason.title}</Text>
+                </Text>
+              ) : null}
             </View>
           </View>
         ))
@@ -51,7 +69,11 @@ const styles = StyleSheet.create({
   caption: { color: '#555', marginBottom: 6 },
   tier: { color: '#1b6e3a', marginBottom: 4 },
   fallback: { color: '#8a4b00', fontWeight: '700' },
-  stats: { color: '#555', fontSize: 12, marginBottom: 8 },
+  badges: { flexDirection: 'row', flexWrap: 'wrap', marginBottom: 8 },
+  badge: { backgroundColor: '#eef2fb', color: '#234', fontSize: 12, borderRadius: 10, paddingVertical: 2,
+    paddingHorizontal: 8, marginRight: 6, marginTop: 2 },
+  shared: { color: '#7a5c00', fontSize: 11 },
+  reasonTitle: { fontStyle: 'italic' },
   empty: { color: '#777', fontStyle: 'italic', paddingVertical: 12 },
   row: { flexDirection: 'row', paddingVertical: 6, borderTopWidth: 1, borderTopColor: '#eee' },
   rank: { width: 26, color: '#999', fontWeight: '700' },
