@@ -68,8 +68,13 @@ class Links:
     genres: np.ndarray
 
     @classmethod
-    def fit(cls, history: sp.csr_matrix, genres: np.ndarray) -> Links:
-        """Links of ``history`` (user x item positives; values are ignored)."""
+    def fit(cls, history: sp.csr_matrix, genres: np.ndarray, fitted: Recommender | None = None) -> Links:
+        """Links of ``history`` (user x item positives; values are ignored). ``fitted``: a
+        model fitted on the same positives whose stored cosines are read instead of computed
+        again when it keeps enough of them (``Recommender.cosine_neighbours``)."""
+        stored = None if fitted is None else fitted.cosine_neighbours(LINK_NEIGHBOURS, MIN_LINK)
+        if stored is not None:
+            return cls(_strongest_first(stored), np.asarray(genres, dtype=np.uint64))
         binary = sp.csr_matrix((np.ones(history.nnz, np.float32), history.indices, history.indptr), shape=history.shape)
         # implicit's cosine neighbours (one more: each item keeps itself)
         knn = ItemKNN({"neighbours": min(LINK_NEIGHBOURS + 1, max(1, history.shape[1]))}).fit(binary)
@@ -133,14 +138,18 @@ class Links:
 
 
 def _strongest_first(similarity: sp.csr_matrix) -> sp.csr_matrix:
-    """``similarity`` without its diagonal and links below MIN_LINK, each row ordered by value,
-    largest first (ties by column)."""
+    """``similarity`` without its diagonal and links below MIN_LINK, each row's LINK_NEIGHBOURS
+    largest, ordered by value, largest first (ties by column)."""
     s = sp.coo_matrix(similarity)
     keep = (s.row != s.col) & (s.data >= MIN_LINK)
     row, col, value = s.row[keep], s.col[keep], s.data[keep].astype(np.float32)
     order = np.lexsort((col, -value, row))
+    row, col, value = row[order], col[order], value[order]
+    starts = np.searchsorted(row, np.arange(s.shape[0]))
+    strongest = (np.arange(len(row)) - starts[row]) < LINK_NEIGHBOURS
+    row, col, value = row[strongest], col[strongest], value[strongest]
     indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=s.shape[0]))])
-    return sp.csr_matrix((value[order], col[order].astype(np.int32), indptr), shape=s.shape)
+    return sp.csr_matrix((value, col.astype(np.int32), indptr), shape=s.shape)
 
 
 def reason_items(

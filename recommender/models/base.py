@@ -203,6 +203,12 @@ class Recommender(ABC):
         refuses."""
         raise ModelError(f"{self.name} has no item similarity")
 
+    def cosine_neighbours(self, n: int, min_cosine: float) -> sp.csr_matrix | None:
+        """(n_items, n_items) the cosines between items' sets of positive raters that the model
+        stores, when each row holds at least its ``n`` largest (down to ``min_cosine``), row
+        ``i`` item ``i``'s; None for a model that stores no such cosines (the default)."""
+        return None
+
     def pool_of(self) -> Recommender | None:
         """The model whose candidate lists this one re-orders (``rerank``), so that a batch
         draws one pool for both; None for a model that ranks on its own."""

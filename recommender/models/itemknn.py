@@ -178,6 +178,12 @@ class ItemKNN(Recommender):
         self._require_fitted()
         return self.model_.similarity.tocsr()
 
+    def cosine_neighbours(self, n: int, min_cosine: float) -> sp.csr_matrix | None:
+        """The stored similarity (cosines on binary data) when it keeps more than ``n`` per row
+        (the item itself is one of them) and drops nothing at or above ``min_cosine``."""
+        keeps = self.params.neighbours is None or self.params.neighbours > n
+        return self.similarity if keeps and self.params.min_similarity <= min_cosine else None
+
     def similarity_between(self, items: np.ndarray, others: np.ndarray) -> np.ndarray:
         """float32 stored similarity ``S[items[j], others[j]]`` (index space, same shapes): how
         much history item ``items[j]`` votes for ``others[j]``; 0 where it is not among the

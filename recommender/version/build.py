@@ -182,7 +182,9 @@ def links_of(con, sql: SqlLibrary, production: Production) -> Links:
     production positives' co-occurrence and the catalogue's genres."""
     catalog = sql.arrow(con, "warehouse/catalog/movies.sql")
     genres = dict(zip(catalog.column("movie_id").to_pylist(), catalog.column("genres").to_pylist()))
-    return Links.fit(production.history, genre_bits(production.data.item_ids, genres))
+    knn = production.models.get("itemknn")  # its cosines are the links' when it keeps enough
+    fitted = knn.fitted if knn is not None else None
+    return Links.fit(production.history, genre_bits(production.data.item_ids, genres), fitted)
 
 
 def ranker_to_precompute(

@@ -171,3 +171,13 @@ def test_popular_lists_give_no_reasons(positives, links):
     lists = ServedLists(np.array([[0, 1, 2]], np.int32), np.zeros((1, 3), np.float32), np.zeros((1, 3), bool))
     got = reason_items(popular, np.zeros(1, np.int64), lists, positives[:1], recent=np.zeros((1, 0)), links=links)
     assert (got == -1).all()
+
+
+def test_links_read_from_an_itemknn_that_keeps_enough_equal_the_links_computed(positives, links):
+    """An ItemKNN fitted on the same positives with every neighbour kept gives the same links
+    (the publication reads them instead of computing them twice); one that keeps few is not read."""
+    every = create("itemknn", {"neighbours": None}).fit(positives)
+    again = Links.fit(positives, links.genres, every)
+    assert (abs(again.strongest - links.strongest) > 1e-6).nnz == 0
+    assert np.array_equal(again.strongest.indices, links.strongest.indices)
+    assert create("itemknn", {"neighbours": 20}).fit(positives).cosine_neighbours(100, 0.05) is None
