@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react-native';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react-native';
 
 import { ApiError } from '../src/api';
 import DemoScreen from '../src/DemoScreen';
@@ -87,7 +87,7 @@ test('"more" appends the next page of both lists', async () => {
   await waitFor(() => expect(screen.getByText('Epsilon (2000)')).toBeTruthy());
   expect(screen.getByText('Alpha (2000)')).toBeTruthy();
   expect(screen.getByText('Zeta (2000)')).toBeTruthy();
-  expect(calls[1]).toEqual({ genre: null, offset: 2 });
+  expect(calls[1]).toEqual({ genre: null, offset: 2, left: null, right: null });
 });
 
 test('appendPage joins the lists and recounts the overlap', () => {
@@ -113,12 +113,13 @@ test('the pickers set the model of each side, and the headings say which answere
   await fireEvent.changeText(screen.getByTestId('user-id'), '7');
   await fireEvent.press(screen.getByTestId('show'));
   await waitFor(() => expect(screen.getByTestId('results')).toBeTruthy());
-  expect(screen.getByText('ALS')).toBeTruthy();
-  expect(screen.getByText('Discovery')).toBeTruthy();
+  const heading = (side) => within(screen.getByTestId(side));
+  expect(heading('accuracy').getByText('ALS')).toBeTruthy();
+  expect(heading('discovery').getByText('Discovery')).toBeTruthy();
   await fireEvent.press(screen.getByTestId('left-ease'));
-  await waitFor(() => expect(screen.getByText('EASE')).toBeTruthy());
+  await waitFor(() => expect(heading('accuracy').getByText('EASE')).toBeTruthy());
   await fireEvent.press(screen.getByTestId('right-ranker'));
-  await waitFor(() => expect(screen.getByText('Two-stage ranker')).toBeTruthy());
+  await waitFor(() => expect(heading('discovery').getByText('Two-stage ranker')).toBeTruthy());
   expect(calls.map((c) => [c.left, c.right])).toEqual([[null, null], ['ease', null], ['ease', 'ranker']]);
   expect(screen.getByTestId('accuracy-badge')).toHaveTextContent(/popularity 10/);
   expect(screen.getByTestId('discovery-badge')).toHaveTextContent(/novelty 4.0 bits/);
