@@ -19,7 +19,7 @@ from recommender.config import Settings  # noqa: E402
 from recommender.errors import DataError  # noqa: E402
 from recommender.evaluation import pooled  # noqa: E402
 from recommender.evaluation.default_model import choose_default  # noqa: E402
-from recommender.evaluation.runlog import best_config, code_version  # noqa: E402
+from recommender.evaluation.runlog import best_config, code_version, readable_config  # noqa: E402
 from recommender.names import MODEL_NAMES  # noqa: E402
 from recommender.sqlfiles import SqlLibrary  # noqa: E402
 
@@ -291,29 +291,6 @@ RESULT_METRICS = (
 )  # fmt: skip
 #: Decimals a metric is printed with (4 unless named).
 DECIMALS = {"novelty": 3, "popularity": 1}
-
-
-#: Parts of a run's logged parameters the report shows in their own sections, not in the
-#: configuration line (the ranker's feature importance, cross-validation and candidate recall),
-#: or that describe the run rather than the configuration (the ranker's test-user cap).
-NOT_CONFIGURATION = ("importance", "val_cv_ndcg", "candidate_recall", "test_users_sampled")
-
-
-def readable_config(params: str) -> str:
-    """A run's logged configuration (JSON) as a person reads it: numbers to 4 significant
-    digits, without the parts shown elsewhere."""
-
-    def rounded(value):
-        if isinstance(value, float):
-            return float(f"{value:.4g}")
-        if isinstance(value, dict):
-            return {k: rounded(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [rounded(v) for v in value]
-        return value
-
-    config = json.loads(params) if isinstance(params, str) else dict(params)
-    return json.dumps({k: rounded(v) for k, v in config.items() if k not in NOT_CONFIGURATION})
 
 
 def results_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> str:

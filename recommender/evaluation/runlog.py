@@ -8,6 +8,7 @@ import json
 import resource
 import subprocess
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,3 +184,26 @@ def best_config(con, sql: SqlLibrary, settings: Settings, model: str) -> dict | 
         con, "warehouse/runs/best_config.sql", {"model": model, "strategy": settings.base_strategy}
     ).fetchall()
     return json.loads(rows[0][0]) if rows else None
+
+
+#: Parts of a run's logged parameters the report shows in their own sections, not in the
+#: configuration line (the ranker's feature importance, cross-validation and candidate recall),
+#: or that describe the run rather than the configuration (the ranker's test-user cap).
+NOT_CONFIGURATION = ("importance", "val_cv_ndcg", "candidate_recall", "test_users_sampled")
+
+
+def readable_config(params: str | Mapping[str, Any]) -> str:
+    """A run's logged configuration (JSON) as a person reads it: numbers to 4 significant
+    digits, without the parts shown elsewhere."""
+
+    def rounded(value):
+        if isinstance(value, float):
+            return float(f"{value:.4g}")
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rounded(v) for v in value]
+        return value
+
+    config = json.loads(params) if isinstance(params, str) else dict(params)
+    return json.dumps({k: rounded(v) for k, v in config.items() if k not in NOT_CONFIGURATION})

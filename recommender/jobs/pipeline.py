@@ -23,6 +23,7 @@ from recommender.evaluation.runlog import (
     best_config,
     log_run,
     new_run_id,
+    readable_config,
     save_best_config,
 )
 from recommender.evaluation.tuning import (
@@ -348,7 +349,8 @@ def tune(wb: Workbench, model: str, trials: int | None = None) -> RunResult:
         search(model, trials, wb.settings.seed, objective, grid)
     best = max(results, key=lambda r: r.evaluation.value(metric, k))
     wb.keep_best(best)
-    wb.say(f"  best {model}: {best.params} ({metric}@{k}={best.evaluation.value(metric, k):.4f}, run {best.run_id})")
+    shown = readable_config(best.params)  # 4 significant digits
+    wb.say(f"  best {model}: {shown} ({metric}@{k}={best.evaluation.value(metric, k):.4f}, run {best.run_id})")
     return best
 
 

@@ -2,7 +2,7 @@
 
 import json
 
-from recommender.evaluation.report import readable_config
+from recommender.evaluation.runlog import readable_config
 
 
 def test_numbers_to_four_significant_digits_and_no_sections_shown_elsewhere():
