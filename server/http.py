@@ -166,10 +166,16 @@ GENRE_NAMES = {name.lower(): name for name in typing.get_args(S.Genre)}
 
 def canonical_genres(query: bytes) -> bytes:
     """A query string with each ``genre`` value spelled as the catalogue spells it, whatever its
-    case (values that name no genre are left for the schema's 400, which lists the names)."""
-    pairs = urllib.parse.parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-    fixed = [(key, GENRE_NAMES.get(value.lower(), value) if key == "genre" else value) for key, value in pairs]
-    return urllib.parse.urlencode(fixed).encode("latin-1")
+    case; every other byte as it came (values that name no genre are left for the schema's
+    400, which lists the names)."""
+    parts = query.split(b"&")
+    for i, part in enumerate(parts):
+        if part.startswith(b"genre="):
+            value = urllib.parse.unquote_plus(part[6:].decode("latin-1"))
+            name = GENRE_NAMES.get(value.lower())
+            if name is not None:
+                parts[i] = b"genre=" + urllib.parse.quote_plus(name).encode("ascii")
+    return b"&".join(parts)
 
 
 #: The domain errors the services raise, as HTTP statuses (one handler, one place). Any other

@@ -112,11 +112,15 @@ export default function DemoScreen({ initialApiUrl, makeClient = createApiClient
 
   const more = useCallback(async () => {
     if (state.status !== 'done') return;
+    const request = latest.current; // a new choice meanwhile makes this page stale
     setState({ ...state, loadingMore: true });
     try {
       const next = await client.compare(state.userId, PAGE, { genre: state.genre, offset: state.data.k, ...state.models });
-      setState({ ...state, data: appendPage(state.data, next), loadingMore: false });
+      if (request !== latest.current) return;
+      setState((current) => (current.status === 'done'
+        ? { ...current, data: appendPage(current.data, next), loadingMore: false } : current));
     } catch (error) {
+      if (request !== latest.current) return;
       setState({ status: 'error', message: error instanceof ApiError ? error.message : String(error) });
     }
   }, [client, state]);

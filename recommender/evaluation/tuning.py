@@ -198,8 +198,9 @@ def choose_discovery(
 ) -> tuple[Any, bool]:
     """From (config, ndcg, share of users whose list is less popular than ALS's, mean overlap
     with ALS's list) points, the best NDCG among those meeting both targets (ties: the
-    earlier point); when none does, the one nearest to them (least overlap beyond the target,
-    then the largest share). Returns (config, whether it meets the targets)."""
+    earlier point); when none does, the one nearest to them: among those meeting the share
+    target if any, the least overlap beyond its target, then the largest share, then the best
+    NDCG. Returns (config, whether it meets the targets)."""
     meeting = [p for p in points if p[2] >= min_lower and p[3] <= max_overlap]
     if meeting:
         return max(meeting, key=lambda p: p[1])[0], True

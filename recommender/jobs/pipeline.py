@@ -370,7 +370,10 @@ def sweep_discovery(wb: Workbench, lambdas=LAMBDAS, penalties=POPULARITY_PENALTI
         for lam in lambdas
         for penalty in penalties
     ]
-    accuracy = results[0].evaluation  # lambda 0, no penalty: ALS's own lists
+    plain = [r for r in results if r.params["lam"] == 0.0 and r.params["popularity"] == 0.0]
+    if not plain:
+        raise ValueError("the discovery sweep needs lambda 0 and popularity 0 (ALS's own lists) among its settings")
+    accuracy = plain[0].evaluation  # ALS's own lists: what the targets are measured against
     counts = row_lengths(wb.tuning_data.matrix(*FIT_PARTS["val"]).T.tocsr())
     reference = M.mean_popularity(accuracy.top.items, counts, k)
     points = []
@@ -387,7 +390,7 @@ def sweep_discovery(wb: Workbench, lambdas=LAMBDAS, penalties=POPULARITY_PENALTI
         f"  chosen for diverse: lambda={best.params['lam']} popularity={best.params['popularity']} {verdict} the "
         f"discovery targets on val: below {settings.discovery_popularity_margin:g}x the popularity of ALS's list "
         f"for {lower:.0%} of users, {common:.1f} of {k} in "
-        f"common; {metric}@{k} {ndcg:.4f} against ALS's {points[0][1]:.4f}"
+        f"common; {metric}@{k} {ndcg:.4f} against ALS's {accuracy.value(metric, k):.4f}"
     )
     return best
 

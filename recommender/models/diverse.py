@@ -27,8 +27,9 @@ from recommender.models.reranked import RerankedALS, RerankedParams
 from recommender.sparse import row_lengths
 from recommender.threads import single_threaded_blas
 
-#: Users per MMR batch: bounds the (batch, candidates, candidates) similarity tensor (~40 MB).
-MMR_BATCH = 1024
+#: Candidate pairs per MMR batch: bounds the (batch, candidates, candidates) float32 similarity
+#: tensor (~40 MB: 1,024 users at 100 candidates, 256 at 200).
+MMR_PAIRS = 1024 * 100 * 100
 
 SIMILARITIES = ("factors", "genres")
 
@@ -103,15 +104,18 @@ class DiverseALS(RerankedALS):
             vectors = als.item_factors.astype(np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.vectors_ = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+        if self.params.popularity > 0 and self.item_counts is None:
+            raise ModelError("diverse: a popularity penalty needs item_counts (the training positives per item)")
         self.popularity_ = popularity_scale(self.item_counts, self.vectors_.shape[0])
 
     def rerank(self, pool: TopN, k: int) -> TopN:
         """Greedy MMR over ALS's top-``pool_size(k)`` lists (one row per user)."""
         items = np.full((len(pool.items), k), -1, dtype=np.int32)
         scores = np.full((len(pool.items), k), np.nan, dtype=np.float32)
+        batch = max(1, MMR_PAIRS // max(1, pool.items.shape[1]) ** 2)
         with single_threaded_blas():  # the batched similarity products (see recommender.threads)
-            for start in range(0, len(pool.items), MMR_BATCH):
-                sl = slice(start, start + MMR_BATCH)
+            for start in range(0, len(pool.items), batch):
+                sl = slice(start, start + batch)
                 items[sl], scores[sl] = mmr_rerank(
                     pool.items[sl], pool.scores[sl], self.vectors_, self.params.lam, k,
                     self.popularity_, self.params.popularity,

@@ -34,6 +34,9 @@ TRIPLES_PER_BATCH = 500_000
 _LOW32 = np.uint64(0xFFFFFFFF)
 #: Users per batch in ``explain`` (bounds its dense batch x items history mask: ~30 MB).
 EXPLAIN_BATCH = 512
+#: The recent-history window ``explain`` is usually given (the lists' REASON_WINDOW): with more
+#: neighbours per item than this, it looks pairs up instead of walking rows.
+REASON_WINDOW_HINT = 200
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,8 @@ class ItemKNN(Recommender):
     def _set_similarity(self, sim: sp.csr_matrix) -> None:
         self._index: ScoringIndex | None = None  # the scoring-time rule's view of it, built on first use
         self._sorted: sp.csr_matrix | None = None  # similarity_between's copy, rows sorted by column
-        self._by_value: sp.csr_matrix | None = None  # explain's copy, rows ordered by value
+        self._by_value: sp.csr_matrix | None = None  # similar_items' copy, rows ordered by value
+        self._voters: sp.csr_matrix | None = None  # explain's: row w holds S[h, w] over h, largest first
         self.model_.similarity = sim
         self.model_.scorer = NearestNeighboursScorer(sim)  # as implicit's own fit() and load()
 
@@ -213,9 +217,9 @@ class ItemKNN(Recommender):
         return out
 
     def _first_neighbour_seen(self, wanted: np.ndarray, hist: np.ndarray) -> np.ndarray:
-        """For each of ``wanted`` ((b, k) items), the first of its neighbours, strongest first,
-        among its row's ``hist`` ((b, w) items, -1 padded); -1 for none."""
-        by_value = self._similarity_by_value()
+        """For each of ``wanted`` ((b, k) items), the item of its row's ``hist`` ((b, w) items,
+        -1 padded) that votes for it most (largest ``S[h, w]``); -1 for none."""
+        by_value = self._voters_by_value()
         rows = by_value[np.where(wanted >= 0, wanted, 0).ravel()]
         entry_row = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
         owner = entry_row // wanted.shape[1]  # the batch row (user) of each entry
@@ -231,18 +235,24 @@ class ItemKNN(Recommender):
 
     def prepare(self) -> None:
         self._similarity_by_value()
+        if not (self.params.neighbours is None or self.params.neighbours > REASON_WINDOW_HINT):
+            self._voters_by_value()
         if self._sorted is None:
             self._sorted = self.model_.similarity.tocsr().sorted_indices()
         if self.params.scoring_neighbours is not None and self._index is None:
             self._index = ScoringIndex(self.model_.similarity)
 
+    def _voters_by_value(self) -> sp.csr_matrix:
+        """The transposed similarity (row ``w``: how much each item votes for ``w``), each row's
+        entries ordered by value, largest first (made once per fit)."""
+        if self._voters is None:
+            self._voters = _rows_by_value(self.similarity.T.tocsr())
+        return self._voters
+
     def _similarity_by_value(self) -> sp.csr_matrix:
         """The similarity with each row's entries ordered by value, largest first (made once per fit)."""
         if self._by_value is None:
-            sim = self.similarity
-            rows = np.repeat(np.arange(sim.shape[0]), np.diff(sim.indptr))
-            order = np.lexsort((-sim.data, rows))
-            self._by_value = sp.csr_matrix((sim.data[order], sim.indices[order], sim.indptr), shape=sim.shape)
+            self._by_value = _rows_by_value(self.similarity)
         return self._by_value
 
     def similar_items(self, items: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -395,3 +405,10 @@ def _sortable(values: np.ndarray) -> np.ndarray:
 def _unsortable(keys: np.ndarray) -> np.ndarray:
     bits = keys.astype(np.uint32)
     return np.where(bits >> 31, bits & np.uint32(0x7FFFFFFF), ~bits).view(np.float32)
+
+
+def _rows_by_value(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """``matrix`` with each row's entries ordered by value, largest first."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((-matrix.data, rows))
+    return sp.csr_matrix((matrix.data[order], matrix.indices[order], matrix.indptr), shape=matrix.shape)

@@ -181,3 +181,27 @@ def test_links_read_from_an_itemknn_that_keeps_enough_equal_the_links_computed(p
     assert (abs(again.strongest - links.strongest) > 1e-6).nnz == 0
     assert np.array_equal(again.strongest.indices, links.strongest.indices)
     assert create("itemknn", {"neighbours": 20}).fit(positives).cosine_neighbours(100, 0.05) is None
+
+
+@pytest.mark.parametrize("neighbours", [5, None])  # 5 < the window: rows walked; None: pairs looked up
+def test_itemknn_proposal_is_the_recent_item_voting_most_for_the_movie(positives, neighbours):
+    """ItemKNN's proposal is its largest share of the score, S[h, w] over the recent history h,
+    whichever way it is found (S is not symmetric once each row keeps its top neighbours)."""
+    knn = create("itemknn", {"neighbours": neighbours}).fit(positives)
+    dense = knn.similarity.toarray()
+    rng = np.random.default_rng(7)
+    n_users, k, window = 30, 4, 8
+    items = rng.integers(-1, positives.shape[1], size=(n_users, k)).astype(np.int32)
+    recent = np.full((n_users, window), -1, dtype=np.int64)
+    for u in range(n_users):
+        length = int(rng.integers(0, window + 1))
+        recent[u, :length] = rng.choice(positives.shape[1], size=length, replace=False)
+    got = knn.explain(np.arange(n_users), items, sp.csr_matrix((n_users, positives.shape[1])), recent)
+    for u in range(n_users):
+        hist = recent[u][recent[u] >= 0]
+        for r in range(k):
+            votes = dense[hist, items[u, r]] if len(hist) and items[u, r] >= 0 else np.zeros(0)
+            if items[u, r] < 0 or not (votes > 0).any():
+                assert got[u, r] == -1
+            else:
+                assert got[u, r] in hist and np.isclose(dense[got[u, r], items[u, r]], votes.max())
