@@ -35,6 +35,12 @@ def csr_values(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.
     return np.asarray(values, dtype=np.float32).reshape(rows.shape)
 
 
+def column_counts(matrix: sp.csr_matrix) -> np.ndarray:
+    """(n_columns,) int64: the stored entries of each column (a user x item matrix's positives
+    per item), without a transpose."""
+    return np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.int64)
+
+
 def row_lengths(matrix: sp.csr_matrix) -> np.ndarray:
     return np.diff(matrix.indptr)
 

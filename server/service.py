@@ -128,7 +128,7 @@ def compare(
 ) -> Answer:
     """Two lists side by side: ``left`` (default: the version's default model, the winner on
     val: accuracy-focused) and ``right`` (default: the discovery model)."""
-    models = (left or version.default_model, right or DISCOVERY_MODEL)
+    models = compared_models(version, left, right)
     for model in models:
         pipeline.require_model(version, model)
     generation = state.feedback.generation(user_id) if generation is None else generation
@@ -141,6 +141,12 @@ def compare(
 
 #: The discovery-focused list /compare shows by default.
 DISCOVERY_MODEL = "diverse"
+
+
+def compared_models(version: Version, left: str | None, right: str | None) -> tuple[str, str]:
+    """The two models /compare sets side by side: the named ones, else the version's default
+    model (left) and the discovery model (right)."""
+    return left or version.default_model, right or DISCOVERY_MODEL
 
 
 def _compare(

@@ -44,7 +44,6 @@ from recommender.evaluation.tuning import (
 from recommender.models import ALS, MODEL_NAMES, MODELS, Recommender
 from recommender.models.als_engines import ALSEngine
 from recommender.models.ease import item_gram
-from recommender.sparse import row_lengths
 from recommender.sqlfiles import SqlLibrary
 from recommender.version.build import Production, ProductionModel
 from recommender.warehouse.export import ALL_PARTS, SplitData, load_item_genres, load_production, load_split
@@ -374,13 +373,14 @@ def sweep_discovery(wb: Workbench, lambdas=LAMBDAS, penalties=POPULARITY_PENALTI
     if not plain:
         raise ValueError("the discovery sweep needs lambda 0 and popularity 0 (ALS's own lists) among its settings")
     accuracy = plain[0].evaluation  # ALS's own lists: what the targets are measured against
-    counts = row_lengths(wb.tuning_data.matrix(*FIT_PARTS["val"]).T.tocsr())
-    reference = M.mean_popularity(accuracy.top.items, counts, k)
+    # every sweep run scores the same val users in the same order, each list's mean popularity
+    # already measured by the evaluation
+    reference = accuracy.per_user[("popularity", k)]
     points = []
     for r in results:
-        lists = r.evaluation.top.items
-        lower = float(np.mean(M.mean_popularity(lists, counts, k) < settings.discovery_popularity_margin * reference))
-        common = float(np.mean(M.overlap(lists, accuracy.top.items, k)))
+        popularity = r.evaluation.per_user[("popularity", k)]
+        lower = float(np.mean(popularity < settings.discovery_popularity_margin * reference))
+        common = float(np.mean(M.overlap(r.evaluation.top.items, accuracy.top.items, k)))
         points.append((r, r.evaluation.value(metric, k), lower, common))
     best, met = choose_discovery(points, settings.discovery_lower_popularity, settings.discovery_max_overlap)
     wb.keep_best(best)

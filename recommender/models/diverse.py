@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from recommender.models.als import ALS
 from recommender.models.base import FitInputs, ModelError, TopN
 from recommender.models.reranked import RerankedALS, RerankedParams
-from recommender.sparse import row_lengths
+from recommender.sparse import column_counts
 from recommender.threads import single_threaded_blas
 
 #: Candidate pairs per MMR batch: bounds the (batch, candidates, candidates) float32 similarity
@@ -85,11 +85,11 @@ class DiverseALS(RerankedALS):
     def fit_from(cls, params, inputs: FitInputs) -> DiverseALS:
         """A re-ranking of the job's ALS of the same ALS parameters (fitted once for both)."""
         als = inputs.fitted("als", DiverseParams.from_dict(params).als_params().to_dict())
-        counts = row_lengths(inputs.matrix().T.tocsr())
+        counts = column_counts(sp.csr_matrix(inputs.matrix()))
         return cls.from_als(cast(ALS, als), params, item_genres=inputs.extra("item_genres"), item_counts=counts)
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> DiverseALS:
-        self.item_counts = row_lengths(sp.csr_matrix(user_items).T.tocsr())
+        self.item_counts = column_counts(sp.csr_matrix(user_items))
         self._attach(ALS(self.params.als_params(), seed=self.seed).fit(user_items))
         return self
 

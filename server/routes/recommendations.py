@@ -100,7 +100,7 @@ def recommendation_routes(services: Services) -> Router:
         uid = service.parse_id(user_id, "user_id")
         query = service.query_filter(genre)
         compare = functools.partial(service.compare, left=left, right=right)
-        sides = (left or version.default_model, right or service.DISCOVERY_MODEL)
+        sides = service.compared_models(version, left, right)
         slow = any(scores_now(version, uid, Page(m, k, offset, query)) for m in sides)
         return (await answer(serving, uid, compare, serving, version, uid, k, offset, query, slow=slow)).response
 
