@@ -5,7 +5,7 @@
 
 Opens the active version of a serving folder (published by `recsys run`: its production
 sources, the ranker's booster and the feature tables in its recs.duckdb) and makes the ranker's
-top-20 for a slice of its users with the publication's own function (``ranker_lists``: the four
+top-20 for a slice of its users with the publication's own function (``explained_lists``: the four
 sources' top-100, their features, the booster on every core, each entry's top feature by SHAP,
 the reasons), timing each part. The cost of a whole version is this per-user figure times its
 users: the figure behind ``ranker_precompute_users``. Results: printed and written to
@@ -38,11 +38,11 @@ def main() -> None:
     import duckdb
 
     from recommender.config import SQL_DIR
-    from recommender.lists.ranked import load_ranker, ranker_lists
+    from recommender.lists.explained import ListInputs, explained_lists
     from recommender.lists.reasons import REASON_WINDOW, Links
     from recommender.lists.served import popularity_fallback
     from recommender.models import load as load_model
-    from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES
+    from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES, load_ranker
     from recommender.sparse import recent_history
     from recommender.sqlfiles import SqlLibrary
     from recommender.version.format import LINKS_FILE
@@ -90,7 +90,7 @@ def main() -> None:
         model.recommend(users, history, ranker.params.candidates, rated)
     candidates_s = time.perf_counter() - t  # measured apart: the call below makes them again
     t = time.perf_counter()
-    ranker_lists(ranker, users, history, rated, 20, fallback, recent=recent, links=Links.load(folder / LINKS_FILE))
+    explained_lists(ranker, users, 20, ListInputs(history, rated, recent, fallback, Links.load(folder / LINKS_FILE)))
     total = time.perf_counter() - t
     con.close()
     per_user_ms = total / len(users) * 1000

@@ -26,8 +26,12 @@ BUILT_IN: dict[str, str] = {
 ENTRY_POINT_GROUP = "recsys.models"
 
 
+#: The two-stage ranker's name: served when a version holds its booster (not in MODEL_NAMES: it
+#: is trained by ``recommender.jobs.two_stage`` on the other models' lists, not fitted like them).
+RANKER = "ranker"
+
 #: Names a registered model may not take: the two-stage ranker's, and the CLI's "every model".
-RESERVED = ("ranker", "all")
+RESERVED = (RANKER, "all")
 
 
 def _registry() -> dict[str, str]:

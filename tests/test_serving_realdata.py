@@ -279,9 +279,8 @@ def _offline_ranker(settings: Settings, rows_seed: int = 3, n: int = 30):
     """(user ids, item ids, rows, lists, each entry's top feature, raters) of the active version's
     ranker run offline over its production sources with the warehouse's own feature store as of
     every rating."""
-    from recommender.lists.ranked import load_ranker
     from recommender.models import load as load_model
-    from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES
+    from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES, load_ranker
     from recommender.sparse import recent_history
     from recommender.sqlfiles import SqlLibrary
     from recommender.version.live import read_state
@@ -303,7 +302,7 @@ def _offline_ranker(settings: Settings, rows_seed: int = 3, n: int = 30):
             recent_history(history, state.times, max(SEQUENCE_DEPTHS)),
         )
         rows = np.sort(np.random.default_rng(rows_seed).choice(len(user_ids), size=12, replace=False))
-        offline, top_feature = ranker.explained(rows, history, n, rated)
+        offline, top_feature = ranker.recommend_explained(rows, history, n, rated)
         raters = dict(con.execute("select user_id, list(movie_id) from raw_ratings group by user_id").fetchall())
     finally:
         con.close()
@@ -480,7 +479,7 @@ def test_a_visitor_asking_for_the_ranker_gets_it_only_where_it_won_on_val_visito
     beat its best source on val users seen as visitors (out of fold), the best single model, whose
     list it then is, each entry ranked_by that model's name."""
     from recommender.evaluation.default_model import ACCURACY_MODELS
-    from recommender.lists.ranked import RANKER_FEATURES
+    from recommender.models.ranker import RANKER_FEATURES
 
     picks = {"liked": [1, 3114, 6377, 4886], "disliked": [296]}
     config = ServerConfig.from_env(published, environ={"RECSYS_FEEDBACK_DB": str(tmp_path / "fb.duckdb")})

@@ -75,9 +75,8 @@ def precompute_and_publish(
         t = time.perf_counter()
         links = build.links_of(con, sql, production)
         say(f"  links for reasons: {time.perf_counter() - t:.1f}s")
-        total_rows = build.write_version(
-            con, sql, recs, settings, production, version, record, say, links, served_ranker
-        )
+        contents = build.VersionContents(version, production, links, served_ranker, record)
+        total_rows = build.write_version(con, sql, recs, settings, contents, say)
         t = time.perf_counter()
         failed = build.run_checks(con, sql, recs, production, max(settings.ks))
         recs.execute("checkpoint")

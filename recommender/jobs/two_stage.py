@@ -20,8 +20,8 @@ import pyarrow as pa
 from recommender.evaluation import metrics as M
 from recommender.evaluation.evaluate import scored_users
 from recommender.jobs.pipeline import FIT_PARTS, RunResult, Workbench
-from recommender.lists.ranked import RANKER_FEATURES
 from recommender.models.ranker import (
+    RANKER_FEATURES,
     SEQUENCE_DEPTHS,
     SOURCES,
     RankerParams,

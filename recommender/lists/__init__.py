@@ -1,4 +1,4 @@
 """The lists a user gets from a fitted model: the top-N topped up with popular movies
-(``served``), the two-stage ranker's lists (``ranked``) and each entry's reasons (``reasons``).
-Evaluation and the version builder both make their lists here, so the evaluated lists are the
-served ones."""
+(``served``), each entry's reason (``reasons``), and the pipeline that makes both for a batch
+of users (``explained``). Evaluation, the version builder and request-time lists all make
+their lists here, so the evaluated lists are the served ones."""

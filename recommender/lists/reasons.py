@@ -161,18 +161,19 @@ def reason_items(
     recent: np.ndarray,
     links: Links,
     proposed: np.ndarray | None = None,
+    ranked_by: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n, k) index of each listed item's reason (``Links.choose``), -1 for none and for the
     popular items a short list was topped up with. ``history``: the user x item matrix (row
     ``users[r]`` is the r-th user's); ``recent``: (len(users), window) newest history items
     per user (``recent_history``), where the model looks for its proposal; ``proposed``: the
-    proposals when the caller has them (the ranker's, from its sources), else the model's
-    ``explain``. A model that is not personal (popularity) gives no reasons: its lists do not
-    come from the user's history."""
+    proposals when the caller has them, else the model's ``explain`` (given ``ranked_by``,
+    the entries' strongest features, for a model that ranks by them). A model that is not
+    personal (popularity) gives no reasons: its lists do not come from the user's history."""
     if not model.personal:
         return np.full(lists.items.shape, -1, dtype=np.int32)
     if proposed is None:
-        proposed = model.explain(users, lists.items, history, recent)
+        proposed = model.explain(users, lists.items, history, recent, ranked_by=ranked_by)
     out = links.choose(users, lists.items, history, np.asarray(proposed, dtype=np.int32))
     out[lists.filled] = -1
     return out

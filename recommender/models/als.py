@@ -192,7 +192,7 @@ class ALS(Recommender):
         with single_threaded_blas():
             return top_similar(items, unit[items] @ unit.T, n)
 
-    def explain(self, users, items, history, recent):
+    def explain(self, users, items, history, recent, ranked_by=None):
         """The history item closest to each recommended item in factor space (cosine), among
         the user's ``recent`` items."""
         vectors = self.unit_item_factors()

@@ -189,13 +189,30 @@ class Recommender(ABC):
         model itself, for models that score from the history row alone."""
         return self
 
-    def explain(self, users: np.ndarray, items: np.ndarray, history: sp.csr_matrix, recent: np.ndarray) -> np.ndarray:
+    def explain(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        history: sp.csr_matrix,
+        recent: np.ndarray,
+        ranked_by: np.ndarray | None = None,
+    ) -> np.ndarray:
         """(len(users), k) int32: for each of ``items`` ((len(users), k) item indices, -1
         padded), the history item that contributed most to it, -1 for none. ``history``: the
         user x item matrix (row ``users[r]`` is the r-th user's); ``recent``: (len(users),
-        window) each user's newest history items, -1 padded (``recent_history``). The
-        default: no reasons (a model without per-item contributions, such as popularity)."""
+        window) each user's newest history items, -1 padded (``recent_history``);
+        ``ranked_by``: ``recommend_explained``'s features of these entries, for a model that
+        gives them. The default: no reasons (a model without per-item contributions, such as
+        popularity)."""
         return np.full(np.shape(items), -1, dtype=np.int32)
+
+    def recommend_explained(
+        self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
+    ) -> tuple[TopN, np.ndarray | None]:
+        """``recommend``'s lists and, for a model whose score is a function of named features
+        (the two-stage ranker), (len(users), k) the name of the feature that raised each
+        entry most ("" where there is no entry); None for the others (the default)."""
+        return self.recommend(users, user_items, k, exclude), None
 
     def similar_items(self, items: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """((len(items), n) int32, (len(items), n) float32): the ``n`` items most similar to

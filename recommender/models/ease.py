@@ -150,7 +150,7 @@ class EASE(Recommender):
         scores[scores <= 0] = -np.inf  # no positive weight: not similar
         return top_similar(items, scores, n)
 
-    def explain(self, users, items, history, recent):
+    def explain(self, users, items, history, recent, ranked_by=None):
         """The history item with the largest weight towards each recommended item (its exact
         share of the score), among the user's ``recent`` items."""
         out = np.full(np.shape(items), -1, dtype=np.int32)

@@ -197,7 +197,7 @@ class ItemKNN(Recommender):
             self._sorted = self.model_.similarity.tocsr().sorted_indices()
         return csr_values(self._sorted, items, others)
 
-    def explain(self, users, items, history, recent):
+    def explain(self, users, items, history, recent, ranked_by=None):
         """The recent history item with the largest similarity to each recommended item (its
         exact share of the score), among the user's ``recent`` items."""
         out = np.full(np.shape(items), -1, dtype=np.int32)

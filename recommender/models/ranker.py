@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.als import ALS
-from recommender.models.base import ModelError, Params, Recommender, TopN
+from recommender.models.base import ModelError, Params, Recommender, TopN, load_arrays
 from recommender.models.itemknn import ItemKNN
+from recommender.names import RANKER
+from recommender.warehouse.features import FEATURE_NAMES
 
 #: Users ranked at once: bounds the candidates' feature matrix (1,024 x 400 pairs x 27 features).
 RANK_USERS = 1024
@@ -27,6 +30,10 @@ SOURCES = ("als", "itemknn", "ease", "popular")
 SEQUENCE_DEPTHS = (1, 5, 20)
 #: Their names, in feature order: ItemKNN's stored cosine (co-occurrence), then ALS's factor cosine.
 SEQUENCE_FEATURES = tuple(f"{kind}_last_{d}" for kind in ("cooccurrence", "als_cosine") for d in SEQUENCE_DEPTHS)
+#: The features the served ranker's booster must have been trained on, in order.
+RANKER_FEATURES = (
+    tuple(f"{name}_{what}" for name in SOURCES for what in ("score", "rank")) + FEATURE_NAMES + SEQUENCE_FEATURES
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,7 @@ def pair_inputs(
 
 
 class TwoStageRanker(Recommender):
-    name = "ranker"
+    name = RANKER
     Params = RankerParams
     params: RankerParams
     candidates_filter = "exclude"  # every source already leaves out the excluded items
@@ -163,7 +170,7 @@ class TwoStageRanker(Recommender):
             return TopN(np.full((0, k), -1, np.int32), np.full((0, k), np.nan, np.float32))
         return TopN(np.vstack([p.items for p in parts]), np.vstack([p.scores for p in parts]))
 
-    def explained(
+    def recommend_explained(
         self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix | None = None
     ) -> tuple[TopN, np.ndarray]:
         """``recommend``'s lists and, for every entry, the name of the feature that raised its
@@ -177,6 +184,20 @@ class TwoStageRanker(Recommender):
         ]
         top = TopN(np.vstack([p[0].items for p in parts]), np.vstack([p[0].scores for p in parts]))
         return top, np.vstack([p[1] for p in parts])
+
+    def explain(self, users, items, history, recent, ranked_by=None):
+        """The reason the source named by each entry's top feature (``ranked_by``: a source's
+        score or rank) proposes for it; none for an entry raised most by a feature-store
+        feature, and none at all without ``ranked_by``."""
+        proposed = np.full(np.shape(items), -1, dtype=np.int32)
+        if ranked_by is None:
+            return proposed
+        names = np.asarray(ranked_by).astype(str)
+        for name in SOURCES:
+            picked = np.char.startswith(names, f"{name}_")
+            if picked.any():
+                proposed[picked] = self.sources[name].explain(users, items, history, recent)[picked]
+        return proposed
 
     def _rank(self, users: np.ndarray, user_items: sp.csr_matrix, k: int, exclude: sp.csr_matrix, explain=False):
         if self.features is None or self.recent is None:
@@ -222,3 +243,15 @@ class TwoStageRanker(Recommender):
         import lightgbm
 
         self.booster = lightgbm.Booster(model_str=bytes(arrays["booster"]).decode())
+
+
+def load_ranker(path: Path) -> TwoStageRanker:
+    """The trained ranker of an artifact (attach its sources and a feature reader to serve it);
+    ModelError when its booster was trained on other features than RANKER_FEATURES (by older
+    code: it would fail on every list)."""
+    meta, arrays = load_arrays(path)
+    ranker = TwoStageRanker(meta["params"], seed=meta["seed"])
+    ranker._restore(arrays)
+    if list(ranker.booster.feature_name()) != list(RANKER_FEATURES):
+        raise ModelError(f"{path}: its booster was trained on other features than this code's; `recsys run` trains one")
+    return ranker

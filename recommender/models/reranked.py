@@ -55,7 +55,7 @@ class RerankedALS(Recommender):
         view.als = self.base.for_user(row, history)
         return view
 
-    def explain(self, users, items, history, recent):
+    def explain(self, users, items, history, recent, ranked_by=None):
         """ALS's reasons: the re-ranker re-orders ALS's candidates, which ALS's factors explain."""
         return self.base.explain(users, items, history, recent)
 

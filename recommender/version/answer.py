@@ -2,8 +2,9 @@
 
 Every page comes from the same lists: the version's precomputed list when it answers the
 page on its own (an unfiltered page within it, made by precompute's batch run of the list
-functions), else the version's models now (``LiveModels.ranked``: the same list functions for
-one user, with the filter, the user's newest ratings and the popular top-up). A deep list is
+pipeline, ``recommender.lists.explained``), else the version's models now
+(``LiveModels.user_list``: the same pipeline for one user, with the filter, the user's newest
+ratings and the popular top-up). A deep list is
 scored once per version, model, filter and requester, and every page is a slice of it, so
 pages never repeat or skip a movie.
 
@@ -19,9 +20,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from recommender.errors import NotFound
-from recommender.lists.ranked import RANKER
 from recommender.models import MODELS
-from recommender.version.live import Filter, LiveModels, Ranked
+from recommender.names import RANKER
+from recommender.version.live import Filter, LiveModels, UserList
 from recommender.version.reader import Version
 
 #: Every list ends at this depth: a page is a slice of the first MAX_DEPTH entries.
@@ -34,7 +35,7 @@ Tier = Literal["personalised", "fold-in", "popular"]
 #: (movie_id, score or None for the top-up, reason movie id or None, ranked_by or None)
 Row = tuple[int, float | None, int | None, str | None]
 #: A cache of whole lists: (key, compute) -> the cached or computed list.
-DeepLists = Callable[[Hashable, Callable[[], Ranked]], Ranked]
+DeepLists = Callable[[Hashable, Callable[[], UserList]], UserList]
 
 
 class Page(NamedTuple):
@@ -83,8 +84,8 @@ class Requester(NamedTuple):
         """Unknown and without a rating: every such user gets the same list."""
         return not self.known and not self.liked and not self.disliked
 
-    def ranked(self, live: LiveModels, model: str, n: int, query: Filter) -> Ranked:
-        return live.ranked(
+    def user_list(self, live: LiveModels, model: str, n: int, query: Filter) -> UserList:
+        return live.user_list(
             model, n, user_id=self.user_id if self.known else None, liked=self.liked, disliked=self.disliked,
             rated_since=self.rated_since, query=query,
         )  # fmt: skip
@@ -104,26 +105,26 @@ def answer(version: Version, who: Requester, page: Page, deep_lists: DeepLists |
         tier: Tier = "personalised" if version.personalised(page.model, who.user_id) else "popular"
         return PageAnswer(_in_catalog(version, head[page.offset : page.depth]), _plain(version, page.model, tier))
     require_model(version, page.model)
-    ranked = _ranked_list(version, who, page, deep_lists)
-    rows = _rows(ranked)
+    listed = _user_list(version, who, page, deep_lists)
+    rows = _rows(listed)
     if who.known:
         if head and not page.query.active:
             # the precomputed list stays the head: a page never repeats or skips a movie across it
             seen = {m for m, *_ in head}
             rows = head + [r for r in rows if r[0] not in seen]
-        personalised = version.personalised(page.model, who.user_id) if head else bool(ranked.from_model.any())
+        personalised = version.personalised(page.model, who.user_id) if head else bool(listed.from_model.any())
         tier = "personalised" if personalised else "popular"
     else:
-        tier = "fold-in" if ranked.from_model.any() else "popular"
+        tier = "fold-in" if listed.from_model.any() else "popular"
     return PageAnswer(_in_catalog(version, rows[page.offset : page.depth]), _plain(version, page.model, tier))
 
 
 def for_picks(version: Version, model: str, k: int, liked: list[int], disliked: list[int]) -> PageAnswer:
     """A visitor's list from the movies they picked (nothing stored, nothing cached)."""
     require_model(version, model)
-    ranked = version.live.ranked(model, k, liked=liked, disliked=disliked)
-    tier: Tier = "fold-in" if ranked.from_model.any() else "popular"
-    return PageAnswer(_in_catalog(version, _rows(ranked)), _plain(version, model, tier))
+    listed = version.live.user_list(model, k, liked=liked, disliked=disliked)
+    tier: Tier = "fold-in" if listed.from_model.any() else "popular"
+    return PageAnswer(_in_catalog(version, _rows(listed)), _plain(version, model, tier))
 
 
 def scores_now(version: Version, user_id: int, page: Page) -> bool:
@@ -153,7 +154,7 @@ def _precomputed_head(version: Version, who: Requester, page: Page) -> tuple[lis
     return head, bool(rows) and not page.query.active and len(head) >= page.depth
 
 
-def _ranked_list(version: Version, who: Requester, page: Page, deep_lists: DeepLists | None) -> Ranked:
+def _user_list(version: Version, who: Requester, page: Page, deep_lists: DeepLists | None) -> UserList:
     """The user's list down to the page's depth. A filtered list of a model that scores every
     item is ranked by (score, movie) alone, a strict order: its top ``depth`` is a prefix of
     every deeper one, so it is computed only as deep as asked (with reasons for those entries
@@ -161,13 +162,16 @@ def _ranked_list(version: Version, who: Requester, page: Page, deep_lists: DeepL
     cached by version, filter and requester (feedback generation included): a top-n's order
     among tied scores may depend on n."""
     live, model, query = version.live, page.model, page.query
-    if query.active and live.scores_every_item(model):
-        return who.ranked(live, model, page.depth, query)
+    scored = live.models.get(model)
+    if query.active and scored is not None and scored.scores_every_item:
+        return who.user_list(live, model, page.depth, query)
     if deep_lists is None:
-        return who.ranked(live, model, MAX_DEPTH, query)
+        return who.user_list(live, model, MAX_DEPTH, query)
     # a user the version does not know, with no ratings: the same list as every such user
     person = who._replace(user_id=-1) if who.anonymous else who
-    return deep_lists(("deep", version.number, model, query, person), lambda: who.ranked(live, model, MAX_DEPTH, query))
+    return deep_lists(
+        ("deep", version.number, model, query, person), lambda: who.user_list(live, model, MAX_DEPTH, query)
+    )
 
 
 def _plain(version: Version, model: str, tier: Tier) -> Tier:
@@ -177,11 +181,11 @@ def _plain(version: Version, model: str, tier: Tier) -> Tier:
     return "popular" if kind is not None and not kind.personal else tier
 
 
-def _rows(ranked: Ranked) -> list[Row]:
-    ids = ranked.movie_ids.tolist()
-    scores = np.where(ranked.from_model, ranked.scores, np.nan).tolist()
-    reasons = ranked.reasons.tolist()
-    features = ranked.features.tolist() if ranked.features is not None else [""] * len(ids)
+def _rows(listed: UserList) -> list[Row]:
+    ids = listed.movie_ids.tolist()
+    scores = np.where(listed.from_model, listed.scores, np.nan).tolist()
+    reasons = listed.reasons.tolist()
+    features = listed.features.tolist() if listed.features is not None else [""] * len(ids)
     return [
         (m, None if s != s else s, r or None, f or None)  # NaN: the top-up has no score
         for m, s, r, f in zip(ids, scores, reasons, features)

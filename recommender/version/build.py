@@ -21,12 +21,14 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from recommender.config import Settings
-from recommender.lists.ranked import RANKER, load_ranker, ranker_lists
-from recommender.lists.reasons import REASON_WINDOW, Links, genre_bits, reason_items
-from recommender.lists.served import popularity_fallback, served_lists
+from recommender.lists import explained
+from recommender.lists.explained import ListInputs
+from recommender.lists.reasons import REASON_WINDOW, Links, genre_bits
+from recommender.lists.served import popularity_fallback
 from recommender.models import Recommender, TopN
 from recommender.models.base import ModelError
-from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES, TwoStageRanker
+from recommender.models.ranker import SEQUENCE_DEPTHS, SOURCES, TwoStageRanker, load_ranker
+from recommender.names import RANKER
 from recommender.sparse import recent_history
 from recommender.sqlfiles import SqlLibrary
 from recommender.version import tables
@@ -66,29 +68,34 @@ class Production:
         return self.data.excluded(*ALL_PARTS)
 
 
+@dataclass(frozen=True)
+class VersionContents:
+    """What a new version file is filled from: its ``number``, the production fits, the
+    evidence every reason is chosen from (``links``), the two-stage ranker attached to the
+    production sources when its lists are precomputed (None: scored at request time), and
+    the version's ``record`` (its runs, metrics and default model)."""
+
+    number: int
+    production: Production
+    links: Links
+    ranker: TwoStageRanker | None
+    record: dict
+
+
 #: A long list-writing loop says how far it is at most this often (a 25M version takes minutes).
 PROGRESS_EVERY_S = 15.0
 
 
 def write_version(
-    con,
-    sql: SqlLibrary,
-    recs: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    production: Production,
-    version: int,
-    record: dict,
-    say,
-    links: Links,
-    ranker: TwoStageRanker | None = None,
+    con, sql: SqlLibrary, recs: duckdb.DuckDBPyConnection, settings: Settings, contents: VersionContents, say
 ) -> int:
-    """Fill a new version file: every user's lists for every model (and for ``ranker``, an
-    attached two-stage ranker, when given), each entry with its reason from ``links``, then
-    catalog, popular, similar movies and the version's description. Returns the number of
-    list rows."""
+    """Fill a new version file: every user's lists for every model, the ranker's too when it
+    is attached, each entry with its reason (the list pipeline, ``recommender.lists.explained``,
+    that request-time lists run for one user), then catalog, popular, similar movies and the
+    version's description. Returns the number of list rows."""
     sql.run(recs, "version/schema.sql")
-    data, models = production.data, production.models
-    history, exclude = production.history, production.exclude
+    production = contents.production
+    data, history, exclude = production.data, production.history, production.exclude
     t_catalog = time.perf_counter()
     # first: the ranker's pair features read the movies' years and genres from it
     insert_arrow(recs, "catalog", tables.catalog_rows(con, sql, data, history))
@@ -96,53 +103,44 @@ def write_version(
     n_serve = max(settings.ks)
     fallback = popularity_fallback(history)
     users = np.arange(history.shape[0])
-    spent = {name: {"lists": 0.0, "reasons": 0.0, "write": 0.0} for name in models}
-    if ranker is not None:  # its reasons come with its lists (the top feature's source)
-        spent[RANKER] = {"lists and reasons": 0.0, "write": 0.0}
+    served: dict[str, Recommender] = {name: m.fitted for name, m in production.models.items()}
+    if contents.ranker is not None:
+        served[RANKER] = contents.ranker
+    spent = {name: {"lists": 0.0, "reasons": 0.0, "write": 0.0} for name in served}
     # the re-rankers fitted on the production ALS itself read the prefixes of one ALS pool
-    als_fitted = models["als"].fitted
-    rerankers = [name for name in models if models[name].fitted.pool_of() is als_fitted]
-    pool_size = max((models[name].fitted.pool_size(n_serve) for name in rerankers), default=n_serve)
+    als = served["als"]
+    rerankers = [name for name, model in served.items() if model.pool_of() is als]
+    pool_size = max((served[name].pool_size(n_serve) for name in rerankers), default=n_serve)
     times = data.time_matrix(*ALL_PARTS)
     total_rows = 0
     started = last_report = time.perf_counter()
     for start in range(0, len(users), CHUNK_USERS):
         chunk = users[start : start + CHUNK_USERS]
-        recent = recent_history(history[chunk], times[chunk], REASON_WINDOW)  # shared by als and diverse
+        recent = recent_history(history[chunk], times[chunk], REASON_WINDOW)
+        inputs = ListInputs(history, exclude, recent, fallback, contents.links)
         pool = None
         if rerankers:  # ALS's top-20 and each re-ranker's candidates are prefixes of one pool
             t = time.perf_counter()
-            pool = als_fitted.recommend(chunk, history, pool_size, exclude)
+            pool = als.recommend(chunk, history, pool_size, exclude)
             spent["als"]["lists"] += time.perf_counter() - t
-        for name, production_model in models.items():
-            model = production_model.fitted
+        for name, model in served.items():
             t = time.perf_counter()
             top = None
-            if pool is not None and name == "als":
-                top = TopN(pool.items[:, :n_serve], pool.scores[:, :n_serve])
-            elif pool is not None and name in rerankers:
-                size = model.pool_size(n_serve)
-                top = model.rerank(TopN(pool.items[:, :size], pool.scores[:, :size]), n_serve)
-            lists = served_lists(model, chunk, history, n_serve, fallback, top=top, exclude=exclude)
+            if pool is not None and (model is als or name in rerankers):
+                size = n_serve if model is als else model.pool_size(n_serve)
+                prefix = TopN(pool.items[:, :size], pool.scores[:, :size])
+                top = prefix if model is als else model.rerank(prefix, n_serve)
+            lists, ranked_by = explained.top_lists(model, chunk, n_serve, inputs, top)
             spent[name]["lists"] += time.perf_counter() - t
             t = time.perf_counter()
-            reasons = reason_items(model, chunk, lists, history, recent=recent, links=links)
+            made = explained.with_reasons(model, chunk, lists, inputs, ranked_by)
             spent[name]["reasons"] += time.perf_counter() - t
             t = time.perf_counter()
-            table = tables.recommendation_rows(name, data.user_ids[chunk], data.item_ids, lists, reasons)
-            insert_arrow(recs, "recommendations", table)
-            spent[name]["write"] += time.perf_counter() - t
-            total_rows += table.num_rows
-        if ranker is not None:
-            t = time.perf_counter()
-            made = ranker_lists(ranker, chunk, history, exclude, n_serve, fallback, recent=recent, links=links)
-            spent[RANKER]["lists and reasons"] += time.perf_counter() - t
-            t = time.perf_counter()
             table = tables.recommendation_rows(
-                RANKER, data.user_ids[chunk], data.item_ids, made.lists, made.reasons, made.ranked_by
+                name, data.user_ids[chunk], data.item_ids, made.lists, made.reasons, made.ranked_by
             )
             insert_arrow(recs, "recommendations", table)
-            spent[RANKER]["write"] += time.perf_counter() - t
+            spent[name]["write"] += time.perf_counter() - t
             total_rows += table.num_rows
         done = min(start + CHUNK_USERS, len(users))
         if time.perf_counter() - last_report >= PROGRESS_EVERY_S and done < len(users):
@@ -155,22 +153,22 @@ def write_version(
         )
     t = time.perf_counter()
     insert_arrow(recs, "popular_movies", tables.popular_rows(data, fallback))
-    insert_arrow(recs, "similar_movies", tables.similar_rows(data, models["itemknn"].fitted))
+    insert_arrow(recs, "similar_movies", tables.similar_rows(data, served["itemknn"]))
     insert_arrow(recs, "model_items", tables.model_item_rows(data))
     sql.run(
         recs,
         "version/insert_version_info.sql",
         {
-            "version": version,
+            "version": contents.number,
             "split_strategy": settings.split_strategy,
             "serve_n": n_serve,
-            "runs": record["runs"],
-            "metrics": record["metrics"],
-            "production_runs": record["production_runs"],
-            "diverse_params": json.dumps(models["diverse"].fitted.params.to_dict()),
-            "default_model": record["default_model"],
-            "default_reason": record["default_reason"],
-            "visitor_model": record["visitor_model"],
+            "runs": contents.record["runs"],
+            "metrics": contents.record["metrics"],
+            "production_runs": contents.record["production_runs"],
+            "diverse_params": json.dumps(served["diverse"].params.to_dict()),
+            "default_model": contents.record["default_model"],
+            "default_reason": contents.record["default_reason"],
+            "visitor_model": contents.record["visitor_model"],
         },
     )
     say(f"  catalog, popular, similar movies: {time.perf_counter() - t + t_catalog:.1f}s")

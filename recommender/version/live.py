@@ -27,12 +27,14 @@ from typing import cast
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.lists.ranked import RANKER, load_ranker, ranker_lists
-from recommender.lists.reasons import REASON_WINDOW, Links, reason_items
-from recommender.lists.served import ServedLists, served_lists
+from recommender.lists import explained
+from recommender.lists.explained import ExplainedLists, ListInputs
+from recommender.lists.reasons import REASON_WINDOW, Links
+from recommender.lists.served import ServedLists
 from recommender.models import ModelError, Popular, Recommender
 from recommender.models import load as load_model
-from recommender.models.ranker import SOURCES, TwoStageRanker
+from recommender.models.ranker import SOURCES, TwoStageRanker, load_ranker
+from recommender.names import RANKER
 from recommender.version.format import HISTORY_FILE, IDS_FILE, LINKS_FILE, MODELS_DIR, RATED_FILE, model_file
 from recommender.warehouse.features import visitor_features
 
@@ -57,7 +59,7 @@ class Filter:
 
 
 @dataclass(frozen=True)
-class Ranked:
+class UserList:
     """One list, best first, in MovieLens ids: ``scores`` NaN and ``personalised`` False where
     the popular top-up filled it; ``reasons`` 0 where there is none."""
 
@@ -219,13 +221,7 @@ class LiveModels:
         return keep
 
     # -- lists -------------------------------------------------------------------------
-    def scores_every_item(self, name: str) -> bool:
-        """Whether a filtered list of ``name`` is ranked from the model's score for every item
-        (score, then movie: a strict order, so a shorter list is a prefix of a longer one)."""
-        model = self.models.get(name)
-        return name != RANKER and model is not None and model.scores_every_item
-
-    def ranked(
+    def user_list(
         self,
         name: str,
         n: int,
@@ -235,7 +231,7 @@ class LiveModels:
         disliked: Iterable[int] = (),
         rated_since: Iterable[int] = (),
         query: Filter = Filter(),
-    ) -> Ranked:
+    ) -> UserList:
         """The top-``n`` of model ``name`` for a known user (``user_id``: history and every
         rating of the version, plus ``rated_since``: movies rated after it was published) or
         for a visitor's picks (``liked`` is their history; ``liked`` and ``disliked`` are left
@@ -245,12 +241,12 @@ class LiveModels:
         if name == RANKER and row < 0 and self.visitor_model != RANKER:
             # the ranker did not beat its best source on val users seen as visitors:
             # the best single model answers, and every entry says so
-            ranked = self.ranked(
+            listed = self.user_list(
                 self.visitor_model, n, user_id=user_id, liked=liked, disliked=disliked, rated_since=rated_since,
                 query=query,
             )  # fmt: skip
-            named = np.where(ranked.from_model, self.visitor_model, "")
-            return dataclasses.replace(ranked, features=named)
+            named = np.where(listed.from_model, self.visitor_model, "")
+            return dataclasses.replace(listed, features=named)
         picked = list(dict.fromkeys(self.column[m] for m in liked if m in self.column))  # in the picks' order
         liked_cols = np.array(sorted(picked), dtype=np.int32)
         excluded = np.zeros(self.history.shape[1], dtype=bool)  # a mask: a filter may exclude most items
@@ -271,20 +267,22 @@ class LiveModels:
         if allowed is not None:
             excluded |= ~allowed
         n = min(n, self.history.shape[1])
+        exclude = _row(np.flatnonzero(excluded), self.history.shape[1])
+        inputs = ListInputs(history, exclude, recent, self.fallback, self.links)
+        one = np.zeros(1, dtype=np.int64)
         if name == RANKER:
-            exclude = _row(np.flatnonzero(excluded), self.history.shape[1])
             picks = len(picked) + len(set(disliked) - set(liked))
             visitor = None if row >= 0 else (liked_cols, picks)
             known = user_id if user_id is not None and row >= 0 else 0
-            return self._ranked_by_ranker(known, row, history, recent, exclude, n, visitor)
+            ranker = self._ranker_for(known, row, history, recent, visitor)
+            return self._as_ids(explained.explained_lists(ranker, one, n, inputs))
         model = self.models[name].for_user(row, history)
         # a filter: the model's scores for every item, ranked among the matching ones (the
         # unfiltered lists keep the precomputed path, whose head a deep list must repeat exactly)
         lists = self._from_scores(model, history, excluded, n) if query.active else None
         if lists is None:
-            lists = self._lists(model, history, n, _row(np.flatnonzero(excluded), self.history.shape[1]))
-        reasons = reason_items(model, np.zeros(1, dtype=np.int64), lists, history, recent=recent, links=self.links)
-        return self._as_ids(lists, reasons)
+            lists = self._lists(model, n, inputs)
+        return self._as_ids(explained.with_reasons(model, one, lists, inputs))
 
     def similar(self, movie_id: int, n: int) -> list[tuple[int, float]]:
         """(movie_id, cosine) of the ``n`` movies most similar to ``movie_id`` by the ItemKNN
@@ -296,21 +294,18 @@ class LiveModels:
         keep = items[0] >= 0
         return list(zip(self.item_ids[items[0][keep]].tolist(), scores[0][keep].astype(float).tolist()))
 
-    def _ranked_by_ranker(
+    def _ranker_for(
         self,
         user_id: int,
         row: int,
         history: sp.csr_matrix,
         recent: np.ndarray,
-        exclude: sp.csr_matrix,
-        n: int,
         visitor: tuple[np.ndarray, int] | None,
-    ) -> Ranked:
-        """The two-stage ranker over this user's candidates from the production sources, with
-        features from the version's feature store (a visitor has no user features: missing).
-        ``visitor``: (liked items, number of picks) of a user the version does not know.
-        Each entry's reason comes from the feature that raised it most: a source's score or rank
-        gives that source's reason movie; a feature-store feature gives none, only its name."""
+    ) -> TwoStageRanker:
+        """The two-stage ranker as it answers one user (row 0 of ``history``): over their
+        candidates from the production sources, with features from the version's feature store
+        (a visitor has no user features: missing); ``recent``: their newest positives (1,
+        window). ``visitor``: (liked items, number of picks) of a user the version does not know."""
         ranker = cast(TwoStageRanker, self.models[RANKER])  # (load_ranker made it)
         sources = {name: self.models[name].for_user(row, history) for name in SOURCES}
         read = self.pair_features
@@ -325,23 +320,18 @@ class LiveModels:
             return visitor_features(stored, [liked], np.array([picks]), rows, items, self.item_genres, self.years)
 
         # a copy: the shared ranker stays as it is; its one row is this user's (or visitor's)
-        view = copy.copy(ranker).attach(sources, ranker.booster, features, recent)
-        made = ranker_lists(
-            view, np.zeros(1, dtype=np.int64), history, exclude, n, self.fallback, recent=recent, links=self.links
-        )
-        ranked = self._as_ids(made.lists, made.reasons)
-        return dataclasses.replace(ranked, features=made.ranked_by[0][made.lists.items[0] >= 0])
+        return copy.copy(ranker).attach(sources, ranker.booster, features, recent)
 
-    def _lists(self, model: Recommender, history: sp.csr_matrix, n: int, exclude: sp.csr_matrix) -> ServedLists:
-        """``served_lists`` for the one row; a re-ranker's list stays the re-ranking of its usual
-        pool (ALS's top ``candidates``) however deep it is asked for, then goes on in ALS's order,
-        so that every page of it is a slice of one list."""
+    def _lists(self, model: Recommender, n: int, inputs: ListInputs) -> ServedLists:
+        """The list pipeline's ranked lists for the one row; a re-ranker's list stays the
+        re-ranking of its usual pool (ALS's top ``candidates``) however deep it is asked for,
+        then goes on in ALS's order, so that every page of it is a slice of one list."""
         user = np.zeros(1, dtype=np.int64)
         pooled = model.pool_of()
         if pooled is None or n <= model.pool_size(0):  # pool_size(0): the pool's usual depth
-            return served_lists(model, user, history, n, self.fallback, exclude=exclude)
-        head = served_lists(model, user, history, model.pool_size(0), self.fallback, exclude=exclude)
-        tail = served_lists(pooled, user, history, n, self.fallback, exclude=exclude)
+            return explained.top_lists(model, user, n, inputs)[0]
+        head = explained.top_lists(model, user, model.pool_size(0), inputs)[0]
+        tail = explained.top_lists(pooled, user, n, inputs)[0]
         keep = head.items[0] >= 0
         rest = (tail.items[0] >= 0) & ~np.isin(tail.items[0], head.items[0][keep])
         items = np.concatenate([head.items[0][keep], tail.items[0][rest]])[:n]
@@ -384,14 +374,16 @@ class LiveModels:
             filled[len(ranked) : len(ranked) + len(extra)] = True
         return ServedLists(items[None, :].astype(np.int32), values[None, :], filled[None, :])
 
-    def _as_ids(self, lists: ServedLists, reasons: np.ndarray) -> Ranked:
+    def _as_ids(self, made: ExplainedLists) -> UserList:
+        lists = made.lists
         items, keep = lists.items[0], lists.items[0] >= 0
-        reason = reasons[0]
-        return Ranked(
+        reason = made.reasons[0]
+        return UserList(
             movie_ids=self.item_ids[items[keep]],
             scores=lists.scores[0][keep],
             reasons=np.where(reason[keep] >= 0, self.item_ids[np.maximum(reason[keep], 0)], 0),
             from_model=~lists.filled[0][keep],
+            features=None if made.ranked_by is None else made.ranked_by[0][keep],
         )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from recommender.lists.ranked import RANKER
+from recommender.names import RANKER
 from recommender.sqlfiles import SqlLibrary
 
 NO_REASON = 0  # reason_movie_id sentinel written by load_recommendations.sql

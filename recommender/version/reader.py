@@ -18,8 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.errors import Unavailable
-from recommender.lists.ranked import RANKER
 from recommender.models import MODEL_NAMES
+from recommender.names import RANKER
 from recommender.sqlfiles import SqlLibrary
 from recommender.version import registry
 from recommender.version.format import LISTS_FILE, StaleVersion, require_current

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender.lists.ranked import RANKER, RANKER_FEATURES, load_ranker
 from recommender.models import MODEL_NAMES, ModelError, create, load
-from recommender.models.ranker import SOURCES, TwoStageRanker, candidate_pool, pair_inputs
+from recommender.models.ranker import RANKER_FEATURES, SOURCES, TwoStageRanker, candidate_pool, load_ranker, pair_inputs
+from recommender.names import RANKER
 from recommender.sparse import recent_history
 from recommender.warehouse.features import FEATURE_NAMES
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from recommender.errors import NotFound
-from recommender.lists.ranked import RANKER
+from recommender.names import RANKER
 from recommender.sqlfiles import SqlLibrary
 from recommender.version.answer import Page, Requester, answer, for_picks, scores_now
 from recommender.version.live import Filter

@@ -56,7 +56,7 @@ def test_a_closed_version_is_freed_without_the_cyclic_gc(served):
         snap = Version.open_active(served.serving_dir, SqlLibrary(served.sql_dir))
         user = int(snap.lists["als"].users[0])
         assert snap.precomputed("als", user) and snap.table_counts()
-        assert len(snap.live.ranked("diverse", 3, liked=[next(iter(snap.item_index))]).movie_ids) == 3
+        assert len(snap.live.user_list("diverse", 3, liked=[next(iter(snap.item_index))]).movie_ids) == 3
         refs = [weakref.ref(snap), weakref.ref(snap.live), weakref.ref(snap.lists["als"])]
         snap.close()
         del snap
