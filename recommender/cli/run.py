@@ -81,7 +81,7 @@ class Stages:
 
 
 def cmd_run(args: argparse.Namespace, settings) -> int:
-    from recommender.jobs.main import model_and_publish, stage_count
+    from recommender.jobs.main import Steps, model_and_publish
     from recommender.warehouse.ingest import ingest
     from recommender.warehouse.jobs import job
     from recommender.warehouse.splits import build_splits
@@ -90,7 +90,8 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
         raise UserFacingError("--trials must be at least 1")
     folder = data_folder(args.dir)
     publish = not args.no_precompute
-    stage = Stages(2 + stage_count(tune=True, folds=settings.folds, report=True, publish=publish))
+    steps = Steps(tune=True, trials=args.trials, report=args.out, publish=publish)
+    stage = Stages(2 + steps.stage_count(settings.folds))
     stage(f"migrate {settings.warehouse}")
     migrate_warehouse(settings)
     with open_warehouse(settings) as (con, sql):
@@ -100,17 +101,7 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
             build_splits(con, sql, settings)  # always: the settings may differ from the last build
             print_relation(con, sql, "warehouse/splits/summary.sql", {"strategy": settings.split_strategy})
             warn_small_parts(con, sql, settings)
-            finals, _ = model_and_publish(
-                con,
-                sql,
-                settings,
-                tune=True,
-                trials=args.trials,
-                report=args.out,
-                publish=publish,
-                stage=stage,
-                say=say,
-            )
+            finals, _ = model_and_publish(con, sql, settings, steps, stage=stage, say=say)
         say(f"done in {time.perf_counter() - stage.started:.0f}s ({stage.summary()}). Test results (K=10):")
         print_runs(con, sql, [r.run_id for r in finals])
         say(f"confidence intervals and plots: {args.out / 'report.md'}")
@@ -124,7 +115,7 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace, settings) -> int:
-    from recommender.jobs.main import model_and_publish, stage_count
+    from recommender.jobs.main import Steps, model_and_publish
     from recommender.warehouse.jobs import job
     from recommender.warehouse.splits import build_splits
 
@@ -133,8 +124,8 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
         raise UserFacingError("--trials must be at least 1")
     server_url(args.reload, "--reload")
     server_url(args.server, "--server")
-    modelling = stage_count(tune=args.tune, folds=settings.folds, report=False, publish=True)
-    stage = Stages(2 + modelling + 1 + bool(args.reload))
+    steps = Steps(tune=args.tune, trials=args.trials)
+    stage = Stages(2 + steps.stage_count(settings.folds) + 1 + bool(args.reload))
     with open_warehouse(settings) as (con, sql):
         with job(con, "retrain", settings):
             before = sql.run(con, "warehouse/versions/active.sql").fetchall()
@@ -142,9 +133,7 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
             added = copy_feedback(con, sql, feedback_source(args, settings, sql, args.reload))
             stage("rebuild the splits")
             build_splits(con, sql, settings)
-            _, published = model_and_publish(
-                con, sql, settings, tune=args.tune, trials=args.trials, stage=stage, say=say
-            )
+            _, published = model_and_publish(con, sql, settings, steps, stage=stage, say=say)
             after = sql.run(con, "warehouse/versions/active.sql").fetchall()
         stage("report")
         _report_changes(con, sql, settings, added, before, after)

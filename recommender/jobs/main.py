@@ -1,17 +1,18 @@
 """The main job's modelling sequence, defined once: `recsys run`, `recsys retrain` and the
 test fixtures all call ``model_and_publish``.
 
-1. (``tune``) every model's search on val;
+1. (``Steps.tune``) every model's search on val;
 2. each model's stored configuration refitted on train+val and scored on test once;
-3. (``ranker``) the two-stage ranker trained on val and scored on the same test users;
+3. (``Steps.ranker``) the two-stage ranker trained on val and scored on the same test users;
 4. (``settings.folds`` > 1) the same on the earlier cut-offs, for the pooled report;
-5. (``report``) the report's tables and plots;
-6. (``publish``) the production refit on every rating, the version built, checked, published.
+5. (``Steps.report``) the report's tables and plots;
+6. (``Steps.publish``) the production refit on every rating, the version built, checked, published.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -25,26 +26,34 @@ from recommender.names import MODEL_NAMES
 from recommender.sqlfiles import SqlLibrary
 
 
-def stage_count(*, tune: bool, folds: int, report: bool, publish: bool) -> int:
-    """How many times ``model_and_publish`` calls ``stage`` with these choices."""
-    return tune + 1 + (folds > 1) + report + publish
+@dataclass(frozen=True)
+class Steps:
+    """Which of the main job's optional steps run: tuning (``trials`` per model; None: each
+    model's own budget), the two-stage ranker, the report (into the folder ``report``; None:
+    none) and publication."""
+
+    tune: bool = True
+    trials: int | None = None
+    ranker: bool = True
+    report: Path | None = None
+    publish: bool = True
+
+    def stage_count(self, folds: int) -> int:
+        """How many times ``model_and_publish`` calls ``stage`` for these steps."""
+        return self.tune + 1 + (folds > 1) + (self.report is not None) + self.publish
 
 
 def model_and_publish(
     con: duckdb.DuckDBPyConnection,
     sql: SqlLibrary,
     settings: Settings,
-    *,
-    tune: bool,
-    trials: int | None = None,
-    ranker: bool = True,
-    report: Path | None = None,
-    publish: bool = True,
+    steps: Steps,
     stage: Callable[[str], None] = lambda text: None,
     say: Callable[[str], None] = lambda m: None,
 ) -> tuple[list[pipeline.RunResult], Published | None]:
     """Steps 1-6 above on the warehouse's current splits; returns the test evaluations (the
-    ranker's last) and the published version (None without ``publish``)."""
+    ranker's last) and the published version (None without ``steps.publish``)."""
+    tune, trials, ranker, report, publish = steps.tune, steps.trials, steps.ranker, steps.report, steps.publish
     wb = pipeline.Workbench(con, sql, settings, say=say)
     if tune:
         stage("tune on val (a sequential search per model; diverse and hybrid: sweeps over the tuned ALS)")

@@ -63,6 +63,21 @@ class RunResult:
     fitted: Recommender | None  # None for a stepped ALS trial (its model trained on past the best step)
 
 
+@dataclass(frozen=True)
+class Fit:
+    """A model fitted for a run, as the run log records it: the run's ``kind``, the model's
+    name and fitted state, the data it was fitted on, its parameters as logged (None: the
+    fitted model's own), seconds to fit, and when the run started (``time.perf_counter()``)."""
+
+    kind: str
+    model: str
+    fitted: Recommender
+    data: SplitData
+    fit_s: float
+    started: float
+    params: dict[str, Any] | None = None
+
+
 #: Run kinds that fit and score on the tuning sample (Workbench.tuning_data).
 TUNING_KINDS = ("tune", "sweep")
 #: Models that re-rank the tuned ALS's candidates, with the parameters their own tuning sets.
@@ -163,7 +178,7 @@ class Workbench:
         started = time.perf_counter()
         data = self.data_for(kind)
         fitted, fit_s = self.fit(model, params, FIT_PARTS[eval_part], data, keep=kind != "tune")
-        return self._log(kind, model, fitted, data, eval_part, fit_s, started, save=save)
+        return self.log_fitted(Fit(kind, model, fitted, data, fit_s, started), eval_part, save=save)
 
     def run_als_steps(self, params: dict[str, Any], report, results: list[RunResult]) -> RunResult:
         """One ALS tuning trial: fit ITERATION_STEP iterations at a time (warm start), score
@@ -188,36 +203,11 @@ class Workbench:
         finally:
             if best is not None:
                 value, iterations, evaluation = best
-                result = self._record(
-                    "tune",
-                    "als",
-                    {**model.params.to_dict(), "iterations": iterations},
-                    data,
-                    evaluation,
-                    time.perf_counter() - started,
-                    started,
-                )
+                params = {**model.params.to_dict(), "iterations": iterations}
+                fit = Fit("tune", "als", model, data, time.perf_counter() - started, started, params)
+                result = self._record(fit, evaluation)
                 results.append(result)
         return result
-
-    def log_fitted(
-        self,
-        kind: str,
-        model: str,
-        fitted: Recommender,
-        eval_part: str,
-        fit_s: float,
-        started: float,
-        *,
-        params: dict[str, Any] | None = None,
-        save: bool = False,
-        max_users: int | None = None,
-    ) -> RunResult:
-        """Score and log a model fitted elsewhere (the two-stage ranker) on the job's split
-        (``max_users``: on a seeded sample of that many of the part's users)."""
-        return self._log(
-            kind, model, fitted, self.data, eval_part, fit_s, started, save=save, params=params, max_users=max_users
-        )
 
     def evaluate_on(
         self, fitted: Recommender, data: SplitData, eval_part: str, *, max_users: int | None = None
@@ -241,41 +231,33 @@ class Workbench:
             seed=self.settings.seed,
         )
 
-    def _log(
-        self, kind, model, fitted, data, eval_part, fit_s, started, *, save=False, params=None, max_users=None
-    ) -> RunResult:
-        evaluation = self.evaluate_on(fitted, data, eval_part, max_users=max_users)
+    def log_fitted(self, fit: Fit, eval_part: str, *, save: bool = False, max_users: int | None = None) -> RunResult:
+        """Score ``fit`` on ``eval_part`` of its data and log the run (``save``: with the
+        fitted model's artifact; ``max_users``: on a seeded sample of that many of the part's
+        users). A model fitted elsewhere (the two-stage ranker) is logged the same way."""
+        evaluation = self.evaluate_on(fit.fitted, fit.data, eval_part, max_users=max_users)
         run_id = new_run_id()
         artifact = None
         if save:
-            artifact = str(fitted.save(self.settings.models_dir / f"{run_id}-{model}.npz").resolve())
-        return self._record(
-            kind,
-            model,
-            params or fitted.params.to_dict(),
-            data,
-            evaluation,
-            fit_s,
-            started,
-            run_id=run_id,
-            artifact=artifact,
-            fitted=None if kind == "tune" else fitted,  # trials are many: keep their numbers, not models
-        )
+            artifact = str(fit.fitted.save(self.settings.models_dir / f"{run_id}-{fit.model}.npz").resolve())
+        return self._record(fit, evaluation, run_id=run_id, artifact=artifact)
 
     def _record(
-        self, kind, model, params, data, evaluation, fit_s, started, *, run_id=None, artifact=None, fitted=None
+        self, fit: Fit, evaluation: Evaluation, *, run_id: str | None = None, artifact: str | None = None
     ) -> RunResult:
         run_id = run_id or new_run_id()
+        params = fit.params or fit.fitted.params.to_dict()
         parts = FIT_PARTS[evaluation.part]
-        record = RunRecord(kind, model, params, parts, fit_s, time.perf_counter() - started, artifact)
+        record = RunRecord(fit.kind, fit.model, params, parts, fit.fit_s, time.perf_counter() - fit.started, artifact)
         log_run(self.con, self.sql, self.settings, record, evaluation, run_id=run_id)
         metric, k = OBJECTIVE
-        sampled = "" if data is self.data else " (sample)"
+        sampled = "" if fit.data is self.data else " (sample)"
         self.say(
-            f"  {kind:8s} {model:8s} {evaluation.part:4s} {metric}@{k}={evaluation.value(metric, k):.4f} "
-            f"users={evaluation.n_users}{sampled} fit={fit_s:.1f}s run={run_id}"
+            f"  {fit.kind:8s} {fit.model:8s} {evaluation.part:4s} {metric}@{k}={evaluation.value(metric, k):.4f} "
+            f"users={evaluation.n_users}{sampled} fit={fit.fit_s:.1f}s run={run_id}"
         )
-        return RunResult(run_id, model, params, evaluation, fitted)
+        # trials are many: keep their numbers, not their models
+        return RunResult(run_id, fit.model, params, evaluation, None if fit.kind == "tune" else fit.fitted)
 
 
 # -- jobs -----------------------------------------------------------------------------

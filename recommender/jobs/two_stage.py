@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from recommender.evaluation import metrics as M
 from recommender.evaluation.evaluate import scored_users
-from recommender.jobs.pipeline import FIT_PARTS, RunResult, Workbench
+from recommender.jobs.pipeline import FIT_PARTS, Fit, RunResult, Workbench
 from recommender.models.ranker import (
     RANKER_FEATURES,
     SEQUENCE_DEPTHS,
@@ -29,6 +29,7 @@ from recommender.models.ranker import (
     candidate_pool,
     pair_inputs,
 )
+from recommender.names import RANKER
 from recommender.sparse import recent_history, row_lengths
 from recommender.warehouse.connection import insert_arrow
 from recommender.warehouse.export import load_item_years, load_split
@@ -155,7 +156,8 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     # on a large split every model is scored on the same seeded sample of test users
     sample = wb.settings.test_users
     logged["test_users_sampled"] = sample
-    result = wb.log_fitted("evaluate", "ranker", ranker, "test", fit_s, started, params=logged, save=True)
+    fit = Fit("evaluate", RANKER, ranker, wb.data, fit_s, started, logged)
+    result = wb.log_fitted(fit, "test", save=True)
     _store_candidates(wb, result.run_id, strategy, "train", data, users[row], item, source_features, label)
     # the test users' candidates too: the same sample, sources and history as the evaluation
     history = wb.data.matrix(*FIT_PARTS["test"])

@@ -6,7 +6,7 @@ import pytest
 from litestar.testing import TestClient
 
 from recommender.config import Settings
-from recommender.jobs.main import model_and_publish
+from recommender.jobs.main import Steps, model_and_publish
 from recommender.sqlfiles import SqlLibrary
 from recommender.warehouse import build_splits, connect, ingest, migrate
 from server import ServerConfig, create_app
@@ -25,7 +25,7 @@ def build_served_warehouse(root, **settings_overrides) -> Settings:
         ingest(con, sql, folder)
         build_splits(con, sql, settings)
         # the main job's own sequence, without tuning or the ranker (seconds, not minutes)
-        model_and_publish(con, sql, settings, tune=False, ranker=False)
+        model_and_publish(con, sql, settings, Steps(tune=False, ranker=False))
     finally:
         con.close()
     return settings
