@@ -29,6 +29,17 @@ class InvalidInput(RecsysError):
     """A request's value is out of range or malformed (HTTP 400)."""
 
 
+#: The most characters of a client's input an answer quotes back.
+QUOTED_INPUT = 200
+
+
+def quoted(value: object) -> str:
+    """``repr(value)``, cut to QUOTED_INPUT characters: an answer or a log line names what was
+    refused without echoing a megabyte of it."""
+    text = repr(value)
+    return text if len(text) <= QUOTED_INPUT else f"{text[:QUOTED_INPUT]}... ({len(text):,} characters)"
+
+
 class NotFound(RecsysError):
     """A requested movie or user is unknown (HTTP 404)."""
 

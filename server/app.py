@@ -77,6 +77,7 @@ def create_app(config: ServerConfig) -> Litestar:
             docs_routes(SCHEMA_PATH),  # the API documentation at /docs, with its files
         ],
         request_log=requests,
+        body_timeout_s=config.body_timeout_s,
         lifespan=[lifespan],
         cors_config=CORSConfig(
             allow_origins=list(config.cors_origins),

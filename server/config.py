@@ -43,6 +43,8 @@ class ServerConfig:
     """Entries of the TTL cache in front of the lists (0 disables it)."""
     cache_ttl_s: float = 300.0
     """Seconds an entry of that cache lives."""
+    cache_max_mb: float = 64.0
+    """The cache's memory budget in MB (answers and whole lists, keys included; estimated sizes)."""
     rate_limit_ratings: int = 600
     """Requests per minute per client to POST /users/{id}/ratings (0: no limit)."""
     rate_limit_admin: int = 120
@@ -53,6 +55,12 @@ class ServerConfig:
     """Every this many seconds, follow ACTIVE.json (0: only on POST /admin/reload; 2 with --workers)."""
     max_body_bytes: int = 64 * 1024
     """The largest request body, in bytes (a session's 1,000 picks fit)."""
+    body_timeout_s: float = 10.0
+    """Seconds each part of a request body may take to arrive (a slower client gets a 408)."""
+    max_connections: int = 1000
+    """Open connections per server process; past them a new request gets a 503 (uvicorn's limit)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies whose X-Forwarded-For names the client (comma-separated; empty: the peer is)."""
     access_log: str = "-"
     """The access log: `-` standard error, `off`, or a file to append to."""
     feedback_db: Path | None = None
@@ -62,7 +70,7 @@ class ServerConfig:
     app_dir: Path | None = None
     """The demo app's web export, served at /app when it holds an index.html."""
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return tuple(o.strip() for o in value.split(",") if o.strip()) if isinstance(value, str) else value

@@ -3,7 +3,9 @@ key, the outermost timing layer (and HEAD), and the error handlers."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import json
 import logging
 import time
 import typing
@@ -14,17 +16,20 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, MediaType, Request, Response
+from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
+    HTTP_408_REQUEST_TIMEOUT,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from litestar.types import Receive
 
-from recommender.errors import InvalidInput, NotFound, RecsysError, Unavailable
+from recommender.errors import QUOTED_INPUT, InvalidInput, NotFound, RecsysError, Unavailable, quoted
 from recommender.names import SERVED_MODELS
 from server import schemas as S
 from server.config import ServerConfig
@@ -45,14 +50,30 @@ def rate_limit(per_minute: int, bucket: str) -> list:
 
 
 class RetryAfterRateLimit(RateLimitMiddleware):
-    """Litestar's rate limit, whose 429 also says when to come back (``Retry-After``, seconds)."""
+    """Litestar's rate limit, whose 429 also says when to come back (``Retry-After``, seconds).
+    Every other answer carries the RateLimit-* headers only: Retry-After on a 201 would tell a
+    client to wait for nothing."""
 
     def create_response_headers(self, cache_object) -> dict[str, str]:
+        """The 429's headers (Litestar calls this for the refusal it raises)."""
         headers = super().create_response_headers(cache_object)
         reset = headers.get(self.config.rate_limit_reset_header_key)
         if reset is not None:
             headers["Retry-After"] = str(max(1, int(reset)))
         return headers
+
+    def create_send_wrapper(self, send, cache_object):
+        """The headers of an answer within the limit: Litestar's, without Retry-After."""
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableScopeHeaders(message)
+                for key, value in RateLimitMiddleware.create_response_headers(self, cache_object).items():
+                    headers[key] = value
+            await send(message)
+
+        return send_wrapper
 
 
 def strict_json_body(schema: type) -> Callable[[Request], Awaitable[None]]:
@@ -87,9 +108,27 @@ def strict_json_body(schema: type) -> Callable[[Request], Awaitable[None]]:
         if isinstance(value, dict):
             for name, kind in kinds.items():
                 if name in value and not json_type_fits(value[name], kind):
-                    raise InvalidInput(f"{name} must be a JSON {json_type_name(kind)}, got {value[name]!r}")
+                    raise InvalidInput(f"{name} must be a JSON {json_type_name(kind)}, got {quoted(value[name])}")
+            repeated = repeated_key(body)
+            if repeated is not None:  # a JSON reader keeps one of them, silently: which one is a guess
+                raise InvalidInput(f"the body gives {quoted(repeated)} more than once")
 
     return check
+
+
+def repeated_key(body: bytes) -> str | None:
+    """The first key that an object of the JSON ``body`` holds twice, None when there is none
+    (msgspec, like most readers, keeps the last one)."""
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in items]
+        if len(set(keys)) < len(keys) and not found:
+            found.append(next(key for i, key in enumerate(keys) if key in keys[:i]))
+        return dict(items)
+
+    json.loads(body, object_pairs_hook=pairs)
+    return found[0] if found else None
 
 
 def json_type_fits(value: Any, kind: Any) -> bool:
@@ -124,9 +163,10 @@ class TimedLitestar(Litestar):
     request log (/stats and the access log). Route middleware would miss the requests no
     route matches (404, 405) and CORS preflights; this sees every one."""
 
-    def __init__(self, *args: Any, request_log: RequestLog, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, request_log: RequestLog, body_timeout_s: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request_log = request_log
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -134,6 +174,7 @@ class TimedLitestar(Litestar):
             return
         started = time.perf_counter()
         status = HTTP_500_INTERNAL_SERVER_ERROR
+        refusal = refused(scope)
         head = scope["method"] == "HEAD"
         if head:  # HEAD is GET without the body (RFC 9110): the same headers, length included
             scope = {**scope, "method": "GET"}
@@ -149,7 +190,10 @@ class TimedLitestar(Litestar):
             await send(message)
 
         try:
-            await super().__call__(scope, receive, capture)
+            if refusal is not None:
+                await send_json(capture, *refusal)
+            else:
+                await super().__call__(scope, bounded_body(receive, self.body_timeout_s), capture)
         finally:
             self.request_log.record(
                 "HEAD" if head else scope["method"],
@@ -158,6 +202,66 @@ class TimedLitestar(Litestar):
                 status,
                 time.perf_counter() - started,
             )
+
+
+#: Query parameters that take a list (repeated: ``?genre=Comedy&genre=Drama``); every other one
+#: takes one value, and repeating it is a 400 (which of two values counts would be a guess).
+LIST_PARAMETERS = frozenset({"genre", "exclude"})
+
+
+def refused(scope: dict) -> tuple[int, str] | None:
+    """(status, detail) for a request refused before any route sees it, None for the rest:
+    a path with control characters (no route, file or id holds one: 404), or a query that
+    repeats a single-valued parameter (400)."""
+    path = scope["path"]
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return HTTP_404_NOT_FOUND, "Not Found"
+    query = scope.get("query_string", b"")
+    if b"&" in query:
+        names = [name for name, _ in urllib.parse.parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
+        for name in dict.fromkeys(names):
+            if name not in LIST_PARAMETERS and names.count(name) > 1:
+                times = names.count(name)
+                return HTTP_400_BAD_REQUEST, f"the query gives {quoted(name)} {times} times; it takes one value"
+    return None
+
+
+async def send_json(send: Callable[[dict], Awaitable[None]], status: int, detail: str) -> None:
+    body = json.dumps({"status_code": status, "detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class ClientGone(HTTPException):
+    """The client disconnected before its request body had arrived: one log line, no answer
+    anybody reads (``client_gone``)."""
+
+    status_code = HTTP_400_BAD_REQUEST
+
+
+def bounded_body(receive: Receive, timeout_s: float) -> Receive:
+    """``receive``, where each part of a request body must arrive within ``timeout_s`` seconds
+    (a slow client holds a connection that long at most) and a disconnect before the body is
+    complete ends the request quietly (``ClientGone``) instead of a traceback."""
+    complete = False
+
+    async def bounded() -> Any:
+        nonlocal complete
+        if complete:  # after the body: waiting for a disconnect is the app's own business
+            return await receive()
+        try:
+            message = await asyncio.wait_for(receive(), timeout_s)
+        except TimeoutError:
+            raise HTTPException(
+                status_code=HTTP_408_REQUEST_TIMEOUT, detail=f"the request body did not arrive within {timeout_s:g} s"
+            ) from None
+        if message["type"] == "http.disconnect":
+            raise ClientGone(detail="the client disconnected before its request body arrived")
+        complete = not message.get("more_body", False)
+        return message
+
+    return bounded
 
 
 #: Genre names by their lower case: ``?genre=sci-fi`` is ``?genre=Sci-Fi``.
@@ -209,17 +313,26 @@ def invalid_request(request: Request, exc: ValidationException) -> Response:
     extra = exc.extra
     if isinstance(extra, list):
         extra = [_with_choices(item) if isinstance(item, dict) else item for item in extra]
-    body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
+    # Litestar's detail repeats the whole URL: quote at most QUOTED_INPUT characters of it
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    body: dict[str, Any] = {"status_code": exc.status_code, "detail": f"Validation failed for {request.method} "}
+    body["detail"] += target if len(target) <= QUOTED_INPUT else quoted(target)
     if extra is not None:
         body["extra"] = extra
     return Response(body, status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)
 
 
 def _with_choices(item: dict[str, Any]) -> dict[str, Any]:
+    item = {key: _clipped(value) for key, value in item.items()}
     field = str(item.get("key", "")).split(".")[0]
     if field in CHOICES and "enum" in str(item.get("message", "")):
         return {**item, "message": f"{item['message']}; valid values: {', '.join(CHOICES[field])}"}
     return item
+
+
+def _clipped(value: Any) -> Any:
+    """A value of a 400's ``extra`` as it is, or quoted when it is long (an echoed input)."""
+    return value if not isinstance(value, str) or len(value) <= QUOTED_INPUT else quoted(value)
 
 
 def too_deep(request: Request, exc: RecursionError) -> Response:
@@ -232,6 +345,11 @@ def too_deep(request: Request, exc: RecursionError) -> Response:
         status_code=HTTP_400_BAD_REQUEST,
         media_type=MediaType.JSON,
     )
+
+
+def client_gone(request: Request, exc: ClientGone) -> Response:
+    log.info("%s %s: %s", request.method, quoted(request.url.path), exc.detail)
+    return Response({"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code)
 
 
 def internal_error(request: Request, exc: Exception) -> Response:
@@ -251,5 +369,6 @@ EXCEPTION_HANDLERS: dict[Any, Callable[..., Response]] = {
     RecsysError: domain_error,
     ValidationException: invalid_request,
     RecursionError: too_deep,
+    ClientGone: client_gone,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error,
 }

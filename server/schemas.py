@@ -68,7 +68,7 @@ class Recommendations(msgspec.Struct, frozen=True):
 class SessionIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """An anonymous visitor's picks; nothing is stored."""
 
-    #: Movie ids; any id the version's catalogue lacks gets a 400 naming it.
+    #: Movie ids; any id the version's catalogue lacks gets a 404 naming it.
     liked: Annotated[list[int], msgspec.Meta(min_length=1, max_length=MAX_PICKS)]
     disliked: Annotated[list[int], msgspec.Meta(max_length=MAX_PICKS)] = []
     k: Annotated[int, msgspec.Meta(ge=1, le=MAX_K)] = 10

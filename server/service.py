@@ -13,7 +13,7 @@ import numpy as np
 from litestar import MediaType
 from litestar.response.base import ASGIResponse
 
-from recommender.errors import InvalidInput, NotFound
+from recommender.errors import InvalidInput, NotFound, quoted
 from recommender.evaluation import metrics as M
 from recommender.version import answer as pipeline
 from recommender.version.answer import NO_FILTER, Page, Requester
@@ -28,8 +28,11 @@ def parse_id(raw: str, name: str) -> int:
     """Path ids arrive as text so that 'abc' gets a 400 saying what is wrong, not a bare 404.
     Only the canonical form is an id (``S.DECIMAL``, a zero fraction allowed), in 1..MAX_ID."""
     if not S.DECIMAL.match(raw):
-        raise InvalidInput(f"{name} must be a positive integer written in decimal digits, got {raw!r}")
-    value = int(raw.split(".")[0])
+        raise InvalidInput(f"{name} must be a positive integer written in decimal digits, got {quoted(raw)}")
+    digits = raw.split(".")[0]
+    if len(digits) > len(str(S.MAX_ID)):  # before int(): Python refuses to read 4,301 digits
+        raise InvalidInput(f"{name} must be between 1 and {S.MAX_ID}, got a number of {len(digits):,} digits")
+    value = int(digits)
     if not 1 <= value <= S.MAX_ID:
         raise InvalidInput(f"{name} must be between 1 and {S.MAX_ID}, got {value}")
     return value
@@ -75,6 +78,11 @@ class Answer:
     value: Any
     response: ASGIResponse
 
+    def approximate_bytes(self) -> int:
+        """The cache's weight of this answer: the JSON body, and the objects it was encoded
+        from (about as large again)."""
+        return 2 * len(self.response.body) + 200
+
     @classmethod
     def of(cls, value: Any) -> Answer:
         return cls(value, ASGIResponse(body=msgspec.json.encode(value), media_type=MediaType.JSON))
@@ -109,7 +117,8 @@ def session(version: Version, body: S.SessionIn) -> S.SessionRecommendations:
     pipeline.require_model(version, model)
     unknown = [m for m in body.liked + body.disliked if m not in version.catalog]
     if unknown:
-        raise InvalidInput(f"movie id(s) not in this version's catalogue: {sorted(set(unknown))}")
+        # a 404, as a rating of an unknown movie: the ids are well formed, the catalogue lacks them
+        raise NotFound(f"movie id(s) not in the catalog of version {version.number}: {quoted(sorted(set(unknown)))}")
     found = pipeline.for_picks(version, model, body.k, body.liked, body.disliked)
     items = [_item(version.catalog, *row) for row in found.rows]
     return S.SessionRecommendations(model, body.k, found.tier, version.number, items)
@@ -211,7 +220,8 @@ def _num(value) -> float | None:
 
 def similar(version: Version, movie_id: int, k: int, offset: int) -> list[tuple]:
     """(movie_id, title, year, genres, score) rows: the version's table for its first
-    SIMILAR_N, the ItemKNN model itself past them (the same order, so pages never repeat)."""
+    SIMILAR_N, the version's models past them (``LiveModels.similar``: the same order, so
+    pages never repeat)."""
     depth = max(offset, min(offset + k, S.MAX_DEPTH))
     if depth <= SIMILAR_N:
         return version.similar(movie_id, depth - offset, offset)

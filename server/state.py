@@ -4,18 +4,22 @@ the active version, the TTL cache and the feedback store."""
 from __future__ import annotations
 
 import collections
+import dataclasses
 import gc
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+import numpy as np
 from cachetools import TTLCache
 
 from recommender.feedback import DuckDBFeedbackStore, FeedbackStore
 from recommender.sqlfiles import SqlLibrary
 from recommender.threads import pin_blas_for_process
+from recommender.version.format import missing_files
 from recommender.version.reader import NotReady, Version
 from server.config import ServerConfig
 from server.requestlog import RequestLog
@@ -23,17 +27,44 @@ from server.requestlog import RequestLog
 log = logging.getLogger("recsys.server")
 
 
+def approximate_bytes(value: Any) -> int:
+    """About how many bytes ``value`` holds in memory, nested containers included: what an
+    entry of the cache costs, key and value (an object may say itself: ``approximate_bytes``)."""
+    if isinstance(value, bytes | str):
+        return 49 + len(value)
+    if isinstance(value, np.ndarray):
+        return 112 + value.nbytes
+    if value is None or isinstance(value, int | float):
+        return 32
+    if isinstance(value, tuple | list | set | frozenset):
+        return 56 + 8 * len(value) + sum(approximate_bytes(v) for v in value)
+    if isinstance(value, dict):
+        return 64 + sum(approximate_bytes(k) + approximate_bytes(v) + 16 for k, v in value.items())
+    if hasattr(value, "approximate_bytes"):
+        return int(value.approximate_bytes())
+    if dataclasses.is_dataclass(value):
+        return 56 + sum(approximate_bytes(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return sys.getsizeof(value)
+
+
 class RecCache:
     """TTLCache behind a lock (the event loop and worker threads share it; cachetools is not
-    thread-safe). Values are never None.
+    thread-safe), bounded by entries and by bytes: each entry (key and value) is weighed by
+    ``approximate_bytes`` when it is stored, and the least recently used go first once either
+    bound is reached (a flood of distinct, large requests must not grow the process). Values
+    are never None.
 
     Keys carry the version number and the user's feedback generation, so a new version
     or new feedback makes old entries unreachable at once (they then expire by TTL).
     """
 
-    def __init__(self, size: int, ttl_s: float, timer: Callable[[], float] = time.monotonic) -> None:
-        self.enabled = size > 0
-        self._cache: TTLCache = TTLCache(maxsize=max(size, 1), ttl=ttl_s, timer=timer)
+    def __init__(
+        self, size: int, ttl_s: float, max_bytes: int = 2**40, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.enabled = size > 0 and max_bytes > 0
+        self.max_entries = max(size, 1)
+        # an entry is (value, its bytes): cachetools weighs what it stores, and the key counts too
+        self._cache: TTLCache = TTLCache(maxsize=max(max_bytes, 1), ttl=ttl_s, timer=timer, getsizeof=lambda e: e[1])
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -42,15 +73,25 @@ class RecCache:
         if not self.enabled:
             return compute(), False
         with self._lock:
-            value = self._cache.get(key)
-            if value is not None:
+            entry = self._cache.get(key)
+            if entry is not None:
                 self.hits += 1
-                return value, True
+                return entry[0], True
             self.misses += 1
         value = compute()  # outside the lock: a slow lookup must not serialise the others
+        size = approximate_bytes(key) + approximate_bytes(value)
+        if size > self._cache.maxsize:
+            return value, False  # larger than the whole budget: answered, not kept
         with self._lock:
-            self._cache[key] = value
+            self._cache[key] = (value, size)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem()
         return value, False
+
+    @property
+    def bytes(self) -> int:
+        """The estimated bytes of the entries held now."""
+        return int(self._cache.currsize)
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -58,7 +99,9 @@ class RecCache:
             return {
                 "enabled": self.enabled,
                 "size": len(self._cache),
-                "max_size": self._cache.maxsize,
+                "max_size": self.max_entries,
+                "bytes": int(self._cache.currsize),
+                "max_bytes": int(self._cache.maxsize),
                 "ttl_s": self._cache.ttl,
                 "hits": self.hits,
                 "misses": self.misses,
@@ -149,10 +192,11 @@ class ServingState:
         self.requests = requests  # counts requests and answering tiers (for /stats)
         pin_blas_for_process()  # request-time scoring: small products, many threads
         self.sql = SqlLibrary(config.settings.sql_dir)
-        self.cache = RecCache(config.cache_size, config.cache_ttl_s)
-        # whole request-time lists (every page of one is a slice of it); apart from the answer
-        # cache, so /stats counts answers only
-        self.deep_lists = RecCache(config.cache_size, config.cache_ttl_s)
+        # the budget, half each: answers, and whole request-time lists (every page of one is a
+        # slice of it), apart from the answers so that /stats counts answers only
+        half = int(config.cache_max_mb * 2**20 / 2)
+        self.cache = RecCache(config.cache_size, config.cache_ttl_s, half)
+        self.deep_lists = RecCache(config.cache_size, config.cache_ttl_s, half)
         self.feedback = ServedFeedback.open(config, self.sql, store_timer)
         self._swap_lock = threading.Lock()
         self.active: Version | None = None
@@ -204,6 +248,9 @@ class ServingState:
             version, folder = Version.active_version(self.config.settings.serving_dir)
             old = self.active
             if old is not None and old.number == version:
+                missing = missing_files(folder)
+                if missing:  # nothing to switch to: say so, and keep serving from memory
+                    raise NotReady(f"version {version}'s folder {folder} lacks {', '.join(missing)}")
                 return old.number, old.number
             new = Version.open(folder, self.sql)
             gc.freeze()

@@ -265,7 +265,7 @@ def test_session_recommendations_score_the_picks_and_store_nothing(published, tm
         got = client.post("/recommend", json={"liked": liked, "disliked": disliked, "model": "ease"}).json()["items"]
         assert [i["movie_id"] for i in got] == expected
         bad = client.post("/recommend", json={"liked": [1, 99999999], "disliked": [88888888]})
-        assert bad.status_code == 400 and "[88888888, 99999999]" in bad.json()["detail"]
+        assert bad.status_code == 404 and "[88888888, 99999999]" in bad.json()["detail"]
         assert client.post("/recommend", json={"liked": []}).status_code == 400
         assert client.get("/stats").status_code == 200
     con = duckdb.connect(str(feedback), read_only=True)

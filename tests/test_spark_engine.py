@@ -75,3 +75,53 @@ def test_spark_als_matches_implicit_and_its_published_lists_pass_the_checks(ware
     finally:
         con.close()
     assert engines == [("spark",)] and active == 1
+
+
+def _random_positives(users: int = 300, items: int = 120, seed: int = 5):
+    import numpy as np
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    dense = (rng.random((users, items)) < 0.08).astype(np.float32)
+    return sp.csr_matrix(dense)
+
+
+def test_spark_fits_the_tuners_largest_iteration_count():
+    """Tuning may choose ``als_max_iterations`` (20); without checkpoints Spark's ALS lineage
+    overflows the stack past about 15 iterations. The fit must succeed at the largest count."""
+    _require_spark()
+    from recommender.models.als import ALSParams
+    from recommender.models.als_engines import ALSEngine
+
+    iterations = Settings().als_max_iterations
+    engine = ALSEngine("spark", spark_master="local[2]", spark_driver_memory="1g")
+    positives = _random_positives()
+    users, items = engine.fit(positives, ALSParams(factors=8, iterations=iterations), seed=3)
+    assert users.shape == (positives.shape[0], 8) and items.shape == (positives.shape[1], 8)
+    assert abs(users).sum() > 0 and abs(items).sum() > 0
+
+
+def test_a_failed_spark_fit_is_reported_as_itself(monkeypatch):
+    """When the fit fails and the session then cannot stop (a JVM gone with the fit), the
+    error raised is the fit's, not the cleanup's."""
+    _require_spark()
+    from pyspark.ml.recommendation import ALS as SparkALS
+    from pyspark.sql import SparkSession
+
+    from recommender.models.als import ALSParams
+    from recommender.models.als_engines import ALSEngine
+
+    def failed_fit(self, dataset):
+        raise RuntimeError("the fit's own error")
+
+    stop = SparkSession.stop
+
+    def broken_stop(self):
+        stop(self)
+        raise RuntimeError("SparkSession does not exist in the JVM")
+
+    monkeypatch.setattr(SparkALS, "fit", failed_fit)
+    monkeypatch.setattr(SparkSession, "stop", broken_stop)
+    engine = ALSEngine("spark", spark_master="local[1]", spark_driver_memory="1g")
+    with pytest.raises(RuntimeError, match="the fit's own error"):
+        engine.fit(_random_positives(), ALSParams(factors=4, iterations=2), seed=3)

@@ -122,6 +122,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
     from server import create_app
     from server.app import WORKER_LOG_LEVEL_ENV
     from server.metrics import MULTIPROCESS_ENV
+    from server.runtime import uvicorn_options
     from server.webapp import export_ready
 
     _check_port_free(args.host, args.port)  # before anything loads: a busy port is one line, not uvicorn's exit
@@ -139,7 +140,14 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
         f"OpenAPI: /schema; admin routes {'enabled' if config.admin_key else 'disabled: set RECSYS_ADMIN_KEY'})"
     )
     if args.workers == 1:
-        uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+        uvicorn.run(
+            create_app(config),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=False,
+            **uvicorn_options(config),
+        )
         return 0
     # worker processes build their app from the environment: hand them these settings there,
     # and a folder of their own where prometheus_client's multiprocess mode adds up /metrics
@@ -164,6 +172,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:
             workers=args.workers,
             log_level=args.log_level,
             access_log=False,
+            **uvicorn_options(config),
         )
     finally:
         if not given:

@@ -16,6 +16,29 @@ import duckdb
 from recommender.feedback.base import PAGE, FeedbackError, FeedbackRow, FeedbackStoreBusy
 from recommender.sqlfiles import SqlLibrary
 
+#: What DuckDB says of a file that is not a readable database (truncated, overwritten, damaged).
+CORRUPT_SIGNS = ("not a valid DuckDB database", "Corrupt database file", "Could not read enough bytes", "checksum")
+
+
+def _refusal(path: Path, exc: duckdb.Error) -> FeedbackError:
+    """The one line for a feedback file DuckDB cannot use: held by another process (DuckDB
+    lets one process write a file), damaged (say where it is and how to recover; nothing is
+    deleted for the user), or another problem, in DuckDB's words."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "Could not set lock" in reason:
+        return FeedbackStoreBusy(
+            f"{path} is in use by another process (a running server owns its feedback file: read it "
+            f"through the server with --server http://HOST:PORT, or give a second server its own file "
+            f"with RECSYS_FEEDBACK_DB)"
+        )
+    if any(sign in reason for sign in CORRUPT_SIGNS):
+        return FeedbackError(
+            f"the feedback file {path} is corrupt ({reason}); restore it from a backup, or move it aside "
+            f"(mv {path} {path}.corrupt) and a new, empty one is made on the next start (the ratings in "
+            f"the damaged file are then neither served nor ingested)"
+        )
+    return FeedbackError(f"cannot open the feedback file {path}: {reason}")
+
 
 class DuckDBFeedbackStore:
     """A feedback file: written by one server, read by the CLI while no server holds it."""
@@ -26,19 +49,20 @@ class DuckDBFeedbackStore:
             raise FeedbackError(f"no feedback file at {path}")
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:  # DuckDB: one writing process per file
-            raise FeedbackStoreBusy(
-                f"{path} is in use by another process (a running server owns its feedback file: read it "
-                f"through the server with --server http://HOST:PORT, or give a second server its own file "
-                f"with RECSYS_FEEDBACK_DB)"
-            ) from exc
         self._sql = sql
         self._lock = threading.Lock()  # one connection, shared by the server's threads
-        if not read_only:
-            sql.run(self._con, "feedback/schema.sql", {"store_id": uuid.uuid4().hex})
-        self._store_id = sql.run(self._con, "feedback/store_id.sql").fetchall()[0][0]
+        try:
+            self._con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise _refusal(path, exc) from None
+        try:
+            if not read_only:
+                sql.run(self._con, "feedback/schema.sql", {"store_id": uuid.uuid4().hex})
+            self._store_id = sql.run(self._con, "feedback/store_id.sql").fetchall()[0][0]
+            sql.run(self._con, "feedback/counts.sql").fetchall()  # reads every block once: checksums checked
+        except duckdb.Error as exc:
+            self._con.close()
+            raise _refusal(path, exc) from None
 
     @property
     def store_id(self) -> str:

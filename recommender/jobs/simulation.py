@@ -26,6 +26,7 @@ from recommender.config import Settings
 from recommender.errors import InvalidInput
 from recommender.jobs.pipeline import Workbench
 from recommender.sqlfiles import SqlLibrary
+from recommender.warehouse.connection import transaction
 from recommender.warehouse.export import SplitData
 
 #: The cut-off the simulation scores at (its lists are this long).
@@ -81,6 +82,7 @@ def simulate(
     ts = events.column("ts").to_numpy()
     positive = events.column("positive").to_numpy(zero_copy_only=False)
     simulation_id = uuid.uuid4().hex[:12]
+    rows: list[dict] = []  # written when the simulation ends, in one transaction
     for i in range(steps):
         cutoff = start + i * step
         end = cutoff + step
@@ -91,21 +93,23 @@ def simulate(
         wb = Workbench(con, sql, settings, data=data)
         for model in models:
             row = _score(wb, data, i + 1, cutoff, end, model)
-            sql.run(
-                con,
-                "warehouse/simulation/insert_step.sql",
-                {
-                    "simulation_id": simulation_id,
-                    **row.__dict__,
-                    "params": json.dumps(wb.params_for(model), sort_keys=True),
-                    "settings": settings.as_json(),
-                },
+            params = json.dumps(wb.params_for(model), sort_keys=True)
+            rows.append(
+                {"simulation_id": simulation_id, **row.__dict__, "params": params, "settings": settings.as_json()}
             )
             say(
                 f"  step {row.step} {cutoff:%Y-%m-%d}..{end:%Y-%m-%d} {model:8s} users={row.users} "
                 f"fallback={row.fallback_users} ndcg@{SIMULATION_K}={row.ndcg:.4f} hits={row.hits} "
                 f"fit={row.fit_s:.1f}s score={row.score_s:.1f}s"
             )
+    with transaction(con):  # a killed simulation leaves no rows: the report never shows a partial one
+        for values in rows:
+            sql.run(con, "warehouse/simulation/insert_step.sql", values)
+        sql.run(
+            con,
+            "warehouse/simulation/insert_run.sql",
+            {"simulation_id": simulation_id, "steps": steps, "models": models},
+        )
     return simulation_id
 
 

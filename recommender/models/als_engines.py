@@ -8,6 +8,7 @@ of the user x item matrix (indices), in and out; Spark sees them as its integer 
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import uuid
@@ -20,6 +21,8 @@ import scipy.sparse as sp
 
 from recommender.config import check_als_engine
 from recommender.errors import UserFacingError
+
+log = logging.getLogger("recsys.engines")
 
 if TYPE_CHECKING:
     from recommender.models.als import ALSParams
@@ -160,7 +163,10 @@ def _fit_spark(
         items = _factor_matrix(model.itemFactors.toArrow(), user_items.shape[1], params.factors)
     finally:
         if spark is not None and running is None:
-            spark.stop()
+            try:
+                spark.stop()
+            except Exception as exc:  # noqa: BLE001 - a JVM gone with a failed fit: its error is the one to see
+                log.warning("Spark did not stop cleanly: %s", str(exc).splitlines()[0] if str(exc) else exc)
         path.unlink(missing_ok=True)
         shutil.rmtree(checkpoints, ignore_errors=True)
         if own_folder:

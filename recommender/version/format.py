@@ -41,6 +41,8 @@ RATED_FILE = "rated.npz"
 LINKS_FILE = "links.npz"
 
 REPUBLISH = "republish with `recsys precompute`"
+#: The files every published folder holds (models/ besides).
+REQUIRED_FILES = (STAMP_FILE, LISTS_FILE, IDS_FILE, HISTORY_FILE, RATED_FILE, LINKS_FILE)
 
 
 class StaleVersion(RecsysError):
@@ -68,6 +70,11 @@ def format_of(folder: Path) -> int | None:
         return int(json.loads((Path(folder) / STAMP_FILE).read_text())["format"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def missing_files(folder: Path) -> list[str]:
+    """The files of REQUIRED_FILES that ``folder`` lacks (all of them when it is gone)."""
+    return [name for name in REQUIRED_FILES if not (Path(folder) / name).is_file()]
 
 
 def require_current(folder: Path) -> None:

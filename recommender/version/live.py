@@ -285,14 +285,28 @@ class LiveModels:
         return self._as_ids(explained.with_reasons(model, one, lists, inputs))
 
     def similar(self, movie_id: int, n: int) -> list[tuple[int, float]]:
-        """(movie_id, cosine) of the ``n`` movies most similar to ``movie_id`` by the ItemKNN
-        model, in the order of the version's ``similar_movies`` table ([] for an unknown movie)."""
+        """(movie_id, cosine) of the ``n`` movies most similar to ``movie_id``: the ItemKNN
+        model's neighbours, in the order of the version's ``similar_movies`` table, then the
+        movie's strongest co-occurrence links it does not hold (``Links``: the same cosine,
+        strongest first), so that a model that keeps few neighbours still fills deep pages.
+        The list ends there ([] for an unknown movie)."""
         col = self.column.get(movie_id)
         if col is None:
             return []
         items, scores = self.models["itemknn"].similar_items(np.array([col]), n)
         keep = items[0] >= 0
-        return list(zip(self.item_ids[items[0][keep]].tolist(), scores[0][keep].astype(float).tolist()))
+        cols, cosines = items[0][keep].tolist(), scores[0][keep].astype(float).tolist()
+        if len(cols) < n:
+            links = self.links.strongest
+            start, stop = links.indptr[col], links.indptr[col + 1]
+            held = {col, *cols}
+            for link, cosine in zip(links.indices[start:stop].tolist(), links.data[start:stop].tolist()):
+                if len(cols) == n:
+                    break
+                if link not in held:
+                    cols.append(link)
+                    cosines.append(float(cosine))
+        return list(zip(self.item_ids[cols].tolist(), cosines))
 
     def _ranker_for(
         self,

@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from recommender.config import Settings
-from recommender.errors import RecsysError
+from recommender.errors import RecsysError, quoted
 from recommender.faults import failpoint
 from recommender.sqlfiles import SqlLibrary
 from recommender.version.format import (
@@ -52,6 +52,10 @@ class Pointer:
     folder: Path
 
 
+#: What to do about a broken pointer.
+REPAIR = "`recsys rollback --to N` points it at a published version again (`recsys versions` lists them)"
+
+
 def read_pointer(serving_dir: Path) -> Pointer | None:
     """The active version, or None when nothing was ever published."""
     path = Path(serving_dir) / ACTIVE_FILE
@@ -59,15 +63,20 @@ def read_pointer(serving_dir: Path) -> Pointer | None:
         return None
     try:
         active = json.loads(path.read_text())
-        return Pointer(int(active["version"]), Path(serving_dir) / active["path"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise VersionError(f"{path} is unreadable: {exc}") from exc
+        version, folder = active["version"], active["path"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # a folder in its place, not JSON, ...
+        raise VersionError(f"{path} is unreadable ({type(exc).__name__}: {exc}); {REPAIR}") from None
+    if type(version) is not int or version < 1 or folder != folder_name(version):
+        raise VersionError(f"{path} names no version folder ({quoted(active)}); {REPAIR}")
+    return Pointer(version, Path(serving_dir) / folder)
 
 
 def write_pointer(serving_dir: Path, version: int) -> None:
     """Point ACTIVE.json at a version folder: write a temporary file, flush it to disk, rename
     it over the old one, flush the folder (a crash leaves the old pointer or the new one)."""
     pointer = Path(serving_dir) / ACTIVE_FILE
+    if pointer.is_dir():  # a broken pointer being repaired (only an empty folder: nothing is lost)
+        pointer.rmdir()
     tmp = pointer.with_suffix(".tmp")
     with open(tmp, "w") as handle:
         handle.write(json.dumps({"version": version, "path": folder_name(version), "published_at": time.time()}))
@@ -216,22 +225,25 @@ def rollback(
     ``force``) a version whose lists hold movies rated in CSVs ingested since it was built.
     Movies rated through the API since then are only reported: the server that stored those
     ratings leaves them out of its answers."""
-    recover(con, sql, settings)
-    pointer = read_pointer(settings.serving_dir)
-    if pointer is None:
+    broken = False
+    try:
+        recover(con, sql, settings)
+        pointer = read_pointer(settings.serving_dir)
+        current = None if pointer is None else pointer.version
+    except VersionError:  # a broken ACTIVE.json: rolling back to a published version repairs it
+        broken = True
+        recorded = sql.run(con, "warehouse/versions/active.sql").fetchall()
+        current = recorded[0][0] if recorded else None
+    if current is None:
         raise VersionError("nothing is published yet: run `recsys precompute` first")
     rows = {v: (status, path) for v, status, path in sql.run(con, "warehouse/versions/recorded.sql").fetchall()}
     folders = version_folders(settings.serving_dir)
     if target is None:
-        earlier = [
-            v for v, (status, _) in rows.items() if v < pointer.version and status in ROLLBACK_STATUSES and v in folders
-        ]
+        earlier = [v for v, (status, _) in rows.items() if v < current and status in ROLLBACK_STATUSES and v in folders]
         if not earlier:
-            raise VersionError(
-                f"no earlier version to roll back to from {pointer.version} (`recsys versions` lists them)"
-            )
+            raise VersionError(f"no earlier version to roll back to from {current} (`recsys versions` lists them)")
         target = max(earlier)
-    if target == pointer.version:
+    if target == current and not broken:
         raise VersionError(f"version {target} is already active")
     if target not in rows:
         raise VersionError(f"version {target} does not exist (`recsys versions` lists them)")
@@ -259,9 +271,9 @@ def rollback(
     with transaction(con):
         sql.run(con, "warehouse/versions/supersede_active.sql", {"status": "rolled_back"})
         sql.run(con, "warehouse/versions/set_status.sql", {"version": target, "status": "active"})
-        _event(con, sql, "rollback", target, pointer.version, None)
+        _event(con, sql, "rollback", target, current, None)
     write_pointer(settings.serving_dir, target)
-    return pointer.version, target
+    return current, target
 
 
 def _rated_movies_served(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, folder: Path, source: str) -> tuple | None:

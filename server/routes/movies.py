@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 
 from server import schemas as S
 from server import service
-from server.routes.shared import LOOKUP_ERRORS, K, Offset, PathId, Services
+from server.routes.shared import LOOKUP_ERRORS, K, PathId, Services, SimilarOffset
 
 
 def movie_routes(services: Services) -> Router:
@@ -38,7 +38,7 @@ def movie_routes(services: Services) -> Router:
         raises=LOOKUP_ERRORS,
         summary="Most similar movies (item-item cosine)",
     )
-    def similar(movie_id: PathId, k: K = 10, offset: Offset = 0) -> S.Similar:
+    def similar(movie_id: PathId, k: K = 10, offset: SimilarOffset = 0) -> S.Similar:
         version = services.version()
         m = service.movie_or_404(version, service.parse_id(movie_id, "movie_id"))
         rows = service.similar(version, m.movie_id, k, offset)

@@ -14,6 +14,7 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from recommender import __version__
+from recommender.version.format import missing_files
 from recommender.version.reader import NotReady
 from server import schemas as S
 from server.http import check_admin, rate_limit
@@ -50,6 +51,9 @@ def ops_routes(services: Services) -> Router:
         who = (os.getpid(), store)
         try:
             version = services.state().current()
+            missing = missing_files(version.path)
+            if missing:  # served from memory, but a restart or another worker could not open it
+                raise NotReady(f"version {version.number}'s folder {version.path} lacks {', '.join(missing)}")
             tables = version.table_counts()
             return Response(S.Health("ok", True, True, None, version.number, True, tables, *who, version.default_model))
         except NotReady as exc:

@@ -35,6 +35,16 @@ Offset = Annotated[
         description=f"items to skip: pages of one list never repeat an item; lists end at depth {S.MAX_DEPTH}",
     ),
 ]
+SimilarOffset = Annotated[
+    int,
+    QueryParameter(
+        ge=0,
+        le=S.MAX_DEPTH - 1,
+        description="items to skip: a movie's similar list holds the ItemKNN model's neighbours, then the "
+        "movie's strongest co-occurrence links (at most 100): it ends there, often before depth "
+        f"{S.MAX_DEPTH}; a page past its end is empty",
+    ),
+]
 Genres = Annotated[
     list[S.Genre] | None,
     QueryParameter(

@@ -16,6 +16,7 @@ import uvicorn
 
 from recommender.config import Settings
 from server import ServerConfig, create_app
+from server.runtime import uvicorn_options
 
 ADMIN_KEY = "test-key"
 
@@ -32,7 +33,10 @@ def live_server(settings: Settings, environ: dict[str, str] | None = None, **ove
     port = free_port()
     env = {"RECSYS_ADMIN_KEY": ADMIN_KEY, "RECSYS_ACCESS_LOG": "off", **(environ or {})}
     config = ServerConfig.from_env(settings, environ=env, **overrides)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning"))
+    options = uvicorn_options(config)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning", **options)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
@@ -49,17 +53,22 @@ def live_server(settings: Settings, environ: dict[str, str] | None = None, **ove
         thread.join(timeout=10)
 
 
-def recsys(settings: Settings, *args: str, timeout: float = 300, **popen) -> subprocess.CompletedProcess:
-    """``recsys ARGS`` in a subprocess against ``settings``' warehouse (per-user split)."""
-    env = {
+def recsys(
+    settings: Settings, *args: str, timeout: float = 300, env: dict[str, str] | None = None, **popen
+) -> subprocess.CompletedProcess:
+    """``recsys ARGS`` in a subprocess against ``settings``' warehouse (per-user split);
+    ``env``: more environment variables."""
+    environ = {
         **os.environ,
         "RECSYS_WAREHOUSE": str(settings.warehouse),
         "RECSYS_SPLIT_STRATEGY": "per_user",
         "RECSYS_ADMIN_KEY": ADMIN_KEY,
+        **(env or {}),
     }
     return subprocess.run(
-        [sys.executable, "-m", "recommender", *args], env=env, capture_output=True, text=True, timeout=timeout, **popen
-    )
+        [sys.executable, "-m", "recommender", *args], env=environ, capture_output=True, text=True, timeout=timeout,
+        **popen,
+    )  # fmt: skip
 
 
 def recsys_process(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:

@@ -1,4 +1,4 @@
--- The rows of simulation $simulation_id (null: the newest simulation), step by step.
+-- The rows of simulation $simulation_id (null: the newest finished simulation), step by step.
 select
     step,
     cutoff::date as cutoff,
@@ -15,6 +15,6 @@ select
 from simulation_steps
 where simulation_id = coalesce(
     $simulation_id,
-    (select simulation_id from simulation_steps order by created_at desc limit 1)
+    (select simulation_id from simulation_runs order by completed_at desc limit 1)
 )
 order by step, model;
