@@ -89,6 +89,37 @@ def test_simulate_writes_its_rows_and_the_report_plots_them(env, capsys):
     assert (env / "reports" / "simulation.png").stat().st_size > 10_000
 
 
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_a_simulation_cut_short_leaves_no_rows(env, monkeypatch):
+    """A simulation killed after its first step: its rows are written at its end, in one
+    transaction, so nothing of it lands, and the report's newest simulation is the last one
+    that finished."""
+    import duckdb
+
+    import recommender.jobs.simulation as simulation
+
+    assert main(["ingest", str(real_data_dir()), "-q"]) == 0
+    args = ["simulate", "--start", "2017-01-01", "--step", "90d", "--steps", "2", "--models", "popular", "-q"]
+    assert main(args) == 0
+    score = simulation._score
+
+    def killed_at_step_two(wb, data, step, *rest):
+        if step == 2:
+            raise KeyboardInterrupt  # what a kill looks like from inside the job
+        return score(wb, data, step, *rest)
+
+    monkeypatch.setattr(simulation, "_score", killed_at_step_two)
+    assert main(args) != 0  # `recsys: interrupted`
+    con = duckdb.connect(str(env / "warehouse" / "movielens.duckdb"), read_only=True)
+    try:
+        simulations = con.execute("select count(distinct simulation_id), count(*) from simulation_steps").fetchall()
+        finished = con.execute("select count(*) from simulation_runs").fetchall()
+    finally:
+        con.close()
+    assert simulations == [(1, 2)] and finished == [(1,)]
+
+
 def test_simulate_refuses_bad_arguments_in_one_line(env, capsys):
     main(["migrate", "-q"])
     assert main(["simulate", "--start", "soon"]) == 2

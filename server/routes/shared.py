@@ -68,7 +68,11 @@ PathId = Annotated[
 ]
 #: The rating body refuses unknown fields; the schema says so (Litestar would not).
 RatingBody = Annotated[S.RatingIn, Body(schema_extra={"additionalProperties": False})]
-SessionBody = Annotated[S.SessionIn, Body(schema_extra={"additionalProperties": False})]
+# its example names real movies (1: Toy Story, 2: Jumanji): random ids are rarely in a catalogue
+SessionBody = Annotated[
+    S.SessionIn,
+    Body(schema_extra={"additionalProperties": False, "examples": [{"liked": [1, 2], "k": 10}]}),
+]
 #: What an admin route can answer besides 200: no key configured, wrong key, not ready, too many.
 ADMIN_ERRORS = [
     NotAuthorizedException,
