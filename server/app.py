@@ -17,7 +17,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from recommender import __version__
 from server.apidocs import docs_routes, swagger_page
 from server.config import ServerConfig
-from server.http import EXCEPTION_HANDLERS, TimedLitestar
+from server.http import EXCEPTION_HANDLERS, TimedLitestar, bound_query_parsing
 from server.metrics import Metrics
 from server.requestlog import RequestLog
 from server.routes import Services, movie_routes, ops_routes, recommendation_routes
@@ -42,6 +42,7 @@ def app_from_environment() -> Litestar:
 
 
 def create_app(config: ServerConfig) -> Litestar:
+    bound_query_parsing()
     metrics = Metrics()
     requests = RequestLog(config.access_log, observer=metrics.observe_request, after_drain=metrics.sync)
     services = Services(config, requests, metrics)

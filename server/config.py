@@ -43,7 +43,7 @@ class ServerConfig:
     """Entries of the TTL cache in front of the lists (0 disables it)."""
     cache_ttl_s: float = 300.0
     """Seconds an entry of that cache lives."""
-    cache_max_mb: float = 64.0
+    cache_max_mb: float = 32.0
     """The cache's memory budget in MB (answers and whole lists, keys included; estimated sizes)."""
     rate_limit_ratings: int = 600
     """Requests per minute per client to POST /users/{id}/ratings (0: no limit)."""

@@ -264,6 +264,51 @@ def bounded_body(receive: Receive, timeout_s: float) -> Receive:
     return bounded
 
 
+#: Query strings longer than this (bytes), and parsed queries of more pairs than the second,
+#: bypass Litestar's caches (see bound_query_parsing).
+CACHED_QUERY_BYTES = 512
+CACHED_QUERY_PAIRS = 32
+
+
+def bound_query_parsing() -> None:
+    """Litestar caches, per distinct query string, its parsed pairs (``parse_query_string``)
+    and the dict made of them (``create_query_default_dict``), 1,024 entries each
+    (``lru_cache``) whatever their size: 1,024 queries with 500 excluded ids each hold about
+    80 MB, which a flood of such requests fills and keeps. Long queries bypass both caches
+    (parsing one again costs ~0.1 ms, less than answering it); short ones, the usual requests,
+    keep them. Litestar's modules hold their own references to these private functions, so each
+    is replaced (idempotent; ``tests/server/test_hostile.py`` checks the effect, and fails if a
+    Litestar release moves them)."""
+    from litestar import _parsers
+    from litestar._kwargs import extractors
+    from litestar.connection import base
+    from litestar.datastructures import url
+
+    if getattr(_parsers.parse_query_string, "bounded", False):
+        return
+    parse = _uncached_when(_parsers.parse_query_string, lambda query_string: len(query_string) > CACHED_QUERY_BYTES)
+    for module in (_parsers, extractors, base, url):
+        module.parse_query_string = parse  # type: ignore[attr-defined]
+    extractors.create_query_default_dict = _uncached_when(  # type: ignore[assignment]
+        extractors.create_query_default_dict,
+        lambda parsed_query, sequence_query_parameter_names: len(parsed_query) > CACHED_QUERY_PAIRS,
+    )
+
+
+def _uncached_when(cached: Any, too_large: Callable[..., bool]) -> Any:
+    """``cached`` (an ``lru_cache`` function) that calls the function it wraps directly when
+    ``too_large`` says so of the arguments."""
+    direct = cached.__wrapped__
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return direct(*args, **kwargs) if too_large(*args, **kwargs) else cached(*args, **kwargs)
+
+    call.bounded = True  # type: ignore[attr-defined]
+    call.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return call
+
+
 #: Genre names by their lower case: ``?genre=sci-fi`` is ``?genre=Sci-Fi``.
 GENRE_NAMES = {name.lower(): name for name in typing.get_args(S.Genre)}
 

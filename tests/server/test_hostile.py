@@ -150,6 +150,19 @@ def test_the_cache_is_bounded_by_bytes(served, tmp_path):
             assert stats["bytes"] <= stats["max_bytes"] == 2**19, stats
             assert 0 < stats["size"] < 79 and stats["misses"] == 79, stats  # older entries made room
         assert c.get("/stats").json()["cache"]["max_bytes"] == 2**19
+    # Litestar's own caches of parsed query strings keep none of these long ones
+    from litestar import _parsers
+    from litestar._kwargs import extractors
+
+    caches = (_parsers.parse_query_string, extractors.create_query_default_dict)
+    with TestClient(create_app(config)) as c:
+        uid = known_user(c)
+        for cache in caches:
+            cache.cache_clear()  # other tests may have filled them
+        for offset in range(21, 40):
+            exclude = "&".join(f"exclude={m}" for m in rng.integers(1, 10**6, 500))
+            assert c.get(f"/recommend/{uid}?k=5&offset={offset}&{exclude}").status_code == 200
+    assert [cache.cache_info().currsize for cache in caches] == [0, 0]
 
 
 def _reload_as(base: str, forwarded_for: str) -> int:
