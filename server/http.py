@@ -127,7 +127,10 @@ def repeated_key(body: bytes) -> str | None:
             found.append(next(key for i, key in enumerate(keys) if key in keys[:i]))
         return dict(items)
 
-    json.loads(body, object_pairs_hook=pairs)
+    try:
+        json.loads(body, object_pairs_hook=pairs)
+    except RecursionError:  # the standard reader nests a little deeper per level than msgspec
+        raise InvalidInput("the JSON body is nested too deeply") from None
     return found[0] if found else None
 
 
@@ -291,7 +294,10 @@ def bound_query_parsing() -> None:
         module.parse_query_string = parse  # type: ignore[attr-defined]
     extractors.create_query_default_dict = _uncached_when(  # type: ignore[assignment]
         extractors.create_query_default_dict,
-        lambda parsed_query, sequence_query_parameter_names: len(parsed_query) > CACHED_QUERY_PAIRS,
+        lambda parsed_query, sequence_query_parameter_names: (
+            len(parsed_query) > CACHED_QUERY_PAIRS
+            or sum(len(name) + len(value) for name, value in parsed_query) > CACHED_QUERY_BYTES
+        ),
     )
 
 

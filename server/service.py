@@ -224,7 +224,9 @@ def similar(version: Version, movie_id: int, k: int, offset: int) -> list[tuple]
     pages never repeat)."""
     depth = max(offset, min(offset + k, S.MAX_DEPTH))
     if depth <= SIMILAR_N:
-        return version.similar(movie_id, depth - offset, offset)
+        rows = version.similar(movie_id, depth - offset, offset)
+        if len(rows) == depth - offset:  # the table answers the page; a short one goes on below
+            return rows
     pairs = version.live.similar(movie_id, depth)[offset:]
     movies = version.movies([m for m, _ in pairs])
     return [(m, movies[m].title, movies[m].year, movies[m].genres, s) for m, s in pairs if m in movies]

@@ -91,7 +91,8 @@ class RecCache:
     @property
     def bytes(self) -> int:
         """The estimated bytes of the entries held now."""
-        return int(self._cache.currsize)
+        with self._lock:  # currsize expires entries first: it changes the cache
+            return int(self._cache.currsize)
 
     def stats(self) -> dict[str, Any]:
         with self._lock:

@@ -120,6 +120,7 @@ def test_a_failed_spark_fit_is_reported_as_itself(monkeypatch):
         stop(self)
         raise RuntimeError("SparkSession does not exist in the JVM")
 
+    assert SparkSession.getActiveSession() is None  # else the engine would not stop it: nothing tested
     monkeypatch.setattr(SparkALS, "fit", failed_fit)
     monkeypatch.setattr(SparkSession, "stop", broken_stop)
     engine = ALSEngine("spark", spark_master="local[1]", spark_driver_memory="1g")

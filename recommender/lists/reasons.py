@@ -173,7 +173,12 @@ def reason_items(
     if not model.personal:
         return np.full(lists.items.shape, -1, dtype=np.int32)
     if proposed is None:
-        proposed = model.explain(users, lists.items, history, recent, ranked_by=ranked_by)
+        # ranked_by only for a model that ranks by features: a model's explain may take four arguments
+        proposed = (
+            model.explain(users, lists.items, history, recent)
+            if ranked_by is None
+            else model.explain(users, lists.items, history, recent, ranked_by=ranked_by)
+        )
     out = links.choose(users, lists.items, history, np.asarray(proposed, dtype=np.int32))
     out[lists.filled] = -1
     return out

@@ -205,3 +205,21 @@ def test_itemknn_proposal_is_the_recent_item_voting_most_for_the_movie(positives
                 assert got[u, r] == -1
             else:
                 assert got[u, r] in hist and np.isclose(dense[got[u, r], items[u, r]], votes.max())
+
+
+def test_a_model_whose_explain_takes_four_arguments_still_gets_reasons(positives, links):
+    """A registered model may override ``explain`` with the documented four arguments: the list
+    pipeline passes ``ranked_by`` only to a model that ranks by named features."""
+    popular = create("popular").fit(positives)
+
+    class FourArguments(type(popular)):
+        personal = True
+
+        def explain(self, users, items, history, recent):
+            return np.full(np.shape(items), -1, dtype=np.int32)
+
+    model = FourArguments()
+    model.__dict__.update(popular.__dict__)
+    lists = ServedLists(np.array([[0, 1, 2]], np.int32), np.zeros((1, 3), np.float32), np.zeros((1, 3), bool))
+    got = reason_items(model, np.zeros(1, np.int64), lists, positives[:1], recent=np.zeros((1, 0)), links=links)
+    assert got.shape == (1, 3)

@@ -5,12 +5,14 @@ unknown movies in a body, repeated parameters and keys, and an echoed query."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
 from pathlib import Path
 
 import httpx
+import msgspec
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -119,6 +121,41 @@ def test_repeated_parameters_and_keys_are_a_400(client):
         "/recommend", content=b'{"liked": [1], "liked": [2]}', headers={"content-type": "application/json"}
     )
     assert answer.status_code == 400
+
+
+def test_json_nested_just_under_the_readers_limit_is_a_400(client):
+    """msgspec reads a little deeper than the standard library's reader, which checks for repeated
+    keys: bodies nested between the two limits are bad input too, never a 500."""
+    for depth in range(985, 1001):
+        body = '{"movie_id": 1, "rating": 4, "x": ' + "[" * depth + "]" * depth + "}"
+        answer = client.post("/users/5/ratings", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 400, (depth, answer.text[:200])
+    # where msgspec reads the body and the standard reader cannot, the check says so as bad input
+    from recommender.errors import InvalidInput
+    from server.http import repeated_key
+
+    def reads(read, body: bytes) -> bool:
+        try:
+            read(body)
+        except RecursionError:
+            return False
+        return True
+
+    bodies = [('{"x": ' + "[" * d + "]" * d + "}").encode() for d in range(800, 1100)]
+    between = [b for b in bodies if reads(msgspec.json.Decoder().decode, b) and not reads(json.loads, b)]
+    assert between, "no depth where msgspec reads a body that json.loads cannot"
+    for body in between:  # never a RecursionError (a 500): read, or refused as bad input
+        try:
+            repeated_key(body)
+        except InvalidInput as exc:
+            assert "nested too deeply" in str(exc)
+
+
+def test_similar_pages_are_slices_of_one_list(client):
+    """Pages of 10 across the table's 20 and past them give the same movies as one page of 40."""
+    whole = [m["movie_id"] for m in client.get("/similar/1?k=40").json()["items"]]
+    pages = [m["movie_id"] for o in range(0, 40, 10) for m in client.get(f"/similar/1?k=10&offset={o}").json()["items"]]
+    assert pages == whole and len(set(whole)) == len(whole) > 20
 
 
 def test_a_400_quotes_at_most_200_characters_of_the_input(client):
