@@ -364,10 +364,11 @@ def invalid_request(request: Request, exc: ValidationException) -> Response:
     extra = exc.extra
     if isinstance(extra, list):
         extra = [_with_choices(item) if isinstance(item, dict) else item for item in extra]
-    # Litestar's detail repeats the whole URL: quote at most QUOTED_INPUT characters of it
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    body: dict[str, Any] = {"status_code": exc.status_code, "detail": f"Validation failed for {request.method} "}
-    body["detail"] += target if len(target) <= QUOTED_INPUT else quoted(target)
+    # Litestar's detail ends with the whole URL: a long one is cut to QUOTED_INPUT characters
+    detail = exc.detail
+    if len(detail) > QUOTED_INPUT + 50:
+        detail = f"{detail[:QUOTED_INPUT]}... ({len(detail):,} characters)"
+    body: dict[str, Any] = {"status_code": exc.status_code, "detail": detail}
     if extra is not None:
         body["extra"] = extra
     return Response(body, status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON)
