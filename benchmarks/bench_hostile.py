@@ -32,23 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from bench_soak import _free_port, _rss_mb  # the same server-process helpers (this folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "hostile-key"
 HUGE_ID = "1" * 4301
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _codes(statuses: list[int]) -> str:
