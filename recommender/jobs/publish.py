@@ -66,7 +66,7 @@ def precompute_and_publish(
             "production_runs": json.dumps({m: p.run_id for m, p in production.models.items()}),
             "metrics": json.dumps(build.final_metrics(con, sql, evaluated)),
         }
-        served_ranker = build.ranker_to_precompute(ranker, production, recs, sql, settings, say)
+        served_ranker = build.ranker_to_precompute(ranker, production, recs, settings, say)
         default = choose_default(con, sql, settings, ranker_served=ranker is not None)
         record |= {"default_model": default.model, "default_reason": default.reason, "visitor_model": default.visitors}
         say(f"  served by default: {default.model} ({default.reason})")

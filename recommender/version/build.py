@@ -34,7 +34,8 @@ from recommender.sqlfiles import SqlLibrary
 from recommender.version import tables
 from recommender.warehouse.connection import insert_arrow
 from recommender.warehouse.export import ALL_PARTS, SplitData
-from recommender.warehouse.features import copy_features, materialize_features, pair_features
+from recommender.warehouse.feature_arrays import FeatureArrays
+from recommender.warehouse.features import copy_features, materialize_features
 
 #: Users per chunk of list computation (bounds memory).
 CHUNK_USERS = 65536
@@ -189,7 +190,6 @@ def ranker_to_precompute(
     state: tuple | None,
     production: Production,
     recs: duckdb.DuckDBPyConnection,
-    sql: SqlLibrary,
     settings: Settings,
     say: Callable[[str], None],
 ) -> TwoStageRanker | None:
@@ -205,9 +205,12 @@ def ranker_to_precompute(
         say(f"  ranker: lists scored at request time ({users:,} users, ranker_precompute_users {limit:,})")
         return None
     user_ids, item_ids = production.data.user_ids, production.data.item_ids
+    store: list[FeatureArrays] = []  # the version file's feature tables, as serving reads them
 
     def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return pair_features(recs, sql, "", "", user_ids[rows], item_ids[items], materialized=True)
+        if not store:  # on first use: write_version fills the catalogue they join first
+            store.append(FeatureArrays.load(recs))
+        return store[0].pairs(user_ids[rows], item_ids[items])
 
     # the publication's loop runs nothing else meanwhile: the booster takes the job's cores
     ranker.threads = settings.job_threads

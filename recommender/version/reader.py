@@ -22,27 +22,23 @@ from recommender.models import MODEL_NAMES
 from recommender.names import RANKER
 from recommender.sqlfiles import SqlLibrary
 from recommender.version import registry
-from recommender.version.format import LISTS_FILE, StaleVersion, require_current
+from recommender.version.format import LISTS_FILE, StaleVersion, model_file, require_current
 from recommender.version.live import LiveModels
 from recommender.version.precomputed import PrecomputedLists
-from recommender.warehouse.features import pair_features
+from recommender.warehouse.feature_arrays import FeatureArrays
 
 
 class _Cursors(threading.local):
-    """One cursor of the version file per thread, and the feature store read through it."""
+    """One cursor of the version file per thread."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> None:
-        self.con, self.sql = con, sql
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         cur = self.__dict__.get("_cursor")
         if cur is None:
             cur = self._cursor = self.con.cursor()
         return cur
-
-    def pair_features(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
-        """The ranker's feature-store features of (user, movie) pairs, from the version's tables."""
-        return pair_features(self.cursor(), self.sql, "", "", user_ids, movie_ids, materialized=True)
 
 
 def _precomputed_lists(con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> dict[str, PrecomputedLists]:
@@ -147,7 +143,10 @@ class Version:
             ),
             shape=(len(item_ids), max(len(names), 1)),
         ).toarray()
-        local = _Cursors(con, sql)
+        local = _Cursors(con)
+        # the ranker's feature store, in memory: its lists run no query (a version without
+        # the ranker holds no feature tables)
+        features = FeatureArrays.load(con) if model_file(folder, RANKER).exists() else None
         catalog = {
             r[0]: Movie(r[0], r[1], r[2], tuple(r[3] or ()), int(r[4] or 0))
             for r in sql.run(con, "version/catalog_all.sql").fetchall()
@@ -170,7 +169,7 @@ class Version:
                 MODEL_NAMES,
                 {m.movie_id: m.genres for m in catalog.values()},
                 {m.movie_id: m.year for m in catalog.values()},
-                pair_features=local.pair_features,
+                pair_features=None if features is None else features.pairs,
                 visitor_model=row["visitor_model"],
             ),
         )

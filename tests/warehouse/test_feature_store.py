@@ -86,3 +86,32 @@ def test_a_visitors_columns_follow_the_feature_stores_rules(tmp_path):
     column = FEATURE_NAMES.index("positive_count")
     np.testing.assert_array_equal(made[:, column], stored[:, column])
     con.close()
+
+
+def test_the_in_memory_features_equal_the_sqls(tmp_path):
+    """FeatureArrays (the ranker's features at serving and publication) computes every column
+    of pair_features.sql, to its rounding, on random pairs: known and unknown users and movies,
+    for two histories of both split strategies."""
+    from recommender.warehouse.feature_arrays import FeatureArrays
+    from recommender.warehouse.features import materialize_features
+
+    con, sql, settings = _warehouse(tmp_path, users=70, movies=90, seed=13)
+    rng = np.random.default_rng(4)
+    users = rng.integers(-3, 75, size=3000)  # ids 71..74 and the negatives are unknown
+    movies = rng.integers(-3, 95, size=3000)
+    checked = 0
+    for strategy in ("global", "per_user"):
+        if strategy == "per_user":
+            build_splits(con, sql, Settings(warehouse=settings.warehouse, split_strategy="per_user"))
+        for upto in ("train", "val"):
+            materialize_features(con, sql, strategy, upto)
+            expected = pair_features(con, sql, strategy, upto, users, movies, materialized=True)
+            got = FeatureArrays.load(con).pairs(users, movies)
+            assert got.dtype == np.float32 and got.shape == expected.shape
+            for f, name in enumerate(FEATURE_NAMES):
+                np.testing.assert_allclose(got[:, f], expected[:, f], rtol=0, atol=1e-6, equal_nan=True, err_msg=name)
+            checked += int(np.isfinite(expected).sum())
+    assert checked > 3000 * len(FEATURE_NAMES)  # most values are present, not NaN on both sides
+    # the check can fail: a pair's features read for another user differ
+    assert not np.allclose(FeatureArrays.load(con).pairs(users + 1, movies), expected, equal_nan=True)
+    con.close()
