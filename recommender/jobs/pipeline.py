@@ -279,6 +279,7 @@ class _JobInputs:
 
     def __init__(self, wb: Workbench, data: SplitData, parts: tuple[str, ...]) -> None:
         self.wb, self.data, self.parts, self.seed = wb, data, parts, wb.settings.seed
+        self.threads = wb.settings.threads or 0
 
     def matrix(self) -> sp.csr_matrix:
         return self.data.matrix(*self.parts)

@@ -25,6 +25,7 @@ from recommender.jobs import pipeline
 from recommender.sqlfiles import SqlLibrary
 from recommender.version import build, live, registry
 from recommender.version.format import LINKS_FILE, LISTS_FILE, stamp
+from recommender.warehouse.connection import job_config
 from recommender.warehouse.export import ALL_PARTS
 from recommender.words import plural
 
@@ -49,7 +50,7 @@ def precompute_and_publish(
     finals = pipeline.final_configs(con, sql, settings, say)
     version, staging = registry.staging_folder(con, sql, settings)
     # its own DuckDB instance: bounded like the warehouse's (else 80 % of RAM for its buffers)
-    recs = duckdb.connect(str(staging / LISTS_FILE), config={"memory_limit": settings.duckdb_memory})
+    recs = duckdb.connect(str(staging / LISTS_FILE), config=job_config(settings))
     try:
         # the ranker's feature tables first, while the production fits are not in memory yet
         # (made after the lists, they lifted the 25M main job's peak by about 1 GB)

@@ -108,7 +108,7 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
             return _ranked_ndcg(score, row, item, users, truth, n_relevant)
 
         for c, config in enumerate(BOOSTER_GRID):
-            steps = _HeldOutSteps(x[~fits], held_ndcg, lightgbm)
+            steps = _HeldOutSteps(x[~fits], held_ndcg, lightgbm, wb.settings.job_threads)
             trials[c, f] = _train(lightgbm, fit_x, fit_label, fit_row, {**p.to_dict(), **config}, wb, steps)
             reached[c] = min(reached[c], max(steps.scores))
             for rounds, score in steps.scores.items():
@@ -126,7 +126,9 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     visitor_scores = np.zeros(len(row))
     for f in range(cv_folds):
         held = fold_of[row] == f
-        visitor_scores[held] = trials[best_config, f].predict(as_visitors[held], num_iteration=rounds)
+        visitor_scores[held] = trials[best_config, f].predict(
+            as_visitors[held], num_iteration=rounds, num_threads=wb.settings.job_threads
+        )
     visitor_check = _ranked_ndcg(visitor_scores, row, item, users, truth, n_relevant)
     p = RankerParams.from_dict({**p.to_dict(), **chosen})
     all_x, all_label = np.vstack([x, *earlier_x]), np.concatenate([label, *earlier_label])
@@ -143,6 +145,7 @@ def train_and_evaluate(wb: Workbench, params: dict | None = None) -> tuple[RunRe
     test_history = wb.data.matrix(*FIT_PARTS["test"])
     recent = recent_history(test_history, wb.data.time_matrix(*FIT_PARTS["test"]), max(SEQUENCE_DEPTHS))
     ranker = TwoStageRanker(p, seed=wb.settings.seed).attach(test_sources, booster, reader, recent)
+    ranker.using_threads(wb.settings.job_threads)  # test scoring runs alone: the job's cores
     gain = booster.feature_importance(importance_type="gain")
     importance = {name: float(g / gain.sum()) for name, g in zip(ALL_FEATURES, gain)} if gain.sum() else {}
     logged = {**p.to_dict(), "threads": wb.settings.job_threads, "sources": list(SOURCES)}
@@ -267,8 +270,8 @@ class _HeldOutSteps:
     tree) and keeps them by rounds; it stops training once ``ndcg`` of those scores has not
     improved for PATIENCE steps. The trees kept are the ones a full run would have grown."""
 
-    def __init__(self, held_x: np.ndarray, ndcg: Callable[[np.ndarray], float], lightgbm) -> None:
-        self.held_x, self.ndcg, self.lightgbm = held_x, ndcg, lightgbm
+    def __init__(self, held_x: np.ndarray, ndcg: Callable[[np.ndarray], float], lightgbm, threads: int) -> None:
+        self.held_x, self.ndcg, self.lightgbm, self.threads = held_x, ndcg, lightgbm, threads
         self.scores: dict[int, np.ndarray] = {}
         self.best = (-np.inf, 0)  # (ndcg, rounds)
 
@@ -276,7 +279,9 @@ class _HeldOutSteps:
         rounds = env.iteration + 1
         if rounds % ROUND_STEP:
             return
-        step = env.model.predict(self.held_x, start_iteration=rounds - ROUND_STEP, num_iteration=ROUND_STEP)
+        step = env.model.predict(
+            self.held_x, start_iteration=rounds - ROUND_STEP, num_iteration=ROUND_STEP, num_threads=self.threads
+        )
         self.scores[rounds] = self.scores.get(rounds - ROUND_STEP, 0.0) + step
         value = self.ndcg(self.scores[rounds])
         if value > self.best[0]:

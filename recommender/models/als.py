@@ -78,7 +78,8 @@ class ALS(Recommender):
     @classmethod
     def fit_from(cls, params, inputs: FitInputs) -> ALS:
         """Fitted where the job says (``inputs.extra("als_engine")``: implicit, Spark or the GPU)."""
-        return cls(params, seed=inputs.seed, engine=inputs.extra("als_engine")).fit(inputs.matrix())
+        model = cls(params, seed=inputs.seed, engine=inputs.extra("als_engine")).using_threads(inputs.threads)
+        return model.fit(inputs.matrix())
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> ALS:
         if not self.engine.default:  # Spark or the GPU: factors back into this same model
@@ -112,6 +113,7 @@ class ALS(Recommender):
             alpha=p.alpha,
             iterations=p.iterations,
             random_state=self.seed,
+            num_threads=self.threads,
         )
 
     @property

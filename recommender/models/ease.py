@@ -58,7 +58,7 @@ class EASE(Recommender):
     @classmethod
     def fit_from(cls, params, inputs: FitInputs) -> EASE:
         """Fitted from the job's shared item Gram matrix (every lambda tried reuses it)."""
-        model = cls(params, seed=inputs.seed)
+        model = cls(params, seed=inputs.seed).using_threads(inputs.threads)
         items, gram = inputs.extra("gram")(model.params.max_items)
         return model.fit_gram(items, gram.copy(), inputs.matrix().shape[1])
 

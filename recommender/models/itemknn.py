@@ -81,7 +81,7 @@ class ItemKNN(Recommender):
         # implicit >= 0.5 takes user x item: an item x user matrix here would silently
         # learn user-user similarities (a test guards this)
         user_items = as_user_items(user_items)
-        self.model_ = CosineRecommender(K=self._k(user_items.shape[1]))
+        self.model_ = CosineRecommender(K=self._k(user_items.shape[1]), num_threads=self.threads)
         if self.params.neighbours is None:
             # every pair: one sparse product (implicit's per-row top-K heap is ~30x slower here)
             sim = all_cosines(user_items)

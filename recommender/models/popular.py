@@ -39,7 +39,7 @@ class Popular(Recommender):
     @classmethod
     def fit_from(cls, params, inputs: FitInputs) -> Popular:
         """Fitted with the interaction times (its recency window)."""
-        return cls(params, seed=inputs.seed).fit(inputs.matrix(), times=inputs.times())
+        return cls(params, seed=inputs.seed).using_threads(inputs.threads).fit(inputs.matrix(), times=inputs.times())
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> Popular:
         counts = np.asarray((user_items > 0).sum(axis=0)).ravel().astype(np.float64)

@@ -142,8 +142,8 @@ class TwoStageRanker(Recommender):
         self.booster: Any = None  # a lightgbm.Booster once attached or loaded (lightgbm loads lazily)
         self.features: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
         self.recent: np.ndarray | None = None
-        #: LightGBM's threads per call: one when serving (requests run side by side), every
-        #: core for a batch that runs alone (a version's precomputed lists).
+        #: LightGBM's threads per call: one when serving (requests run side by side), the
+        #: job's for a batch that runs alone (a version's precomputed lists).
         self.threads = 1
 
     def attach(self, sources: Mapping[str, Recommender], booster, features, recent: np.ndarray) -> TwoStageRanker:

@@ -213,7 +213,7 @@ def ranker_to_precompute(
         return store[0].pairs(user_ids[rows], item_ids[items])
 
     # the publication's loop runs nothing else meanwhile: the booster takes the job's cores
-    ranker.threads = settings.job_threads
+    ranker.using_threads(settings.job_threads)
     times = production.data.time_matrix(*ALL_PARTS)
     recent = recent_history(production.history, times, max(SEQUENCE_DEPTHS))
     sources = {name: production.models[name].fitted for name in SOURCES}

@@ -13,6 +13,15 @@ from recommender.config import Settings
 from recommender.errors import RecsysError
 
 
+def job_config(settings: Settings) -> dict[str, Any]:
+    """DuckDB's configuration for a job's connections (the warehouse, a new version file):
+    the job's threads (``--threads``; DuckDB's default, every core, without) and memory limit."""
+    config: dict[str, Any] = {"memory_limit": settings.duckdb_memory}
+    if settings.threads:
+        config["threads"] = settings.threads
+    return config
+
+
 def connect(settings: Settings, *, read_only: bool = False, progress: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file named by ``settings.warehouse``; ``progress`` turns on DuckDB's
     progress bar for queries over two seconds (for a terminal only: in a log it is noise).
@@ -23,10 +32,7 @@ def connect(settings: Settings, *, read_only: bool = False, progress: bool = Fal
     path = Path(settings.warehouse)
     if read_only and not path.exists():
         raise WarehouseError(f"warehouse {path} does not exist; run `recsys migrate` first")
-    config: dict[str, Any] = {}
-    if settings.threads:
-        config["threads"] = settings.threads
-    config["memory_limit"] = settings.duckdb_memory
+    config = job_config(settings)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), read_only=read_only, config=config)
