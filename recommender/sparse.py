@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-
 #: Below one lookup per this many stored entries, lookups search their rows (binary search, no
 #: pass over the matrix): a request's few thousand lookups in a large similarity matrix.
 SPARSE_LOOKUPS = 32
