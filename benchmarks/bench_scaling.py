@@ -75,7 +75,16 @@ def measure(millions: float, data_root: Path, out_root: Path, seed: int) -> dict
         check=True,
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"millions": millions, **spec, **result}
+    # the generator draws about the ratings asked for: the curve uses the number it wrote
+    return {"millions": millions, **spec, "ratings": _lines(folder / "ratings.csv") - 1, **result}
+
+
+def _lines(path: Path) -> int:
+    count = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 24):
+            count += chunk.count(b"\n")
+    return count
 
 
 def curve(runs: list[dict]) -> dict:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from recommender.cli.common import WAREHOUSE_FLAGS, open_warehouse, print_relation, progress_bars, say, server_config
 from recommender.cli.common import server_url as checked_url
+from recommender.datasets import EDITIONS as EDITION_NAMES
 from recommender.errors import UserFacingError
 from recommender.faults import failpoint
 from recommender.words import plural
@@ -26,7 +27,7 @@ def register(add) -> None:
     p.add_argument("--max-rows", type=int, default=40, help="rows to print [40]")
     p.set_defaults(handler=cmd_sql)
     p = add("download", "download a MovieLens data set from GroupLens into --data-dir", settings=("data_dir",))
-    p.add_argument("name", choices=["ml-latest-small", "ml-25m"])
+    p.add_argument("name", choices=list(EDITION_NAMES), help="a MovieLens edition: " + ", ".join(EDITION_NAMES))
     p.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_download)
     p = add(

@@ -8,11 +8,11 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
+from recommender.datasets import EDITIONS
 from recommender.errors import RecsysError
 
 BASE_URL = "https://files.grouplens.org/datasets/movielens"
@@ -23,17 +23,7 @@ OFFLINE_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    #: md5 published by GroupLens; None: read it from the ``.md5`` file beside the zip.
-    md5: str | None
 
-
-DATASETS = {
-    "ml-latest-small": Dataset("ml-latest-small", None),
-    "ml-25m": Dataset("ml-25m", "6b51fb2759a8657d3bfcbfc42b592ada"),
-}
 
 
 class DownloadError(RecsysError):
@@ -41,17 +31,18 @@ class DownloadError(RecsysError):
 
 
 def download(name: str, data_dir: Path, *, base_url: str = BASE_URL, progress: bool = True) -> Path:
-    """Download ``name`` into ``data_dir/name`` and return that folder.
+    """Download ``name`` into ``data_dir`` (the folder its zip holds: ``data_dir/name``, or
+    ml-10m's ``ml-10M100K``) and return that folder.
 
     Everything is written to a temporary folder next to the target and renamed into
     place only after the checksum and the unpacking succeeded.
     """
-    if name not in DATASETS:
-        raise DownloadError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
-    dataset = DATASETS[name]
+    if name not in EDITIONS:
+        raise DownloadError(f"unknown data set {name!r}; choose one of {', '.join(EDITIONS)}")
+    dataset = EDITIONS[name]
     data_dir = Path(data_dir)
-    target = data_dir / name
-    if (target / "ratings.csv").exists():
+    target = data_dir / dataset.unpacks_to
+    if (target / dataset.ratings).exists():
         return target
     data_dir.mkdir(parents=True, exist_ok=True)
     zip_url = f"{base_url.rstrip('/')}/{name}.zip"
@@ -67,9 +58,9 @@ def download(name: str, data_dir: Path, *, base_url: str = BASE_URL, progress: b
                 _safe_extract(zf, tmp_path / "unpacked")
         except zipfile.BadZipFile as exc:
             raise DownloadError(f"{zip_url}: not a valid zip archive ({exc})") from exc
-        unpacked = tmp_path / "unpacked" / name
-        if not (unpacked / "ratings.csv").exists():
-            raise DownloadError(f"{zip_url}: the archive has no {name}/ratings.csv")
+        unpacked = tmp_path / "unpacked" / dataset.unpacks_to
+        if not (unpacked / dataset.ratings).exists():
+            raise DownloadError(f"{zip_url}: the archive has no {dataset.unpacks_to}/{dataset.ratings}")
         if target.exists():
             shutil.rmtree(target)
         unpacked.rename(target)

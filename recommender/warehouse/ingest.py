@@ -1,9 +1,10 @@
 """Loading a MovieLens folder into the raw tables.
 
-Two layouts: ml-25m / ml-latest(-small) (``ratings.csv``, ``movies.csv`` [``tags.csv``,
-``links.csv``], each possibly gzip-compressed as ``*.csv.gz``) and MovieLens 100K
-(``u.data``, ``u.item``). Both land in the same raw tables. One ingest is one transaction:
-any bad file leaves the previous contents untouched.
+Three layouts: the CSV editions (ml-20m, ml-25m, ml-32m, ml-latest(-small): ``ratings.csv``,
+``movies.csv`` [``tags.csv``, ``links.csv``], each possibly gzip-compressed as ``*.csv.gz``),
+MovieLens 1M and 10M (``ratings.dat``, ``movies.dat`` [``tags.dat``]: '::'-separated) and
+MovieLens 100K (``u.data``, ``u.item``). All land in the same raw tables. One ingest is one
+transaction: any bad file leaves the previous contents untouched.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class Source:
     #: The header line's columns; None for a headerless file.
     header: tuple[str, ...] | None
     required: bool
+    #: Free text of an edition-dependent encoding (ML-1M: Latin-1, ML-10M: UTF-8): detected,
+    #: and given to its SQL as ``$encoding``.
+    text: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,16 @@ MOVIELENS_100K = Layout(
         Source("movies", "u.item", "raw_movies", None, True),
     ),
 )
-LAYOUTS = (MOVIELENS_CSV, MOVIELENS_100K)
-#: Layouts recognised only to be refused by name: (files that identify it, its name).
-UNSUPPORTED = ((("ratings.dat",), "MovieLens 1M / 10M (ratings.dat, movies.dat: '::'-separated)"),)
+MOVIELENS_DAT = Layout(
+    "MovieLens 1M / 10M (ratings.dat, movies.dat [tags.dat]: '::'-separated)",
+    "dat/",
+    (
+        Source("ratings", "ratings.dat", "raw_ratings", None, True),
+        Source("movies", "movies.dat", "raw_movies", None, True, text=True),
+        Source("tags", "tags.dat", "raw_tags", None, False, text=True),
+    ),
+)
+LAYOUTS = (MOVIELENS_CSV, MOVIELENS_DAT, MOVIELENS_100K)
 #: Every raw table an ingest replaces (a layout without tags clears them).
 SOURCES = MOVIELENS_CSV.sources
 
@@ -155,9 +166,6 @@ def detect_layout(data_dir: Path) -> Layout:
         if _find(data_dir, layout.required_files[0]) is not None:  # the ratings file names the layout
             return layout
     supported = "; ".join(layout.name for layout in LAYOUTS)
-    for files, name in UNSUPPORTED:
-        if all((data_dir / f).exists() for f in files):
-            raise IngestError(str(data_dir), f"is in the {name} layout, which is not supported; supported: {supported}")
     raise IngestError(str(data_dir), f"holds no MovieLens data set that this version reads; supported: {supported}")
 
 
@@ -186,14 +194,15 @@ def _load_all(con, sql, layout, present, hashes, data_dir, say) -> IngestResult:
             large = size >= LARGE_FILE_BYTES
             say(f"loading {path.name} ({size / 1e6:,.1f} MB)" + (" ..." if large else ""))
             started = time.perf_counter()
+            params = {"path": str(path)} | ({"encoding": text_encoding(path)} if source.text else {})
             try:
                 # the file's last statement is the insert: its result is the number of rows
-                rows = sql.run(con, f"{folder}load_{source.name}.sql", {"path": str(path)}).fetchall()[0][0]
+                rows = sql.run(con, f"{folder}load_{source.name}.sql", params).fetchall()[0][0]
             except duckdb.Error as exc:
                 raise _csv_error(path.name, exc) from None
             (bad,) = sql.run(con, f"warehouse/ingest/check_{source.name}.sql").fetchall()[0]
             if bad:
-                line, problem = sql.run(con, f"{folder}locate_{source.name}.sql", {"path": str(path)}).fetchall()[0]
+                line, problem = sql.run(con, f"{folder}locate_{source.name}.sql", params).fetchall()[0]
                 raise IngestError(path.name, f"{problem} ({plural(bad, 'bad row')} in the file)", line)
             if rows == 0:
                 raise IngestError(path.name, "has a header but no rows" if source.header else "is empty")
@@ -231,6 +240,19 @@ def _load_all(con, sql, layout, present, hashes, data_dir, say) -> IngestResult:
                 },
             )
     return IngestResult(ingest_id, tuple(files), False)
+
+
+def text_encoding(path: Path) -> str:
+    """'utf-8' when the file decodes as UTF-8, else 'latin-1' (ML-1M's; every byte is valid)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            handle.read().decode("utf-8")
+    except UnicodeDecodeError:
+        return "latin-1"
+    except (OSError, EOFError) as exc:
+        raise IngestError(path.name, f"cannot be read ({exc})") from None
+    return "utf-8"
 
 
 def _ends_with_newline(path: Path) -> bool:

@@ -61,3 +61,33 @@ def test_network_error_leaves_nothing(grouplens, tmp_path):
 def test_unknown_dataset():
     with pytest.raises(DownloadError, match="unknown data set"):
         download("ml-1b", "/tmp")
+
+
+def test_every_edition_unpacks_to_its_own_folder(grouplens, tmp_path):
+    """ml-10m's zip holds ml-10M100K/ with ratings.dat: the download returns that folder, and
+    a second call finds it there without downloading again."""
+    site, url = grouplens
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("ml-10M100K/ratings.dat", "1::1::5::978300760\n")
+        zf.writestr("ml-10M100K/movies.dat", "1::Toy Story (1995)::Animation\n")
+    payload = buffer.getvalue()
+    (site / "ml-10m.zip").write_bytes(payload)
+    (site / "ml-10m.zip.md5").write_text(f"{hashlib.md5(payload).hexdigest()}  ml-10m.zip\n")
+    folder = download("ml-10m", tmp_path / "raw", base_url=url, progress=False)
+    assert folder == tmp_path / "raw" / "ml-10M100K" and (folder / "ratings.dat").exists()
+    (site / "ml-10m.zip").unlink()  # found on disk: no second download
+    assert download("ml-10m", tmp_path / "raw", base_url=url, progress=False) == folder
+
+
+def test_an_archive_without_the_editions_ratings_is_refused(grouplens, tmp_path):
+    site, url = grouplens
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("ml-1m/README", "no ratings here\n")
+    payload = buffer.getvalue()
+    (site / "ml-1m.zip").write_bytes(payload)
+    (site / "ml-1m.zip.md5").write_text(hashlib.md5(payload).hexdigest())
+    with pytest.raises(DownloadError, match=r"has no ml-1m/ratings.dat"):
+        download("ml-1m", tmp_path / "raw", base_url=url, progress=False)
+    assert list((tmp_path / "raw").iterdir()) == []

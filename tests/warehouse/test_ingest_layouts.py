@@ -1,4 +1,5 @@
-"""The folder layouts the ingest reads: gzip-compressed CSVs, MovieLens 100K, and the ones it refuses."""
+"""The folder layouts the ingest reads: every MovieLens edition (the CSV ones, gzip-compressed
+or not; 1M and 10M's '::' files; 100K), and what it refuses."""
 
 import gzip
 import shutil
@@ -82,17 +83,85 @@ def test_bad_movielens_100k_rows_are_refused_with_file_and_line(memory_warehouse
         ingest(memory_warehouse, sql, make_ml100k(tmp_path / "ml-100k", items, data))
 
 
-def test_movielens_1m_layout_is_refused_by_name(memory_warehouse, sql, tmp_path):
-    folder = tmp_path / "ml-1m"
-    folder.mkdir()
-    (folder / "ratings.dat").write_text("1::1193::5::978300760\n")
-    (folder / "movies.dat").write_text("1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n")
-    with pytest.raises(IngestError, match=r"MovieLens 1M / 10M .* not supported; supported: MovieLens CSV .*100K"):
-        ingest(memory_warehouse, sql, folder)
+# MovieLens 1M: '::'-separated, Latin-1, "Children's"; 10M: UTF-8 (unzips to ml-10M100K/), tags.dat.
+ML1M_MOVIES = [
+    "1::Toy Story (1995)::Animation|Children's|Comedy",
+    "2::Café au Lait (1994)::Comedy",
+    "3::City Hall: Part One (1996)::Drama|Thriller",
+]
+ML1M_RATINGS = ["1::1::5::978300760", "1::3::3::978302109", "2::2::4::978301968", "2::1::2::978300275"]
+
+
+def make_dat(folder, movies=ML1M_MOVIES, ratings=ML1M_RATINGS, encoding="latin-1", tags=None):
+    folder.mkdir(parents=True)
+    (folder / "movies.dat").write_bytes(("\n".join(movies) + "\n").encode(encoding))
+    (folder / "ratings.dat").write_text("\n".join(ratings) + "\n")
+    (folder / "users.dat").write_text("1::F::1::10::48067\n2::M::56::16::70072\n")  # ML-1M's: not read
+    if tags is not None:
+        (folder / "tags.dat").write_bytes(("\n".join(tags) + "\n").encode(encoding))
+    return folder
+
+
+def test_movielens_1m_is_read_into_the_same_tables(memory_warehouse, sql, tmp_path):
+    ingest(memory_warehouse, sql, make_movielens(tmp_path / "csv"))  # tags from before must go
+    ingest(memory_warehouse, sql, make_dat(tmp_path / "ml-1m"))
+    movies = {m: (t, g) for m, t, g in memory_warehouse.execute("select * from raw_movies").fetchall()}
+    assert movies[1] == ("Toy Story (1995)", "Animation|Children|Comedy")
+    assert movies[2] == ("Café au Lait (1994)", "Comedy")  # Latin-1 decoded
+    assert movies[3] == ("City Hall: Part One (1996)", "Drama|Thriller")  # one colon is part of a title
+    ratings = memory_warehouse.execute("select user_id, movie_id, rating, ts from raw_ratings order by ts").fetchall()
+    assert ratings == [(2, 1, 2.0, 978300275), (1, 1, 5.0, 978300760), (2, 2, 4.0, 978301968), (1, 3, 3.0, 978302109)]
+    assert memory_warehouse.execute("select count(*) from raw_tags").fetchall()[0][0] == 0
+    catalog = dict(memory_warehouse.execute("select movie_id, year from catalog").fetchall())
+    assert catalog == {1: 1995, 2: 1994, 3: 1996}
+
+
+def test_movielens_10m_is_read_with_its_tags_in_utf8(memory_warehouse, sql, tmp_path):
+    movies = ["1::Toy Story (1995)::Adventure|Animation|Children", "2::Amélie (2001)::Comedy|Romance"]
+    ratings = ["5::1::4.5::1212345678", "5::2::0.5::1212345679"]
+    tags = ["5::2::très drôle::1212345680", "5::1::pixar::1212345681"]
+    folder = make_dat(tmp_path / "ml-10M100K", movies, ratings, encoding="utf-8", tags=tags)
+    result = ingest(memory_warehouse, sql, folder)
+    assert sorted(f.path.name for f in result.files) == ["movies.dat", "ratings.dat", "tags.dat"]
+    assert memory_warehouse.execute("select title from raw_movies where movie_id = 2").fetchall() == [("Amélie (2001)",)]
+    assert memory_warehouse.execute("select rating from raw_ratings order by ts").fetchall() == [(4.5,), (0.5,)]
+    assert sorted(memory_warehouse.execute("select tag from raw_tags").fetchall()) == [("pixar",), ("très drôle",)]
+
+
+@pytest.mark.parametrize(
+    "movies,ratings,pattern",
+    [
+        (ML1M_MOVIES, ML1M_RATINGS[:2] + ["2::2::9::978301968"], r"ratings.dat line 3: rating 9.0 is outside"),
+        (ML1M_MOVIES, ML1M_RATINGS + ["2::7::4::978301968"], r"ratings.dat line 5: movie id 7 is not in movies.dat"),
+        (ML1M_MOVIES, ["1,1,5,978300760"], r"ratings.dat line 1: .*1,1,5,978300760"),
+        (ML1M_MOVIES + [ML1M_MOVIES[0]], ML1M_RATINGS, r"movies.dat line 4: movie id 1 is listed twice \(first on line 1\)"),
+    ],
+)
+def test_bad_movielens_dat_rows_are_refused_with_file_and_line(memory_warehouse, sql, tmp_path, movies, ratings, pattern):
+    with pytest.raises(IngestError, match=pattern):
+        ingest(memory_warehouse, sql, make_dat(tmp_path / "ml-1m", movies, ratings))
+
+
+@pytest.mark.parametrize("edition", ["ml-20m", "ml-32m"])
+def test_the_20m_and_32m_csv_editions_load_with_their_extra_files(memory_warehouse, sql, tmp_path, edition):
+    """ml-20m ships the tag genome (genome-scores.csv, genome-tags.csv) and ml-32m a
+    checksums.txt beside the four CSVs; the ingest reads the four and ignores the rest."""
+    folder = make_movielens(tmp_path / edition)
+    if edition == "ml-20m":
+        (folder / "genome-tags.csv").write_text("tagId,tag\n1,007\n")
+        (folder / "genome-scores.csv").write_text("movieId,tagId,relevance\n1,1,0.025\n")
+    else:
+        (folder / "checksums.txt").write_text("0123456789abcdef  ratings.csv\n")
+    reference = make_movielens(tmp_path / "reference")
+    ingest(memory_warehouse, sql, reference)
+    expected = memory_warehouse.execute("select * from raw_ratings order by all").fetchall()
+    result = ingest(memory_warehouse, sql, folder, force=True)
+    assert sorted(f.path.name for f in result.files) == ["links.csv", "movies.csv", "ratings.csv", "tags.csv"]
+    assert memory_warehouse.execute("select * from raw_ratings order by all").fetchall() == expected
 
 
 def test_a_folder_without_movielens_files_names_the_supported_layouts(memory_warehouse, sql, tmp_path):
-    with pytest.raises(IngestError, match=r"holds no MovieLens data set .*supported: MovieLens CSV .*MovieLens 100K"):
+    with pytest.raises(IngestError, match=r"holds no MovieLens data set .*supported: MovieLens CSV .*MovieLens 1M / 10M .*MovieLens 100K"):
         ingest(memory_warehouse, sql, tmp_path)
 
 
