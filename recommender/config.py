@@ -33,7 +33,10 @@ SQL_DIR = (
     else Path(__file__).resolve().parent / "sql"
 )
 
-SPLIT_STRATEGIES = ("global", "per_user")
+#: The temporal splits, then the protocols of published results (docs/evaluation.md).
+SPLIT_STRATEGIES = ("global", "per_user", "random", "crossfold")
+#: The strategies evaluated on several folds: cut-offs (per_user) or user partitions (crossfold).
+FOLDED_STRATEGIES = ("per_user", "crossfold")
 HOLDOUT_UNITS = ("count", "fraction")
 EVAL_EXCLUDES = ("rated", "positives")
 ALS_ENGINES = ("implicit", "spark")
@@ -63,7 +66,7 @@ class Settings:
     rating_threshold: float = 4.0
     """A rating at or above it is a positive (implicit feedback)."""
     split_strategy: str = "per_user"
-    """`per_user` (each user's latest positives held out) or `global` (one time cut-off for all)."""
+    """`per_user` (each user's latest positives held out), `global` (one cut-off), `random` or `crossfold`."""
     val_quantile: float = 0.8
     """Global split: the quantile of positive timestamps where validation starts."""
     test_quantile: float = 0.9
@@ -73,11 +76,11 @@ class Settings:
     test_start: str | None = None
     """Global split: an ISO date where test starts, instead of the quantile (with `val_start`)."""
     holdout_unit: str = "fraction"
-    """Per-user split: hold out the last `count` positives or the last `fraction` (at least one)."""
+    """Per-user, random and crossfold splits: hold out a `count` of positives or a `fraction` (at least one)."""
     holdout_val: float = 0.1
-    """Per-user split: what each user's val part holds (a count or a fraction)."""
+    """Per-user, random and crossfold splits: what each user's val part holds (a count or a fraction)."""
     holdout_test: float = 0.1
-    """Per-user split: what each user's test part holds (a count or a fraction)."""
+    """Per-user, random and crossfold splits: what each user's test part holds (a count or a fraction)."""
     recent_days: int = 365
     """The "recent" popularity window, in days before the newest train interaction."""
     seed: int = 42
@@ -91,7 +94,7 @@ class Settings:
     ks: tuple[int, ...] = (5, 10, 20)
     """The cut-offs K evaluated and logged (comma-separated)."""
     threads: int | None = None
-    """Threads of DuckDB and LightGBM (unset: every core)."""
+    """Threads of a job's DuckDB, LightGBM and implicit (ALS, ItemKNN) (unset: every core)."""
     duckdb_memory: str = "2GB"
     """DuckDB's memory limit (it spills to disk beyond it)."""
     artifacts_dir: Path | None = None
@@ -110,6 +113,8 @@ class Settings:
     """Versions with at most this many users hold precomputed ranker lists; more (or 0): scored at request time."""
     folds: int = 1
     """Rolling-origin folds of the per-user split evaluated (1: the split itself)."""
+    partitions: int = 0
+    """Crossfold split: the user partitions, each evaluated in turn (at least 2; 0 for the other splits)."""
     ranker_label_windows: int = 2
     """Val windows the two-stage ranker learns from: its own fold's and the cut-offs before it."""
     ranker_train_users: int = 2_000
@@ -145,8 +150,14 @@ class Settings:
         return tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else value
 
     def __post_init__(self) -> None:
-        if self.base_strategy not in SPLIT_STRATEGIES or (self.fold > 1 and self.base_strategy != "per_user"):
+        if self.base_strategy not in SPLIT_STRATEGIES or (
+            self.fold > 1 and self.base_strategy not in FOLDED_STRATEGIES
+        ):
             raise ConfigError(f"split_strategy must be one of {SPLIT_STRATEGIES}, got {self.split_strategy!r}")
+        if self.base_strategy == "crossfold" and self.partitions < 2:
+            raise ConfigError("the crossfold split needs --partitions K (at least 2)")
+        if self.partitions and self.base_strategy != "crossfold":
+            raise ConfigError("partitions are the crossfold split's: use --split crossfold with --partitions")
         if self.folds < 1:
             raise ConfigError(f"folds must be at least 1, got {self.folds}")
         if self.ranker_label_windows < 1:
@@ -288,9 +299,16 @@ class Settings:
                 f"split_strategy must be one of {SPLIT_STRATEGIES}, got {self.split_strategy!r}"
             ) from None
 
+    @property
+    def fold_count(self) -> int:
+        """The folds a job evaluates: the crossfold's partitions, else the per-user split's cut-offs."""
+        return self.partitions if self.base_strategy == "crossfold" else self.folds
+
     def fold_settings(self) -> list[Settings]:
         """These settings for each fold, the split itself first."""
-        return [self] + [self.replace(split_strategy=f"{self.base_strategy}/{f}") for f in range(2, self.folds + 1)]
+        return [self] + [
+            self.replace(split_strategy=f"{self.base_strategy}/{f}") for f in range(2, self.fold_count + 1)
+        ]
 
     @property
     def job_threads(self) -> int:

@@ -20,7 +20,8 @@ def test_precedence_defaults_env_flags():
     "overrides,message",
     [
         ({"nope": 1}, "unknown setting 'nope'"),
-        ({"split_strategy": "random"}, "split_strategy"),
+        ({"split_strategy": "shuffled"}, "split_strategy"),
+        ({"split_strategy": "crossfold"}, "partitions"),
         ({"rating_threshold": 9}, "rating_threshold"),
         ({"val_quantile": 0.95, "test_quantile": 0.9}, "quantiles"),
         ({"val_start": "2015-01-01"}, "both"),

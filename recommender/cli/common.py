@@ -16,6 +16,9 @@ from typing import Any
 from recommender.errors import UserFacingError
 from recommender.words import plural
 
+#: What --all-positive sets the threshold to: MovieLens's lowest rating, so every rating is a positive.
+ALL_POSITIVE_THRESHOLD = 0.5
+
 #: Settings a flag may override (each also read from RECSYS_<NAME>).
 SETTING_NAMES = (
     "warehouse",
@@ -32,6 +35,7 @@ SETTING_NAMES = (
     "eval_exclude",
     "seed",
     "folds",
+    "partitions",
     "threads",
     "serving_keep",
     "als_engine",
@@ -63,6 +67,11 @@ def setting_overrides(args: argparse.Namespace) -> dict[str, Any]:
     strategy = overrides.get("split_strategy")
     if strategy:
         overrides["split_strategy"] = strategy.replace("-", "_")
+    fraction = getattr(args, "test_fraction", None)
+    if fraction is not None:  # the published protocols' one share: test, and val drawn the same way
+        overrides |= {"holdout_unit": "fraction", "holdout_test": fraction, "holdout_val": fraction}
+    if getattr(args, "all_positive", False):
+        overrides["rating_threshold"] = ALL_POSITIVE_THRESHOLD
     return overrides
 
 
@@ -182,9 +191,10 @@ def _strategy_flag(g, strategy_flags: tuple[str, ...]) -> None:
     g.add_argument(
         *strategy_flags,
         dest="split_strategy",
-        choices=["global", "per-user", "per_user"],
+        choices=["global", "per-user", "per_user", "random", "crossfold"],
         help="split strategy: per-user (each user's latest positives) or global (one time cut-off for "
-        "everybody, the leakage-strict protocol) [per-user]",
+        "everybody, the leakage-strict protocol); the published protocols: random (a seeded random share "
+        "of each user's positives) or crossfold (user partitions, with --partitions) [per-user]",
     )
 
 
@@ -200,6 +210,19 @@ def _split_flags(g, strategy_flags: tuple[str, ...]) -> None:
     )
     g.add_argument("--holdout-val", dest="holdout_val", type=float, help="per-user split: val size [0.1]")
     g.add_argument("--holdout-test", dest="holdout_test", type=float, help="per-user split: test size [0.1]")
+    g.add_argument(
+        "--test-fraction",
+        dest="test_fraction",
+        type=float,
+        help="random and crossfold splits: each held-out user's test share, val drawn the same way from the rest",
+    )
+    g.add_argument("--partitions", type=int, help="crossfold split: user partitions, each evaluated in turn")
+    g.add_argument(
+        "--all-positive",
+        dest="all_positive",
+        action="store_true",
+        help="every rating is a positive, whatever --rating-threshold says (the published protocols' rule)",
+    )
     g.add_argument(
         "--eval-exclude",
         dest="eval_exclude",

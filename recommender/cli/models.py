@@ -146,7 +146,7 @@ def cmd_evaluate(args: argparse.Namespace, settings) -> int:
         warn_small_parts(con, sql, settings)
         say(f"refitting on {'+'.join(pipeline.FIT_PARTS[args.eval_part])}, scoring {args.eval_part} ...")
         results = pipeline.evaluate_final(wb, args.models, args.eval_part)
-        if settings.folds > 1:
+        if settings.fold_count > 1:
             if args.eval_part != "test":
                 raise UserFacingError("--folds scores test: leave out --part val")
             results += _later_folds(con, sql, settings, args.models)
@@ -159,7 +159,7 @@ def _later_folds(con, sql, settings, models: list[str]) -> list:
     from recommender.warehouse.splits import build_splits
 
     if missing_folds(con, sql, settings):
-        say(f"building the per-user split's folds 2..{settings.folds} (the splits are rebuilt)")
+        say(f"building the {settings.base_strategy} split's folds 2..{settings.fold_count} (the splits are rebuilt)")
         build_splits(con, sql, settings)
     # every model: the ranker's folds too (it is trained over them)
     return evaluate_later_folds(con, sql, settings, models, ranker=set(models) == set(MODEL_NAMES), say=say)

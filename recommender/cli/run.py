@@ -91,7 +91,7 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
     folder = data_folder(args.dir)
     publish = not args.no_precompute
     steps = Steps(tune=True, trials=args.trials, report=args.out, publish=publish)
-    stage = Stages(2 + steps.stage_count(settings.folds))
+    stage = Stages(2 + steps.stage_count(settings.fold_count))
     stage(f"migrate {settings.warehouse}")
     migrate_warehouse(settings)
     with open_warehouse(settings) as (con, sql):
@@ -125,7 +125,7 @@ def cmd_retrain(args: argparse.Namespace, settings) -> int:
     server_url(args.reload, "--reload")
     server_url(args.server, "--server")
     steps = Steps(tune=args.tune, trials=args.trials)
-    stage = Stages(2 + steps.stage_count(settings.folds) + 1 + bool(args.reload))
+    stage = Stages(2 + steps.stage_count(settings.fold_count) + 1 + bool(args.reload))
     with open_warehouse(settings) as (con, sql):
         with job(con, "retrain", settings):
             before = sql.run(con, "warehouse/versions/active.sql").fetchall()

@@ -36,20 +36,27 @@ class PooledDifference:
         return self.low > 0 or self.high < 0
 
 
-def fold_runs(con: duckdb.DuckDBPyConnection, sql: SqlLibrary) -> dict[str, dict[str, str]]:
-    """fold strategy -> model -> run id of its newest test evaluation on the current build."""
+def fold_runs(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, strategy: str = "per_user") -> dict[str, dict[str, str]]:
+    """fold strategy -> model -> run id of its newest test evaluation on the current build of
+    ``strategy``'s folds (``per_user``'s cut-offs or ``crossfold``'s partitions)."""
     out: dict[str, dict[str, str]] = {}
-    for strategy, model, run_id in sql.run(con, "warehouse/runs/fold_runs.sql").fetchall():
-        out.setdefault(strategy, {})[model] = run_id
+    for fold, model, run_id in sql.run(con, "warehouse/runs/fold_runs.sql", {"strategy": strategy}).fetchall():
+        out.setdefault(fold, {})[model] = run_id
     return dict(sorted(out.items(), key=lambda item: _fold_number(item[0])))
 
 
 def pooled_differences(
-    con: duckdb.DuckDBPyConnection, sql: SqlLibrary, *, metric: str = "ndcg", k: int = 10, seed: int = 42
+    con: duckdb.DuckDBPyConnection,
+    sql: SqlLibrary,
+    *,
+    metric: str = "ndcg",
+    k: int = 10,
+    seed: int = 42,
+    strategy: str = "per_user",
 ) -> tuple[list[str], dict[str, float], list[PooledDifference]]:
     """(folds, model -> pooled mean, every pair's difference, better model first) over the
     folds where every compared model has a run; empty when fewer than two folds do."""
-    runs = fold_runs(con, sql)
+    runs = fold_runs(con, sql, strategy)
     models = sorted(set.intersection(*(set(m) for m in runs.values()))) if runs else []
     folds = [fold for fold, by_model in runs.items() if all(m in by_model for m in models)]
     if len(folds) < 2 or len(models) < 2:
@@ -109,12 +116,18 @@ def cluster_bootstrap_ci(
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
-def markdown(folds: list[str], means: dict[str, float], pairs: list[PooledDifference], k: int = 10) -> list[str]:
-    """The pooled tables as Markdown lines (empty without two folds)."""
+def markdown(
+    folds: list[str],
+    means: dict[str, float],
+    pairs: list[PooledDifference],
+    k: int = 10,
+    kind: str = "rolling-origin folds",
+) -> list[str]:
+    """The pooled tables as Markdown lines (empty without two folds); ``kind`` names the folds."""
     if not pairs:
         return []
     lines = [
-        f"Pooled over {len(folds)} rolling-origin folds ({', '.join(folds)}): NDCG@{k} over every "
+        f"Pooled over {len(folds)} {kind} ({', '.join(folds)}): NDCG@{k} over every "
         "(user, fold), 95 % bootstrap CI over users (a user is one cluster across folds).",
         "",
         "| model | pooled NDCG@10 |",

@@ -15,7 +15,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from recommender.config import Settings  # noqa: E402
+from recommender.config import FOLDED_STRATEGIES, Settings  # noqa: E402
 from recommender.errors import DataError  # noqa: E402
 from recommender.evaluation import pooled  # noqa: E402
 from recommender.evaluation.default_model import choose_default  # noqa: E402
@@ -154,7 +154,7 @@ def write_report(
 
     cutoffs = sql.run(con, "warehouse/runs/cutoffs.sql", {"strategy": settings.split_strategy}).fetchall()
     lines = [
-        "# Offline evaluation report",
+        f"# Offline evaluation report: {protocol(settings)}",
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M UTC} by `recsys report` (code {code_version()}).",
         f"Split: **{settings.split_strategy}** ({cutoffs[0][0] if cutoffs else 'no cut-offs'}). "
@@ -182,7 +182,7 @@ def write_report(
         for name, (diff, rel, lo, hi) in paired.items():
             lines.append(f"| {name} | {diff:+.4f} | {rel:+.1%} | [{lo:+.4f}, {hi:+.4f}] |")
     folds = folds_markdown(con, sql, settings)
-    lines += ["", "## Rolling-origin folds", "", folds] if folds else []
+    lines += ["", f"## {FOLD_KINDS.get(settings.split_strategy, 'folds').capitalize()}", "", folds] if folds else []
     lines += ["", "![models](models.png)", ""]
     points = {"strategy": settings.split_strategy, "k": REPORT_K}
     blend = sql.run(con, "warehouse/runs/blend_points.sql", points).fetchall()
@@ -340,12 +340,36 @@ def results_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: 
     return "\n".join(lines) + "\n"
 
 
+#: What the folds of each folded split are called in the report.
+FOLD_KINDS = {"per_user": "rolling-origin folds", "crossfold": "crossfold partitions"}
+
+
+def protocol(settings: Settings) -> str:
+    """The evaluation protocol in words, for the report's title."""
+    share = (
+        f"{settings.holdout_test:g} of each user's positives"
+        if settings.holdout_unit == "fraction"
+        else f"{settings.holdout_test:g} positives of each user"
+    )
+    named = {
+        "global": "global temporal split (one cut-off for every user)",
+        "per_user": f"per-user temporal holdout (the newest {share})",
+        "random": f"per-user random holdout ({share}, seed {settings.seed})",
+        "crossfold": f"user crossfold ({settings.partitions} partitions; {share} held out, seed {settings.seed})",
+    }[settings.base_strategy]
+    if settings.fold_count > 1 and settings.base_strategy == "per_user":
+        named += f", {settings.folds} rolling-origin folds"
+    positives = "every rating" if settings.rating_threshold <= 0.5 else f"ratings >= {settings.rating_threshold:g}"
+    return f"{named}; positives: {positives}"
+
+
 def folds_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> str:
     """The tables pooled over the current build's rolling-origin folds (`recsys run --folds N`)
     as Markdown; empty when the build has one fold."""
-    if settings.split_strategy != "per_user":
+    if settings.split_strategy not in FOLDED_STRATEGIES:
         return ""
-    lines = pooled.markdown(*pooled.pooled_differences(con, sql, k=REPORT_K, seed=settings.seed))
+    differences = pooled.pooled_differences(con, sql, k=REPORT_K, seed=settings.seed, strategy=settings.split_strategy)
+    lines = pooled.markdown(*differences, kind=FOLD_KINDS[settings.split_strategy])
     if not lines:
         return ""
     default = choose_default(con, sql, settings)

@@ -20,7 +20,7 @@ from recommender.sqlfiles import SqlLibrary
 
 
 def missing_folds(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> list[str]:
-    """The fold strategies ``settings.folds`` asks for that the warehouse's splits do not hold."""
+    """The fold strategies ``settings`` asks for (``fold_count``) that the warehouse's splits do not hold."""
     built = {row[0] for row in sql.run(con, "warehouse/splits/fold_strategies.sql").fetchall()}
     return [s.split_strategy for s in settings.fold_settings()[1:] if s.split_strategy not in built]
 
@@ -42,7 +42,7 @@ def evaluate_later_folds(
         raise UserFacingError("--folds are cut-offs of the per-user split: use --split per-user")
     results = []
     for fold in settings.fold_settings()[1:]:
-        say(f"fold {fold.fold} of {settings.folds} ({fold.split_strategy}): configurations tuned on fold 1's val")
+        say(f"fold {fold.fold} of {settings.fold_count} ({fold.split_strategy}): configurations tuned on fold 1's val")
         wb = pipeline.Workbench(con, sql, fold, say=say)
         results += pipeline.evaluate_final(wb, models)
         if ranker:

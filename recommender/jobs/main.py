@@ -64,9 +64,10 @@ def model_and_publish(
     if ranker:
         finals.append(train_and_evaluate(wb)[0])
     del wb
-    if settings.folds > 1:
+    if settings.fold_count > 1:
         stage(
-            f"evaluate folds 2..{settings.folds} (the stored configurations" + (", then the ranker)" if ranker else ")")
+            f"evaluate folds 2..{settings.fold_count} (the stored configurations"
+            + (", then the ranker)" if ranker else ")")
         )
         evaluate_later_folds(con, sql, settings, ["all"], ranker=ranker, say=say)
     release_memory()  # the split's matrices are not needed any more

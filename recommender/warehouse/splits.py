@@ -1,4 +1,5 @@
-"""Materialising both time-based splits (logic in sql/migrations/004_splits.sql)."""
+"""Materialising the splits: both time-based ones (logic in sql/migrations/004_splits.sql), the
+per-user split's folds (015) and the protocol splits the settings ask for (020)."""
 
 from __future__ import annotations
 
@@ -36,5 +37,7 @@ def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
         # windows label the ranker of the last evaluated fold (see two_stage)
         folds = settings.folds + settings.ranker_label_windows - 1 if settings.base_strategy == "per_user" else 1
         sql.run(con, "warehouse/splits/folds.sql", {"folds": folds, **per_user})
+        protocol = {"seed": settings.seed, "random": settings.base_strategy == "random", "partitions": settings.partitions}
+        sql.run(con, "warehouse/splits/protocols.sql", {**protocol, **per_user})
     con.execute("reset preserve_insertion_order")
 

@@ -23,7 +23,7 @@ def test_held_out_scores_are_the_full_boosters_and_training_stops_once_flat():
     x, label, row = _queries()
     held_x = _queries(seed=1)[0]
     values = iter([0.10, 0.20, 0.15, 0.14, 0.30, 0.40])  # best at 50 rounds, then two flat steps
-    steps = two_stage._HeldOutSteps(held_x, lambda score: next(values), lightgbm)
+    steps = two_stage._HeldOutSteps(held_x, lambda score: next(values), lightgbm, 1)
     params = {"rounds": 150, "leaves": 7, "learning_rate": 0.05}
     booster = two_stage._train(lightgbm, x, label, row, params, _Bench(), steps)
     stop = 50 + two_stage.PATIENCE * two_stage.ROUND_STEP
