@@ -154,10 +154,8 @@ class Settings:
             self.fold > 1 and self.base_strategy not in FOLDED_STRATEGIES
         ):
             raise ConfigError(f"split_strategy must be one of {SPLIT_STRATEGIES}, got {self.split_strategy!r}")
-        if self.base_strategy == "crossfold" and self.partitions < 2:
-            raise ConfigError("the crossfold split needs --partitions K (at least 2)")
-        if self.partitions and self.base_strategy != "crossfold":
-            raise ConfigError("partitions are the crossfold split's: use --split crossfold with --partitions")
+        if self.partitions < 0 or self.partitions == 1:
+            raise ConfigError(f"partitions must be 0 (none) or at least 2, got {self.partitions}")
         if self.folds < 1:
             raise ConfigError(f"folds must be at least 1, got {self.folds}")
         if self.ranker_label_windows < 1:
@@ -187,6 +185,9 @@ class Settings:
                 raise ConfigError(f"{name} must be a fraction in (0, 1) when holdout_unit=fraction")
             if self.holdout_unit == "count" and (value < 1 or value != int(value)):
                 raise ConfigError(f"{name} must be a whole number >= 1 when holdout_unit=count")
+        held = self.holdout_val + self.holdout_test
+        if self.holdout_unit == "fraction" and held >= 1.0:
+            raise ConfigError(f"holdout_val + holdout_test must leave a train part (< 1), got {held:g}")
         if not self.ks or any(k <= 0 for k in self.ks):
             raise ConfigError("ks must be positive cut-offs")
         if self.tune_users is not None and self.tune_users < 100:
@@ -302,7 +303,12 @@ class Settings:
     @property
     def fold_count(self) -> int:
         """The folds a job evaluates: the crossfold's partitions, else the per-user split's cut-offs."""
-        return self.partitions if self.base_strategy == "crossfold" else self.folds
+        return max(self.partitions, 1) if self.base_strategy == "crossfold" else self.folds
+
+    def require_partitions(self) -> None:
+        """Building the crossfold split needs its partitions (reading its runs does not)."""
+        if self.base_strategy == "crossfold" and self.partitions < 2:
+            raise ConfigError("the crossfold split needs --partitions K (at least 2)")
 
     def fold_settings(self) -> list[Settings]:
         """These settings for each fold, the split itself first."""

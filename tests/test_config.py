@@ -21,7 +21,7 @@ def test_precedence_defaults_env_flags():
     [
         ({"nope": 1}, "unknown setting 'nope'"),
         ({"split_strategy": "shuffled"}, "split_strategy"),
-        ({"split_strategy": "crossfold"}, "partitions"),
+        ({"partitions": 1}, "partitions"),
         ({"rating_threshold": 9}, "rating_threshold"),
         ({"val_quantile": 0.95, "test_quantile": 0.9}, "quantiles"),
         ({"val_start": "2015-01-01"}, "both"),

@@ -153,7 +153,7 @@ def settings_flags(
     elif "strategy" in shown:  # which split's runs a command reads, nothing that builds one
         _strategy_flag(g, strategy_flags)
     if "threads" in shown:
-        g.add_argument("--threads", type=int, help="DuckDB threads [all cores]")
+        g.add_argument("--threads", type=int, help="threads of DuckDB, LightGBM and implicit [all cores]")
 
 
 def engine_flags(parser: argparse.ArgumentParser) -> None:
@@ -208,13 +208,18 @@ def _split_flags(g, strategy_flags: tuple[str, ...]) -> None:
     g.add_argument(
         "--holdout-unit", dest="holdout_unit", choices=["count", "fraction"], help="per-user split unit [fraction]"
     )
-    g.add_argument("--holdout-val", dest="holdout_val", type=float, help="per-user split: val size [0.1]")
-    g.add_argument("--holdout-test", dest="holdout_test", type=float, help="per-user split: test size [0.1]")
+    g.add_argument(
+        "--holdout-val", dest="holdout_val", type=float, help="per-user, random, crossfold splits: val size [0.1]"
+    )
+    g.add_argument(
+        "--holdout-test", dest="holdout_test", type=float, help="per-user, random, crossfold splits: test size [0.1]"
+    )
     g.add_argument(
         "--test-fraction",
         dest="test_fraction",
         type=float,
-        help="random and crossfold splits: each held-out user's test share, val drawn the same way from the rest",
+        help="the published protocols' share: each user's test and val parts hold this fraction of their "
+        "positives (sets --holdout-unit fraction, --holdout-test and --holdout-val)",
     )
     g.add_argument("--partitions", type=int, help="crossfold split: user partitions, each evaluated in turn")
     g.add_argument(

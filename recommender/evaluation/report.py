@@ -154,7 +154,7 @@ def write_report(
 
     cutoffs = sql.run(con, "warehouse/runs/cutoffs.sql", {"strategy": settings.split_strategy}).fetchall()
     lines = [
-        f"# Offline evaluation report: {protocol(settings)}",
+        f"# Offline evaluation report: {protocol(con, sql, settings)}",
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M UTC} by `recsys report` (code {code_version()}).",
         f"Split: **{settings.split_strategy}** ({cutoffs[0][0] if cutoffs else 'no cut-offs'}). "
@@ -344,22 +344,22 @@ def results_markdown(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: 
 FOLD_KINDS = {"per_user": "rolling-origin folds", "crossfold": "crossfold partitions"}
 
 
-def protocol(settings: Settings) -> str:
-    """The evaluation protocol in words, for the report's title."""
-    share = (
-        f"{settings.holdout_test:g} of each user's positives"
-        if settings.holdout_unit == "fraction"
-        else f"{settings.holdout_test:g} positives of each user"
-    )
+def protocol(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> str:
+    """The evaluation protocol of the split's current build in words, for the report's title
+    (what the split was built with, whatever the report's own flags say)."""
+    rows = sql.run(con, "warehouse/runs/protocol.sql", {"strategy": settings.split_strategy}).fetchall()
+    if not rows:
+        return settings.split_strategy
+    unit, test, threshold, folds, seed = rows[0]
+    share = f"{test:g} of each user's positives" if unit == "fraction" else f"{test:g} positives of each user"
+    seeded = f", seed {seed}" if seed is not None else ""
     named = {
         "global": "global temporal split (one cut-off for every user)",
         "per_user": f"per-user temporal holdout (the newest {share})",
-        "random": f"per-user random holdout ({share}, seed {settings.seed})",
-        "crossfold": f"user crossfold ({settings.partitions} partitions; {share} held out, seed {settings.seed})",
+        "random": f"per-user random holdout ({share}{seeded})",
+        "crossfold": f"user crossfold ({folds} partitions; {share} held out{seeded})",
     }[settings.base_strategy]
-    if settings.fold_count > 1 and settings.base_strategy == "per_user":
-        named += f", {settings.folds} rolling-origin folds"
-    positives = "every rating" if settings.rating_threshold <= 0.5 else f"ratings >= {settings.rating_threshold:g}"
+    positives = "every rating" if threshold <= 0.5 else f"ratings >= {threshold:g}"
     return f"{named}; positives: {positives}"
 
 

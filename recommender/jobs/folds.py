@@ -22,7 +22,10 @@ from recommender.sqlfiles import SqlLibrary
 def missing_folds(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Settings) -> list[str]:
     """The fold strategies ``settings`` asks for (``fold_count``) that the warehouse's splits do not hold."""
     built = {row[0] for row in sql.run(con, "warehouse/splits/fold_strategies.sql").fetchall()}
-    return [s.split_strategy for s in settings.fold_settings()[1:] if s.split_strategy not in built]
+    wanted = [s.split_strategy for s in settings.fold_settings()[1:]]
+    if settings.base_strategy == "crossfold" and {b for b in built if b.startswith("crossfold/")} != set(wanted):
+        return wanted  # built with another number of partitions: every user's partition moves
+    return [name for name in wanted if name not in built]
 
 
 def evaluate_later_folds(
@@ -34,7 +37,7 @@ def evaluate_later_folds(
     ranker: bool,
     say: Callable[[str], None] = lambda m: None,
 ) -> list[pipeline.RunResult]:
-    """Evaluate ``models`` (and the ranker when ``ranker``) on folds 2..settings.folds; fold 1
+    """Evaluate ``models`` (and the ranker when ``ranker``) on folds 2..settings.fold_count; fold 1
     is the caller's own evaluation."""
     from recommender.jobs.two_stage import train_and_evaluate
 

@@ -123,9 +123,12 @@ class Workbench:
     def tuning_data(self) -> SplitData:
         """What tuning and sweeps fit and score on: the split, or a seeded sample of
         ``settings.tune_users`` of its users when it has more (the item space is the same)."""
-        if self.settings.tune_users is None:
+        if self.settings.tune_users is None or len(self.data.user_ids) <= self.settings.tune_users:
             return self.data
-        return self.data.sample_users(self.settings.tune_users, self.settings.seed)
+        among = None
+        if self.settings.base_strategy == "crossfold":  # only the held-out partition's users have val rows
+            among = np.flatnonzero(np.diff(self.data.matrix("val").indptr) > 0)
+        return self.data.sample_users(self.settings.tune_users, self.settings.seed, among)
 
     def data_for(self, kind: str) -> SplitData:
         return self.tuning_data if kind in TUNING_KINDS else self.data
@@ -188,7 +191,7 @@ class Workbench:
         data, parts, metric, k = self.tuning_data, FIT_PARTS["val"], *OBJECTIVE
         started = time.perf_counter()
         model = ALS({**params, "iterations": ITERATION_STEP}, seed=self.settings.seed)
-        model.fit(data.matrix(*parts))
+        model.using_threads(self.settings.threads or 0).fit(data.matrix(*parts))
         best: tuple[float, int, Evaluation] | None = None
         try:
             for iterations in range(ITERATION_STEP, self.settings.als_max_iterations + 1, ITERATION_STEP):

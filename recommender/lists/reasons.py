@@ -68,16 +68,20 @@ class Links:
     genres: np.ndarray
 
     @classmethod
-    def fit(cls, history: sp.csr_matrix, genres: np.ndarray, fitted: Recommender | None = None) -> Links:
+    def fit(
+        cls, history: sp.csr_matrix, genres: np.ndarray, fitted: Recommender | None = None, threads: int = 0
+    ) -> Links:
         """Links of ``history`` (user x item positives; values are ignored). ``fitted``: a
         model fitted on the same positives whose stored cosines are read instead of computed
-        again when it keeps enough of them (``Recommender.cosine_neighbours``)."""
+        again when it keeps enough of them (``Recommender.cosine_neighbours``); ``threads``:
+        implicit's otherwise (0: every core)."""
         stored = None if fitted is None else fitted.cosine_neighbours(LINK_NEIGHBOURS, MIN_LINK)
         if stored is not None:
             return cls(_strongest_first(stored), np.asarray(genres, dtype=np.uint64))
         binary = sp.csr_matrix((np.ones(history.nnz, np.float32), history.indices, history.indptr), shape=history.shape)
         # implicit's cosine neighbours (one more: each item keeps itself)
-        knn = ItemKNN({"neighbours": min(LINK_NEIGHBOURS + 1, max(1, history.shape[1]))}).fit(binary)
+        knn = ItemKNN({"neighbours": min(LINK_NEIGHBOURS + 1, max(1, history.shape[1]))})
+        knn = knn.using_threads(threads).fit(binary)
         return cls(_strongest_first(knn.similarity), np.asarray(genres, dtype=np.uint64))
 
     def save(self, path: Path) -> None:

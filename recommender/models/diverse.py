@@ -90,7 +90,7 @@ class DiverseALS(RerankedALS):
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> DiverseALS:
         self.item_counts = column_counts(sp.csr_matrix(user_items))
-        self._attach(ALS(self.params.als_params(), seed=self.seed).fit(user_items))
+        self._attach(ALS(self.params.als_params(), seed=self.seed).using_threads(self.threads).fit(user_items))
         return self
 
     def _attach(self, als: ALS) -> None:

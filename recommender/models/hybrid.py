@@ -60,7 +60,7 @@ class HybridALS(RerankedALS):
         return cls.from_als(cast(ALS, als), params, inputs.matrix(), inputs.times())
 
     def fit(self, user_items: sp.csr_matrix, *, times: sp.csr_matrix | None = None) -> HybridALS:
-        als = ALS(self.params.als_params(), seed=self.seed).fit(user_items)
+        als = ALS(self.params.als_params(), seed=self.seed).using_threads(self.threads).fit(user_items)
         self._attach(als, self._popularity(user_items, times))
         return self
 

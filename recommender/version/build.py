@@ -183,7 +183,8 @@ def links_of(con, sql: SqlLibrary, production: Production) -> Links:
     genres = dict(zip(catalog.column("movie_id").to_pylist(), catalog.column("genres").to_pylist()))
     knn = production.models.get("itemknn")  # its cosines are the links' when it keeps enough
     fitted = knn.fitted if knn is not None else None
-    return Links.fit(production.history, genre_bits(production.data.item_ids, genres), fitted)
+    threads = fitted.threads if fitted is not None else 0  # the job's (its production fit's)
+    return Links.fit(production.history, genre_bits(production.data.item_ids, genres), fitted, threads)
 
 
 def ranker_to_precompute(

@@ -78,12 +78,16 @@ class SplitData:
         """Same structure as ``matrix(*parts)``, holding each interaction's Unix time (float64)."""
         return self._matrix(tuple(parts), "ts")
 
-    def sample_users(self, n: int, seed: int) -> SplitData:
-        """The same split restricted to ``n`` users drawn at random (seeded), re-indexed
-        0..n-1 in id order; the item space is unchanged. Itself when it has no more than n."""
-        if len(self.user_ids) <= n:
+    def sample_users(self, n: int, seed: int, among: np.ndarray | None = None) -> SplitData:
+        """The same split restricted to ``n`` users drawn at random (seeded) from ``among``
+        (user indices; default every user), re-indexed 0..n-1 in id order; the item space is
+        unchanged. Itself when there are no more than n to draw from and no ``among``."""
+        pool = np.arange(len(self.user_ids)) if among is None else np.asarray(among)
+        if len(pool) <= n and among is None:
             return self
-        keep = np.sort(np.random.default_rng(seed).choice(len(self.user_ids), size=n, replace=False))
+        size = min(n, len(pool))
+        keep = np.sort(np.random.default_rng(seed).choice(pool, size=size, replace=False))
+        n = size
         new_index = np.full(len(self.user_ids), -1, dtype=np.int32)
         new_index[keep] = np.arange(n, dtype=np.int32)
 

@@ -111,6 +111,10 @@ class FeatureArrays:
         out = np.full((len(user_ids), len(FEATURE_NAMES)), np.nan, np.float32)
         if not len(user_ids):
             return out
+        if not len(self.movie_ids) or not len(self.user_ids):  # nothing to read: every value missing
+            out[:, len(ITEM_COLUMNS) + len(USER_COLUMNS)] = 0.0  # no affinity
+            out[:, -1] = 0.0  # no favourite genre
+            return out
         m, movie_known = _lookup(self.movie_ids, movie_ids)
         u, user_known = _lookup(self.user_ids, user_ids)
         out[:, : len(ITEM_COLUMNS)] = np.where(movie_known[:, None], self.items[m], np.float32(np.nan))

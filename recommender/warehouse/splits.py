@@ -17,6 +17,7 @@ def build_splits(con: duckdb.DuckDBPyConnection, sql: SqlLibrary, settings: Sett
     split's rolling-origin folds when ``settings.folds`` > 1), atomically."""
     # Row order inside the split tables carries no meaning; letting DuckDB write them
     # unordered makes the build faster and lighter.
+    settings.require_partitions()
     con.execute("set preserve_insertion_order = false")
     with transaction(con):
         write_settings(con, sql, settings)

@@ -76,11 +76,14 @@ def test_crossfold_partitions_hold_out_each_user_in_exactly_one_partition(tmp_pa
     con.close()
 
 
-def test_the_protocol_settings_are_checked():
-    with pytest.raises(ConfigError, match="needs --partitions"):
-        Settings(split_strategy="crossfold")
-    with pytest.raises(ConfigError, match="partitions are the crossfold split's"):
-        Settings(split_strategy="random", partitions=3)
+def test_the_protocol_settings_are_checked(tmp_path):
+    with pytest.raises(ConfigError, match="needs --partitions"):  # building it needs them
+        Settings(warehouse=tmp_path / "w.duckdb", split_strategy="crossfold").require_partitions()
+    with pytest.raises(ConfigError, match="partitions must be"):
+        Settings(partitions=1)
+    with pytest.raises(ConfigError, match="must leave a train part"):
+        Settings(split_strategy="random", holdout_test=0.5, holdout_val=0.5)
+    assert Settings(split_strategy="per_user", partitions=3).fold_count == 1  # other splits ignore them
     assert Settings(split_strategy="crossfold", partitions=4).fold_count == 4
     assert [s.split_strategy for s in Settings(split_strategy="crossfold", partitions=3).fold_settings()] == [
         "crossfold", "crossfold/2", "crossfold/3"
@@ -112,6 +115,10 @@ def test_the_main_job_runs_each_protocol_end_to_end(tmp_path, capsys, flags, str
         threshold = con.execute("select rating_threshold from settings").fetchall()[0][0]
     finally:
         con.close()
+    # a later `recsys report` names the split as it was built, whatever its own flags say
+    again = tmp_path / "again"
+    assert main(["report", "--warehouse", str(warehouse), "--split", strategy, "--out", str(again)]) == 0
+    assert (again / "report.md").read_text().splitlines()[0] == report.splitlines()[0]
     if strategy == "crossfold":  # every partition evaluated, and the pooled tables in the report
         assert evaluated.get("crossfold", 0) >= 6 and evaluated.get("crossfold/2", 0) >= 6
         assert "## Crossfold partitions" in report and "Pooled over 2 crossfold partitions" in report
@@ -120,3 +127,14 @@ def test_the_main_job_runs_each_protocol_end_to_end(tmp_path, capsys, flags, str
         assert evaluated.get("random", 0) >= 6
         assert math.isclose(threshold, ALL_POSITIVE_THRESHOLD) and "positives: every rating" in report
         assert report.startswith("# Offline evaluation report: per-user random holdout (0.25 of each user")
+
+
+def test_a_crossfold_built_with_other_partitions_is_rebuilt(tmp_path):
+    """Which partition a user lands in depends on K: folds built for K = 3 are not K = 2's."""
+    from recommender.jobs.folds import missing_folds
+
+    settings = Settings(warehouse=tmp_path / "w.duckdb", split_strategy="crossfold", partitions=3)
+    con, sql = _warehouse(tmp_path, settings)
+    assert missing_folds(con, sql, settings) == []
+    assert missing_folds(con, sql, settings.replace(partitions=2)) == ["crossfold/2"]
+    con.close()
