@@ -120,8 +120,11 @@ def plot(runs: list[dict], path: Path) -> None:
     runs = sorted(runs, key=lambda r: r["ratings"])
     ratings = [r["ratings"] / 1e6 for r in runs]
     fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colour = {stage: f"C{i}" for i, stage in enumerate(runs[-1]["stages_s"])}  # one per stage, both panels
     for stage in runs[-1]["stages_s"]:
-        time_ax.plot(ratings, [r["stages_s"].get(stage, np.nan) for r in runs], marker="o", label=stage)
+        time_ax.plot(
+            ratings, [r["stages_s"].get(stage, np.nan) for r in runs], marker="o", label=stage, color=colour[stage]
+        )
     time_ax.plot(ratings, [r["seconds"] for r in runs], marker="s", color="black", label="total")
     reference = [runs[0]["seconds"] * (x / ratings[0]) for x in ratings]
     time_ax.plot(ratings, reference, linestyle=":", color="grey", label="linear (from the smallest)")
@@ -131,7 +134,13 @@ def plot(runs: list[dict], path: Path) -> None:
     time_ax.legend(fontsize=7)
     memory_ax.plot(ratings, [r["peak_gb"] for r in runs], marker="s", color="black", label="peak (whole job)")
     for stage in runs[-1].get("stage_peak_gb", {}):
-        memory_ax.plot(ratings, [r["stage_peak_gb"].get(stage, np.nan) for r in runs], marker=".", label=stage)
+        memory_ax.plot(
+            ratings,
+            [r["stage_peak_gb"].get(stage, np.nan) for r in runs],
+            marker=".",
+            label=stage,
+            color=colour.get(stage),
+        )
     memory_ax.set(xscale="log", xlabel="ratings (millions)", ylabel="GB", title="Peak resident memory")
     memory_ax.legend(fontsize=7)
     fig.tight_layout()
@@ -146,7 +155,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "scaling")
     parser.add_argument("--seed", type=int, default=25)
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "images" / "scaling.png")
+    parser.add_argument("--replot", action="store_true", help="only redraw the plot from benchmarks/out/scaling.json")
     args = parser.parse_args()
+    if args.replot:
+        plot(json.loads((ROOT / "benchmarks" / "out" / "scaling.json").read_text())["runs"], args.plot)
+        return
     runs = []
     for millions in sorted(args.sizes):
         runs.append(measure(millions, args.data, args.out, args.seed))
