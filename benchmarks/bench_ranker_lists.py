@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="request-time lists timed")
     args = parser.parse_args()
 
+    import duckdb
+
     from recommender.lists.explained import ListInputs, explained_lists
     from recommender.lists.reasons import REASON_WINDOW, Links
     from recommender.lists.served import popularity_fallback
@@ -54,8 +56,6 @@ def main() -> None:
     folder = read_pointer(args.serving).folder
     state = read_state(folder)
     user_ids, item_ids, times, rated, history = state.user_ids, state.item_ids, state.times, state.rated, state.history
-    import duckdb
-
     ranker = load_ranker(folder / "models" / "ranker.npz")
     if ranker is None:
         raise SystemExit(f"{folder} holds no ranker trained on this code's features")

@@ -9,6 +9,7 @@ user rated, at any value.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -206,12 +207,12 @@ def ranker_to_precompute(
         say(f"  ranker: lists scored at request time ({users:,} users, ranker_precompute_users {limit:,})")
         return None
     user_ids, item_ids = production.data.user_ids, production.data.item_ids
-    store: list[FeatureArrays] = []  # the version file's feature tables, as serving reads them
+    # the version file's feature tables, as serving reads them; loaded on first use, since
+    # write_version fills the catalogue they join first
+    store = functools.cache(lambda: FeatureArrays.load(recs))
 
     def features(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-        if not store:  # on first use: write_version fills the catalogue they join first
-            store.append(FeatureArrays.load(recs))
-        return store[0].pairs(user_ids[rows], item_ids[items])
+        return store().pairs(user_ids[rows], item_ids[items])
 
     # the publication's loop runs nothing else meanwhile: the booster takes the job's cores
     ranker.using_threads(settings.job_threads)

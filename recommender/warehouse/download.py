@@ -23,9 +23,6 @@ OFFLINE_HINT = (
 )
 
 
-
-
-
 class DownloadError(RecsysError):
     """Network failure, checksum mismatch or a broken archive; nothing was left behind."""
 
